@@ -1,0 +1,16 @@
+"""graphrnn's simulator: compile a NetworkX wiring, run it, inspect the history.
+
+>>> import simulator as sim
+>>> sorted(sim.ACTIVATIONS)[:3]
+['elu', 'hard_sigmoid', 'identity']
+"""
+
+from .activations import ACTIVATIONS
+from .compiler import compile
+from .errors import NonFiniteError
+from .network import Network
+from .results import Result
+from .simulate import run
+
+__all__ = ["ACTIVATIONS", "Network", "NonFiniteError", "Result", "compile", "run"]
+__version__ = "0.1.0"

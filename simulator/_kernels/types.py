@@ -1,0 +1,16 @@
+"""The array bundles kernels receive (namedtuples: Numba types them as tuples)."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+#: One block of the weight matrix in compressed-row form, rows = targets:
+#: row ``i`` lists the presynaptic nodes ``indices[indptr[i]:indptr[i + 1]]``
+#: of target ``i`` with weights ``data[...]`` (int64 ``indptr``, int32 ``indices``).
+Sparse = namedtuple("Sparse", "indptr indices data")
+
+#: Everything the forward pass needs: the five edge blocks (``W`` hidden->hidden,
+#: ``U`` input->hidden, ``F`` output->hidden, ``V`` hidden->output, ``D``
+#: input->output), activation codes and biases of hidden neurons (``act_h``,
+#: ``bias_h``) and of outputs (``act_o``, ``bias_o``).
+Wiring = namedtuple("Wiring", "W U F V D act_h act_o bias_h bias_o")

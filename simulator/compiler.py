@@ -1,0 +1,264 @@
+"""`compile`: read a NetworkX graph into a `Network`, validating as it goes.
+
+The graph is read in bulk: node attributes once per node, edges once per
+source node through C-level iterators (``map`` over the adjacency dicts), and
+everything after that is NumPy on whole arrays.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Sequence
+from itertools import repeat
+from operator import contains, methodcaller
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .activations import activation_code
+from .network import GraphAttributes, Network, as_dtype
+
+__all__ = ["compile"]
+
+INPUT, HIDDEN, OUTPUT = 0, 1, 2
+ROLE_NAMES = ("input", "hidden", "output")
+#: Model-owned node attributes per role (the rest travel as extra attributes).
+OWNED = (frozenset({"role"}), frozenset({"bias", "activation", "tau"}), frozenset({"role", "bias", "activation"}))
+DEFAULT_ACTIVATION = ("identity", "tanh", "identity")
+#: Edge kind code by (source role, target role); -1 into an input, -2 output->output.
+KIND_TABLE = np.array([[-1, 1, 4], [-1, 0, 3], [-1, 2, -2]], dtype=np.int8)
+
+
+def _check_graph(G: Any) -> None:
+    if isinstance(G, (nx.MultiGraph, nx.MultiDiGraph)):
+        raise TypeError(
+            f"{type(G).__name__} is not supported: a connection has one weight. Merge "
+            "parallel edges first: nx.DiGraph(G) keeps the last of each, or sum them with "
+            "H = nx.DiGraph(); for u, v, w in G.edges(data='weight', default=1.0): "
+            "H.add_edge(u, v, weight=H.get_edge_data(u, v, {'weight': 0.0})['weight'] + w)"
+        )
+    if not isinstance(G, (nx.Graph, nx.DiGraph)):
+        raise TypeError(f"`G` must be a networkx.DiGraph or Graph, got {type(G).__name__}")
+    if G.number_of_nodes() == 0:
+        raise ValueError("`G` has no nodes")
+
+
+def _resolve_roles(
+    nodes: list, G: nx.Graph, inputs: Sequence | None, outputs: Sequence | None
+) -> tuple[np.ndarray, list, list]:
+    """Role code per node, and the input and output names in column order."""
+    position = {n: i for i, n in enumerate(nodes)}
+    roles = np.full(len(nodes), HIDDEN, dtype=np.int8)
+    attr_role: dict[int, list] = {INPUT: [], OUTPUT: []}
+    for n, role in G.nodes(data="role"):
+        if role == "input":
+            attr_role[INPUT].append(n)
+        elif role == "output":
+            attr_role[OUTPUT].append(n)
+        elif isinstance(role, str) and role.lower() in ("input", "output"):
+            warnings.warn(
+                f"node {n!r} has role {role!r}, which is not 'input' or 'output' "
+                "(roles are case-sensitive), so it is a hidden neuron",
+                stacklevel=3,
+            )
+    groups = []
+    for code, arg, argname in ((INPUT, inputs, "inputs"), (OUTPUT, outputs, "outputs")):
+        if arg is None:
+            names = attr_role[code]
+        else:
+            if isinstance(arg, (str, bytes)) or not isinstance(arg, Sequence):
+                raise TypeError(f"`{argname}` must be a list of node names, got {arg!r}")
+            names = list(arg)
+            for n in names:
+                if n not in position:
+                    raise ValueError(f"`{argname}` names node {n!r}, which is not in the graph")
+            if len(set(names)) != len(names):
+                dup = next(n for n in names if names.count(n) > 1)
+                raise ValueError(f"`{argname}` names node {dup!r} more than once")
+            listed = set(names)
+            for n in attr_role[code]:
+                if n not in listed:
+                    raise ValueError(
+                        f"node {n!r} has role {ROLE_NAMES[code]!r} but is not in `{argname}`: "
+                        f"list it, or remove its role attribute"
+                    )
+        for n in names:
+            if roles[position[n]] != HIDDEN:
+                raise ValueError(f"node {n!r} is both an input and an output")
+            roles[position[n]] = code
+        groups.append(names)
+    return roles, groups[0], groups[1]
+
+
+def _read_edges(G: nx.Graph, position: dict) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
+    """Source and target positions, weight objects and an extra-attribute flag per edge."""
+    counts, dst, weights, n_attrs, has_weight = [], [], [], [], []
+    get_weight = methodcaller("get", "weight", 1.0)
+    for _, nbrs in G.adjacency():
+        counts.append(len(nbrs))
+        dst.extend(map(position.__getitem__, nbrs))
+        datas = nbrs.values()
+        weights.extend(map(get_weight, datas))
+        n_attrs.extend(map(len, datas))
+        has_weight.extend(map(contains, datas, repeat("weight")))
+    src = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    extra = np.array(n_attrs, dtype=np.int64) > np.array(has_weight, dtype=np.int64)
+    return src, np.array(dst, dtype=np.int64), weights, extra
+
+
+def _edge_name(nodes: list, src: np.ndarray, dst: np.ndarray, e: int) -> tuple:
+    return (nodes[src[e]], nodes[dst[e]])
+
+
+def _weights_array(weights: list, nodes: list, src: np.ndarray, dst: np.ndarray, dtype) -> np.ndarray:
+    try:
+        w = np.array(weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        for e, value in enumerate(weights):
+            try:
+                ok = np.ndim(value) == 0 and np.isreal(value) and not isinstance(value, (str, bytes))
+                float(value)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"edge {_edge_name(nodes, src, dst, e)!r} has weight {value!r}: weights must be real numbers"
+                ) from None
+        raise
+    bad = np.flatnonzero(~np.isfinite(w))
+    if bad.size:
+        e = bad[0]
+        raise ValueError(f"edge {_edge_name(nodes, src, dst, e)!r} has non-finite weight {w[e]}")
+    return w.astype(dtype)
+
+
+def _number(value: Any, what: str, node: Hashable) -> float:
+    if isinstance(value, (bool, str, bytes)) or np.ndim(value) != 0:
+        raise ValueError(f"node {node!r} has {what} {value!r}: {what} must be a real number")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"node {node!r} has {what} {value!r}: {what} must be a real number") from None
+    if not np.isfinite(x):
+        raise ValueError(f"node {node!r} has non-finite {what} {x}")
+    return x
+
+
+def compile(
+    G: nx.Graph,
+    inputs: Sequence[Hashable] | None = None,
+    outputs: Sequence[Hashable] | None = None,
+    dtype: str | np.dtype = "float64",
+) -> Network:
+    """Compile a NetworkX graph into a `Network`.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph or networkx.Graph
+        The wiring. An undirected graph means both directions. Node attributes
+        ``role`` (``"input"``, ``"output"``, else hidden), ``bias``,
+        ``activation`` and ``tau``; edge attribute ``weight`` (default 1.0).
+    inputs, outputs : sequence of node names, optional
+        The input and output nodes, in column order. Default: the nodes whose
+        ``role`` attribute says so, in graph order.
+    dtype : {"float64", "float32"}
+        Floating-point type of the parameters and of every result.
+
+    Returns
+    -------
+    Network
+        ``neurons`` are the hidden nodes in graph order; ``edges`` and
+        ``weight`` follow the graph's edge order (``G.edges()``).
+
+    Raises
+    ------
+    TypeError
+        If `G` is not a graph, or is a multigraph (the message shows how to
+        merge parallel edges).
+    ValueError
+        For an edge into an input node, an output->output edge, a weight, bias
+        or tau that is not a finite real (tau must be > 0), an unknown
+        activation, or `inputs`/`outputs` that name unknown nodes or
+        contradict the ``role`` attributes. The message names the node or edge.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> import simulator as sim
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("in", "h", weight=0.5)
+    >>> G.add_edge("h", "h", weight=0.9)
+    >>> G.add_edge("h", "out", weight=2.0)
+    >>> net = sim.compile(G, inputs=["in"], outputs=["out"], dtype="float32")
+    >>> net
+    Network(1 inputs, 1 neurons, 1 outputs; 3 edges: W 1, U 1, F 0, V 1, D 0; float32)
+    >>> net.weight
+    array([0.5, 0.9, 2. ], dtype=float32)
+    """
+    _check_graph(G)
+    dt = as_dtype(dtype)
+    nodes = list(G)
+    position = {n: i for i, n in enumerate(nodes)}
+    roles, input_names, output_names = _resolve_roles(nodes, G, inputs, outputs)
+
+    # Position of each node within its role group, in graph order.
+    local = np.empty(len(nodes), dtype=np.int64)
+    for code in (INPUT, HIDDEN, OUTPUT):
+        members = np.flatnonzero(roles == code)
+        local[members] = np.arange(members.size)
+    for code, names in ((INPUT, input_names), (OUTPUT, output_names)):
+        local[[position[n] for n in names]] = np.arange(len(names))
+
+    src, dst, weight_objs, extra = _read_edges(G, position)
+    kind = KIND_TABLE[roles[src], roles[dst]]
+    bad = np.flatnonzero(kind < 0)
+    if bad.size:
+        e = bad[0]
+        u, v = _edge_name(nodes, src, dst, e)
+        if kind[e] == -1:
+            raise ValueError(f"edge {(u, v)!r} points into input node {v!r}: inputs take no edges")
+        raise ValueError(
+            f"edge {(u, v)!r} joins two output nodes: outputs are read out, "
+            "and feed back only to hidden neurons"
+        )
+    weight = _weights_array(weight_objs, nodes, src, dst, dt)
+    del weight_objs
+
+    neurons = [n for n, r in zip(nodes, roles) if r == HIDDEN]
+    bias, codes, tau, node_extra = [], [], [], {}
+    for name, code in [(n, HIDDEN) for n in neurons] + [(n, OUTPUT) for n in output_names]:
+        attrs = G.nodes[name]
+        bias.append(_number(attrs.get("bias", 0.0), "bias", name))
+        codes.append(activation_code(attrs.get("activation", DEFAULT_ACTIVATION[code]), f"node {name!r}"))
+        if code == HIDDEN:
+            t = _number(attrs.get("tau", 1.0), "tau", name)
+            if t <= 0:
+                raise ValueError(f"node {name!r} has tau {t}: tau must be > 0")
+            tau.append(t)
+    for name, attrs in G.nodes(data=True):
+        owned = OWNED[roles[position[name]]]
+        rest = {k: v for k, v in attrs.items() if k not in owned}
+        if rest:
+            node_extra[name] = rest
+
+    edge_extra = {}
+    for e in np.flatnonzero(extra).tolist():
+        u, v = _edge_name(nodes, src, dst, e)
+        edge_extra[e] = {k: val for k, val in G.edges[u, v].items() if k != "weight"}
+
+    return Network(
+        neurons=tuple(neurons),
+        inputs=tuple(input_names),
+        outputs=tuple(output_names),
+        edge_kind=kind,
+        edge_src=local[src].astype(np.int32),
+        edge_dst=local[dst].astype(np.int32),
+        weight=weight,
+        bias=np.array(bias, dtype=dt),
+        tau=np.array(tau, dtype=dt),
+        activation_codes=np.array(codes, dtype=np.int8),
+        attributes=GraphAttributes(graph=dict(G.graph), nodes=node_extra, edges=edge_extra, node_order=tuple(nodes)),
+    )

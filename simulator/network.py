@@ -1,0 +1,444 @@
+"""The compiled network: names, index arrays and parameters, immutable.
+
+`Network` is what every front door takes. It is built by `simulator.compile`
+from a NetworkX graph, and holds
+
+* the names: ``neurons`` (state order), ``inputs`` and ``outputs`` (column
+  order) and ``edges`` (``(source, target)`` pairs, in the graph's edge order);
+* the parameters: ``weight`` (one per edge, aligned with ``edges``), ``bias``
+  (one per neuron then one per output), ``tau`` (one per neuron);
+* the index structure (`simulator.layout.Layout`), built once and shared by
+  every network that differs only in its parameters;
+* the graph's other attributes, so that `Network.to_networkx` gives back the
+  graph that was compiled, with the current parameters written onto it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._kernels.types import Sparse, Wiring
+from .activations import NAMES
+from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
+
+__all__ = ["Network", "GraphAttributes", "EdgeList"]
+
+DTYPES: dict[str, type] = {"float64": np.float64, "float32": np.float32}
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Return the NumPy dtype for `dtype` ("float64" or "float32").
+
+    Raises
+    ------
+    ValueError
+        For any other dtype; the message lists the valid ones.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"`dtype` must be 'float64' or 'float32', got {dtype!r}")
+    return dt
+
+
+@dataclass(frozen=True, eq=False)
+class GraphAttributes:
+    """What a graph carried beyond the model's own attributes.
+
+    Attributes
+    ----------
+    graph : dict
+        ``G.graph``.
+    nodes : dict
+        Node name -> attributes the model does not own (labels, ``pos``, ...).
+    edges : dict
+        Edge position (in ``Network.edges``) -> attributes other than ``weight``.
+    node_order : tuple
+        The graph's node order.
+    """
+
+    graph: dict = field(default_factory=dict)
+    nodes: dict = field(default_factory=dict)
+    edges: dict = field(default_factory=dict)
+    node_order: tuple = ()
+
+
+class EdgeList(Sequence):
+    """A read-only sequence of ``(source, target)`` names, aligned with
+    ``Network.weight``; built on demand from the index arrays.
+
+    ``edges.index((u, v))`` is a dictionary look-up after the first call.
+    """
+
+    def __init__(self, net: Network):
+        self._net = net
+        self._lookup: dict | None = None
+
+    def __len__(self) -> int:
+        return len(self._net.weight)
+
+    def _pair(self, e: int) -> tuple:
+        net = self._net
+        src_role, dst_role = KIND_ROLES[net.edge_kind[e]]
+        groups = (net.inputs, net.neurons, net.outputs)
+        return (groups[src_role][net.edge_src[e]], groups[dst_role][net.edge_dst[e]])
+
+    def __getitem__(self, e):
+        if isinstance(e, slice):
+            return [self._pair(i) for i in range(*e.indices(len(self)))]
+        n = len(self)
+        if not -n <= e < n:
+            raise IndexError(f"edge position {e} out of range for {n} edges")
+        return self._pair(e % n)
+
+    def __iter__(self) -> Iterator[tuple]:
+        return (self._pair(e) for e in range(len(self)))
+
+    def index(self, edge, start=0, stop=None) -> int:  # noqa: D102 - Sequence.index
+        if self._lookup is None:
+            self._lookup = {pair: e for e, pair in enumerate(self)}
+        try:
+            e = self._lookup[tuple(edge)]
+        except (KeyError, TypeError):
+            raise ValueError(f"edge {edge!r} is not in the network") from None
+        if e < start or (stop is not None and e >= stop):
+            raise ValueError(f"edge {edge!r} is not in the network between {start} and {stop}")
+        return e
+
+    def __contains__(self, edge) -> bool:
+        try:
+            self.index(edge)
+        except ValueError:
+            return False
+        return True
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (EdgeList, list, tuple)):
+            return len(self) == len(other) and all(a == tuple(b) for a, b in zip(self, other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        n = len(self)
+        head = ", ".join(repr(p) for p in self[: min(n, 4)])
+        return f"EdgeList([{head}{', ...' if n > 4 else ''}], {n} edges)"
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A compiled recurrent network (immutable; arrays are read-only).
+
+    Build one with `simulator.compile`; change parameters with
+    `Network.with_params`, which shares the index structure.
+
+    Attributes
+    ----------
+    neurons : tuple
+        Hidden-neuron names, in state order.
+    inputs, outputs : tuple
+        Input and output node names, in column order.
+    edge_kind : ndarray of int8, shape (n_edges,)
+        Kind code of each edge: 0 hidden->hidden (W), 1 input->hidden (U),
+        2 output->hidden (F), 3 hidden->output (V), 4 input->output (D).
+    edge_src, edge_dst : ndarray of int32, shape (n_edges,)
+        Position of each edge's source and target within their role group
+        (``inputs``, ``neurons`` or ``outputs``).
+    weight : ndarray, shape (n_edges,)
+        Edge weights, aligned with `edges`.
+    bias : ndarray, shape (n_neurons + n_outputs,)
+        Biases of the neurons, then of the outputs.
+    tau : ndarray, shape (n_neurons,)
+        Time constants of the neurons (continuous time), > 0.
+    activation_codes : ndarray of int8, shape (n_neurons + n_outputs,)
+        Activation of each neuron then output, as codes of
+        `simulator.activations.ACTIVATIONS`.
+    attributes : GraphAttributes
+        The graph's other attributes, for `to_networkx`.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> import simulator as sim
+    >>> G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y")])
+    >>> G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    >>> net = sim.compile(G)
+    >>> net.neurons, net.inputs, net.outputs
+    (('h',), ('x',), ('y',))
+    >>> list(net.edges), net.weight.tolist()
+    ([('x', 'h'), ('h', 'h'), ('h', 'y')], [1.0, 1.0, 1.0])
+    """
+
+    neurons: tuple
+    inputs: tuple
+    outputs: tuple
+    edge_kind: NDArray[np.int8]
+    edge_src: NDArray[np.int32]
+    edge_dst: NDArray[np.int32]
+    weight: NDArray[np.floating]
+    bias: NDArray[np.floating]
+    tau: NDArray[np.floating]
+    activation_codes: NDArray[np.int8]
+    attributes: GraphAttributes = field(default_factory=GraphAttributes, repr=False)
+    layout: Layout | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ checks
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_cache", {})
+        for name in ("neurons", "inputs", "outputs"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self._check_names()
+        dtype = as_dtype(np.asarray(self.weight).dtype)
+        n, n_out, n_edges = len(self.neurons), len(self.outputs), len(self.weight)
+        arrays = {
+            "edge_kind": (np.int8, (n_edges,)),
+            "edge_src": (np.int32, (n_edges,)),
+            "edge_dst": (np.int32, (n_edges,)),
+            "weight": (dtype, (n_edges,)),
+            "bias": (dtype, (n + n_out,)),
+            "tau": (dtype, (n,)),
+            "activation_codes": (np.int8, (n + n_out,)),
+        }
+        for name, (dt, shape) in arrays.items():
+            a = np.asarray(getattr(self, name))
+            if a.shape != shape:
+                raise ValueError(f"`{name}` must have shape {shape}, got {a.shape}")
+            if np.issubdtype(dt, np.floating) and not np.issubdtype(a.dtype, np.floating):
+                raise ValueError(f"`{name}` must hold floats, got dtype {a.dtype}")
+            a = np.array(a, dtype=dt, copy=not (a.dtype == dt and not a.flags.writeable))
+            object.__setattr__(self, name, _readonly(a))
+        self._check_edges()
+        self._check_parameters()
+        if self.layout is None:
+            object.__setattr__(
+                self, "layout", build_layout(self.edge_kind, self.edge_src, self.edge_dst, self.sizes)
+            )
+
+    def _check_names(self) -> None:
+        seen: dict = {}
+        for group in ("inputs", "neurons", "outputs"):
+            for name in getattr(self, group):
+                if not isinstance(name, Hashable):
+                    raise TypeError(f"node name {name!r} in `{group}` is not hashable")
+                if name in seen:
+                    raise ValueError(f"node {name!r} appears in both `{seen[name]}` and `{group}`"
+                                     if seen[name] != group else
+                                     f"node {name!r} appears twice in `{group}`")
+                seen[name] = group
+
+    def _check_edges(self) -> None:
+        kind = self.edge_kind
+        bad = np.flatnonzero((kind < 0) | (kind >= len(KINDS)))
+        if bad.size:
+            raise ValueError(f"`edge_kind[{bad[0]}]` is {kind[bad[0]]}: kinds are 0..{len(KINDS) - 1}")
+        sizes = self.sizes
+        for code, (src_role, dst_role) in enumerate(KIND_ROLES):
+            sel = kind == code
+            for end, arr, role in (("source", self.edge_src, src_role), ("target", self.edge_dst, dst_role)):
+                vals = arr[sel]
+                wrong = np.flatnonzero((vals < 0) | (vals >= sizes[role]))
+                if wrong.size:
+                    e = np.flatnonzero(sel)[wrong[0]]
+                    raise ValueError(
+                        f"edge {e} ({KIND_NAMES[code]}) has {end} index {arr[e]}, "
+                        f"outside 0..{sizes[role] - 1}"
+                    )
+        key = (kind.astype(np.int64) << 58) | (self.edge_src.astype(np.int64) << 29) | self.edge_dst.astype(np.int64)
+        uniq, first = np.unique(key, return_index=True)
+        if uniq.size != key.size:
+            dup = np.setdiff1d(np.arange(key.size), first)[0]
+            raise ValueError(f"edge {self.edges[dup]!r} appears more than once")
+
+    def _check_parameters(self) -> None:
+        bad = np.flatnonzero(~np.isfinite(self.weight))
+        if bad.size:
+            raise ValueError(f"edge {self.edges[bad[0]]!r} has non-finite weight {self.weight[bad[0]]}")
+        names = self.neurons + self.outputs
+        bad = np.flatnonzero(~np.isfinite(self.bias))
+        if bad.size:
+            raise ValueError(f"node {names[bad[0]]!r} has non-finite bias {self.bias[bad[0]]}")
+        bad = np.flatnonzero(~(np.isfinite(self.tau) & (self.tau > 0)))
+        if bad.size:
+            raise ValueError(f"node {self.neurons[bad[0]]!r} has tau {self.tau[bad[0]]}: tau must be finite and > 0")
+        codes = self.activation_codes
+        bad = np.flatnonzero((codes < 0) | (codes >= len(NAMES)))
+        if bad.size:
+            raise ValueError(f"node {names[bad[0]]!r} has unknown activation code {codes[bad[0]]}")
+
+    # ------------------------------------------------------------ properties
+    @property
+    def dtype(self) -> np.dtype:
+        """The floating-point type of every parameter and result."""
+        return self.weight.dtype
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """``(n_inputs, n_neurons, n_outputs)``."""
+        return (len(self.inputs), len(self.neurons), len(self.outputs))
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of hidden neurons (the state size)."""
+        return len(self.neurons)
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of input nodes (columns of ``x``)."""
+        return len(self.inputs)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of output nodes (columns of ``outputs``)."""
+        return len(self.outputs)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges (entries of ``weight``)."""
+        return len(self.weight)
+
+    @property
+    def edges(self) -> EdgeList:
+        """``(source, target)`` names of every edge, aligned with `weight`."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "edges" not in cache:
+            cache["edges"] = EdgeList(self)
+        return cache["edges"]
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """Activation names of the neurons, then the outputs."""
+        return tuple(NAMES[c] for c in self.activation_codes)
+
+    def edge_counts(self) -> dict[str, int]:
+        """Number of edges of each kind, by readable kind name."""
+        counts = np.bincount(self.edge_kind, minlength=len(KINDS))
+        return {name: int(c) for name, c in zip(KIND_NAMES, counts)}
+
+    def locate(self, name: Hashable) -> tuple[str, int]:
+        """Return ``(group, position)`` of node `name`.
+
+        ``group`` is ``"inputs"``, ``"neurons"`` or ``"outputs"``.
+
+        Raises
+        ------
+        KeyError
+            If no node has that name.
+        """
+        cache = self._cache  # type: ignore[attr-defined]
+        if "nodes" not in cache:
+            cache["nodes"] = {
+                n: (group, i)
+                for group in ("inputs", "neurons", "outputs")
+                for i, n in enumerate(getattr(self, group))
+            }
+        try:
+            return cache["nodes"][name]
+        except KeyError:
+            raise KeyError(f"no node named {name!r} in the network") from None
+
+    # ------------------------------------------------------------ parameters
+    def with_params(
+        self,
+        weight: ArrayLike | None = None,
+        bias: ArrayLike | None = None,
+        tau: ArrayLike | None = None,
+    ) -> Network:
+        """Return a copy with new parameters (same names and index structure).
+
+        Parameters
+        ----------
+        weight : array_like, shape (n_edges,), optional
+        bias : array_like, shape (n_neurons + n_outputs,), optional
+        tau : array_like, shape (n_neurons,), optional
+            Converted to the network's dtype and validated like at compile time.
+        """
+        new = {}
+        for name, value in (("weight", weight), ("bias", bias), ("tau", tau)):
+            if value is not None:
+                new[name] = np.array(value, dtype=self.dtype)
+        return replace(self, **new, layout=self.layout)
+
+    def astype(self, dtype: Any) -> Network:
+        """Return the network with parameters converted to `dtype`."""
+        dt = as_dtype(dtype)
+        if dt == self.dtype:
+            return self
+        return replace(
+            self,
+            weight=self.weight.astype(dt),
+            bias=self.bias.astype(dt),
+            tau=self.tau.astype(dt),
+            layout=self.layout,
+        )
+
+    def wiring(self) -> Wiring:
+        """The kernels' view of the network (built once per network)."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "wiring" not in cache:
+            blocks = [
+                Sparse(b.indptr, b.indices, np.ascontiguousarray(self.weight[b.edge]))
+                for b in self.layout.by_target
+            ]
+            n = self.n_neurons
+            cache["wiring"] = Wiring(
+                *blocks,
+                act_h=self.activation_codes[:n],
+                act_o=self.activation_codes[n:],
+                bias_h=self.bias[:n],
+                bias_o=self.bias[n:],
+            )
+        return cache["wiring"]
+
+    # --------------------------------------------------------------- export
+    def to_networkx(self) -> nx.DiGraph:
+        """The compiled graph with the current parameters as attributes.
+
+        Every attribute the original graph carried (graph, node and edge
+        attributes, node order) is kept; ``role``, ``weight``, ``bias``,
+        ``activation`` and ``tau`` are written from the network.
+
+        Returns
+        -------
+        networkx.DiGraph
+            Compiling it again gives an identical network.
+        """
+        G = nx.DiGraph()
+        G.graph.update(self.attributes.graph)
+        n = self.n_neurons
+        acts = self.activations
+        model: dict = {}
+        for i, name in enumerate(self.inputs):
+            model[name] = {"role": "input"}
+        for i, name in enumerate(self.neurons):
+            model[name] = {"bias": float(self.bias[i]), "activation": acts[i], "tau": float(self.tau[i])}
+        for o, name in enumerate(self.outputs):
+            model[name] = {"role": "output", "bias": float(self.bias[n + o]), "activation": acts[n + o]}
+        order = self.attributes.node_order or tuple(model)
+        extra = self.attributes.nodes
+        G.add_nodes_from((name, {**extra.get(name, {}), **model[name]}) for name in order)
+        edge_extra = self.attributes.edges
+        G.add_edges_from(
+            (u, v, {**edge_extra[e], "weight": w} if e in edge_extra else {"weight": w})
+            for e, ((u, v), w) in enumerate(zip(self.edges, self.weight.tolist()))
+        )
+        return G
+
+    # ---------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        kinds = ", ".join(f"{k} {c}" for k, c in zip(KINDS, np.bincount(self.edge_kind, minlength=5)))
+        return (
+            f"Network({self.n_inputs} inputs, {self.n_neurons} neurons, {self.n_outputs} outputs; "
+            f"{self.n_edges} edges: {kinds}; {self.dtype.name})"
+        )
+

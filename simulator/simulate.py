@@ -1,0 +1,168 @@
+"""`run`: the front door for simulating a compiled network step by step."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._kernels import forward
+from .arrays import prepare, prepare_targets, to_public
+from .errors import raise_if_nonfinite
+from .network import Network
+from .results import Result
+
+__all__ = ["run", "UPDATES"]
+
+#: Valid values of ``update=``.
+UPDATES = ("sync", "async")
+#: Work per step (edges x batch) from which the threaded kernel pays for its
+#: per-step barrier; below it one thread is faster and immune to a busy core.
+PARALLEL_MIN_WORK = 200_000
+
+
+def _use_parallel(net: Network, batch: int, parallel: bool | None) -> bool:
+    if parallel is not None:
+        return bool(parallel)
+    return (net.n_edges + net.n_neurons) * batch >= PARALLEL_MIN_WORK
+
+
+def run(
+    net: Network,
+    x: ArrayLike | int,
+    h0: ArrayLike | None = None,
+    *,
+    dt: float | None = None,
+    method: str | None = None,
+    update: Literal["sync", "async"] = "sync",
+    targets: ArrayLike | None = None,
+    teacher_forcing: bool = False,
+    seed: int | np.random.Generator | None = None,
+    check_finite: bool = True,
+    parallel: bool | None = None,
+) -> Result:
+    """Simulate `net` on inputs `x`, polling every neuron on each time step.
+
+    Parameters
+    ----------
+    net : Network
+        From `simulator.compile`.
+    x : array_like, shape (n_steps, n_inputs) or (n_steps, batch, n_inputs); or int
+        Inputs, in the column order of ``net.inputs``; an int runs that many
+        steps with zero input (networks without inputs, free runs).
+    h0 : array_like, shape (n_neurons,) or (batch, n_neurons), optional
+        Initial state h[0], default zeros. A batched `h0` with unbatched `x`
+        runs the batch on the same inputs.
+    dt, method : optional
+        Continuous time (fixed-step Euler/RK4); not available in this version.
+    update : {"sync", "async"}
+        ``"sync"``: every neuron from the previous state at once (design
+        section 3). ``"async"``: one sweep per step, neurons updated in place one
+        at a time in a random order drawn from `seed` (Hopfield recall); the
+        same order serves every batch element; the orders are kept in
+        ``result.info["order"]`` (n_steps, n_neurons).
+    targets : array_like, shape like the outputs, optional
+        With ``teacher_forcing=True``, the output feedback path (output ->
+        hidden edges) reads ``targets[t - 1]`` instead of ``y[t - 1]``
+        wherever the target is not NaN.
+    teacher_forcing : bool
+        Whether to force the feedback path with `targets`.
+    seed : int or numpy.random.Generator, optional
+        Seed of the sweep order (``update="async"`` only).
+    check_finite : bool
+        Raise `simulator.NonFiniteError` naming the step and neuron where the
+        run overflowed to inf/NaN (default); ``False`` returns it as is.
+    parallel : bool, optional
+        Force the threaded (True) or single-threaded (False) kernel; default:
+        threads only when a step has enough work to pay for them.
+
+    Returns
+    -------
+    Result
+        ``states`` (n_steps + 1, [batch,] n_neurons) with h[0] first,
+        ``outputs`` (n_steps, [batch,] n_outputs), ``times = 0, 1, ..., n_steps``.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not fit (the message gives the expected shape),
+        non-finite inputs, an unknown `update`.
+    NonFiniteError
+        When the run overflows (``check_finite=True``).
+
+    Notes
+    -----
+    With ``yhat[0] = 0`` and ``yhat[t] = y[t-1]``::
+
+        a[t]   = W h[t] + U x[t] + F yhat[t] + b
+        h[t+1] = phi(a[t])
+        y[t]   = g(V h[t+1] + D x[t] + c)
+
+    Examples
+    --------
+    A pulse on ``Input1`` of the four-neuron network reaches ``A1`` after one
+    step, ``B1`` after two and the output (read from ``B1``) in step 1:
+
+    >>> import numpy as np, networkx as nx, simulator as sim
+    >>> G = nx.DiGraph([("Input1", "A1"), ("A1", "B1"), ("B1", "Output")])
+    >>> net = sim.compile(G, inputs=["Input1"], outputs=["Output"])
+    >>> x = np.zeros((4, 1)); x[0] = 1.0
+    >>> res = sim.run(net, x)
+    >>> res.states.round(3)
+    array([[0.   , 0.   ],
+           [0.762, 0.   ],
+           [0.   , 0.642],
+           [0.   , 0.   ],
+           [0.   , 0.   ]])
+    >>> res.outputs[:, 0].round(3)
+    array([0.   , 0.642, 0.   , 0.   ])
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
+    if dt is not None or method is not None:
+        raise NotImplementedError("continuous time (`dt`, `method`) is not available in this version")
+    if update not in UPDATES:
+        raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}")
+    drive = prepare(net, x, h0)
+    T, batch = drive.n_steps, drive.batch
+    n, n_out = net.n_neurons, net.n_outputs
+
+    if teacher_forcing:
+        if targets is None:
+            raise ValueError("`teacher_forcing=True` needs `targets`")
+        teacher = prepare_targets(net, targets, drive)
+    else:
+        if targets is not None:
+            warnings.warn("`targets` has no effect without `teacher_forcing=True`", stacklevel=2)
+        teacher = np.zeros((0, n_out, batch), dtype=net.dtype)
+    if update == "sync" and seed is not None:
+        warnings.warn("`seed` has no effect with update='sync'", stacklevel=2)
+
+    states = np.empty((T + 1, n, batch), dtype=net.dtype)
+    states[0] = drive.h0
+    outputs = np.empty((T, n_out, batch), dtype=net.dtype)
+    w = net.wiring()
+    info = {"mode": "discrete", "update": update, "dt": None, "method": None}
+    if update == "async":
+        rng = np.random.default_rng(seed)
+        orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
+        forward.run_async(w, drive.x, states, outputs, teacher, orders)
+        info["order"] = orders
+    elif _use_parallel(net, batch, parallel):
+        forward.run_sync_parallel(w, drive.x, states, outputs, teacher)
+    else:
+        forward.run_sync_serial(w, drive.x, states, outputs, teacher)
+
+    times = np.arange(T + 1, dtype=net.dtype)
+    if check_finite:
+        raise_if_nonfinite(net, states, outputs, times, drive.batched)
+    return Result(
+        states=to_public(states, drive.batched),
+        outputs=to_public(outputs, drive.batched),
+        times=times,
+        inputs=drive.public_x,
+        network=net,
+        info=info,
+    )

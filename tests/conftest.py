@@ -1,0 +1,24 @@
+"""Shared fixtures and the hypothesis profile (no deadline: the first call compiles)."""
+
+import networkx as nx
+import pytest
+from hypothesis import settings
+
+settings.register_profile("default", deadline=None, max_examples=40)
+settings.load_profile("default")
+
+
+@pytest.fixture
+def four_neuron() -> nx.DiGraph:
+    """The design's textbook network, drawn by hand (independent of topologies)."""
+    G = nx.DiGraph()
+    G.add_node("Input1", role="input")
+    G.add_node("Input2", role="input")
+    for n in ("A1", "A2", "B1", "B2"):
+        G.add_node(n)
+    G.add_node("Output", role="output")
+    G.add_weighted_edges_from([
+        ("Input1", "A1", 1.0), ("A1", "B1", 0.8), ("B1", "Output", 1.5), ("Input2", "A2", -0.7),
+        ("A2", "B2", 1.1), ("A2", "A1", 0.4), ("B2", "B1", -0.9), ("B1", "B1", 0.5),
+    ])
+    return G

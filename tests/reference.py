@@ -1,0 +1,113 @@
+"""Slow, obvious NumPy versions of the design's equations, read straight from
+the graph with dense matrices. The library is checked against these; they
+share no code with it."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "hard_sigmoid": lambda a: np.clip(a / 6.0 + 0.5, 0.0, 1.0),
+    "relu": lambda a: np.maximum(a, 0.0),
+    "elu": lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0.0))),
+    "softplus": lambda a: np.logaddexp(0.0, a),
+    "identity": lambda a: a,
+    "sign": np.sign,
+}
+
+
+class Dense:
+    """The design's matrices for a graph: W, U, F, V, D, biases, activations."""
+
+    def __init__(self, G: nx.DiGraph, inputs=None, outputs=None):
+        if not G.is_directed():
+            G = G.to_directed()
+        role = nx.get_node_attributes(G, "role")
+        self.inputs = list(inputs) if inputs is not None else [n for n in G if role.get(n) == "input"]
+        self.outputs = list(outputs) if outputs is not None else [n for n in G if role.get(n) == "output"]
+        io = set(self.inputs) | set(self.outputs)
+        self.neurons = [n for n in G if n not in io]
+        hid = {n: i for i, n in enumerate(self.neurons)}
+        inp = {n: i for i, n in enumerate(self.inputs)}
+        out = {n: i for i, n in enumerate(self.outputs)}
+        N, I, O = len(hid), len(inp), len(out)
+        self.W, self.U, self.F = np.zeros((N, N)), np.zeros((N, I)), np.zeros((N, O))
+        self.V, self.D = np.zeros((O, N)), np.zeros((O, I))
+        for u, v, w in G.edges(data="weight", default=1.0):
+            if v in hid and u in hid:
+                self.W[hid[v], hid[u]] = w
+            elif v in hid and u in inp:
+                self.U[hid[v], inp[u]] = w
+            elif v in hid and u in out:
+                self.F[hid[v], out[u]] = w
+            elif v in out and u in hid:
+                self.V[out[v], hid[u]] = w
+            elif v in out and u in inp:
+                self.D[out[v], inp[u]] = w
+            else:
+                raise AssertionError(f"edge {(u, v)} has no kind")
+        nodes = G.nodes
+        self.b = np.array([nodes[n].get("bias", 0.0) for n in self.neurons], dtype=float)
+        self.c = np.array([nodes[n].get("bias", 0.0) for n in self.outputs], dtype=float)
+        self.tau = np.array([nodes[n].get("tau", 1.0) for n in self.neurons], dtype=float)
+        self.act_h = [nodes[n].get("activation", "tanh") for n in self.neurons]
+        self.act_o = [nodes[n].get("activation", "identity") for n in self.outputs]
+
+    def phi(self, a: np.ndarray) -> np.ndarray:
+        """Hidden activations, neuron by neuron; `a` has neurons last."""
+        return np.stack([ACTIVATIONS[f](a[..., i]) for i, f in enumerate(self.act_h)], axis=-1) \
+            if self.act_h else a
+
+    def g(self, a: np.ndarray) -> np.ndarray:
+        """Output activations; `a` has outputs last."""
+        return np.stack([ACTIVATIONS[f](a[..., o]) for o, f in enumerate(self.act_o)], axis=-1) \
+            if self.act_o else a
+
+    def drive(self, h, x, yhat):
+        """a = W h + U x + F yhat + b, for states with neurons last."""
+        return h @ self.W.T + x @ self.U.T + yhat @ self.F.T + self.b
+
+    def readout(self, h, x):
+        """y = g(V h + D x + c)."""
+        return self.g(h @ self.V.T + x @ self.D.T + self.c)
+
+
+def run_discrete(G, x, h0=None, inputs=None, outputs=None, teacher=None):
+    """Design section 3, one step at a time. `x` is (T, [B,] n_in)."""
+    net = Dense(G, inputs, outputs)
+    x = np.asarray(x, dtype=float)
+    T = x.shape[0]
+    batch_shape = x.shape[1:-1]
+    h = np.zeros(batch_shape + (len(net.neurons),)) if h0 is None else np.asarray(h0, float) * np.ones(batch_shape + (1,))
+    states, outs = [h], []
+    yhat = np.zeros(batch_shape + (len(net.outputs),))
+    for t in range(T):
+        h = net.phi(net.drive(h, x[t], yhat))
+        y = net.readout(h, x[t])
+        states.append(h)
+        outs.append(y)
+        yhat = y
+        if teacher is not None:
+            yhat = np.where(np.isnan(teacher[t]), y, teacher[t])
+    return np.array(states), np.array(outs).reshape((T,) + batch_shape + (len(net.outputs),))
+
+
+def run_async(G, x, h0, orders, inputs=None, outputs=None):
+    """Asynchronous sweeps: neuron orders[t][r] updated in place at turn r."""
+    net = Dense(G, inputs, outputs)
+    x = np.asarray(x, dtype=float)
+    h = np.array(h0, dtype=float)
+    states, outs = [h.copy()], []
+    yhat = np.zeros(h.shape[:-1] + (len(net.outputs),))
+    for t in range(x.shape[0]):
+        for i in orders[t]:
+            a = net.drive(h, x[t], yhat)[..., i]
+            h[..., i] = ACTIVATIONS[net.act_h[i]](a)
+        y = net.readout(h, x[t])
+        states.append(h.copy())
+        outs.append(y)
+        yhat = y
+    return np.array(states), np.array(outs)
