@@ -8,16 +8,25 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._kernels import continuous as continuous_kernels
 from ._kernels import forward
 from .arrays import prepare, prepare_targets, to_public
 from .errors import raise_if_nonfinite
 from .network import Network
 from .results import Result
 
-__all__ = ["run", "UPDATES"]
+__all__ = ["run", "UPDATES", "METHODS"]
 
 #: Valid values of ``update=``.
 UPDATES = ("sync", "async")
+#: Fixed-step methods of continuous time, name -> kernel code.
+METHODS = {
+    "euler": continuous_kernels.EULER,
+    "exp_euler": continuous_kernels.EXP_EULER,
+    "rk4": continuous_kernels.RK4,
+}
+DEFAULT_METHOD = "rk4"
+ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 #: Work per step (edges x batch) from which the threaded kernel pays for its
 #: per-step barrier; below it one thread is faster and immune to a busy core.
 PARALLEL_MIN_WORK = 200_000
@@ -27,6 +36,22 @@ def _use_parallel(net: Network, batch: int, parallel: bool | None) -> bool:
     if parallel is not None:
         return bool(parallel)
     return (net.n_edges + net.n_neurons) * batch >= PARALLEL_MIN_WORK
+
+
+def _check_fixed_step(dt, method) -> int:
+    """Validate `dt` and `method`; return the method's kernel code."""
+    if dt is None:
+        raise ValueError(f"`method={method!r}` needs a time step `dt`")
+    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`dt` must be a real number, got {dt!r}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"`dt` must be finite and > 0, got {dt}")
+    method = DEFAULT_METHOD if method is None else method
+    if method not in METHODS:
+        valid = ", ".join(repr(m) for m in METHODS)
+        hint = " (adaptive ODE methods go through sim.solve)" if method in ODE_METHODS else ""
+        raise ValueError(f"`method` must be one of {valid}, got {method!r}{hint}")
+    return METHODS[method]
 
 
 def run(
@@ -43,7 +68,8 @@ def run(
     check_finite: bool = True,
     parallel: bool | None = None,
 ) -> Result:
-    """Simulate `net` on inputs `x`, polling every neuron on each time step.
+    """Simulate `net` on inputs `x`, polling every neuron on each time step,
+    in discrete time or with a fixed step in continuous time.
 
     Parameters
     ----------
@@ -55,8 +81,14 @@ def run(
     h0 : array_like, shape (n_neurons,) or (batch, n_neurons), optional
         Initial state h[0], default zeros. A batched `h0` with unbatched `x`
         runs the batch on the same inputs.
-    dt, method : optional
-        Continuous time (fixed-step Euler/RK4); not available in this version.
+    dt : float, optional
+        Continuous time with this fixed step (default: discrete time). Inputs
+        ``x[k]`` hold on ``[k dt, (k + 1) dt)``; ``states[k] = h(k dt)`` and
+        ``outputs[k] = y((k + 1) dt)``.
+    method : {"euler", "exp_euler", "rk4"}, optional
+        Fixed-step integrator (default ``"rk4"``; needs `dt`). Every RK4
+        stage uses ``x[k]``; output feedback is evaluated inside every stage.
+        ``"exp_euler"`` is exact for a constant drive and stable for any dt.
     update : {"sync", "async"}
         ``"sync"``: every neuron from the previous state at once (design
         section 3). ``"async"``: one sweep per step, neurons updated in place one
@@ -82,7 +114,8 @@ def run(
     -------
     Result
         ``states`` (n_steps + 1, [batch,] n_neurons) with h[0] first,
-        ``outputs`` (n_steps, [batch,] n_outputs), ``times = 0, 1, ..., n_steps``.
+        ``outputs`` (n_steps, [batch,] n_outputs), ``times = 0, 1, ..., n_steps``
+        (times ``k dt`` in continuous time).
 
     Raises
     ------
@@ -94,11 +127,18 @@ def run(
 
     Notes
     -----
-    With ``yhat[0] = 0`` and ``yhat[t] = y[t-1]``::
+    Discrete time, with ``yhat[0] = 0`` and ``yhat[t] = y[t-1]``::
 
         a[t]   = W h[t] + U x[t] + F yhat[t] + b
         h[t+1] = phi(a[t])
         y[t]   = g(V h[t+1] + D x[t] + c)
+
+    Continuous time, integrated with step `dt`::
+
+        tau dh/dt = -h + phi(W h + U x(t) + F y(t) + b),  y(t) = g(V h + D x(t) + c)
+
+    With tau = 1, dt = 1, ``method="euler"`` and no feedback edges the two agree
+    exactly.
 
     Examples
     --------
@@ -118,13 +158,24 @@ def run(
            [0.   , 0.   ]])
     >>> res.outputs[:, 0].round(3)
     array([0.   , 0.642, 0.   , 0.   ])
+
+    In continuous time the pulse spreads smoothly:
+
+    >>> fine = sim.run(net, np.repeat(x, 10, axis=0), dt=0.1, method="rk4")
+    >>> float(fine.times[-1]), float(fine["B1"].max().round(3))
+    (4.0, 0.257)
     """
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
-    if dt is not None or method is not None:
-        raise NotImplementedError("continuous time (`dt`, `method`) is not available in this version")
     if update not in UPDATES:
         raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}")
+    continuous = dt is not None or method is not None
+    if continuous:
+        code = _check_fixed_step(dt, method)
+        if update != "sync":
+            raise ValueError("`update='async'` is a discrete-time mode: leave out `dt` and `method`")
+        if teacher_forcing:
+            raise ValueError("teacher forcing is available in discrete time only")
     drive = prepare(net, x, h0)
     T, batch = drive.n_steps, drive.batch
     n, n_out = net.n_neurons, net.n_outputs
@@ -144,18 +195,24 @@ def run(
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
-    info = {"mode": "discrete", "update": update, "dt": None, "method": None}
-    if update == "async":
-        rng = np.random.default_rng(seed)
-        orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
-        forward.run_async(w, drive.x, states, outputs, teacher, orders)
-        info["order"] = orders
-    elif _use_parallel(net, batch, parallel):
-        forward.run_sync_parallel(w, drive.x, states, outputs, teacher)
+    use_threads = _use_parallel(net, batch, parallel)
+    if continuous:
+        info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
+        continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x, states, outputs, use_threads)
+        times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
     else:
-        forward.run_sync_serial(w, drive.x, states, outputs, teacher)
+        info = {"mode": "discrete", "update": update, "dt": None, "method": None}
+        if update == "async":
+            rng = np.random.default_rng(seed)
+            orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
+            forward.run_async(w, drive.x, states, outputs, teacher, orders)
+            info["order"] = orders
+        elif use_threads:
+            forward.run_sync_parallel(w, drive.x, states, outputs, teacher)
+        else:
+            forward.run_sync_serial(w, drive.x, states, outputs, teacher)
+        times = np.arange(T + 1, dtype=net.dtype)
 
-    times = np.arange(T + 1, dtype=net.dtype)
     if check_finite:
         raise_if_nonfinite(net, states, outputs, times, drive.batched)
     return Result(

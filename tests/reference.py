@@ -111,3 +111,47 @@ def run_async(G, x, h0, orders, inputs=None, outputs=None):
         outs.append(y)
         yhat = y
     return np.array(states), np.array(outs)
+
+
+# ------------------------------------------------------------ continuous time
+def rhs(net: Dense, h, x):
+    """tau dh/dt = -h + phi(W h + U x + F y + b), y = g(V h + D x + c)."""
+    y = net.readout(h, x)
+    return (net.phi(net.drive(h, x, y)) - h) / net.tau
+
+
+def run_fixed_step(G, x, dt, method, h0=None, inputs=None, outputs=None):
+    """Fixed-step integration with x[k] held on [k dt, (k+1) dt); outputs[k] = y((k+1) dt)."""
+    net = Dense(G, inputs, outputs)
+    x = np.asarray(x, dtype=float)
+    h = np.zeros(x.shape[1:-1] + (len(net.neurons),)) if h0 is None else np.array(h0, dtype=float)
+    states, outs = [h], []
+    for xk in x:
+        f = lambda s: rhs(net, s, xk)  # noqa: E731
+        if method == "euler":
+            h = h + dt * f(h)
+        elif method == "exp_euler":
+            decay = np.exp(-dt / net.tau)
+            h = decay * h + (1 - decay) * (h + net.tau * f(h))
+        elif method == "rk4":
+            k1 = f(h)
+            k2 = f(h + dt / 2 * k1)
+            k3 = f(h + dt / 2 * k2)
+            k4 = f(h + dt * k3)
+            h = h + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        else:
+            raise AssertionError(method)
+        states.append(h)
+        outs.append(net.readout(h, xk))
+    return np.array(states), np.array(outs).reshape((len(x),) + h.shape[:-1] + (len(net.outputs),))
+
+
+def solve_dense(G, x_of_t, t_span, h0, t_eval, rtol=1e-12, atol=1e-12):
+    """A tight DOP853 solution of the dense right-hand side (unbatched)."""
+    from scipy.integrate import solve_ivp
+
+    net = Dense(G)
+    sol = solve_ivp(lambda t, h: rhs(net, h, x_of_t(t)), t_span, np.asarray(h0, float),
+                    method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol)
+    assert sol.success, sol.message
+    return sol.y.T

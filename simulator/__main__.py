@@ -1,0 +1,7 @@
+"""``python -m simulator``: the ``graphrnn`` command line."""
+
+import sys
+
+from graphrnn.cli import main
+
+sys.exit(main())
