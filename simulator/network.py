@@ -391,12 +391,15 @@ class Network:
                 for b in self.layout.by_target
             ]
             n = self.n_neurons
+            act_h = self.activation_codes[:n]
+            uniform = int(act_h[0]) if n and (act_h == act_h[0]).all() else -1
             cache["wiring"] = Wiring(
                 *blocks,
-                act_h=self.activation_codes[:n],
+                act_h=act_h,
                 act_o=self.activation_codes[n:],
                 bias_h=self.bias[:n],
                 bias_o=self.bias[n:],
+                uniform_h=uniform,
             )
         return cache["wiring"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Literal
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -32,10 +33,19 @@ ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 PARALLEL_MIN_WORK = 200_000
 
 
-def _use_parallel(net: Network, batch: int, parallel: bool | None) -> bool:
-    if parallel is not None:
-        return bool(parallel)
-    return (net.n_edges + net.n_neurons) * batch >= PARALLEL_MIN_WORK
+def thread_chunks(net: Network, batch: int, parallel: bool | None) -> int:
+    """How many chunks of neurons to spread over threads per step; 0 for one thread.
+
+    Threads pay for their per-step barrier only on enough work, and a
+    descheduled thread on a busy machine stalls every step's barrier, so one
+    thread is the default below `PARALLEL_MIN_WORK`.
+    """
+    threads = numba.get_num_threads()
+    if parallel is None:
+        parallel = threads > 1 and (net.n_edges + net.n_neurons) * batch >= PARALLEL_MIN_WORK
+    if not parallel or net.n_neurons == 0:
+        return 0
+    return min(net.n_neurons, 4 * threads)
 
 
 def _check_fixed_step(dt, method) -> int:
@@ -195,10 +205,10 @@ def run(
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
-    use_threads = _use_parallel(net, batch, parallel)
+    n_chunks = thread_chunks(net, batch, parallel)
     if continuous:
         info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
-        continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x, states, outputs, use_threads)
+        continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x, states, outputs, n_chunks)
         times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
     else:
         info = {"mode": "discrete", "update": update, "dt": None, "method": None}
@@ -207,8 +217,8 @@ def run(
             orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
             forward.run_async(w, drive.x, states, outputs, teacher, orders)
             info["order"] = orders
-        elif use_threads:
-            forward.run_sync_parallel(w, drive.x, states, outputs, teacher)
+        elif n_chunks:
+            forward.run_sync_parallel(w, drive.x, states, outputs, teacher, n_chunks)
         else:
             forward.run_sync_serial(w, drive.x, states, outputs, teacher)
         times = np.arange(T + 1, dtype=net.dtype)

@@ -6,11 +6,11 @@ computes the value each neuron relaxes towards, ::
     y      = g(V h + D x + c)
     target = phi(W h + U x + F y + b)        dh/dt = (target - h) / tau
 
-on one thread, `relax_target_parallel` with the neurons spread over threads
-(each neuron gathers its own inputs, so there are no write conflicts); `rhs`
-turns it into dh/dt. The one-step kernels (`euler_step`, `exp_euler_step`,
-`rk4_step`) and the time loop `run_fixed_step` take the thread choice as a
-flag, so each is compiled once.
+on one thread, or with the neurons in chunks spread over threads (each neuron
+gathers its own inputs, so there are no write conflicts); `rhs` turns it into
+dh/dt. The one-step kernels (`euler_step`, `exp_euler_step`, `rk4_step`) and
+the time loop `run_fixed_step` take the thread choice as an argument
+(``n_chunks``, 0 for one thread), so each is compiled once.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ import numpy as np
 from numba import njit, prange
 
 from ..activations import activate
-from .forward import drive, gather, readout
+from ..activations import derivative as act_derivative
+from .forward import drive, poll, readout, row_dot
 
 #: Codes of the fixed-step methods.
 EULER, EXP_EULER, RK4 = 0, 1, 2
 
 
-@njit(cache=True)
-def relax_target(w, h, xt, ybuf, out):
+@njit(cache=True, error_model="numpy")
+def relax_target(w, h, xt, ybuf, out, n_chunks):
     """Fill ``out = phi(W h + U x + F y + b)`` (n_neurons, batch), the value
     each neuron relaxes towards, with ``y = g(V h + D x + c)`` at `h`.
 
@@ -40,105 +41,95 @@ def relax_target(w, h, xt, ybuf, out):
     ybuf : ndarray, shape (n_outputs, batch)
         Filled with the outputs at `h`.
     out : ndarray, shape (n_neurons, batch)
+    n_chunks : int
+        0: one thread; else the neurons split into this many chunks spread
+        over threads (`relax_target_parallel`).
     """
+    if n_chunks > 0:
+        relax_target_parallel(w, h, xt, ybuf, out, n_chunks)
+        return
     readout(w, h, xt, ybuf)
-    for i in range(h.shape[0]):
-        o = out[i]
-        drive(w, i, h, xt, ybuf, o)
-        code = w.act_h[i]
-        for b in range(h.shape[1]):
-            o[b] = activate(code, o[b])
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
+         h, xt, ybuf, out, 0, h.shape[0])
 
 
-@njit(cache=True, parallel=True)
-def relax_target_parallel(w, h, xt, ybuf, out):
-    """`relax_target` with the neurons spread over threads."""
+@njit(cache=True, error_model="numpy", parallel=True)
+def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
+    """`relax_target` with the neurons in `n_chunks` chunks spread over threads."""
     readout(w, h, xt, ybuf)
-    Wp, Wi, Wd = w.W.indptr, w.W.indices, w.W.data
-    Up, Ui, Ud = w.U.indptr, w.U.indices, w.U.data
-    Fp, Fi, Fd = w.F.indptr, w.F.indices, w.F.data
-    act_h, bias_h = w.act_h, w.bias_h
-    nb = h.shape[1]
-    for i in prange(h.shape[0]):
-        o = out[i]
-        for b in range(nb):
-            o[b] = bias_h[i]
-        gather(Wp, Wi, Wd, i, h, o)
-        gather(Up, Ui, Ud, i, xt, o)
-        gather(Fp, Fi, Fd, i, ybuf, o)
-        code = act_h[i]
-        for b in range(nb):
-            o[b] = activate(code, o[b])
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
+    n = h.shape[0]
+    size = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
+             h, xt, ybuf, out, c * size, min(n, (c + 1) * size))
 
 
-@njit(cache=True)
-def target(w, h, xt, ybuf, out, parallel):
-    """`relax_target` or `relax_target_parallel`, chosen by the flag `parallel`."""
-    if parallel:
-        relax_target_parallel(w, h, xt, ybuf, out)
-    else:
-        relax_target(w, h, xt, ybuf, out)
-
-
-@njit(cache=True)
-def rhs(w, inv_tau, h, xt, ybuf, out, parallel):
+@njit(cache=True, error_model="numpy")
+def rhs(w, inv_tau, h, xt, ybuf, out, n_chunks):
     """Fill ``out = dh/dt = (phi(a(h)) - h) / tau`` (n_neurons, batch).
 
     `inv_tau` has shape (n_neurons,); other arguments as in `relax_target`.
     """
-    target(w, h, xt, ybuf, out, parallel)
+    relax_target(w, h, xt, ybuf, out, n_chunks)
     for i in range(h.shape[0]):
         for b in range(h.shape[1]):
             out[i, b] = (out[i, b] - h[i, b]) * inv_tau[i]
 
 
-@njit(cache=True)
-def euler_step(w, rate, h, xt, out, ybuf, parallel):
+@njit(cache=True, error_model="numpy")
+def euler_step(w, rate, h, xt, out, ybuf, n_chunks):
     """Forward Euler, written ``out = (1 - r) h + r phi(a(h))`` with
     ``r = dt / tau`` (`rate`, per neuron), so that r = 1 gives the discrete
     update exactly."""
-    target(w, h, xt, ybuf, out, parallel)
+    relax_target(w, h, xt, ybuf, out, n_chunks)
     for i in range(h.shape[0]):
         r = rate[i]
         for b in range(h.shape[1]):
             out[i, b] = (1.0 - r) * h[i, b] + r * out[i, b]
 
 
-@njit(cache=True)
-def exp_euler_step(w, decay, h, xt, out, ybuf, parallel):
+@njit(cache=True, error_model="numpy")
+def exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks):
     """Exponential Euler, exact for a constant drive:
     ``out = e^{-dt/tau} h + (1 - e^{-dt/tau}) phi(a(h))`` (`decay` = e^{-dt/tau})."""
-    target(w, h, xt, ybuf, out, parallel)
+    relax_target(w, h, xt, ybuf, out, n_chunks)
     for i in range(h.shape[0]):
         d = decay[i]
         for b in range(h.shape[1]):
             out[i, b] = d * h[i, b] + (1.0 - d) * out[i, b]
 
 
-@njit(cache=True)
-def rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, parallel):
+@njit(cache=True, error_model="numpy")
+def rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks):
     """Classical Runge-Kutta 4; every stage uses the same inputs `xt`."""
     n, nb = h.shape
-    rhs(w, inv_tau, h, xt, ybuf, k1, parallel)
+    rhs(w, inv_tau, h, xt, ybuf, k1, n_chunks)
     for i in range(n):
         for b in range(nb):
             tmp[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
-    rhs(w, inv_tau, tmp, xt, ybuf, k2, parallel)
+    rhs(w, inv_tau, tmp, xt, ybuf, k2, n_chunks)
     for i in range(n):
         for b in range(nb):
             tmp[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
-    rhs(w, inv_tau, tmp, xt, ybuf, k3, parallel)
+    rhs(w, inv_tau, tmp, xt, ybuf, k3, n_chunks)
     for i in range(n):
         for b in range(nb):
             tmp[i, b] = h[i, b] + dt * k3[i, b]
-    rhs(w, inv_tau, tmp, xt, ybuf, k4, parallel)
+    rhs(w, inv_tau, tmp, xt, ybuf, k4, n_chunks)
     for i in range(n):
         for b in range(nb):
             out[i, b] = h[i, b] + dt / 6.0 * (k1[i, b] + 2.0 * k2[i, b] + 2.0 * k3[i, b] + k4[i, b])
 
 
-@njit(cache=True)
-def run_fixed_step(w, tau, dt, method, x, states, outputs, parallel):
+@njit(cache=True, error_model="numpy")
+def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
     """Integrate with a fixed step, inputs held constant over each step.
 
     Parameters
@@ -154,8 +145,9 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, parallel):
         ``states[0]`` holds h(0) on entry; ``states[k] = h(k dt)`` filled.
     outputs : ndarray, shape (n_steps, n_outputs, batch)
         Filled with ``y((k + 1) dt) = g(V h((k+1) dt) + D x[k] + c)``.
-    parallel : bool
-        Spread each right-hand side over threads.
+    n_chunks : int
+        0: one thread; else split each right-hand side into this many chunks
+        of neurons spread over threads.
     """
     n, nb = states.shape[1], states.shape[2]
     dtype = states.dtype
@@ -175,9 +167,46 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, parallel):
     for k in range(x.shape[0]):
         h, out, xt = states[k], states[k + 1], x[k]
         if method == EULER:
-            euler_step(w, rate, h, xt, out, ybuf, parallel)
+            euler_step(w, rate, h, xt, out, ybuf, n_chunks)
         elif method == EXP_EULER:
-            exp_euler_step(w, decay, h, xt, out, ybuf, parallel)
+            exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks)
         else:
-            rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, parallel)
+            rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks)
         readout(w, out, xt, outputs[k])
+
+
+@njit(cache=True, error_model="numpy")
+def read_outputs(w, states, x, outputs):
+    """Fill ``outputs[k] = g(V states[k + 1] + D x[k] + c)`` for every k.
+
+    Parameters
+    ----------
+    states : ndarray, shape (n_steps + 1, n_neurons, batch)
+    x : ndarray, shape (n_steps, n_inputs, batch)
+    outputs : ndarray, shape (n_steps, n_outputs, batch)
+    """
+    for k in range(outputs.shape[0]):
+        readout(w, states[k + 1], x[k], outputs[k])
+
+
+@njit(cache=True, error_model="numpy")
+def jacobian_scales(w, inv_tau, h, xt, s_h, s_o):
+    """The diagonal factors of the Jacobian
+    ``J = diag(s_h) (W + F diag(s_o) V) - diag(1/tau)``.
+
+    Fills ``s_o = g'(z)``, ``z = V h + D x + c`` (n_outputs, batch) and
+    ``s_h = phi'(a) / tau``, ``a = W h + U x + F g(z) + b`` (n_neurons, batch).
+    """
+    nb = h.shape[1]
+    ybuf = np.empty_like(s_o)
+    for o in range(s_o.shape[0]):
+        code = w.act_o[o]
+        for b in range(nb):
+            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
+                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b)
+            s_o[o, b] = act_derivative(code, z)
+            ybuf[o, b] = activate(code, z)
+    for i in range(h.shape[0]):
+        code = w.act_h[i]
+        for b in range(nb):
+            s_h[i, b] = act_derivative(code, drive(w, i, h, xt, ybuf, b)) * inv_tau[i]

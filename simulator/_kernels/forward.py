@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..activations import activate
+from ..activations import activate, activate_rows
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def fill_feedback(y, teacher, t, yhat):
     """Fill ``yhat`` (n_outputs, batch) with the fed-back outputs of step `t`:
     0 at t = 0, else the teacher's ``teacher[t-1]`` where given (not NaN),
@@ -41,45 +41,77 @@ def fill_feedback(y, teacher, t, yhat):
                 yhat[o, b] = v
 
 
-@njit(cache=True, inline="always")
-def gather(indptr, indices, data, i, src, out):
-    """``out[b] += sum_k data[k] * src[indices[k], b]`` over row `i`'s slots."""
-    nb = out.shape[0]
+@njit(cache=True, error_model="numpy", inline="always")
+def row_dot(indptr, indices, data, i, src, b):
+    """``sum_k data[k] * src[indices[k], b]`` over row `i`'s slots."""
+    acc = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        acc += data[k] * src[indices[k], b]
+    return acc
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def accumulate(indptr, indices, data, i, src, acc):
+    """``acc[b] += sum_k data[k] * src[indices[k], b]``, edges outermost so
+    the batch loop runs over contiguous memory."""
+    nb = np.uint64(acc.shape[0])
     for k in range(indptr[i], indptr[i + 1]):
         j = indices[k]
         c = data[k]
         for b in range(nb):
-            out[b] += c * src[j, b]
+            acc[b] += c * src[j, b]
 
 
-@njit(cache=True, inline="always")
-def drive(w, i, h, xt, yhat, out):
-    """Write the pre-activation ``a[t][i, :] = W h + U x[t] + F yhat + b`` of
-    neuron `i` into `out` (batch,), reading `h` (n_neurons, batch), `xt`
-    (n_inputs, batch) and `yhat` (n_outputs, batch)."""
-    bias = w.bias_h[i]
-    for b in range(out.shape[0]):
-        out[b] = bias
-    gather(w.W.indptr, w.W.indices, w.W.data, i, h, out)
-    gather(w.U.indptr, w.U.indices, w.U.data, i, xt, out)
-    gather(w.F.indptr, w.F.indices, w.F.data, i, yhat, out)
+@njit(cache=True, error_model="numpy", inline="always")
+def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, out, lo, hi):
+    """Update neurons ``lo:hi``: ``out[i] = phi_i(W h + U x + F yhat + b)[i]``.
+
+    The three incoming blocks come as their CSR arrays (``Wp, Wi, Wd`` are
+    W's indptr, indices and data; likewise U and F) because a parallel loop
+    body may only see arrays. `h` (n_neurons, batch) is the state read,
+    `xt` (n_inputs, batch) the inputs, `yhat` (n_outputs, batch) the fed-back
+    outputs; `out` (n_neurons, batch) must not alias them. Pre-activations
+    are gathered row by row, then the activations applied to the whole block
+    (vectorised when all neurons share one: `uniform`, else -1).
+    """
+    nb = out.shape[1]
+    if nb == 1:
+        for i in range(lo, hi):
+            out[i, 0] = (bias[i] + row_dot(Wp, Wi, Wd, i, h, 0) + row_dot(Up, Ui, Ud, i, xt, 0)
+                         + row_dot(Fp, Fi, Fd, i, yhat, 0))
+    else:
+        acc = np.empty(nb, dtype=out.dtype)
+        for i in range(lo, hi):
+            for b in range(nb):
+                acc[b] = bias[i]
+            accumulate(Wp, Wi, Wd, i, h, acc)
+            accumulate(Up, Ui, Ud, i, xt, acc)
+            accumulate(Fp, Fi, Fd, i, yhat, acc)
+            for b in range(nb):
+                out[i, b] = acc[b]
+    activate_rows(codes, uniform, out, lo, hi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def readout(w, h, xt, yt):
     """Fill ``yt = g(V h + D x[t] + c)`` (n_outputs, batch) from the state `h`."""
     for o in range(yt.shape[0]):
-        out = yt[o]
-        for b in range(out.shape[0]):
-            out[b] = w.bias_o[o]
-        gather(w.V.indptr, w.V.indices, w.V.data, o, h, out)
-        gather(w.D.indptr, w.D.indices, w.D.data, o, xt, out)
         code = w.act_o[o]
-        for b in range(out.shape[0]):
-            out[b] = activate(code, out[b])
+        for b in range(yt.shape[1]):
+            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
+                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b)
+            yt[o, b] = activate(code, z)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
+def drive(w, i, h, xt, yhat, b):
+    """The pre-activation ``a[i, b] = (W h + U x + F yhat + b)[i]`` of one neuron."""
+    return (w.bias_h[i] + row_dot(w.W.indptr, w.W.indices, w.W.data, i, h, b)
+            + row_dot(w.U.indptr, w.U.indices, w.U.data, i, xt, b)
+            + row_dot(w.F.indptr, w.F.indices, w.F.data, i, yhat, b))
+
+
+@njit(cache=True, error_model="numpy")
 def run_sync_serial(w, x, states, outputs, teacher):
     """Synchronous discrete run on one thread.
 
@@ -94,51 +126,39 @@ def run_sync_serial(w, x, states, outputs, teacher):
     teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
         Targets forced onto the feedback path (NaN: not forced); 0 rows: none.
     """
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
+    n = states.shape[1]
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat)
-        h = states[t]
-        for i in range(states.shape[1]):
-            out = states[t + 1, i]
-            drive(w, i, h, x[t], yhat, out)
-            code = w.act_h[i]
-            for b in range(out.shape[0]):
-                out[b] = activate(code, out[b])
+        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
+             states[t], x[t], yhat, states[t + 1], 0, n)
         readout(w, states[t + 1], x[t], outputs[t])
 
 
-@njit(cache=True, parallel=True)
-def run_sync_parallel(w, x, states, outputs, teacher):
-    """`run_sync_serial` with the neurons of each step spread over threads.
-
-    The parallel loop body may only see arrays and scalars, so the wiring is
-    unpacked before it.
-    """
-    Wp, Wi, Wd = w.W.indptr, w.W.indices, w.W.data
-    Up, Ui, Ud = w.U.indptr, w.U.indices, w.U.data
-    Fp, Fi, Fd = w.F.indptr, w.F.indices, w.F.data
-    act_h, bias_h = w.act_h, w.bias_h
+@njit(cache=True, error_model="numpy", parallel=True)
+def run_sync_parallel(w, x, states, outputs, teacher, n_chunks):
+    """`run_sync_serial` with each step's neurons split into `n_chunks`
+    contiguous chunks spread over threads."""
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
-    nb = states.shape[2]
+    n = states.shape[1]
+    size = (n + n_chunks - 1) // n_chunks
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat)
-        h = states[t]
-        xt = x[t]
-        nxt = states[t + 1]
-        for i in prange(states.shape[1]):
-            out = nxt[i]
-            for b in range(nb):
-                out[b] = bias_h[i]
-            gather(Wp, Wi, Wd, i, h, out)
-            gather(Up, Ui, Ud, i, xt, out)
-            gather(Fp, Fi, Fd, i, yhat, out)
-            code = act_h[i]
-            for b in range(nb):
-                out[b] = activate(code, out[b])
+        h, xt, nxt = states[t], x[t], states[t + 1]
+        for c in prange(n_chunks):
+            poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
+                 h, xt, yhat, nxt, c * size, min(n, (c + 1) * size))
         readout(w, nxt, xt, outputs[t])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_async(w, x, states, outputs, teacher, orders):
     """Asynchronous discrete run: neurons updated in place, one at a time.
 
@@ -154,7 +174,6 @@ def run_async(w, x, states, outputs, teacher, orders):
         A permutation of the neurons for every sweep.
     """
     nb = states.shape[2]
-    scratch = np.empty(nb, dtype=states.dtype)
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat)
@@ -162,14 +181,13 @@ def run_async(w, x, states, outputs, teacher, orders):
         h[:, :] = states[t]
         for r in range(orders.shape[1]):
             i = orders[t, r]
-            drive(w, i, h, x[t], yhat, scratch)
             code = w.act_h[i]
             for b in range(nb):
-                h[i, b] = activate(code, scratch[b])
+                h[i, b] = activate(code, drive(w, i, h, x[t], yhat, b))
         readout(w, h, x[t], outputs[t])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def first_nonfinite(a):
     """Position ``(t, i, b)`` of the first non-finite entry of `a`
     (time-major scan), or ``(-1, -1, -1)`` if all are finite."""
