@@ -9,8 +9,9 @@ from .activations import ACTIVATIONS
 from .compiler import compile
 from .errors import NonFiniteError
 from .network import Network
+from .ode import SolverError, jacobian, solve
 from .results import Result
 from .simulate import run
 
-__all__ = ["ACTIVATIONS", "Network", "NonFiniteError", "Result", "compile", "run"]
+__all__ = ["ACTIVATIONS", "Network", "NonFiniteError", "Result", "SolverError", "compile", "jacobian", "run", "solve"]
 __version__ = "0.1.0"

@@ -1,0 +1,136 @@
+"""Input signals for the ODE mode: a callable ``x(t)``, or samples held for
+``dt`` each (zero-order hold) or joined linearly, in kernel layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network import Network
+
+__all__ = ["Signal", "make_signal", "INTERPOLATIONS"]
+
+#: How samples become a signal.
+INTERPOLATIONS = ("hold", "linear")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """x(t) in kernel layout ``(n_inputs, batch)``.
+
+    Attributes
+    ----------
+    batch : int
+    batched : bool
+    samples : ndarray, shape (n_samples, n_inputs, batch), or None
+        Kernel-layout samples, when the signal was given as samples.
+    dt : float or None
+        Sample spacing: sample k holds on ``[k dt, (k + 1) dt)`` (hold) or
+        sits at time ``k dt`` (linear).
+    interpolation : str
+    fn : callable or None
+        The user's ``x(t)``.
+    """
+
+    batch: int
+    batched: bool
+    samples: np.ndarray | None = None
+    dt: float | None = None
+    interpolation: str = "hold"
+    fn: Callable | None = None
+    n_inputs: int = 0
+    dtype: np.dtype = np.dtype(np.float64)
+
+    def end(self) -> float:
+        """The last time the samples cover (inf for a callable)."""
+        if self.samples is None:
+            return np.inf
+        k = len(self.samples)
+        return (k if self.interpolation == "hold" else k - 1) * self.dt
+
+    def at(self, t: float, left: bool = False) -> np.ndarray:
+        """x(t) as a contiguous ``(n_inputs, batch)`` array.
+
+        With ``left=True`` a held signal gives its value just before `t`
+        (the sample whose interval ends at `t`), as the fixed-step outputs do.
+        """
+        if self.fn is not None:
+            return self._call(t)
+        s = self.samples
+        u = t / self.dt
+        if self.interpolation == "hold":
+            k = int(np.ceil(u)) - 1 if left else int(np.floor(u))
+            return s[min(max(k, 0), len(s) - 1)]
+        k = min(max(int(np.floor(u)), 0), len(s) - 2) if len(s) > 1 else 0
+        if len(s) == 1:
+            return s[0]
+        frac = u - k
+        return np.ascontiguousarray((1.0 - frac) * s[k] + frac * s[k + 1], dtype=self.dtype)
+
+    def _call(self, t: float) -> np.ndarray:
+        v = np.asarray(self.fn(t), dtype=self.dtype)
+        if self.batched:
+            if v.shape != (self.batch, self.n_inputs):
+                raise ValueError(
+                    f"`x(t)` must return shape ({self.batch}, {self.n_inputs}) at every t; got {v.shape} at t={t}"
+                )
+            return np.ascontiguousarray(v.T)
+        if v.shape != (self.n_inputs,):
+            raise ValueError(f"`x(t)` must return shape ({self.n_inputs},) at every t; got {v.shape} at t={t}")
+        return np.ascontiguousarray(np.broadcast_to(v[:, None], (self.n_inputs, self.batch)))
+
+    def jumps(self, t0: float, t1: float) -> list[float]:
+        """Times in (t0, t1) where a held signal changes value."""
+        if self.samples is None or self.interpolation != "hold" or len(self.samples) < 2:
+            return []
+        changed = np.flatnonzero(np.any(self.samples[1:] != self.samples[:-1], axis=(1, 2))) + 1
+        times = changed * self.dt
+        return times[(times > t0) & (times < t1)].tolist()
+
+
+def make_signal(
+    net: Network, x, dt: float | None, interpolation: str, t0: float, h0_batch: int | None
+) -> Signal:
+    """Validate `x` (callable, samples, or None for no input) into a `Signal`.
+
+    Raises
+    ------
+    ValueError
+        Samples without `dt`, an unknown `interpolation`, a shape that does
+        not fit, non-finite samples.
+    """
+    n_in, dtype = net.n_inputs, net.dtype
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"`interpolation` must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    if x is None:
+        batch = h0_batch or 1
+        return Signal(batch, h0_batch is not None, samples=np.zeros((1, n_in, batch), dtype), dt=np.inf,
+                      n_inputs=n_in, dtype=dtype)
+    if callable(x):
+        probe = np.asarray(x(t0), dtype=dtype)
+        if probe.ndim == 2 and probe.shape[1] == n_in:
+            batch, batched = probe.shape[0], True
+            if h0_batch is not None and h0_batch != batch:
+                raise ValueError(f"`h0` has a batch of {h0_batch} but `x(t)` returns {batch} rows")
+        elif probe.shape == (n_in,):
+            batch, batched = (h0_batch or 1), h0_batch is not None
+        else:
+            raise ValueError(
+                f"`x(t)` must return shape ({n_in},) or (batch, {n_in}) for inputs {net.inputs!r}; "
+                f"got {probe.shape} at t={t0}"
+            )
+        return Signal(batch, batched, fn=x, n_inputs=n_in, dtype=dtype)
+    if dt is None:
+        raise ValueError("`x` given as samples needs their spacing `dt` (or pass a callable x(t))")
+    if isinstance(dt, bool) or not np.isscalar(dt) or not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"`dt` must be finite and > 0, got {dt!r}")
+    from .arrays import prepare
+
+    drive = prepare(net, x, None if h0_batch is None else np.zeros((h0_batch, net.n_neurons)))
+    if drive.n_steps == 0:
+        raise ValueError("`x` has no samples")
+    return Signal(drive.batch, drive.batched, samples=drive.x, dt=float(dt), interpolation=interpolation,
+                  n_inputs=n_in, dtype=dtype)

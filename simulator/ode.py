@@ -1,0 +1,382 @@
+"""`solve`: the continuous-time network as an ODE, through `scipy.integrate.solve_ivp`.
+
+The right-hand side is the same jitted polling kernel the fixed-step methods
+use, called with preallocated inputs and no validation per call. The implicit
+methods (Radau, BDF, LSODA) get the analytic Jacobian ::
+
+    J = diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)
+
+dense or sparse, whichever factorises faster for the graph at hand (see
+`choose_jacobian`). A held input is integrated piecewise, so no step
+straddles a jump.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._kernels import continuous as kernels
+from .arrays import to_public
+from .errors import raise_if_nonfinite
+from .inputs import make_signal
+from .network import Network
+from .results import Result
+from .simulate import thread_chunks
+
+__all__ = ["solve", "jacobian", "ODE_METHODS", "SolverError", "choose_jacobian"]
+
+#: SciPy's methods; the implicit ones take a Jacobian.
+ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
+IMPLICIT = ("Radau", "BDF", "LSODA")
+JACOBIANS = ("auto", "dense", "sparse", "none")
+#: Systems up to this size always get a dense Jacobian.
+DENSE_MAX_SMALL = 200
+#: Systems past this size always get a sparse one (a dense one would not fit).
+DENSE_MAX = 8000
+#: Sparse when the LU factors of I - J/2 hold less than this fraction of n^2.
+FILL_LIMIT = 0.05
+
+
+class SolverError(RuntimeError):
+    """`solve_ivp` gave up; the message is SciPy's."""
+
+
+class _Blocks:
+    """SciPy matrices of the edge blocks, for the Jacobian."""
+
+    def __init__(self, net: Network):
+        import scipy.sparse as sp
+
+        self.sp = sp
+        w = net.wiring()
+        n, n_out = net.n_neurons, net.n_outputs
+
+        def csr(block, shape):
+            return sp.csr_matrix(
+                (block.data.astype(np.float64), block.indices.astype(np.int64), block.indptr.astype(np.int64)),
+                shape=shape,
+            )
+
+        self.W = csr(w.W, (n, n))
+        self.F = csr(w.F, (n, n_out))
+        self.V = csr(w.V, (n_out, n))
+        self.inv_tau = 1.0 / net.tau.astype(np.float64)
+
+    def matrix(self, s_h: np.ndarray, s_o: np.ndarray):
+        """One batch element's ``diag(s_h) (W + F diag(s_o) V) - diag(1/tau)`` (CSR)."""
+        sp = self.sp
+        M = self.W
+        if self.F.nnz and self.V.nnz:
+            M = M + self.F @ sp.diags(s_o) @ self.V
+        return (sp.diags(s_h) @ M - sp.diags(self.inv_tau)).tocsr()
+
+
+def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndarray, batch: int) -> str:
+    """``"dense"`` or ``"sparse"``: which Jacobian factorises faster.
+
+    Small systems are dense and very large ones sparse. In between, the fill
+    decides: the sparse LU factors of ``I - J / 2`` (the matrix the implicit
+    methods factorise, at a typical step) are computed once at the initial
+    state. Graphs whose LU stays sparse (lattices, rings, small-world and
+    layered graphs: short-range wiring) gain from the sparse Jacobian; random
+    graphs with in-degree beyond a few fill in almost completely, and a
+    dense LU (LAPACK) is then faster than SuperLU on the same entries.
+    """
+    n = net.n_neurons
+    if n <= DENSE_MAX_SMALL:
+        return "dense"
+    if n > DENSE_MAX:
+        return "sparse"
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    J = blocks.matrix(s_h[:, 0], s_o[:, 0])
+    lu = splu((sp.identity(n, format="csc") - 0.5 * J).tocsc())
+    fill = (lu.L.nnz + lu.U.nnz) / float(n) ** 2
+    return "sparse" if fill < FILL_LIMIT else "dense"
+
+
+def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: bool = False):
+    """The Jacobian ``d(dh/dt)/dh`` of the continuous-time network at state `h`.
+
+    Parameters
+    ----------
+    net : Network
+    h : array_like, shape (n_neurons,)
+    x : array_like, shape (n_inputs,), optional
+        Inputs (default zeros).
+    sparse : bool
+        Return a ``scipy.sparse`` CSR matrix instead of a dense array.
+
+    Returns
+    -------
+    ndarray or scipy.sparse.csr_matrix, shape (n_neurons, n_neurons)
+        ``diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)``: its
+        eigenvalues tell whether a fixed point is stable.
+
+    Examples
+    --------
+    >>> import numpy as np, networkx as nx, simulator as sim
+    >>> G = nx.DiGraph([(0, 1), (1, 0)])
+    >>> sim.jacobian(sim.compile(G), np.zeros(2))
+    array([[-1.,  1.],
+           [ 1., -1.]])
+    """
+    n = net.n_neurons
+    h = np.asarray(h, dtype=net.dtype)
+    x = np.zeros(net.n_inputs, dtype=net.dtype) if x is None else np.asarray(x, dtype=net.dtype)
+    if h.shape != (n,):
+        raise ValueError(f"`h` must have shape ({n},); got {h.shape}")
+    if x.shape != (net.n_inputs,):
+        raise ValueError(f"`x` must have shape ({net.n_inputs},); got {x.shape}")
+    s_h = np.empty((n, 1), dtype=net.dtype)
+    s_o = np.empty((net.n_outputs, 1), dtype=net.dtype)
+    kernels.jacobian_scales(net.wiring(), np.ascontiguousarray(1.0 / net.tau), np.ascontiguousarray(h[:, None]),
+                            np.ascontiguousarray(x[:, None]), s_h, s_o)
+    J = _Blocks(net).matrix(s_h[:, 0].astype(np.float64), s_o[:, 0].astype(np.float64))
+    return J if sparse else J.toarray()
+
+
+def _check_span(t_span, t_eval, signal_end: float):
+    try:
+        t0, t1 = (float(v) for v in t_span)
+    except (TypeError, ValueError):
+        raise ValueError(f"`t_span` must be a pair (t0, t1) of numbers, got {t_span!r}") from None
+    if not (np.isfinite(t0) and np.isfinite(t1)):
+        raise ValueError(f"`t_span` must be finite, got {(t0, t1)}")
+    if not t1 > t0:
+        raise ValueError(f"`t_span` must run forward, t0 < t1; got {(t0, t1)}")
+    if t1 > signal_end * (1 + 1e-12) + 1e-300:
+        raise ValueError(f"the input samples cover t <= {signal_end:g} but `t_span` ends at {t1:g}")
+    if t_eval is not None:
+        t_eval = np.asarray(t_eval, dtype=np.float64)
+        if t_eval.ndim != 1:
+            raise ValueError("`t_eval` must be 1-dimensional.")
+        if t_eval.size and (t_eval.min() < t0 or t_eval.max() > t1):
+            raise ValueError(f"`t_eval` must lie within `t_span` {(t0, t1)}; got values from "
+                             f"{t_eval.min():g} to {t_eval.max():g}")
+        if np.any(np.diff(t_eval) <= 0):
+            raise ValueError("`t_eval` must be strictly increasing.")
+    return t0, t1, t_eval
+
+
+def _check_tolerances(rtol, atol):
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        a = np.asarray(value, dtype=np.float64)
+        if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a <= 0):
+            raise ValueError(f"`{name}` must be a positive finite number (or 1-D array), got {value!r}")
+    if np.ndim(rtol) == 0 and rtol < 100 * np.finfo(np.float64).eps:
+        raise ValueError(f"`rtol` must be at least {100 * np.finfo(np.float64).eps:.1e} (SciPy's floor), got {rtol}")
+    if np.ndim(rtol) == 0 and rtol >= 1:
+        raise ValueError(f"`rtol` must be < 1, got {rtol}")
+
+
+def solve(
+    net: Network,
+    x: ArrayLike | Callable[[float], ArrayLike] | None,
+    t_span: tuple[float, float],
+    dt: float | None = None,
+    method: str = "BDF",
+    t_eval: ArrayLike | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    h0: ArrayLike | None = None,
+    *,
+    interpolation: Literal["hold", "linear"] = "hold",
+    jacobian: Literal["auto", "dense", "sparse", "none"] = "auto",
+    parallel: bool | None = None,
+    check_finite: bool = True,
+    **options,
+) -> Result:
+    """Integrate the continuous-time network with `scipy.integrate.solve_ivp`.
+
+    Parameters
+    ----------
+    net : Network
+    x : callable, array_like or None
+        ``x(t)`` returning shape (n_inputs,) or (batch, n_inputs); or samples of
+        shape (n_samples, [batch,] n_inputs) spaced `dt` apart; None for no input.
+    t_span : (float, float)
+        ``(t0, t1)`` with ``t0 < t1``; samples must cover it.
+    dt : float, optional
+        Spacing of the samples: with ``interpolation="hold"`` sample k holds on
+        ``[k dt, (k + 1) dt)`` and the integration restarts at every jump;
+        with ``"linear"`` sample k sits at ``k dt``.
+    method : {"RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA"}
+        SciPy's method. The implicit ones get the analytic Jacobian.
+    t_eval : array_like, optional
+        Times at which to record the state (default: the solver's own steps).
+    rtol, atol : float
+        Tolerances, passed to SciPy.
+    h0 : array_like, shape (n_neurons,) or (batch, n_neurons), optional
+        Initial state at ``t0`` (default zeros).
+    interpolation : {"hold", "linear"}
+        How samples become a signal.
+    jacobian : {"auto", "dense", "sparse", "none"}
+        For the implicit methods: ``"auto"`` chooses from the graph (see
+        `choose_jacobian`); ``"none"`` lets SciPy difference.
+    parallel : bool, optional
+        Threads in the right-hand side (default: by size, as in `run`).
+    check_finite : bool
+        Raise `NonFiniteError` if the solution overflows.
+    **options
+        Passed to `solve_ivp` (``max_step``, ``first_step``, ...).
+
+    Returns
+    -------
+    Result
+        ``times`` (n_times,): `t_eval`, or ``t0`` and the solver's steps;
+        ``states`` (n_times, [batch,] n_neurons) at those times (``h0`` first
+        when ``t0`` is among them); ``outputs[k] = y(times[k + 1])``
+        (n_times - 1 rows, a held input read just before each time); ``info`` holds
+        SciPy's counts (``nfev``, ``njev``, ``nlu``), ``status``, ``message``
+        and the Jacobian form used.
+
+    Raises
+    ------
+    ValueError
+        A reversed or empty `t_span`, `t_eval` outside it, an unknown method
+        (the message lists them), tolerances that make no sense, inputs that do
+        not cover `t_span`, shapes that do not fit.
+    SolverError
+        When SciPy fails; the message is SciPy's.
+
+    Notes
+    -----
+    A batch is solved as one system of ``batch * n_neurons`` equations.
+
+    Examples
+    --------
+    >>> import numpy as np, networkx as nx, simulator as sim
+    >>> G = nx.DiGraph([("x", "h")]); G.nodes["x"]["role"] = "input"
+    >>> net = sim.compile(G)
+    >>> res = sim.solve(net, lambda t: [1.0], (0.0, 3.0), t_eval=[0.0, 1.0, 3.0], method="RK45")
+    >>> res["h"].round(4)                      # tanh(1) (1 - e^{-t})
+    array([0.    , 0.4814, 0.7237])
+    """
+    import scipy.integrate
+
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
+    if method not in ODE_METHODS:
+        raise ValueError(f"`method` must be one of {', '.join(repr(m) for m in ODE_METHODS)}, got {method!r}")
+    if jacobian not in JACOBIANS:
+        raise ValueError(f"`jacobian` must be one of {JACOBIANS}, got {jacobian!r}")
+    if method not in IMPLICIT and jacobian in ("dense", "sparse"):
+        warnings.warn(f"`jacobian={jacobian!r}` has no effect with the explicit method {method!r}", stacklevel=2)
+    if callable(x) and dt is not None:
+        warnings.warn("`dt` has no effect when `x` is a callable", stacklevel=2)
+    if interpolation != "hold" and (x is None or callable(x)):
+        warnings.warn("`interpolation` has no effect unless `x` is given as samples", stacklevel=2)
+    _check_tolerances(rtol, atol)
+
+    n, dtype = net.n_neurons, net.dtype
+    h0a = None if h0 is None else np.asarray(h0, dtype=dtype)
+    if h0a is not None and (h0a.ndim not in (1, 2) or h0a.shape[-1] != n):
+        raise ValueError(f"`h0` must have shape ({n},) or (batch, {n}); got {h0a.shape}")
+    if h0a is not None and not np.isfinite(h0a).all():
+        raise ValueError("`h0` has a non-finite value")
+    t0_guess = float(t_span[0]) if np.ndim(t_span) == 1 and len(t_span) == 2 else 0.0
+    signal = make_signal(net, x, dt, interpolation, t0_guess, None if h0a is None or h0a.ndim == 1 else h0a.shape[0])
+    t0, t1, t_eval = _check_span(t_span, t_eval, signal.end())
+    if signal.samples is not None and np.isfinite(signal.dt) and t0 < 0:
+        raise ValueError(f"the input samples start at t = 0 but `t_span` starts at {t0:g}")
+    batch, batched = signal.batch, signal.batched
+    if h0a is not None and h0a.ndim == 2 and not batched:
+        batched = True
+
+    w = net.wiring()
+    n_chunks = thread_chunks(net, batch, parallel)
+    inv_tau = np.ascontiguousarray(1.0 / net.tau)
+    ybuf = np.empty((net.n_outputs, batch), dtype=dtype)
+    size = n * batch
+
+    def state(y: np.ndarray) -> np.ndarray:
+        # solve_ivp's state is batch-major (element b's neurons contiguous);
+        # the kernels want (n_neurons, batch).
+        if batch == 1:
+            return y.reshape(n, 1)
+        return np.ascontiguousarray(y.reshape(batch, n).T)
+
+    def fun(t, y):
+        out = np.empty((n, batch), dtype=dtype)
+        kernels.rhs(w, inv_tau, state(y.astype(dtype, copy=False)), signal.at(t), ybuf, out, n_chunks)
+        return out.ravel() if batch == 1 else out.T.ravel()
+
+    kwargs = dict(options)
+    form = "none"
+    if method in IMPLICIT and jacobian != "none" and n > 0:
+        blocks = _Blocks(net)
+        s_h = np.empty((n, batch), dtype=dtype)
+        s_o = np.empty((net.n_outputs, batch), dtype=dtype)
+
+        def scales(t, y):
+            kernels.jacobian_scales(w, inv_tau, state(y.astype(dtype, copy=False)), signal.at(t), s_h, s_o)
+            return s_h.astype(np.float64), s_o.astype(np.float64)
+
+        y_start = np.zeros(size) if h0a is None else np.broadcast_to(h0a, (batch, n)).ravel().astype(np.float64)
+        form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y_start), batch)
+        if method == "LSODA" and form == "sparse":
+            form = "none"  # SciPy's LSODA takes a dense (or banded) Jacobian only
+
+        def jac(t, y):
+            sh, so = scales(t, y)
+            mats = [blocks.matrix(sh[:, b], so[:, b]) for b in range(batch)]
+            J = mats[0] if batch == 1 else blocks.sp.block_diag(mats, format="csr")
+            return J.toarray() if form == "dense" else J.tocsc()
+
+        if form != "none":
+            kwargs["jac"] = jac
+
+    # Integrate piecewise between the jumps of a held input; every segment
+    # reports its end state, from which the next one starts.
+    edges = [t0, *signal.jumps(t0, t1), t1]
+    y = np.zeros(size) if h0a is None else np.broadcast_to(h0a, (batch, n)).ravel().astype(np.float64)
+    times, values = [], []
+    if t_eval is None or (t_eval.size and t_eval[0] == t0):
+        times.append(np.array([t0]))
+        values.append(y[:, None])
+    counts = {"nfev": 0, "njev": 0, "nlu": 0}
+    message, status = "", 0
+    for a, b in zip(edges[:-1], edges[1:]):
+        wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
+        seg_eval = None if wanted is None else np.union1d(wanted, [b])
+        sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=method, t_eval=seg_eval, rtol=rtol, atol=atol,
+                                        **kwargs)
+        if not sol.success:
+            where = sol.t[-1] if sol.t.size else a
+            raise SolverError(f"solve_ivp ({method}) failed at t = {where:g}: {sol.message}")
+        for key in counts:
+            counts[key] += int(getattr(sol, key, 0) or 0)
+        message, status = sol.message, sol.status
+        keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
+        times.append(sol.t[keep])
+        values.append(sol.y[:, keep])
+        y = sol.y[:, -1]
+    t_all = np.concatenate(times)
+    Y = np.concatenate(values, axis=1).T  # (n_times, batch * n)
+    states = np.ascontiguousarray(Y.reshape(len(t_all), batch, n).transpose(0, 2, 1)).astype(dtype)
+    steps = len(t_all) - 1
+    xs = np.empty((max(steps, 0), net.n_inputs, batch), dtype=dtype)
+    for k in range(steps):
+        xs[k] = signal.at(t_all[k + 1], left=True)
+    outputs = np.empty((max(steps, 0), net.n_outputs, batch), dtype=dtype)
+    kernels.read_outputs(w, states, xs, outputs)
+    times_out = t_all.astype(dtype)
+    if check_finite:
+        raise_if_nonfinite(net, states, outputs, times_out, batched)
+    info = {"mode": "ode", "method": method, "dt": dt, "jacobian": form, "status": status, "message": message,
+            **counts}
+    return Result(
+        states=to_public(states, batched),
+        outputs=to_public(outputs, batched),
+        times=times_out,
+        inputs=to_public(xs, batched),
+        network=net,
+        info=info,
+    )
+

@@ -1,0 +1,206 @@
+"""`simulator.solve` (ODE mode) and `simulator.jacobian` against independent references."""
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.integrate
+
+import simulator as sim
+from simulator import ode
+
+from . import reference as ref
+from .test_continuous import _net_graph
+
+ODE_METHODS = ["RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA"]
+
+
+def _x_of_t(t):
+    return np.array([np.sin(1.3 * t), 0.5 * np.cos(0.7 * t)])
+
+
+@pytest.mark.parametrize("method", ODE_METHODS)
+def test_every_method_matches_dop853_reference(method):
+    """Each SciPy method, fed the jitted RHS (and Jacobian), agrees with a tight dense reference."""
+    G = _net_graph(feedback=True)
+    net = sim.compile(G)
+    h0 = np.random.default_rng(5).normal(0, 0.5, net.n_neurons)
+    t_eval = np.linspace(0, 6, 13)
+    res = sim.solve(net, _x_of_t, (0, 6), method=method, t_eval=t_eval, h0=h0, rtol=1e-9, atol=1e-11)
+    exact = ref.solve_dense(G, _x_of_t, (0, 6), h0, t_eval)
+    np.testing.assert_allclose(res.states, exact, rtol=0, atol=2e-6)
+    np.testing.assert_array_equal(res.times, t_eval)
+    d = ref.Dense(G)
+    expect_y = np.array([d.readout(exact[k], _x_of_t(t)) for k, t in enumerate(t_eval)][1:])
+    np.testing.assert_allclose(res.outputs, expect_y, rtol=0, atol=1e-5)
+    assert res.info["nfev"] > 0 and res.info["status"] == 0
+    if method in ("Radau", "BDF", "LSODA"):
+        assert res.info["jacobian"] == "dense"
+    if method in ("Radau", "BDF"):  # LSODA stays with Adams on this non-stiff problem
+        assert res.info["njev"] > 0
+
+
+def test_jacobian_matches_finite_differences():
+    """The analytic Jacobian (feedback path included) equals central differences of the RHS."""
+    G = _net_graph(feedback=True)
+    net = sim.compile(G)
+    d = ref.Dense(G)
+    rng = np.random.default_rng(0)
+    h, x = rng.normal(0, 0.7, net.n_neurons), np.array([0.3, -0.4])
+    J = sim.jacobian(net, h, x)
+    eps = 1e-6
+    fd = np.empty_like(J)
+    for j in range(net.n_neurons):
+        e = np.zeros(net.n_neurons); e[j] = eps
+        fd[:, j] = (ref.rhs(d, h + e, x) - ref.rhs(d, h - e, x)) / (2 * eps)
+    np.testing.assert_allclose(J, fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sim.jacobian(net, h, x, sparse=True).toarray(), J)
+
+
+def test_held_samples_integrate_piecewise():
+    """Held samples give the fixed-step RK4 limit (tiny dt aligned with the jumps)."""
+    G = _net_graph(feedback=True)
+    net = sim.compile(G)
+    samples = np.random.default_rng(1).normal(size=(8, 2))
+    res = sim.solve(net, samples, (0, 4.0), dt=0.5, method="DOP853", rtol=1e-11, atol=1e-12,
+                    t_eval=np.arange(9) * 0.5)
+    fine = sim.run(net, np.repeat(samples, 50, axis=0), dt=0.01, method="rk4")
+    np.testing.assert_allclose(res.states, fine.states[::50], rtol=0, atol=1e-9)
+    # outputs read the sample held just before each time, like the fixed-step run
+    np.testing.assert_allclose(res.outputs, fine.outputs[49::50], rtol=0, atol=1e-9)
+
+
+def test_linear_interpolation_matches_reference():
+    """interpolation='linear' is the piecewise-linear input through the samples."""
+    G = _net_graph()
+    net = sim.compile(G)
+    samples = np.random.default_rng(2).normal(size=(11, 2))
+    grid = np.arange(11) * 0.4
+    x_lin = lambda t: np.array([np.interp(t, grid, samples[:, k]) for k in range(2)])  # noqa: E731
+    t_eval = np.linspace(0, 4, 9)
+    res = sim.solve(net, samples, (0, 4.0), dt=0.4, interpolation="linear", method="RK45",
+                    rtol=1e-10, atol=1e-12, t_eval=t_eval)
+    exact = ref.solve_dense(G, x_lin, (0, 4), np.zeros(net.n_neurons), t_eval)
+    np.testing.assert_allclose(res.states, exact, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF"])
+def test_batch_solves_as_one_system(method):
+    """A batched solve equals solving each element alone."""
+    net = sim.compile(_net_graph())
+    rng = np.random.default_rng(3)
+    h0 = rng.normal(size=(3, net.n_neurons))
+    amp = np.array([0.5, 1.0, 1.5])
+    x_batch = lambda t: np.outer(amp, _x_of_t(t))  # noqa: E731
+    t_eval = np.linspace(0, 3, 7)
+    res = sim.solve(net, x_batch, (0, 3), method=method, t_eval=t_eval, h0=h0, rtol=1e-10, atol=1e-12)
+    assert res.states.shape == (7, 3, net.n_neurons) and res.outputs.shape == (6, 3, 1)
+    for b in range(3):
+        one = sim.solve(net, lambda t, a=amp[b]: a * _x_of_t(t), (0, 3), method=method, t_eval=t_eval,
+                        h0=h0[b], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(res.states[:, b], one.states, rtol=0, atol=1e-8)
+
+
+def test_default_times_are_solver_steps_and_float32():
+    """Without t_eval, times are t0 and the solver's steps; float32 stays float32."""
+    net = sim.compile(_net_graph(), dtype="float32")
+    res = sim.solve(net, _x_of_t, (0, 2), method="RK45")
+    assert res.times[0] == 0 and res.times[-1] == pytest.approx(2.0)
+    assert np.all(np.diff(res.times) > 0)
+    assert res.states.dtype == res.outputs.dtype == res.times.dtype == np.float32
+    assert len(res.outputs) == len(res.times) - 1
+
+
+def test_stiff_network_jacobian_choice():
+    """A ring's LU stays sparse; a dense random graph's fills in (chosen as dense)."""
+    rng = np.random.default_rng(0)
+    ring = nx.DiGraph()
+    n = 400
+    for i in range(n):
+        ring.add_node(i, tau=10 ** rng.uniform(-3, 2))
+        ring.add_edge(i, (i + 1) % n, weight=0.5)
+        ring.add_edge((i + 1) % n, i, weight=-0.5)
+    dense = nx.gnp_random_graph(n, 0.1, seed=1, directed=True)
+    for G, expected in ((ring, "sparse"), (dense, "dense")):
+        net = sim.compile(G)
+        res = sim.solve(net, None, (0, 1), h0=np.full(n, 0.1), method="BDF", t_eval=[0, 1])
+        assert res.info["jacobian"] == expected
+
+
+def test_stiff_solution_with_sparse_jacobian_is_right():
+    """BDF with the sparse analytic Jacobian on a stiff ring agrees with Radau (dense) and the reference."""
+    rng = np.random.default_rng(4)
+    G = nx.DiGraph()
+    n = 60
+    for i in range(n):
+        G.add_node(i, tau=10 ** rng.uniform(-3, 1))
+        G.add_edge(i, (i + 1) % n, weight=rng.normal())
+        G.add_edge(i, i, weight=0.3)
+    net = sim.compile(G)
+    h0 = rng.normal(size=n)
+    a = sim.solve(net, None, (0, 2), h0=h0, method="BDF", jacobian="sparse", t_eval=[2.0], rtol=1e-8, atol=1e-10)
+    b = sim.solve(net, None, (0, 2), h0=h0, method="Radau", jacobian="dense", t_eval=[2.0], rtol=1e-8, atol=1e-10)
+    d = ref.Dense(G)
+    exact = scipy.integrate.solve_ivp(lambda t, h: ref.rhs(d, h, np.zeros(0)), (0, 2), h0, method="Radau",
+                                      rtol=1e-11, atol=1e-12, t_eval=[2.0]).y.T
+    np.testing.assert_allclose(a.states, exact, atol=1e-6)
+    np.testing.assert_allclose(b.states, exact, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, kind, match", [
+    ({"t_span": (1, 1)}, ValueError, r"`t_span` must run forward, t0 < t1; got \(1.0, 1.0\)"),
+    ({"t_span": (2, 1)}, ValueError, r"`t_span` must run forward"),
+    ({"t_span": (0, np.inf)}, ValueError, r"`t_span` must be finite"),
+    ({"t_eval": [0.5, 5.0]}, ValueError, r"`t_eval` must lie within `t_span` \(0.0, 2.0\)"),
+    ({"t_eval": [1.0, 0.5]}, ValueError, r"`t_eval` must be strictly increasing"),
+    ({"t_eval": [[1.0]]}, ValueError, r"`t_eval` must be 1-dimensional"),
+    ({"method": "rk4"}, ValueError, r"`method` must be one of 'RK23', 'RK45', 'DOP853', 'Radau', 'BDF', 'LSODA', got 'rk4'"),
+    ({"rtol": -1e-3}, ValueError, r"`rtol` must be a positive finite number"),
+    ({"atol": 0.0}, ValueError, r"`atol` must be a positive finite number"),
+    ({"rtol": 1e-20}, ValueError, r"`rtol` must be at least"),
+    ({"rtol": 2.0}, ValueError, r"`rtol` must be < 1"),
+    ({"jacobian": "banded"}, ValueError, r"`jacobian` must be one of"),
+    ({"h0": np.zeros(2)}, ValueError, r"`h0` must have shape \(6,\) or \(batch, 6\); got \(2,\)"),
+])
+def test_solve_errors(kwargs, kind, match):
+    """Bad spans, times, methods and tolerances are refused with the rule stated."""
+    net = sim.compile(_net_graph())
+    args = {"t_span": (0, 2), **kwargs}
+    with pytest.raises(kind, match=match):
+        sim.solve(net, _x_of_t, **args)
+
+
+@pytest.mark.parametrize("x, dt, match", [
+    (np.zeros((4, 2)), 0.5, r"the input samples cover t <= 2 but `t_span` ends at 3"),
+    (np.zeros((4, 2)), None, r"`x` given as samples needs their spacing `dt`"),
+    (np.zeros((4, 2)), 0.0, r"`dt` must be finite and > 0, got 0.0"),
+    (np.zeros((4, 3)), 1.0, r"`x` must have shape \(n_steps, 2\)"),
+    (lambda t: np.zeros(3), None, r"`x\(t\)` must return shape \(2,\) or \(batch, 2\)"),
+])
+def test_input_errors(x, dt, match):
+    """Inputs that do not cover t_span or do not fit are refused."""
+    net = sim.compile(_net_graph())
+    with pytest.raises(ValueError, match=match):
+        sim.solve(net, x, (0, 3.0), dt=dt)
+
+
+def test_options_without_effect_warn():
+    """Options that do nothing for the chosen method or input say so."""
+    net = sim.compile(_net_graph())
+    with pytest.warns(UserWarning, match="`jacobian='sparse'` has no effect with the explicit method 'RK45'"):
+        sim.solve(net, _x_of_t, (0, 0.1), method="RK45", jacobian="sparse")
+    with pytest.warns(UserWarning, match="`dt` has no effect when `x` is a callable"):
+        sim.solve(net, _x_of_t, (0, 0.1), dt=0.1, method="RK45")
+    with pytest.warns(UserWarning, match="`interpolation` has no effect"):
+        sim.solve(net, _x_of_t, (0, 0.1), method="RK45", interpolation="linear")
+
+
+def test_failed_solve_raises_scipy_message(monkeypatch):
+    """When solve_ivp fails, SolverError carries SciPy's message."""
+    net = sim.compile(_net_graph())
+
+    def failing(fun, t_span, y0, **kwargs):
+        return scipy.integrate._ivp.ivp.OdeResult(t=np.array([t_span[0]]), y=y0[:, None], success=False,
+                                                  status=-1, message="Required step size is less than spacing")
+    monkeypatch.setattr(scipy.integrate, "solve_ivp", failing)
+    with pytest.raises(sim.SolverError, match="Required step size is less than spacing"):
+        sim.solve(net, _x_of_t, (0, 1))
