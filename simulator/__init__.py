@@ -6,6 +6,7 @@
 """
 
 from .activations import ACTIVATIONS
+from .bptt import Gradients, bptt
 from .compiler import compile
 from .errors import NonFiniteError
 from .network import Network
@@ -13,5 +14,5 @@ from .ode import SolverError, jacobian, solve
 from .results import Result
 from .simulate import run
 
-__all__ = ["ACTIVATIONS", "Network", "NonFiniteError", "Result", "SolverError", "compile", "jacobian", "run", "solve"]
+__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "jacobian", "run", "solve"]
 __version__ = "0.1.0"

@@ -403,6 +403,22 @@ class Network:
             )
         return cache["wiring"]
 
+    def wiring_t(self) -> tuple[Wiring, tuple[np.ndarray, ...]]:
+        """The kernels' view of the transposed blocks (rows = sources), for
+        the backward pass, and each forward slot's position in `edges`."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "wiring_t" not in cache:
+            w = self.wiring()
+            blocks = [
+                Sparse(b.indptr, b.indices, np.ascontiguousarray(self.weight[b.edge]))
+                for b in self.layout.by_source
+            ]
+            cache["wiring_t"] = (
+                w._replace(**dict(zip("WUFVD", blocks))),
+                tuple(b.edge for b in self.layout.by_target),
+            )
+        return cache["wiring_t"]
+
     # --------------------------------------------------------------- export
     def to_networkx(self) -> nx.DiGraph:
         """The compiled graph with the current parameters as attributes.

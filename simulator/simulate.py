@@ -30,7 +30,7 @@ DEFAULT_METHOD = "rk4"
 ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 #: Work per step (edges x batch) from which the threaded kernel pays for its
 #: per-step barrier; below it one thread is faster and immune to a busy core.
-PARALLEL_MIN_WORK = 200_000
+PARALLEL_MIN_WORK = 2_000_000
 
 
 def thread_chunks(net: Network, batch: int, parallel: bool | None) -> int:

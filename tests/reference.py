@@ -155,3 +155,19 @@ def solve_dense(G, x_of_t, t_span, h0, t_eval, rtol=1e-12, atol=1e-12):
                     method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol)
     assert sol.success, sol.message
     return sol.y.T
+
+
+# ------------------------------------------------------------------- losses
+def mse(y, targets):
+    """Mean squared error over the entries whose target is not NaN."""
+    mask = ~np.isnan(targets)
+    return float(np.mean((y[mask] - targets[mask]) ** 2)) if mask.any() else 0.0
+
+
+def cross_entropy(y, classes):
+    """Softmax over the last axis, mean NLL where class >= 0."""
+    z = y - y.max(axis=-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    mask = classes >= 0
+    picked = np.take_along_axis(logp, np.where(mask, classes, 0)[..., None], axis=-1)[..., 0]
+    return float(-picked[mask].mean()) if mask.any() else 0.0

@@ -1,0 +1,161 @@
+"""Backpropagation through time for the discrete run (design sections 3, 5).
+
+Walking the recorded history from the last step to the first, with
+``gy[t] = dL/dy[t]`` from the loss plus what the feedback path sends back::
+
+    dz[t]   = (gy[t] + [not forced] F^T da[t+1]) * g'(z[t])
+    dh[t+1] = V^T dz[t] + W^T da[t+1]
+    da[t]   = dh[t+1] * phi'(a[t])
+
+and the parameter gradients summed over steps (``da[t] h[t]^T`` for W,
+``da[t] x[t]^T`` for U, ``da[t] yhat[t]^T`` for F, ``dz[t] h[t+1]^T`` for V,
+``dz[t] x[t]^T`` for D, ``da`` and ``dz`` for the biases), ``dh[0] = W^T da[0]``.
+The transposed products gather over the by-source blocks (each source sums
+its own outgoing edges: no write conflicts). Activation derivatives are read
+off the recorded values, so no pre-activation is stored.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .elementary import expm1
+from .forward import fill_feedback
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def slope(code, v):
+    """``phi'(a)`` of activation `code` from its value ``v = phi(a)``."""
+    if code == 0:
+        return 1.0 - v * v
+    if code == 1:
+        return v * (1.0 - v)
+    if code == 2:
+        return 1.0 / 6.0 if 0.0 < v < 1.0 else 0.0
+    if code == 3:
+        return 1.0 if v > 0 else 0.0
+    if code == 4:
+        return 1.0 if v > 0 else v + 1.0
+    if code == 5:
+        return -expm1(-v)
+    if code == 6:
+        return 1.0
+    return math.nan
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def gather_t(indptr, indices, data, r, src, b):
+    """``sum_k data[k] * src[indices[k], b]`` over row `r` of a block."""
+    acc = 0.0
+    for k in range(indptr[r], indptr[r + 1]):
+        acc += data[k] * src[indices[k], b]
+    return acc
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def outer_into(indptr, indices, edge, rows, cols, g_weight):
+    """``g_weight[edge[k]] += sum_b rows[r, b] * cols[indices[k], b]`` for
+    every slot k of every row r of a by-target block."""
+    nb = rows.shape[1]
+    for r in range(indptr.shape[0] - 1):
+        for k in range(indptr[r], indptr[r + 1]):
+            j = indices[k]
+            acc = 0.0
+            for b in range(nb):
+                acc += rows[r, b] * cols[j, b]
+            g_weight[edge[k]] += acc
+
+
+@njit(cache=True, error_model="numpy")
+def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
+                  g_weight, g_bias, g_h0, dh_norm):
+    """Gradients of a discrete run; fills the four gradient arrays.
+
+    Parameters
+    ----------
+    w : Wiring
+        The forward blocks (rows = targets) with their weights.
+    wt : Wiring
+        The same blocks transposed (rows = sources), weights aligned.
+    edges : tuple of five int64 arrays
+        For each block of `w`, the position in ``Network.edges`` of each slot.
+    x : ndarray, shape (n_steps, n_inputs, batch)
+    states : ndarray, shape (n_steps + 1, n_neurons, batch)
+    outputs : ndarray, shape (n_steps, n_outputs, batch)
+    teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
+        Forced feedback (NaN: not forced); 0 rows: none.
+    gy_loss : ndarray, shape (n_steps, n_outputs, batch)
+        ``dL/dy[t]`` from the loss.
+    truncate : int
+        Gradients cross at most this many steps back: the state and feedback
+        paths are cut between ``t`` and ``t + 1`` whenever ``t + 1`` is a
+        multiple of `truncate` (0: never).
+    g_weight : ndarray, shape (n_edges,)
+    g_bias : ndarray, shape (n_neurons + n_outputs,)
+    g_h0 : ndarray, shape (n_neurons, batch)
+        Filled; the first two start at zero.
+    dh_norm : ndarray, shape (n_steps + 1,)
+        Filled with the norm of ``dL/dh[t]`` (all batch elements).
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_out = outputs.shape[1]
+    dtype = states.dtype
+    da = np.zeros((n, nb), dtype=dtype)        # da[t+1] while at step t
+    dz = np.empty((n_out, nb), dtype=dtype)
+    dh = np.empty((n, nb), dtype=dtype)
+    gyhat = np.zeros((n_out, nb), dtype=dtype)  # F^T da[t+1]
+    yhat = np.empty((n_out, nb), dtype=dtype)
+    for t in range(T - 1, -1, -1):
+        cut = truncate > 0 and (t + 1) % truncate == 0
+        if cut:
+            da[:, :] = 0.0
+            gyhat[:, :] = 0.0
+        # output errors
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                g = gy_loss[t, o, b]
+                if t + 1 < T:
+                    forced = teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]
+                    if not forced:
+                        g += gyhat[o, b]
+                dz[o, b] = g * slope(code, outputs[t, o, b])
+        # hidden errors, one step back
+        total = 0.0
+        for j in range(n):
+            for b in range(nb):
+                v = gather_t(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b) \
+                    + gather_t(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
+                dh[j, b] = v
+                total += v * v
+        dh_norm[t + 1] = math.sqrt(total)
+        for i in range(n):
+            code = w.act_h[i]
+            for b in range(nb):
+                da[i, b] = dh[i, b] * slope(code, states[t + 1, i, b])
+        for o in range(n_out):
+            for b in range(nb):
+                gyhat[o, b] = gather_t(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+        # parameter contributions of step t
+        fill_feedback(outputs, teacher, t, yhat)
+        outer_into(w.W.indptr, w.W.indices, edges[0], da, states[t], g_weight)
+        outer_into(w.U.indptr, w.U.indices, edges[1], da, x[t], g_weight)
+        outer_into(w.F.indptr, w.F.indices, edges[2], da, yhat, g_weight)
+        outer_into(w.V.indptr, w.V.indices, edges[3], dz, states[t + 1], g_weight)
+        outer_into(w.D.indptr, w.D.indices, edges[4], dz, x[t], g_weight)
+        for i in range(n):
+            for b in range(nb):
+                g_bias[i] += da[i, b]
+        for o in range(n_out):
+            for b in range(nb):
+                g_bias[n + o] += dz[o, b]
+    total = 0.0
+    for j in range(n):
+        for b in range(nb):
+            v = gather_t(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
+            g_h0[j, b] = v
+            total += v * v
+    dh_norm[0] = math.sqrt(total)

@@ -1,0 +1,174 @@
+"""`bptt`: the loss of a run and its gradient for every parameter, by
+backpropagation through the recorded history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._kernels.backward import bptt_discrete
+from .activations import DIFFERENTIABLE
+from .arrays import prepare, prepare_targets
+from .losses import LOSSES
+from .network import Network
+from .simulate import run
+
+__all__ = ["bptt", "Gradients"]
+
+
+@dataclass(frozen=True, eq=False)
+class Gradients:
+    """Gradients of the loss, aligned like the network's parameters.
+
+    Attributes
+    ----------
+    weight : ndarray, shape (n_edges,)
+        Aligned with ``net.edges``.
+    bias : ndarray, shape (n_neurons + n_outputs,)
+    tau : ndarray, shape (n_neurons,)
+        Zero in discrete time (tau plays no part there).
+    h0 : ndarray, shape (n_neurons,) or (batch, n_neurons)
+        Shaped like the run's initial state.
+    diagnostics : dict
+        With ``return_diagnostics=True``: ``"dh_norm"``, the norm of
+        ``dL/dh[t]`` for t = 0 .. n_steps (vanishing and exploding gradients).
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    tau: np.ndarray
+    h0: np.ndarray
+    diagnostics: dict = field(default_factory=dict)
+
+    def norm(self) -> float:
+        """The global L2 norm over every gradient array."""
+        return float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64)))
+                                 for a in (self.weight, self.bias, self.tau, self.h0))))
+
+
+def _loss_targets(net: Network, loss: str, targets: ArrayLike, drive) -> np.ndarray:
+    if loss == "mse":
+        return prepare_targets(net, targets, drive)
+    classes = np.asarray(targets)
+    shape = (drive.n_steps, drive.batch) if drive.batched else (drive.n_steps,)
+    if classes.shape != shape or classes.dtype.kind not in "iu":
+        raise ValueError(f"cross-entropy `targets` must be integer classes of shape {shape} "
+                         f"(-1: no target); got {classes.dtype} {classes.shape}")
+    bad = (classes < -1) | (classes >= net.n_outputs)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"`targets` has class {classes[where]} at index {where}: classes are 0..{net.n_outputs - 1} "
+                         "(the output nodes) or -1 for no target")
+    return classes.reshape(drive.n_steps, drive.batch)
+
+
+def bptt(
+    net: Network,
+    x: ArrayLike | int,
+    targets: ArrayLike,
+    loss: str = "mse",
+    h0: ArrayLike | None = None,
+    dt: float | None = None,
+    method: str | None = None,
+    truncate: int | None = None,
+    teacher_forcing: bool = False,
+    clip: float | None = None,
+    return_diagnostics: bool = False,
+) -> tuple[float, Gradients]:
+    """Run `net` on `x`, then backpropagate the loss through the history.
+
+    Parameters
+    ----------
+    net : Network
+    x : array_like, shape (n_steps, [batch,] n_inputs); or int
+        As in `simulator.run`.
+    targets : array_like
+        ``"mse"``: shape of the outputs, NaN where there is no target.
+        ``"cross_entropy"``: integer classes (index into ``net.outputs``) of
+        shape (n_steps, [batch]), -1 where there is no target.
+    loss : {"mse", "cross_entropy"}
+    h0 : array_like, optional
+        Initial state, as in `simulator.run`.
+    dt, method : optional
+        Continuous time: not differentiable in this version.
+    truncate : int, optional
+        Truncated BPTT: the history is cut into windows of `truncate` steps
+        and gradients do not cross a window's start (``truncate >= n_steps``
+        is full BPTT).
+    teacher_forcing : bool
+        Feed the (float) targets back on the output -> hidden edges instead
+        of the outputs, where they are not NaN (``"mse"`` only).
+    clip : float, optional
+        Scale all gradients down together when their global norm exceeds it.
+    return_diagnostics : bool
+        Add ``dh_norm`` to ``grads.diagnostics``.
+
+    Returns
+    -------
+    loss : float
+    grads : Gradients
+
+    Raises
+    ------
+    ValueError
+        An unknown loss, targets that do not fit, a ``sign`` activation
+        (it has no gradient), a bad `truncate` or `clip`.
+
+    Examples
+    --------
+    >>> import numpy as np, networkx as nx, simulator as sim
+    >>> G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y")])
+    >>> G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    >>> net = sim.compile(G)
+    >>> loss, grads = sim.bptt(net, np.ones((3, 1)), np.full((3, 1), 0.5))
+    >>> round(loss, 4), grads.weight.shape
+    (0.1586, (3,))
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"`loss` must be one of {', '.join(repr(k) for k in LOSSES)}, got {loss!r}")
+    if dt is not None or method is not None:
+        raise NotImplementedError("BPTT through continuous time is not available in this version")
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
+                                 or truncate < 1):
+        raise ValueError(f"`truncate` must be a positive int, got {truncate!r}")
+    if clip is not None and not (np.isscalar(clip) and np.isfinite(clip) and clip > 0):
+        raise ValueError(f"`clip` must be a positive number, got {clip!r}")
+    if teacher_forcing and loss != "mse":
+        raise ValueError("teacher forcing needs float targets (loss='mse')")
+    flat = [name for name, act in zip(net.neurons + net.outputs, net.activations) if act not in DIFFERENTIABLE]
+    if flat:
+        raise ValueError(f"node {flat[0]!r} has activation 'sign', which has no gradient")
+
+    drive = prepare(net, x, h0)
+    y_targets = _loss_targets(net, loss, targets, drive)
+    res = run(net, x, h0, targets=targets if teacher_forcing else None, teacher_forcing=teacher_forcing)
+    states = _kernel_layout(res.states, drive.batched)
+    outputs = _kernel_layout(res.outputs, drive.batched)
+    value, gy = LOSSES[loss](outputs, y_targets)
+    teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, drive.batch), dtype=net.dtype)
+
+    w = net.wiring()
+    wt, edges = net.wiring_t()
+    g_weight = np.zeros(net.n_edges, dtype=net.dtype)
+    g_bias = np.zeros(net.n_neurons + net.n_outputs, dtype=net.dtype)
+    g_h0 = np.empty((net.n_neurons, drive.batch), dtype=net.dtype)
+    dh_norm = np.empty(drive.n_steps + 1, dtype=np.float64)
+    bptt_discrete(w, wt, edges, drive.x, states, outputs, teacher, np.ascontiguousarray(gy), truncate or 0,
+                  g_weight, g_bias, g_h0, dh_norm)
+    h0_grad = g_h0.T.copy() if drive.batched else g_h0[:, 0].copy()
+    grads = Gradients(g_weight, g_bias, np.zeros_like(net.tau), h0_grad,
+                      {"dh_norm": dh_norm} if return_diagnostics else {})
+    if clip is not None:
+        norm = grads.norm()
+        if norm > clip:
+            scale = clip / norm
+            grads = Gradients(g_weight * scale, g_bias * scale, grads.tau * scale, h0_grad * scale,
+                              grads.diagnostics)
+    return value, grads
+
+
+def _kernel_layout(a: np.ndarray, batched: bool) -> np.ndarray:
+    """Public ``(time, [batch,] node)`` back to contiguous ``(time, node, batch)``."""
+    return np.ascontiguousarray(a.transpose(0, 2, 1) if batched else a[:, :, None])

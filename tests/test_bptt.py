@@ -1,0 +1,181 @@
+"""`simulator.bptt` in discrete time: every gradient against central finite
+differences of the loss computed by the NumPy reference."""
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import simulator as sim
+
+from . import reference as ref
+from .strategies import graphs
+from .test_run import _all_kinds_graph
+
+EPS = 1e-6
+
+
+def _ref_loss(net, x, targets, loss, h0, teacher=False):
+    G = net.to_networkx()
+    states, outputs = ref.run_discrete(G, x, h0, teacher=targets if teacher else None)
+    return ref.mse(outputs, targets) if loss == "mse" else ref.cross_entropy(outputs, targets)
+
+
+def _finite_differences(net, x, targets, loss, h0, teacher=False):
+    """Central differences of the reference loss for every parameter and h0."""
+    out = {}
+    for name in ("weight", "bias"):
+        base = getattr(net, name)
+        g = np.empty_like(base)
+        for k in range(base.size):
+            hi, lo = base.copy(), base.copy()
+            hi[k] += EPS
+            lo[k] -= EPS
+            g[k] = (_ref_loss(net.with_params(**{name: hi}), x, targets, loss, h0, teacher)
+                    - _ref_loss(net.with_params(**{name: lo}), x, targets, loss, h0, teacher)) / (2 * EPS)
+        out[name] = g
+    g = np.empty_like(h0)
+    for k in np.ndindex(h0.shape):
+        hi, lo = h0.copy(), h0.copy()
+        hi[k] += EPS
+        lo[k] -= EPS
+        g[k] = (_ref_loss(net, x, targets, loss, hi, teacher) - _ref_loss(net, x, targets, loss, lo, teacher)) / (2 * EPS)
+    out["h0"] = g
+    return out
+
+
+def _check(grads, fd):
+    for name, expected in fd.items():
+        got = getattr(grads, name)
+        scale = max(np.abs(expected).max(), 1e-3)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6 * scale, err_msg=name)
+
+
+@settings(max_examples=15)
+@given(graphs(max_hidden=5, max_io=2), st.sampled_from([None, 2]))
+def test_mse_gradients_match_finite_differences(G, batch):
+    """MSE with a NaN mask: every edge kind, mixed activations, batched and not."""
+    net = sim.compile(G)
+    rng = np.random.default_rng(0)
+    T = 5
+    x = rng.normal(size=(T, net.n_inputs) if batch is None else (T, batch, net.n_inputs))
+    h0 = rng.normal(0, 0.5, (net.n_neurons,) if batch is None else (batch, net.n_neurons))
+    targets = rng.normal(size=(T, net.n_outputs) if batch is None else (T, batch, net.n_outputs))
+    targets[rng.random(targets.shape) < 0.3] = np.nan
+    loss, grads = sim.bptt(net, x, targets, h0=h0)
+    assert loss == pytest.approx(_ref_loss(net, x, targets, "mse", h0), rel=1e-12, abs=1e-14)
+    _check(grads, _finite_differences(net, x, targets, "mse", h0))
+
+
+@pytest.mark.parametrize("batch", [None, 3])
+def test_cross_entropy_gradients(batch):
+    """Cross-entropy over the outputs with -1 marking unsupervised steps."""
+    G = _all_kinds_graph()
+    net = sim.compile(G)
+    rng = np.random.default_rng(1)
+    T = 6
+    x = rng.normal(size=(T, 2) if batch is None else (T, batch, 2))
+    h0 = rng.normal(0, 0.5, (net.n_neurons,) if batch is None else (batch, net.n_neurons))
+    classes = rng.integers(-1, net.n_outputs, size=(T,) if batch is None else (T, batch))
+    loss, grads = sim.bptt(net, x, classes, loss="cross_entropy", h0=h0)
+    assert loss == pytest.approx(_ref_loss(net, x, classes, "cross_entropy", h0), rel=1e-12)
+    _check(grads, _finite_differences(net, x, classes, "cross_entropy", h0))
+
+
+def test_teacher_forcing_gradients():
+    """With teacher forcing the feedback path reads targets: gradients match the forced reference."""
+    G = _all_kinds_graph()
+    net = sim.compile(G)
+    rng = np.random.default_rng(2)
+    x, h0 = rng.normal(size=(6, 2)), rng.normal(0, 0.5, net.n_neurons)
+    targets = rng.normal(size=(6, net.n_outputs))
+    targets[2, 0] = np.nan
+    loss, grads = sim.bptt(net, x, targets, h0=h0, teacher_forcing=True)
+    assert loss == pytest.approx(_ref_loss(net, x, targets, "mse", h0, teacher=True), rel=1e-12)
+    _check(grads, _finite_differences(net, x, targets, "mse", h0, teacher=True))
+
+
+def test_truncate_at_least_T_is_full_bptt():
+    """truncate >= n_steps gives exactly the full gradients; shorter windows differ."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(3)
+    x, targets = rng.normal(size=(8, 2)), rng.normal(size=(8, 2))
+    _, full = sim.bptt(net, x, targets)
+    _, same = sim.bptt(net, x, targets, truncate=8)
+    _, cut = sim.bptt(net, x, targets, truncate=3)
+    np.testing.assert_array_equal(full.weight, same.weight)
+    assert not np.allclose(full.weight, cut.weight)
+
+
+def test_truncated_gradient_equals_windowed_reference():
+    """truncate=k equals summing the gradients of each window started from the recorded state."""
+    G = _all_kinds_graph()
+    G.remove_edges_from([(u, v) for u, v in list(G.edges) if G.nodes[u].get("role") == "output"])
+    net = sim.compile(G)
+    rng = np.random.default_rng(4)
+    x, targets = rng.normal(size=(9, 2)), rng.normal(size=(9, 2))
+    _, cut = sim.bptt(net, x, targets, truncate=3)
+    res = sim.run(net, x)
+    total = np.zeros(net.n_edges)
+    for start in (0, 3, 6):
+        # each window is a run from the recorded state, its loss weighted like the full mean
+        _, g = sim.bptt(net, x[start:start + 3], targets[start:start + 3], h0=res.states[start])
+        total += g.weight * 3 / 9
+    np.testing.assert_allclose(cut.weight, total, rtol=1e-12, atol=1e-15)
+
+
+def test_clip_scales_to_the_given_norm():
+    """Clipping rescales all gradients together to the clip norm."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(5)
+    x, targets = rng.normal(size=(6, 2)), 5 * rng.normal(size=(6, 2))
+    _, full = sim.bptt(net, x, targets)
+    _, clipped = sim.bptt(net, x, targets, clip=0.1)
+    assert clipped.norm() == pytest.approx(0.1)
+    np.testing.assert_allclose(clipped.weight, full.weight * 0.1 / full.norm())
+
+
+def test_gradient_flow_diagnostics():
+    """dh_norm[t] is the norm of dL/dh[t], checked against finite differences at t = 0."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(6)
+    x, targets, h0 = rng.normal(size=(7, 2)), rng.normal(size=(7, 2)), rng.normal(0, 0.5, 7)
+    _, grads = sim.bptt(net, x, targets, h0=h0, return_diagnostics=True)
+    flow = grads.diagnostics["dh_norm"]
+    assert flow.shape == (8,) and flow[0] == pytest.approx(np.linalg.norm(grads.h0))
+
+
+def test_float32_gradients_close_to_float64():
+    """A float32 network returns float32 gradients close to the float64 ones."""
+    G = _all_kinds_graph()
+    rng = np.random.default_rng(7)
+    x, targets = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    l64, g64 = sim.bptt(sim.compile(G), x, targets)
+    l32, g32 = sim.bptt(sim.compile(G, dtype="float32"), x, targets)
+    assert g32.weight.dtype == g32.bias.dtype == g32.h0.dtype == np.float32
+    np.testing.assert_allclose(g32.weight, g64.weight, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"loss": "l1"}, r"`loss` must be one of 'mse', 'cross_entropy', got 'l1'"),
+    ({"truncate": 0}, r"`truncate` must be a positive int, got 0"),
+    ({"clip": -1.0}, r"`clip` must be a positive number, got -1.0"),
+    ({"targets": np.zeros((5, 3))}, r"`targets` must have the outputs' shape \(6, 2\); got \(5, 3\)"),
+    ({"loss": "cross_entropy", "targets": np.zeros(6)}, r"cross-entropy `targets` must be integer classes of shape \(6,\)"),
+    ({"loss": "cross_entropy", "targets": np.full(6, 2)}, r"`targets` has class 2 at index \(0,\): classes are 0..1"),
+])
+def test_bptt_errors(kwargs, match):
+    """Bad losses, targets and options are refused with the rule stated."""
+    net = sim.compile(_all_kinds_graph())
+    args = {"targets": np.zeros((6, 2)), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        sim.bptt(net, np.zeros((6, 2)), **args)
+
+
+def test_sign_activation_has_no_gradient():
+    """A sign neuron is refused by name."""
+    G = nx.DiGraph([("x", "h"), ("h", "y")])
+    G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    G.nodes["h"]["activation"] = "sign"
+    with pytest.raises(ValueError, match="node 'h' has activation 'sign', which has no gradient"):
+        sim.bptt(sim.compile(G), np.ones((2, 1)), np.ones((2, 1)))
