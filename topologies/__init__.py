@@ -1,0 +1,39 @@
+"""Graph builders for graphrnn: every generator returns a ``networkx.DiGraph``.
+
+Conventions (design, section 2): node attribute ``role`` is ``"input"`` or
+``"output"`` (absent on hidden neurons); every edge has a float ``weight``.
+Inputs are named ``"in0", "in1", ...`` and outputs ``"out0", "out1", ...``;
+node order is inputs, hidden neurons, outputs. Random generators take
+``seed`` (int, ``numpy.random.Generator`` or ``None``).
+"""
+
+from .classic import elman, four_neuron, layered
+from .generators import (
+    erdos_renyi,
+    fixed_indegree,
+    lattice_2d,
+    ring,
+    scale_free,
+    small_world,
+)
+from .hopfield import hopfield
+from .reservoir import echo_state
+from .weights import attach_io, init_weights, scale_spectral_radius, spectral_radius
+
+__all__ = [
+    "attach_io",
+    "echo_state",
+    "elman",
+    "erdos_renyi",
+    "fixed_indegree",
+    "four_neuron",
+    "hopfield",
+    "init_weights",
+    "lattice_2d",
+    "layered",
+    "ring",
+    "scale_free",
+    "scale_spectral_radius",
+    "small_world",
+    "spectral_radius",
+]
