@@ -178,7 +178,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     quick = args.quick
     reps = 1 if quick else 3
-    print(f"# solve / RK4 vs solve_ivp with a scipy.sparse RHS; numba {sim.__version__}, "
+    print(f"# solve / RK4 vs solve_ivp with a scipy.sparse RHS; graphrnn {sim.__version__}, numba {__import__('numba').__version__}, "
           f"threads {__import__('numba').get_num_threads()}")
     print("\n## Non-stiff, RK45 (ratio = solve_ivp with scipy.sparse RHS / sim.solve)")
     print(f"{'case':<26}{'ours s':>9}{'scipy s':>9}{'ratio':>7}{'nfev':>7}{'us/call ours':>14}{'us/call scipy':>15}"

@@ -100,6 +100,20 @@ def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndar
     return "sparse" if fill < FILL_LIMIT else "dense"
 
 
+def _compiled(dispatcher, *args):
+    """The compiled entry point of `dispatcher` for the types of `args`.
+
+    Numba's dispatcher types every argument on every call (about 8 us for the
+    wiring's nested tuples), which solve_ivp would pay on each right-hand-side
+    evaluation. The caller guarantees later calls pass arguments of exactly
+    these types (C-contiguous arrays of the same dtypes).
+    """
+    import numba
+
+    dispatcher(*args)
+    return dispatcher.overloads[tuple(numba.typeof(a) for a in args)].entry_point
+
+
 def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: bool = False):
     """The Jacobian ``d(dh/dt)/dh`` of the continuous-time network at state `h`.
 
@@ -297,14 +311,19 @@ def solve(
 
     def state(y: np.ndarray) -> np.ndarray:
         # solve_ivp's state is batch-major (element b's neurons contiguous);
-        # the kernels want (n_neurons, batch).
+        # the kernels want (n_neurons, batch), C-contiguous, in the net's dtype.
+        y = np.ascontiguousarray(y, dtype=dtype)
         if batch == 1:
             return y.reshape(n, 1)
         return np.ascontiguousarray(y.reshape(batch, n).T)
 
+    y_probe = np.zeros(size)
+    rhs = _compiled(kernels.rhs, w, inv_tau, state(y_probe), signal.at(t0), ybuf, np.empty((n, batch), dtype),
+                    n_chunks)
+
     def fun(t, y):
         out = np.empty((n, batch), dtype=dtype)
-        kernels.rhs(w, inv_tau, state(y.astype(dtype, copy=False)), signal.at(t), ybuf, out, n_chunks)
+        rhs(w, inv_tau, state(y), signal.at(t), ybuf, out, n_chunks)
         return out.ravel() if batch == 1 else out.T.ravel()
 
     kwargs = dict(options)

@@ -47,12 +47,17 @@ def _finite_differences(net, x, targets, loss, h0, teacher=False):
 def _check(grads, fd):
     for name, expected in fd.items():
         got = getattr(grads, name)
-        scale = max(np.abs(expected).max(), 1e-3)
+        scale = max(np.abs(expected).max(initial=0.0), 1e-3)
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6 * scale, err_msg=name)
 
 
+#: Activations smooth enough for central differences anywhere (relu,
+#: hard_sigmoid and elu have kinks; the fixed graph below covers them).
+SMOOTH = ["tanh", "sigmoid", "softplus", "identity"]
+
+
 @settings(max_examples=15)
-@given(graphs(max_hidden=5, max_io=2), st.sampled_from([None, 2]))
+@given(graphs(max_hidden=5, max_io=2, activations=SMOOTH), st.sampled_from([None, 2]))
 def test_mse_gradients_match_finite_differences(G, batch):
     """MSE with a NaN mask: every edge kind, mixed activations, batched and not."""
     net = sim.compile(G)
