@@ -38,7 +38,10 @@ DENSE_MAX_SMALL = 200
 #: Systems past this size always get a sparse one (a dense one would not fit).
 DENSE_MAX = 8000
 #: Sparse when the LU factors of I - J/2 hold less than this fraction of n^2.
-FILL_LIMIT = 0.05
+#: Measured here: a small-world graph (k = 10, p = 0.05) fills to ~0.19 and
+#: its sparse LU is 1.6x faster than LAPACK's; random graphs with in-degree 10
+#: fill to ~0.6 and the dense LU is 2.5-3.5x faster.
+FILL_LIMIT = 0.3
 
 
 class SolverError(RuntimeError):
