@@ -13,6 +13,8 @@ from .network import Network
 from .ode import SolverError, jacobian, solve
 from .results import Result
 from .simulate import run
+from .train import train
+from . import optim, tasks
 
-__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "jacobian", "run", "solve"]
+__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "jacobian", "optim", "run", "solve", "tasks", "train"]
 __version__ = "0.1.0"

@@ -1,0 +1,183 @@
+"""`train`: gradient descent on a network's own edges, by BPTT."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .bptt import bptt
+from .network import Network
+from .optim import OPTIMIZERS
+
+__all__ = ["train", "trainable_masks"]
+
+KINDS = ("weight", "bias", "tau")
+
+
+def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+    """Boolean masks of the parameters that train.
+
+    Parameters
+    ----------
+    trainable : None, iterable of {"weight", "bias", "tau"}, or mapping
+        None: weights and biases (tau has no effect in discrete time). An
+        iterable names the kinds that train. A mapping gives per kind
+        ``True``/``False`` or a list of edges ``(u, v)`` (weight) or node
+        names (bias, tau) that train; kinds left out are frozen.
+
+    Raises
+    ------
+    ValueError
+        An unknown kind, edge or node (named).
+    """
+    if trainable is None:
+        trainable = {"weight": True, "bias": True}
+    elif not isinstance(trainable, Mapping):
+        if isinstance(trainable, str):
+            raise TypeError(f"`trainable` must be a list of kinds or a mapping, got {trainable!r}")
+        trainable = {kind: True for kind in trainable}
+    sizes = {"weight": net.n_edges, "bias": net.n_neurons + net.n_outputs, "tau": net.n_neurons}
+    masks = {kind: np.zeros(size, dtype=bool) for kind, size in sizes.items()}
+    for kind, spec in trainable.items():
+        if kind not in KINDS:
+            raise ValueError(f"`trainable` has unknown kind {kind!r}: kinds are {KINDS}")
+        if spec is True or spec is False:
+            masks[kind][:] = spec
+            continue
+        for item in spec:
+            if kind == "weight":
+                masks[kind][net.edges.index(item)] = True
+                continue
+            group, i = net.locate(item)
+            if group == "inputs" or (kind == "tau" and group == "outputs"):
+                raise ValueError(f"node {item!r} is an {group[:-1]} and has no {kind}")
+            masks[kind][i if group == "neurons" else net.n_neurons + i] = True
+    return masks
+
+
+def _progress(epochs: int, show: bool):
+    if not show:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=epochs, desc="train", unit="epoch")
+
+
+def train(
+    net: Network,
+    x: ArrayLike,
+    targets: ArrayLike,
+    loss: str = "mse",
+    epochs: int = 100,
+    optimizer: str = "adam",
+    lr: float = 1e-2,
+    batch_size: int | None = None,
+    truncate: int | None = None,
+    clip: float | None = None,
+    teacher_forcing: bool = False,
+    seed: int | np.random.Generator | None = None,
+    callback: Callable[[int, Network, float], bool | None] | None = None,
+    progress: bool = True,
+    trainable: Iterable[str] | Mapping[str, Any] | None = None,
+    h0: ArrayLike | None = None,
+    **hyper: float,
+) -> tuple[Network, dict[str, np.ndarray]]:
+    """Train the existing edges (and biases) of `net` by BPTT.
+
+    Parameters
+    ----------
+    net : Network
+    x, targets, loss, truncate, clip, teacher_forcing, h0
+        As in `simulator.bptt`.
+    epochs : int
+        Passes over the data.
+    optimizer : {"adam", "sgd"}
+        Step functions of `simulator.optim`; extra keywords (``momentum``,
+        ``beta1``, ``beta2``, ``eps``) go to it.
+    lr : float
+        Learning rate.
+    batch_size : int, optional
+        Minibatches along the batch axis of a batched `x`, reshuffled every
+        epoch with `seed` (default: the whole batch each step).
+    seed : int or numpy.random.Generator, optional
+    callback : callable, optional
+        ``callback(epoch, net, loss)`` after every epoch; returning True stops.
+    progress : bool
+        A tqdm progress bar with the loss, when tqdm is installed.
+    trainable : optional
+        Which parameters train; see `trainable_masks`.
+
+    Returns
+    -------
+    trained : Network
+        ``trained.to_networkx()`` carries the new weights and biases.
+    history : dict of ndarray
+        ``"loss"`` (mean over the epoch's steps, measured before each update)
+        and ``"grad_norm"`` per epoch.
+
+    Examples
+    --------
+    >>> import numpy as np, networkx as nx, simulator as sim
+    >>> G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y")])
+    >>> G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    >>> x, y = np.ones((5, 1)), np.full((5, 1), 0.3)
+    >>> net, history = sim.train(sim.compile(G), x, y, epochs=200, lr=0.05, progress=False)
+    >>> bool(history["loss"][-1] < 1e-3 < history["loss"][0])
+    True
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"`optimizer` must be one of {', '.join(repr(k) for k in OPTIMIZERS)}, got {optimizer!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"`epochs` must be a positive int, got {epochs!r}")
+    if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
+    step = OPTIMIZERS[optimizer]
+    masks = trainable_masks(net, trainable)
+    xa, ta = np.asarray(x), np.asarray(targets)
+    batched = xa.ndim == 3
+    if batch_size is not None:
+        if not batched:
+            raise ValueError("`batch_size` needs a batched `x` of shape (n_steps, batch, n_inputs)")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}")
+    rng = np.random.default_rng(seed)
+    n_batch = xa.shape[1] if batched else 1
+    size = batch_size or n_batch
+    h0a = None if h0 is None else np.asarray(h0)
+
+    params = [net.weight.copy(), net.bias.copy(), net.tau.copy()]
+    state: dict = {}
+    losses, norms = [], []
+    bar = _progress(epochs, progress)
+    try:
+        for epoch in range(epochs):
+            order = rng.permutation(n_batch) if batch_size else np.arange(n_batch)
+            epoch_loss, epoch_norm, count = 0.0, 0.0, 0
+            for start in range(0, n_batch, size):
+                idx = order[start:start + size]
+                xb, tb = (xa[:, idx], ta[:, idx]) if batched else (xa, ta)
+                hb = h0a[idx] if h0a is not None and h0a.ndim == 2 else h0a
+                value, grads = bptt(net, xb, tb, loss=loss, h0=hb, truncate=truncate, clip=clip,
+                                    teacher_forcing=teacher_forcing)
+                g = [grads.weight * masks["weight"], grads.bias * masks["bias"], grads.tau * masks["tau"]]
+                params, state = step(params, g, state, lr, **hyper)
+                net = net.with_params(weight=params[0], bias=params[1], tau=params[2])
+                epoch_loss += value * len(idx)
+                epoch_norm += grads.norm() * len(idx)
+                count += len(idx)
+            losses.append(epoch_loss / count)
+            norms.append(epoch_norm / count)
+            if bar is not None:
+                bar.set_postfix(loss=f"{losses[-1]:.4g}")
+                bar.update()
+            if callback is not None and callback(epoch, net, losses[-1]):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    return net, {"loss": np.array(losses), "grad_norm": np.array(norms)}

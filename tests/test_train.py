@@ -1,0 +1,94 @@
+"""`simulator.train`, the optimizers and the word-order task."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import simulator as sim
+import topologies as tp
+from simulator.optim import adam_step, sgd_step
+
+
+def test_adam_matches_the_paper_by_hand():
+    """Two Adam steps equal the update written out from Kingma & Ba."""
+    p, g1, g2 = np.array([1.0, -2.0]), np.array([0.5, -1.0]), np.array([0.2, 0.3])
+    (p1,), s = adam_step([p], [g1], {}, lr=0.1)
+    (p2,), s = adam_step([p1], [g2], s, lr=0.1)
+    m1, v1 = 0.1 * g1, 0.001 * g1**2
+    m2, v2 = 0.9 * m1 + 0.1 * g2, 0.999 * v1 + 0.001 * g2**2
+    e1 = p - 0.1 * (m1 / 0.1) / (np.sqrt(v1 / 0.001) + 1e-8)
+    e2 = e1 - 0.1 * (m2 / (1 - 0.81)) / (np.sqrt(v2 / (1 - 0.999**2)) + 1e-8)
+    np.testing.assert_allclose(p2, e2, rtol=1e-14)
+
+
+def test_sgd_momentum_by_hand():
+    """Heavy-ball momentum: v = mu v + g, p -= lr v."""
+    (p1,), s = sgd_step([np.array([1.0])], [np.array([2.0])], {}, lr=0.1, momentum=0.9)
+    (p2,), s = sgd_step([p1], [np.array([1.0])], s, lr=0.1, momentum=0.9)
+    assert p1[0] == pytest.approx(0.8) and p2[0] == pytest.approx(0.8 - 0.1 * (1.8 + 1.0))
+
+
+def test_word_order_reaches_full_accuracy():
+    """An Elman network learns statement / question / nonsense from word order alone."""
+    x, classes = sim.tasks.word_order(60, seed=0)
+    net = sim.compile(tp.elman(3, 8, 3, seed=1))
+    trained, history = sim.train(net, x, classes, loss="cross_entropy", epochs=150, lr=0.05, seed=0,
+                                 progress=False)
+    predicted = sim.run(trained, x).outputs[-1].argmax(axis=1)
+    assert (predicted == classes[-1]).all()
+    assert history["loss"][-1] < 0.1 * history["loss"][0]
+    H = trained.to_networkx()
+    for (u, v), w in zip(trained.edges, trained.weight):
+        assert H.edges[u, v]["weight"] == w
+
+
+def test_frozen_parameters_do_not_move():
+    """Only the edges and nodes named trainable change."""
+    net = sim.compile(tp.elman(2, 4, 1, seed=2))
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    y = np.random.default_rng(1).normal(size=(6, 1))
+    edges = [("in0", "h1"), ("h2", "out0")]
+    trained, _ = sim.train(net, x, y, epochs=5, progress=False, trainable={"weight": edges, "bias": ["h3"]})
+    moved = np.flatnonzero(trained.weight != net.weight)
+    assert sorted(trained.edges[e] for e in moved) == sorted(edges)
+    assert np.flatnonzero(trained.bias != net.bias).tolist() == [net.neurons.index("h3")]
+    only_bias, _ = sim.train(net, x, y, epochs=3, progress=False, trainable=["bias"])
+    np.testing.assert_array_equal(only_bias.weight, net.weight)
+
+
+def test_minibatches_are_seeded_and_callback_stops():
+    """The same seed gives the same training; a callback returning True stops it."""
+    x, classes = sim.tasks.word_order(12, seed=3)
+    net = sim.compile(tp.elman(3, 5, 3, seed=4))
+    kw = dict(loss="cross_entropy", epochs=4, batch_size=5, progress=False)
+    a, ha = sim.train(net, x, classes, seed=7, **kw)
+    b, hb = sim.train(net, x, classes, seed=7, **kw)
+    np.testing.assert_array_equal(a.weight, b.weight)
+    assert ha["loss"].shape == ha["grad_norm"].shape == (4,)
+    seen = []
+    _, hc = sim.train(net, x, classes, seed=7, callback=lambda e, n, l: seen.append(e) or e == 1, **kw)
+    assert seen == [0, 1] and len(hc["loss"]) == 2
+
+
+def test_progress_bar_runs_with_or_without_tqdm():
+    """progress=True is silent without tqdm and shows a bar with it."""
+    net = sim.compile(tp.elman(1, 3, 1, seed=0))
+    trained, history = sim.train(net, np.ones((4, 1)), np.zeros((4, 1)), epochs=2, progress=True)
+    assert len(history["loss"]) == 2
+
+
+@pytest.mark.parametrize("kwargs, kind, match", [
+    ({"optimizer": "lbfgs"}, ValueError, r"`optimizer` must be one of 'sgd', 'adam', got 'lbfgs'"),
+    ({"epochs": 0}, ValueError, r"`epochs` must be a positive int, got 0"),
+    ({"lr": -1.0}, ValueError, r"`lr` must be a positive number, got -1.0"),
+    ({"batch_size": 2}, ValueError, r"`batch_size` needs a batched `x`"),
+    ({"trainable": {"gain": True}}, ValueError, r"`trainable` has unknown kind 'gain'"),
+    ({"trainable": {"weight": [("h0", "in0")]}}, ValueError, r"edge \('h0', 'in0'\) is not in the network"),
+    ({"trainable": {"bias": ["in0"]}}, ValueError, r"node 'in0' is an input and has no bias"),
+    ({"trainable": "weight"}, TypeError, r"`trainable` must be a list of kinds or a mapping"),
+])
+def test_train_errors(kwargs, kind, match):
+    """Bad options are refused before any work."""
+    net = sim.compile(tp.elman(1, 2, 1, seed=0))
+    with pytest.raises(kind, match=match):
+        sim.train(net, np.ones((3, 1)), np.zeros((3, 1)), progress=False, **kwargs)
