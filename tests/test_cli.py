@@ -10,7 +10,7 @@ from graphrnn.cli import main
 
 
 def test_demo_account_and_picture(tmp_path, capsys):
-    """The demo shows the one-step-per-edge timing, shrinking continuous errors, a recall and a picture."""
+    """The demo shows one step per edge, shrinking continuous errors, a recall, a training and a picture."""
     pytest.importorskip("matplotlib")
     out = tmp_path / "demo.png"
     assert main(["demo", "--out", str(out)]) == 0
@@ -21,6 +21,7 @@ def test_demo_account_and_picture(tmp_path, capsys):
     assert len(diffs) == 3 and diffs[0] > diffs[1] > diffs[2]
     assert 1.8 < diffs[0] / diffs[1] < 2.2  # Euler: first order
     assert "-> recalled" in text
+    assert re.search(r"accuracy \d+% -> 100%", text)
     import matplotlib.image
 
     img = matplotlib.image.imread(out)
