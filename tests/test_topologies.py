@@ -16,20 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import simulator as sim
 import topologies as tp
 from topologies import _util
 
 ROLES = ("input", "output")
-ACTIVATIONS = (
-    "tanh",
-    "sigmoid",
-    "hard_sigmoid",
-    "relu",
-    "elu",
-    "softplus",
-    "identity",
-    "sign",
-)
+#: The simulator's activations: what generated graphs may name.
+ACTIVATIONS = tuple(sim.ACTIVATIONS)
 
 
 def _user_graph_with_io(seed=None):
@@ -763,3 +756,8 @@ def test_error_messages(call, exc, message):
     """Bad arguments raise the documented exception type naming the argument and rule."""
     with pytest.raises(exc, match=message):
         call()
+
+
+def test_topologies_know_the_simulators_activations():
+    """The activation names topologies validate are exactly the simulator's."""
+    assert set(_util.ACTIVATIONS) == set(sim.ACTIVATIONS)

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from .elementary import expm1
-from .forward import fill_feedback
+from .forward import fill_feedback, row_dot
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -44,15 +44,6 @@ def slope(code, v):
     if code == 6:
         return 1.0
     return math.nan
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def gather_t(indptr, indices, data, r, src, b):
-    """``sum_k data[k] * src[indices[k], b]`` over row `r` of a block."""
-    acc = 0.0
-    for k in range(indptr[r], indptr[r + 1]):
-        acc += data[k] * src[indices[k], b]
-    return acc
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -127,8 +118,8 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
         total = 0.0
         for j in range(n):
             for b in range(nb):
-                v = gather_t(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b) \
-                    + gather_t(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
+                v = row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b) \
+                    + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
                 dh[j, b] = v
                 total += v * v
         dh_norm[t + 1] = math.sqrt(total)
@@ -138,7 +129,7 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
                 da[i, b] = dh[i, b] * slope(code, states[t + 1, i, b])
         for o in range(n_out):
             for b in range(nb):
-                gyhat[o, b] = gather_t(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+                gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
         # parameter contributions of step t
         fill_feedback(outputs, teacher, t, yhat)
         outer_into(w.W.indptr, w.W.indices, edges[0], da, states[t], g_weight)
@@ -155,7 +146,7 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
     total = 0.0
     for j in range(n):
         for b in range(nb):
-            v = gather_t(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
+            v = row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
             g_h0[j, b] = v
             total += v * v
     dh_norm[0] = math.sqrt(total)
