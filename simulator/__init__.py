@@ -11,10 +11,11 @@ from .compiler import compile
 from .errors import NonFiniteError
 from .network import Network
 from .ode import SolverError, jacobian, solve
+from .readout import fit_readout
 from .results import Result
 from .simulate import run
 from .train import train
 from . import optim, tasks
 
-__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "jacobian", "optim", "run", "solve", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "fit_readout", "jacobian", "optim", "run", "solve", "tasks", "train"]
 __version__ = "0.1.0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["word_order", "WORDS", "SENTENCE_CLASSES"]
+__all__ = ["word_order", "mackey_glass", "WORDS", "SENTENCE_CLASSES"]
 
 #: The vocabulary of `word_order`, one-hot in this order.
 WORDS = ("you", "are", "good")
@@ -50,3 +50,46 @@ def word_order(n_samples: int = 30, seed: int | np.random.Generator | None = Non
             x[t, b, WORDS.index(word)] = 1.0
         classes[-1, b] = SENTENCE_CLASSES[sentences[k]]
     return x, classes
+
+
+def mackey_glass(n_steps: int = 2000, tau: float = 17.0, beta: float = 0.2, gamma: float = 0.1, power: float = 10.0,
+                 dt: float = 0.1, sample_every: float = 1.0, washout: int = 500,
+                 seed: int | np.random.Generator | None = None) -> np.ndarray:
+    """A Mackey-Glass series, integrated from the delay equation (no downloads).
+
+    ``dx/dt = beta x(t - tau) / (1 + x(t - tau)^power) - gamma x(t)``, by
+    fourth-order Runge-Kutta with step `dt` (the delayed value linearly
+    interpolated from the stored history), sampled every `sample_every`
+    time units after `washout` samples. ``tau = 17`` gives the classic
+    chaotic series.
+
+    Returns
+    -------
+    ndarray, shape (n_steps,)
+
+    Examples
+    --------
+    >>> x = mackey_glass(300, seed=0)
+    >>> x.shape, bool(0.2 < x.min() and x.max() < 1.5)
+    ((300,), True)
+    """
+    rng = np.random.default_rng(seed)
+    per_sample = int(round(sample_every / dt))
+    lag = int(round(tau / dt))
+    total = (n_steps + washout) * per_sample
+    x = np.empty(total + lag + 1)
+    x[: lag + 1] = 1.2 + 0.1 * rng.random(lag + 1)
+
+    def f(now, delayed):
+        return beta * delayed / (1.0 + delayed**power) - gamma * now
+
+    for k in range(lag, lag + total):
+        d0, d1 = x[k - lag], x[k - lag + 1]
+        half = 0.5 * (d0 + d1)
+        k1 = f(x[k], d0)
+        k2 = f(x[k] + 0.5 * dt * k1, half)
+        k3 = f(x[k] + 0.5 * dt * k2, half)
+        k4 = f(x[k] + dt * k3, d1)
+        x[k + 1] = x[k] + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    series = x[lag + 1:][::per_sample]
+    return series[washout:washout + n_steps]
