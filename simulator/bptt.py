@@ -33,7 +33,9 @@ class Gradients:
         Shaped like the run's initial state.
     diagnostics : dict
         With ``return_diagnostics=True``: ``"dh_norm"``, the norm of
-        ``dL/dh[t]`` for t = 0 .. n_steps (vanishing and exploding gradients).
+        ``dL/dh[t]`` for t = 0 .. n_steps (vanishing and exploding gradients),
+        and ``"edge_grad"`` (n_steps, n_edges), the magnitude of each edge's
+        gradient contribution at each step.
     """
 
     weight: np.ndarray
@@ -103,7 +105,8 @@ def bptt(
     clip : float, optional
         Scale all gradients down together when their global norm exceeds it.
     return_diagnostics : bool
-        Add ``dh_norm`` to ``grads.diagnostics``.
+        Add ``dh_norm`` and ``edge_grad`` to ``grads.diagnostics`` (the
+        latter costs n_steps x n_edges values).
 
     Returns
     -------
@@ -155,11 +158,12 @@ def bptt(
     g_bias = np.zeros(net.n_neurons + net.n_outputs, dtype=net.dtype)
     g_h0 = np.empty((net.n_neurons, drive.batch), dtype=net.dtype)
     dh_norm = np.empty(drive.n_steps + 1, dtype=np.float64)
+    step_abs = np.zeros((drive.n_steps if return_diagnostics else 0, net.n_edges), dtype=net.dtype)
     bptt_discrete(w, wt, edges, drive.x, states, outputs, teacher, np.ascontiguousarray(gy), truncate or 0,
-                  g_weight, g_bias, g_h0, dh_norm)
+                  g_weight, g_bias, g_h0, dh_norm, step_abs)
     h0_grad = g_h0.T.copy() if drive.batched else g_h0[:, 0].copy()
     grads = Gradients(g_weight, g_bias, np.zeros_like(net.tau), h0_grad,
-                      {"dh_norm": dh_norm} if return_diagnostics else {})
+                      {"dh_norm": dh_norm, "edge_grad": step_abs} if return_diagnostics else {})
     if clip is not None:
         norm = grads.norm()
         if norm > clip:

@@ -148,6 +148,20 @@ def test_gradient_flow_diagnostics():
     _, grads = sim.bptt(net, x, targets, h0=h0, return_diagnostics=True)
     flow = grads.diagnostics["dh_norm"]
     assert flow.shape == (8,) and flow[0] == pytest.approx(np.linalg.norm(grads.h0))
+    # dL/dh[T] reads the last output only: V^T dz at the last step, from the reference
+    G = net.to_networkx()
+    d = ref.Dense(G)
+    states, outputs = ref.run_discrete(G, x, h0)
+    y = outputs[-1]
+    slope = np.array([1 - y[o] ** 2 if f == "tanh" else 1.0 for o, f in enumerate(d.act_o)])
+    dz = 2 * (y - targets[-1]) / targets.size * slope
+    assert flow[-1] == pytest.approx(np.linalg.norm(d.V.T @ dz), rel=1e-10)
+    # per-edge contributions: with a one-step history they sum to the gradient
+    _, one = sim.bptt(net, x[:1], targets[:1], h0=h0, return_diagnostics=True)
+    edge_grad = one.diagnostics["edge_grad"]
+    assert edge_grad.shape == (1, net.n_edges)
+    np.testing.assert_allclose(edge_grad[0], np.abs(one.weight), rtol=1e-12)
+    assert grads.diagnostics["edge_grad"].shape == (7, net.n_edges)
 
 
 def test_float32_gradients_close_to_float64():

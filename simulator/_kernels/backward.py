@@ -47,9 +47,10 @@ def slope(code, v):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def outer_into(indptr, indices, edge, rows, cols, g_weight):
+def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
     """``g_weight[edge[k]] += sum_b rows[r, b] * cols[indices[k], b]`` for
-    every slot k of every row r of a by-target block."""
+    every slot k of every row r of a by-target block; when `step_abs` has
+    rows, also record the magnitude of each edge's contribution at step `t`."""
     nb = rows.shape[1]
     for r in range(indptr.shape[0] - 1):
         for k in range(indptr[r], indptr[r + 1]):
@@ -58,11 +59,13 @@ def outer_into(indptr, indices, edge, rows, cols, g_weight):
             for b in range(nb):
                 acc += rows[r, b] * cols[j, b]
             g_weight[edge[k]] += acc
+            if step_abs.shape[0] > 0:
+                step_abs[t, edge[k]] = abs(acc)
 
 
 @njit(cache=True, error_model="numpy")
 def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
-                  g_weight, g_bias, g_h0, dh_norm):
+                  g_weight, g_bias, g_h0, dh_norm, step_abs):
     """Gradients of a discrete run; fills the four gradient arrays.
 
     Parameters
@@ -90,6 +93,8 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
         Filled; the first two start at zero.
     dh_norm : ndarray, shape (n_steps + 1,)
         Filled with the norm of ``dL/dh[t]`` (all batch elements).
+    step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
+        When it has rows: filled with ``|dL/dw_e|`` contributed at each step.
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
@@ -132,11 +137,11 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
                 gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
         # parameter contributions of step t
         fill_feedback(outputs, teacher, t, yhat)
-        outer_into(w.W.indptr, w.W.indices, edges[0], da, states[t], g_weight)
-        outer_into(w.U.indptr, w.U.indices, edges[1], da, x[t], g_weight)
-        outer_into(w.F.indptr, w.F.indices, edges[2], da, yhat, g_weight)
-        outer_into(w.V.indptr, w.V.indices, edges[3], dz, states[t + 1], g_weight)
-        outer_into(w.D.indptr, w.D.indices, edges[4], dz, x[t], g_weight)
+        outer_into(w.W.indptr, w.W.indices, edges[0], da, states[t], g_weight, step_abs, t)
+        outer_into(w.U.indptr, w.U.indices, edges[1], da, x[t], g_weight, step_abs, t)
+        outer_into(w.F.indptr, w.F.indices, edges[2], da, yhat, g_weight, step_abs, t)
+        outer_into(w.V.indptr, w.V.indices, edges[3], dz, states[t + 1], g_weight, step_abs, t)
+        outer_into(w.D.indptr, w.D.indices, edges[4], dz, x[t], g_weight, step_abs, t)
         for i in range(n):
             for b in range(nb):
                 g_bias[i] += da[i, b]
