@@ -8,12 +8,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels.backward import bptt_discrete
+from ._kernels.backward import bptt_discrete, bptt_fixed_step
+from ._kernels.continuous import EULER, EXP_EULER
 from .activations import DIFFERENTIABLE
 from .arrays import prepare, prepare_targets
 from .losses import LOSSES
 from .network import Network
-from .simulate import run
+from .simulate import check_fixed_step, run
+
+#: Fixed-step methods BPTT differentiates exactly.
+DIFFERENTIABLE_METHODS = (EULER, EXP_EULER)
 
 __all__ = ["bptt", "Gradients"]
 
@@ -28,7 +32,7 @@ class Gradients:
         Aligned with ``net.edges``.
     bias : ndarray, shape (n_neurons + n_outputs,)
     tau : ndarray, shape (n_neurons,)
-        Zero in discrete time (tau plays no part there).
+        Continuous time; zero in discrete time (tau plays no part there).
     h0 : ndarray, shape (n_neurons,) or (batch, n_neurons)
         Shaped like the run's initial state.
     diagnostics : dict
@@ -94,7 +98,9 @@ def bptt(
     h0 : array_like, optional
         Initial state, as in `simulator.run`.
     dt, method : optional
-        Continuous time: not differentiable in this version.
+        Continuous time with a fixed step, as in `simulator.run`:
+        ``"euler"`` and ``"exp_euler"`` are differentiated exactly through
+        their steps (``"rk4"``: not yet).
     truncate : int, optional
         Truncated BPTT: the history is cut into windows of `truncate` steps
         and gradients do not cross a window's start (``truncate >= n_steps``
@@ -131,8 +137,14 @@ def bptt(
     """
     if loss not in LOSSES:
         raise ValueError(f"`loss` must be one of {', '.join(repr(k) for k in LOSSES)}, got {loss!r}")
-    if dt is not None or method is not None:
-        raise NotImplementedError("BPTT through continuous time is not available in this version")
+    continuous = dt is not None or method is not None
+    if continuous:
+        code = check_fixed_step(dt, method)
+        if code not in DIFFERENTIABLE_METHODS:
+            raise NotImplementedError(f"BPTT through method={method!r} is not available in this version: "
+                                      "use 'euler' or 'exp_euler'")
+        if teacher_forcing:
+            raise ValueError("teacher forcing is available in discrete time only")
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
                                  or truncate < 1):
         raise ValueError(f"`truncate` must be a positive int, got {truncate!r}")
@@ -146,7 +158,8 @@ def bptt(
 
     drive = prepare(net, x, h0)
     y_targets = _loss_targets(net, loss, targets, drive)
-    res = run(net, x, h0, targets=targets if teacher_forcing else None, teacher_forcing=teacher_forcing)
+    res = run(net, x, h0, dt=dt, method=method, targets=targets if teacher_forcing else None,
+              teacher_forcing=teacher_forcing)
     states = _kernel_layout(res.states, drive.batched)
     outputs = _kernel_layout(res.outputs, drive.batched)
     value, gy = LOSSES[loss](outputs, y_targets)
@@ -159,16 +172,22 @@ def bptt(
     g_h0 = np.empty((net.n_neurons, drive.batch), dtype=net.dtype)
     dh_norm = np.empty(drive.n_steps + 1, dtype=np.float64)
     step_abs = np.zeros((drive.n_steps if return_diagnostics else 0, net.n_edges), dtype=net.dtype)
-    bptt_discrete(w, wt, edges, drive.x, states, outputs, teacher, np.ascontiguousarray(gy), truncate or 0,
-                  g_weight, g_bias, g_h0, dh_norm, step_abs)
+    g_tau = np.zeros_like(net.tau)
+    gy = np.ascontiguousarray(gy)
+    if continuous:
+        bptt_fixed_step(w, wt, edges, net.tau, float(dt), code, drive.x, states, outputs, gy, truncate or 0,
+                        g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs)
+    else:
+        bptt_discrete(w, wt, edges, drive.x, states, outputs, teacher, gy, truncate or 0,
+                      g_weight, g_bias, g_h0, dh_norm, step_abs)
     h0_grad = g_h0.T.copy() if drive.batched else g_h0[:, 0].copy()
-    grads = Gradients(g_weight, g_bias, np.zeros_like(net.tau), h0_grad,
-                      {"dh_norm": dh_norm, "edge_grad": step_abs} if return_diagnostics else {})
+    grads = Gradients(g_weight, g_bias, g_tau, h0_grad,
+                      {"dh_norm": dh_norm, "edge_grad": np.abs(step_abs)} if return_diagnostics else {})
     if clip is not None:
         norm = grads.norm()
         if norm > clip:
             scale = clip / norm
-            grads = Gradients(g_weight * scale, g_bias * scale, grads.tau * scale, h0_grad * scale,
+            grads = Gradients(g_weight * scale, g_bias * scale, g_tau * scale, h0_grad * scale,
                               grads.diagnostics)
     return value, grads
 

@@ -48,7 +48,7 @@ def thread_chunks(net: Network, batch: int, parallel: bool | None) -> int:
     return min(net.n_neurons, 4 * threads)
 
 
-def _check_fixed_step(dt, method) -> int:
+def check_fixed_step(dt, method) -> int:
     """Validate `dt` and `method`; return the method's kernel code."""
     if dt is None:
         raise ValueError(f"`method={method!r}` needs a time step `dt`")
@@ -181,7 +181,7 @@ def run(
         raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}")
     continuous = dt is not None or method is not None
     if continuous:
-        code = _check_fixed_step(dt, method)
+        code = check_fixed_step(dt, method)
         if update != "sync":
             raise ValueError("`update='async'` is a discrete-time mode: leave out `dt` and `method`")
         if teacher_forcing:

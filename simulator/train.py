@@ -85,6 +85,8 @@ def train(
     progress: bool = True,
     trainable: Iterable[str] | Mapping[str, Any] | None = None,
     h0: ArrayLike | None = None,
+    dt: float | None = None,
+    method: str | None = None,
     **hyper: float,
 ) -> tuple[Network, dict[str, np.ndarray]]:
     """Train the existing edges (and biases) of `net` by BPTT.
@@ -92,8 +94,9 @@ def train(
     Parameters
     ----------
     net : Network
-    x, targets, loss, truncate, clip, teacher_forcing, h0
-        As in `simulator.bptt`.
+    x, targets, loss, truncate, clip, teacher_forcing, h0, dt, method
+        As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"`` or
+        ``"exp_euler"``).
     epochs : int
         Passes over the data.
     optimizer : {"adam", "sgd"}
@@ -110,7 +113,8 @@ def train(
     progress : bool
         A tqdm progress bar with the loss, when tqdm is installed.
     trainable : optional
-        Which parameters train; see `trainable_masks`.
+        Which parameters train; see `trainable_masks` (default: weights and
+        biases, and time constants in continuous time).
 
     Returns
     -------
@@ -137,6 +141,8 @@ def train(
     if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"`lr` must be a positive number, got {lr!r}")
     step = OPTIMIZERS[optimizer]
+    if trainable is None and (dt is not None or method is not None):
+        trainable = ("weight", "bias", "tau")
     masks = trainable_masks(net, trainable)
     xa, ta = np.asarray(x), np.asarray(targets)
     batched = xa.ndim == 3
@@ -162,8 +168,8 @@ def train(
                 idx = order[start:start + size]
                 xb, tb = (xa[:, idx], ta[:, idx]) if batched else (xa, ta)
                 hb = h0a[idx] if h0a is not None and h0a.ndim == 2 else h0a
-                value, grads = bptt(net, xb, tb, loss=loss, h0=hb, truncate=truncate, clip=clip,
-                                    teacher_forcing=teacher_forcing)
+                value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
+                                    clip=clip, teacher_forcing=teacher_forcing)
                 g = [grads.weight * masks["weight"], grads.bias * masks["bias"], grads.tau * masks["tau"]]
                 params, state = step(params, g, state, lr, **hyper)
                 net = net.with_params(weight=params[0], bias=params[1], tau=params[2])

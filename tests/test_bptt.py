@@ -198,3 +198,66 @@ def test_sign_activation_has_no_gradient():
     G.nodes["h"]["activation"] = "sign"
     with pytest.raises(ValueError, match="node 'h' has activation 'sign', which has no gradient"):
         sim.bptt(sim.compile(G), np.ones((2, 1)), np.ones((2, 1)))
+
+
+# ------------------------------------------------------------ continuous time
+def _ref_loss_fixed(net, x, targets, h0, dt, method):
+    states, outputs = ref.run_fixed_step(net.to_networkx(), x, dt, method, h0=h0)
+    return ref.mse(outputs, targets)
+
+
+@pytest.mark.parametrize("method", ["euler", "exp_euler"])
+@pytest.mark.parametrize("batch", [None, 2])
+def test_fixed_step_gradients_match_finite_differences(method, batch):
+    """Euler and exponential Euler: weights (all kinds), biases, taus and h0 against central differences."""
+    from .test_continuous import _net_graph
+
+    net = sim.compile(_net_graph(feedback=True))
+    rng = np.random.default_rng(8)
+    T, dt = 7, 0.3
+    x = rng.normal(size=(T, 2) if batch is None else (T, batch, 2))
+    h0 = rng.normal(0, 0.5, (net.n_neurons,) if batch is None else (batch, net.n_neurons))
+    targets = rng.normal(size=(T, 1) if batch is None else (T, batch, 1))
+    targets[1] = np.nan
+    loss, grads = sim.bptt(net, x, targets, h0=h0, dt=dt, method=method)
+    assert loss == pytest.approx(_ref_loss_fixed(net, x, targets, h0, dt, method), rel=1e-12)
+    expected = {}
+    for name in ("weight", "bias", "tau"):
+        base = getattr(net, name)
+        g = np.empty_like(base)
+        for k in range(base.size):
+            hi, lo = base.copy(), base.copy()
+            hi[k] += EPS
+            lo[k] -= EPS
+            g[k] = (_ref_loss_fixed(net.with_params(**{name: hi}), x, targets, h0, dt, method)
+                    - _ref_loss_fixed(net.with_params(**{name: lo}), x, targets, h0, dt, method)) / (2 * EPS)
+        expected[name] = g
+    g = np.empty_like(h0)
+    for k in np.ndindex(h0.shape):
+        hi, lo = h0.copy(), h0.copy()
+        hi[k] += EPS
+        lo[k] -= EPS
+        g[k] = (_ref_loss_fixed(net, x, targets, hi, dt, method) - _ref_loss_fixed(net, x, targets, lo, dt, method)) / (2 * EPS)
+    expected["h0"] = g
+    _check(grads, expected)
+
+
+def test_euler_dt1_gradients_equal_discrete():
+    """tau = 1, dt = 1, Euler, no feedback: the continuous gradients equal the discrete ones."""
+    G = _all_kinds_graph()
+    G.remove_edges_from([(u, v) for u, v in list(G.edges) if G.nodes[u].get("role") == "output"])
+    net = sim.compile(G)
+    rng = np.random.default_rng(9)
+    x, targets = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
+    _, a = sim.bptt(net, x, targets)
+    _, b = sim.bptt(net, x, targets, dt=1.0, method="euler")
+    np.testing.assert_allclose(b.weight, a.weight, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(b.bias, a.bias, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(b.h0, a.h0, rtol=1e-12, atol=1e-14)
+
+
+def test_rk4_gradients_not_yet():
+    """BPTT through RK4 says it is not available rather than guessing."""
+    net = sim.compile(_all_kinds_graph())
+    with pytest.raises(NotImplementedError, match="use 'euler' or 'exp_euler'"):
+        sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="rk4")

@@ -113,3 +113,14 @@ def test_delayed_recall_and_adding_targets():
     np.testing.assert_allclose(y[-1, :, 0], (x[..., 0] * x[..., 1]).sum(axis=0))
     with pytest.raises(ValueError, match=r"`delay` must be an int in \[0, n_steps\), got 12"):
         sim.tasks.delayed_recall(12, delay=12)
+
+
+def test_continuous_training_learns_time_constants():
+    """In continuous time (exponential Euler) training moves weights and taus and lowers the loss."""
+    x, y = sim.tasks.sine(40, n_samples=2, period=12.0, seed=1)
+    net = sim.compile(tp.elman(1, 6, 1, seed=3))
+    trained, history = sim.train(net, x, y, dt=0.5, method="exp_euler", epochs=60, lr=0.02, seed=0,
+                                 progress=False)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert not np.array_equal(trained.tau, net.tau) and (trained.tau > 0).all()
+    assert trained.to_networkx().nodes["h0"]["tau"] == float(trained.tau[0])

@@ -1,4 +1,8 @@
-"""Backpropagation through time for the discrete run (design sections 3, 5).
+"""Backpropagation through time (design sections 3-5): the discrete run
+(`bptt_discrete`) and the fixed-step Euler and exponential-Euler runs
+(`bptt_fixed_step`).
+
+Discrete time.
 
 Walking the recorded history from the last step to the first, with
 ``gy[t] = dL/dy[t]`` from the loss plus what the feedback path sends back::
@@ -22,8 +26,10 @@ import math
 import numpy as np
 from numba import njit
 
+from ..activations import activate
+from ..activations import derivative as act_derivative
 from .elementary import expm1
-from .forward import fill_feedback, row_dot
+from .forward import drive, fill_feedback, row_dot
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -50,7 +56,7 @@ def slope(code, v):
 def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
     """``g_weight[edge[k]] += sum_b rows[r, b] * cols[indices[k], b]`` for
     every slot k of every row r of a by-target block; when `step_abs` has
-    rows, also record the magnitude of each edge's contribution at step `t`."""
+    rows, also add each edge's contribution to row `t` of it."""
     nb = rows.shape[1]
     for r in range(indptr.shape[0] - 1):
         for k in range(indptr[r], indptr[r + 1]):
@@ -60,7 +66,7 @@ def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
                 acc += rows[r, b] * cols[j, b]
             g_weight[edge[k]] += acc
             if step_abs.shape[0] > 0:
-                step_abs[t, edge[k]] = abs(acc)
+                step_abs[t, edge[k]] += acc
 
 
 @njit(cache=True, error_model="numpy")
@@ -94,7 +100,8 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
     dh_norm : ndarray, shape (n_steps + 1,)
         Filled with the norm of ``dL/dh[t]`` (all batch elements).
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
-        When it has rows: filled with ``|dL/dw_e|`` contributed at each step.
+        When it has rows: each edge's gradient contribution at each step
+        (zeros on entry; the caller takes magnitudes).
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
@@ -154,4 +161,113 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
             v = row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
             g_h0[j, b] = v
             total += v * v
+    dh_norm[0] = math.sqrt(total)
+
+
+@njit(cache=True, error_model="numpy")
+def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate,
+                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
+    """Gradients of a fixed-step continuous run (Euler or exponential Euler).
+
+    Both steps read ``h[k+1] = alpha h[k] + (1 - alpha) phi(a[k])`` with
+    ``alpha = 1 - dt/tau`` (Euler) or ``e^{-dt/tau}`` (exponential Euler),
+    ``a[k] = W h[k] + U x[k] + F y'[k] + b`` and the in-step outputs
+    ``y'[k] = g(V h[k] + D x[k] + c)``; the recorded outputs are
+    ``y[k] = g(V h[k+1] + D x[k] + c)``. The pre-activations are recomputed
+    from the recorded states. Walking back with ``d = dL/dh[k+1]``::
+
+        da   = (1 - alpha) phi'(a[k]) d
+        dz'  = g'(z'[k]) F^T da
+        dL/dh[k] = alpha d + W^T da + V^T dz' + V^T dz[k-1]
+        dL/dtau += d (h[k] - phi(a[k])) dalpha/dtau
+
+    Parameters
+    ----------
+    w, wt, edges, x, states, outputs, gy_loss, truncate, g_weight, g_bias, g_h0, dh_norm, step_abs
+        As in `bptt_discrete`.
+    tau : ndarray, shape (n_neurons,)
+    dt : float
+    method : int
+        0 Euler, 1 exponential Euler.
+    g_tau : ndarray, shape (n_neurons,)
+        Filled (zeros on entry).
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_out = outputs.shape[1]
+    dtype = states.dtype
+    alpha = np.empty(n, dtype=np.float64)
+    dalpha = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        if method == 0:
+            alpha[i] = 1.0 - dt / tau[i]
+            dalpha[i] = dt / (tau[i] * tau[i])
+        else:
+            alpha[i] = math.exp(-dt / tau[i])
+            dalpha[i] = alpha[i] * dt / (tau[i] * tau[i])
+    d = np.zeros((n, nb), dtype=dtype)          # dL/dh[k+1]
+    dnext = np.empty((n, nb), dtype=dtype)
+    da = np.empty((n, nb), dtype=dtype)
+    dz = np.empty((n_out, nb), dtype=dtype)
+    dzs = np.empty((n_out, nb), dtype=dtype)     # dL/dz'[k], the in-step outputs
+    ys = np.empty((n_out, nb), dtype=dtype)      # y'[k]
+    fda = np.empty((n_out, nb), dtype=dtype)
+    for k in range(T - 1, -1, -1):
+        if truncate > 0 and (k + 1) % truncate == 0:
+            d[:, :] = 0.0
+        h, hn, xk = states[k], states[k + 1], x[k]
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                dz[o, b] = gy_loss[k, o, b] * slope(code, outputs[k, o, b])
+        for j in range(n):
+            for b in range(nb):
+                d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
+        total = 0.0
+        for j in range(n):
+            for b in range(nb):
+                total += d[j, b] * d[j, b]
+        dh_norm[k + 1] = math.sqrt(total)
+        # the in-step outputs y'[k] and their slopes
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
+                    + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xk, b)
+                ys[o, b] = activate(code, z)
+                dzs[o, b] = act_derivative(code, z)
+        for i in range(n):
+            code = w.act_h[i]
+            for b in range(nb):
+                a = drive(w, i, h, xk, ys, b)
+                phi = activate(code, a)
+                da[i, b] = (1.0 - alpha[i]) * act_derivative(code, a) * d[i, b]
+                g_tau[i] += d[i, b] * (h[i, b] - phi) * dalpha[i]
+        for o in range(n_out):
+            for b in range(nb):
+                fda[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+                dzs[o, b] *= fda[o, b]
+        for j in range(n):
+            for b in range(nb):
+                dnext[j, b] = alpha[j] * d[j, b] \
+                    + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b) \
+                    + row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dzs, b)
+        outer_into(w.W.indptr, w.W.indices, edges[0], da, h, g_weight, step_abs, k)
+        outer_into(w.U.indptr, w.U.indices, edges[1], da, xk, g_weight, step_abs, k)
+        outer_into(w.F.indptr, w.F.indices, edges[2], da, ys, g_weight, step_abs, k)
+        outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
+        outer_into(w.V.indptr, w.V.indices, edges[3], dzs, h, g_weight, step_abs, k)
+        outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
+        outer_into(w.D.indptr, w.D.indices, edges[4], dzs, xk, g_weight, step_abs, k)
+        for i in range(n):
+            for b in range(nb):
+                g_bias[i] += da[i, b]
+        for o in range(n_out):
+            for b in range(nb):
+                g_bias[n + o] += dz[o, b] + dzs[o, b]
+        d[:, :] = dnext
+    total = 0.0
+    for j in range(n):
+        for b in range(nb):
+            g_h0[j, b] = d[j, b]
+            total += d[j, b] * d[j, b]
     dh_norm[0] = math.sqrt(total)
