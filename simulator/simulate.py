@@ -212,15 +212,16 @@ def run(
         times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
     else:
         info = {"mode": "discrete", "update": update, "dt": None, "method": None}
+        y_before = np.zeros((n_out, batch), dtype=net.dtype)
         if update == "async":
             rng = np.random.default_rng(seed)
             orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
-            forward.run_async(w, drive.x, states, outputs, teacher, orders)
+            forward.run_async(w, drive.x, states, outputs, teacher, y_before, orders)
             info["order"] = orders
         elif n_chunks:
-            forward.run_sync_parallel(w, drive.x, states, outputs, teacher, n_chunks)
+            forward.run_sync_parallel(w, drive.x, states, outputs, teacher, y_before, n_chunks)
         else:
-            forward.run_sync_serial(w, drive.x, states, outputs, teacher)
+            forward.run_sync_serial(w, drive.x, states, outputs, teacher, y_before)
         times = np.arange(T + 1, dtype=net.dtype)
 
     if check_finite:

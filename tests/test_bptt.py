@@ -261,3 +261,33 @@ def test_rk4_gradients_not_yet():
     net = sim.compile(_all_kinds_graph())
     with pytest.raises(NotImplementedError, match="use 'euler' or 'exp_euler'"):
         sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="rk4")
+
+
+@pytest.mark.parametrize("checkpoint", [1, 3, 4, True])
+@pytest.mark.parametrize("batch", [None, 2])
+def test_checkpointed_gradients_equal_plain(checkpoint, batch):
+    """Recomputing segments from checkpoints gives the plain gradients (feedback, forcing, truncation)."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(10)
+    T = 10
+    x = rng.normal(size=(T, 2) if batch is None else (T, batch, 2))
+    targets = rng.normal(size=(T, 2) if batch is None else (T, batch, 2))
+    targets[::4] = np.nan
+    for kw in ({}, {"teacher_forcing": True}, {"truncate": 3}):
+        l0, g0 = sim.bptt(net, x, targets, return_diagnostics=True, **kw)
+        l1, g1 = sim.bptt(net, x, targets, return_diagnostics=True, checkpoint=checkpoint, **kw)
+        assert l0 == l1
+        for name in ("weight", "bias", "h0"):
+            np.testing.assert_allclose(getattr(g1, name), getattr(g0, name), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(g1.diagnostics["dh_norm"], g0.diagnostics["dh_norm"], rtol=1e-12)
+        np.testing.assert_allclose(g1.diagnostics["edge_grad"], g0.diagnostics["edge_grad"], rtol=1e-12,
+                                   atol=1e-15)
+
+
+def test_checkpoint_errors():
+    """checkpoint takes True or a positive int, in discrete time."""
+    net = sim.compile(_all_kinds_graph())
+    with pytest.raises(ValueError, match=r"`checkpoint` must be True or a positive int, got 0"):
+        sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), checkpoint=0)
+    with pytest.raises(ValueError, match="`checkpoint` is available for discrete runs only"):
+        sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="euler", checkpoint=2)

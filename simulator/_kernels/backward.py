@@ -70,8 +70,8 @@ def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
 
 
 @njit(cache=True, error_model="numpy")
-def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
-                  g_weight, g_bias, g_h0, dh_norm, step_abs):
+def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
+                  carry, g_weight, g_bias, g_h0, dh_norm, step_abs):
     """Gradients of a discrete run; fills the four gradient arrays.
 
     Parameters
@@ -87,12 +87,19 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
     outputs : ndarray, shape (n_steps, n_outputs, batch)
     teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
         Forced feedback (NaN: not forced); 0 rows: none.
+    y_before : ndarray, shape (n_outputs, batch)
+        The output fed back at step 0 (see `forward.run_sync_serial`).
     gy_loss : ndarray, shape (n_steps, n_outputs, batch)
         ``dL/dy[t]`` from the loss.
     truncate : int
         Gradients cross at most this many steps back: the state and feedback
-        paths are cut between ``t`` and ``t + 1`` whenever ``t + 1`` is a
-        multiple of `truncate` (0: never).
+        paths are cut between ``t`` and ``t + 1`` whenever ``offset + t + 1``
+        is a multiple of `truncate` (0: never).
+    offset : int
+        Global index of step 0 (a segment of a checkpointed run).
+    carry : ndarray, shape (n_neurons, batch)
+        In: ``da`` of the step after the last (zeros for a whole run; the
+        next segment's ``da[0]`` when checkpointing). Out: ``da[0]``.
     g_weight : ndarray, shape (n_edges,)
     g_bias : ndarray, shape (n_neurons + n_outputs,)
     g_h0 : ndarray, shape (n_neurons, batch)
@@ -106,13 +113,16 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
     dtype = states.dtype
-    da = np.zeros((n, nb), dtype=dtype)        # da[t+1] while at step t
+    da = carry.copy()                           # da[t+1] while at step t
     dz = np.empty((n_out, nb), dtype=dtype)
     dh = np.empty((n, nb), dtype=dtype)
     gyhat = np.zeros((n_out, nb), dtype=dtype)  # F^T da[t+1]
+    for o in range(n_out):
+        for b in range(nb):
+            gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
     yhat = np.empty((n_out, nb), dtype=dtype)
     for t in range(T - 1, -1, -1):
-        cut = truncate > 0 and (t + 1) % truncate == 0
+        cut = truncate > 0 and (offset + t + 1) % truncate == 0
         if cut:
             da[:, :] = 0.0
             gyhat[:, :] = 0.0
@@ -121,10 +131,9 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
             code = w.act_o[o]
             for b in range(nb):
                 g = gy_loss[t, o, b]
-                if t + 1 < T:
-                    forced = teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]
-                    if not forced:
-                        g += gyhat[o, b]
+                forced = teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]
+                if not forced:
+                    g += gyhat[o, b]
                 dz[o, b] = g * slope(code, outputs[t, o, b])
         # hidden errors, one step back
         total = 0.0
@@ -143,7 +152,7 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
             for b in range(nb):
                 gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
         # parameter contributions of step t
-        fill_feedback(outputs, teacher, t, yhat)
+        fill_feedback(outputs, teacher, t, yhat, y_before)
         outer_into(w.W.indptr, w.W.indices, edges[0], da, states[t], g_weight, step_abs, t)
         outer_into(w.U.indptr, w.U.indices, edges[1], da, x[t], g_weight, step_abs, t)
         outer_into(w.F.indptr, w.F.indices, edges[2], da, yhat, g_weight, step_abs, t)
@@ -162,6 +171,7 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, gy_loss, truncate,
             g_h0[j, b] = v
             total += v * v
     dh_norm[0] = math.sqrt(total)
+    carry[:, :] = da
 
 
 @njit(cache=True, error_model="numpy")

@@ -24,14 +24,14 @@ from ..activations import activate, activate_rows
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def fill_feedback(y, teacher, t, yhat):
+def fill_feedback(y, teacher, t, yhat, y_before):
     """Fill ``yhat`` (n_outputs, batch) with the fed-back outputs of step `t`:
-    0 at t = 0, else the teacher's ``teacher[t-1]`` where given (not NaN),
-    else the network's own ``y[t-1]``."""
+    `y_before` at t = 0 (zeros for a run from rest), else the teacher's
+    ``teacher[t-1]`` where given (not NaN), else the network's own ``y[t-1]``."""
     for o in range(yhat.shape[0]):
         for b in range(yhat.shape[1]):
             if t == 0:
-                yhat[o, b] = 0.0
+                yhat[o, b] = y_before[o, b]
             else:
                 v = y[t - 1, o, b]
                 if teacher.shape[0] > 0:
@@ -112,7 +112,7 @@ def drive(w, i, h, xt, yhat, b):
 
 
 @njit(cache=True, error_model="numpy")
-def run_sync_serial(w, x, states, outputs, teacher):
+def run_sync_serial(w, x, states, outputs, teacher, y_before):
     """Synchronous discrete run on one thread.
 
     Parameters
@@ -125,6 +125,9 @@ def run_sync_serial(w, x, states, outputs, teacher):
         Filled.
     teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
         Targets forced onto the feedback path (NaN: not forced); 0 rows: none.
+    y_before : ndarray, shape (n_outputs, batch)
+        The output fed back at step 0 (zeros for a run from rest; the last
+        output of the previous segment when a run is resumed).
     """
     Wp, Wi, Wd = w.W
     Up, Ui, Ud = w.U
@@ -132,14 +135,14 @@ def run_sync_serial(w, x, states, outputs, teacher):
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n = states.shape[1]
     for t in range(x.shape[0]):
-        fill_feedback(outputs, teacher, t, yhat)
+        fill_feedback(outputs, teacher, t, yhat, y_before)
         poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
              states[t], x[t], yhat, states[t + 1], 0, n)
         readout(w, states[t + 1], x[t], outputs[t])
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def run_sync_parallel(w, x, states, outputs, teacher, n_chunks):
+def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
     """`run_sync_serial` with each step's neurons split into `n_chunks`
     contiguous chunks spread over threads."""
     Wp, Wi, Wd = w.W
@@ -150,7 +153,7 @@ def run_sync_parallel(w, x, states, outputs, teacher, n_chunks):
     n = states.shape[1]
     size = (n + n_chunks - 1) // n_chunks
     for t in range(x.shape[0]):
-        fill_feedback(outputs, teacher, t, yhat)
+        fill_feedback(outputs, teacher, t, yhat, y_before)
         h, xt, nxt = states[t], x[t], states[t + 1]
         for c in prange(n_chunks):
             poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
@@ -159,7 +162,7 @@ def run_sync_parallel(w, x, states, outputs, teacher, n_chunks):
 
 
 @njit(cache=True, error_model="numpy")
-def run_async(w, x, states, outputs, teacher, orders):
+def run_async(w, x, states, outputs, teacher, y_before, orders):
     """Asynchronous discrete run: neurons updated in place, one at a time.
 
     Each step is one sweep: ``states[t + 1]`` starts as a copy of
@@ -168,7 +171,7 @@ def run_async(w, x, states, outputs, teacher, orders):
 
     Parameters
     ----------
-    w, x, states, outputs, teacher
+    w, x, states, outputs, teacher, y_before
         As in `run_sync_serial`.
     orders : ndarray of int64, shape (n_steps, n_neurons)
         A permutation of the neurons for every sweep.
@@ -176,7 +179,7 @@ def run_async(w, x, states, outputs, teacher, orders):
     nb = states.shape[2]
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     for t in range(x.shape[0]):
-        fill_feedback(outputs, teacher, t, yhat)
+        fill_feedback(outputs, teacher, t, yhat, y_before)
         h = states[t + 1]
         h[:, :] = states[t]
         for r in range(orders.shape[1]):
