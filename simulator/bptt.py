@@ -8,18 +8,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels.backward import bptt_discrete, bptt_fixed_step
-from ._kernels.continuous import EULER, EXP_EULER
+from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
+from ._kernels.continuous import RK4
 from ._kernels.forward import run_sync_serial
-from .errors import NonFiniteError
 from .activations import DIFFERENTIABLE
 from .arrays import prepare, prepare_targets
+from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
 from .simulate import check_fixed_step, run
 
-#: Fixed-step methods BPTT differentiates exactly.
-DIFFERENTIABLE_METHODS = (EULER, EXP_EULER)
 
 __all__ = ["bptt", "Gradients"]
 
@@ -102,8 +100,8 @@ def bptt(
         Initial state, as in `simulator.run`.
     dt, method : optional
         Continuous time with a fixed step, as in `simulator.run`:
-        ``"euler"`` and ``"exp_euler"`` are differentiated exactly through
-        their steps (``"rk4"``: not yet).
+        ``"euler"``, ``"exp_euler"`` and ``"rk4"`` are differentiated
+        exactly through their steps (RK4 through its four stages).
     truncate : int, optional
         Truncated BPTT: the history is cut into windows of `truncate` steps
         and gradients do not cross a window's start (``truncate >= n_steps``
@@ -148,9 +146,6 @@ def bptt(
     continuous = dt is not None or method is not None
     if continuous:
         code = check_fixed_step(dt, method)
-        if code not in DIFFERENTIABLE_METHODS:
-            raise NotImplementedError(f"BPTT through method={method!r} is not available in this version: "
-                                      "use 'euler' or 'exp_euler'")
         if teacher_forcing:
             raise ValueError("teacher forcing is available in discrete time only")
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
@@ -183,8 +178,12 @@ def bptt(
         states = _kernel_layout(res.states, drive.batched)
         outputs = _kernel_layout(res.outputs, drive.batched)
         value, gy = LOSSES[loss](outputs, y_targets)
-        bptt_fixed_step(w, wt, edges, net.tau, float(dt), code, drive.x, states, outputs, np.ascontiguousarray(gy),
-                        truncate or 0, g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs)
+        kernel_args = (drive.x, states, outputs, np.ascontiguousarray(gy), truncate or 0,
+                       g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs)
+        if code == RK4:
+            bptt_rk4(w, wt, edges, net.tau, float(dt), *kernel_args)
+        else:
+            bptt_fixed_step(w, wt, edges, net.tau, float(dt), code, *kernel_args)
     else:
         value = _discrete(net, drive, y_targets, loss, teacher, segment, truncate or 0,
                           g_weight, g_bias, g_h0, dh_norm, step_abs)

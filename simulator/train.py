@@ -95,8 +95,8 @@ def train(
     ----------
     net : Network
     x, targets, loss, truncate, clip, teacher_forcing, h0, dt, method
-        As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"`` or
-        ``"exp_euler"``).
+        As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"``,
+        ``"exp_euler"`` or ``"rk4"``).
     epochs : int
         Passes over the data.
     optimizer : {"adam", "sgd"}

@@ -206,10 +206,10 @@ def _ref_loss_fixed(net, x, targets, h0, dt, method):
     return ref.mse(outputs, targets)
 
 
-@pytest.mark.parametrize("method", ["euler", "exp_euler"])
+@pytest.mark.parametrize("method", ["euler", "exp_euler", "rk4"])
 @pytest.mark.parametrize("batch", [None, 2])
 def test_fixed_step_gradients_match_finite_differences(method, batch):
-    """Euler and exponential Euler: weights (all kinds), biases, taus and h0 against central differences."""
+    """Every fixed-step method: weights (all kinds), biases, taus and h0 against central differences."""
     from .test_continuous import _net_graph
 
     net = sim.compile(_net_graph(feedback=True))
@@ -256,11 +256,17 @@ def test_euler_dt1_gradients_equal_discrete():
     np.testing.assert_allclose(b.h0, a.h0, rtol=1e-12, atol=1e-14)
 
 
-def test_rk4_gradients_not_yet():
-    """BPTT through RK4 says it is not available rather than guessing."""
-    net = sim.compile(_all_kinds_graph())
-    with pytest.raises(NotImplementedError, match="use 'euler' or 'exp_euler'"):
-        sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="rk4")
+def test_rk4_truncate_and_diagnostics():
+    """RK4 BPTT: truncate >= T is full BPTT, dh_norm[0] is |dL/dh0|."""
+    from .test_continuous import _net_graph
+
+    net = sim.compile(_net_graph(feedback=True))
+    rng = np.random.default_rng(11)
+    x, y, h0 = rng.normal(size=(6, 2)), rng.normal(size=(6, 1)), rng.normal(0, 0.5, net.n_neurons)
+    _, full = sim.bptt(net, x, y, h0=h0, dt=0.2, method="rk4", return_diagnostics=True)
+    _, same = sim.bptt(net, x, y, h0=h0, dt=0.2, method="rk4", truncate=6)
+    np.testing.assert_array_equal(full.weight, same.weight)
+    assert full.diagnostics["dh_norm"][0] == pytest.approx(np.linalg.norm(full.h0))
 
 
 @pytest.mark.parametrize("checkpoint", [1, 3, 4, True])

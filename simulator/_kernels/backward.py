@@ -1,6 +1,6 @@
 """Backpropagation through time (design sections 3-5): the discrete run
-(`bptt_discrete`) and the fixed-step Euler and exponential-Euler runs
-(`bptt_fixed_step`).
+(`bptt_discrete`), the fixed-step Euler and exponential-Euler runs
+(`bptt_fixed_step`) and RK4 through its four stages (`bptt_rk4`).
 
 Discrete time.
 
@@ -29,6 +29,7 @@ from numba import njit
 from ..activations import activate
 from ..activations import derivative as act_derivative
 from .elementary import expm1
+from .continuous import rhs
 from .forward import drive, fill_feedback, row_dot
 
 
@@ -275,6 +276,158 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
             for b in range(nb):
                 g_bias[n + o] += dz[o, b] + dzs[o, b]
         d[:, :] = dnext
+    total = 0.0
+    for j in range(n):
+        for b in range(nb):
+            g_h0[j, b] = d[j, b]
+            total += d[j, b] * d[j, b]
+    dh_norm[0] = math.sqrt(total)
+
+
+@njit(cache=True, error_model="numpy")
+def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k):
+    """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
+
+    Fills ``ds = (df/ds)^T cot`` (n_neurons, batch) and adds the parameter
+    gradients: with ``z' = V s + D x + c``, ``y' = g(z')``,
+    ``a = W s + U x + F y' + b`` and ``da = phi'(a) cot / tau``::
+
+        ds  = -cot / tau + W^T da + V^T (g'(z') F^T da)
+        W += da s^T, U += da x^T, F += da y'^T, b += da
+        V += dz' s^T, D += dz' x^T, c += dz'      (dz' = g'(z') F^T da)
+        tau += -cot (phi(a) - s) / tau^2
+    """
+    n, nb = s.shape
+    n_out = w.bias_o.shape[0]
+    ys = np.empty((n_out, nb), dtype=s.dtype)
+    gs = np.empty((n_out, nb), dtype=s.dtype)
+    for o in range(n_out):
+        code = w.act_o[o]
+        for b in range(nb):
+            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, s, b) \
+                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xk, b)
+            ys[o, b] = activate(code, z)
+            gs[o, b] = act_derivative(code, z)
+    da = np.empty((n, nb), dtype=s.dtype)
+    for i in range(n):
+        code = w.act_h[i]
+        for b in range(nb):
+            a = drive(w, i, s, xk, ys, b)
+            da[i, b] = act_derivative(code, a) * cot[i, b] * inv_tau[i]
+            g_tau[i] -= cot[i, b] * (activate(code, a) - s[i, b]) * inv_tau[i] * inv_tau[i]
+    dzs = np.empty((n_out, nb), dtype=s.dtype)
+    for o in range(n_out):
+        for b in range(nb):
+            dzs[o, b] = gs[o, b] * row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+    for j in range(n):
+        for b in range(nb):
+            ds[j, b] = -cot[j, b] * inv_tau[j] + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b) \
+                + row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dzs, b)
+    outer_into(w.W.indptr, w.W.indices, edges[0], da, s, g_weight, step_abs, k)
+    outer_into(w.U.indptr, w.U.indices, edges[1], da, xk, g_weight, step_abs, k)
+    outer_into(w.F.indptr, w.F.indices, edges[2], da, ys, g_weight, step_abs, k)
+    outer_into(w.V.indptr, w.V.indices, edges[3], dzs, s, g_weight, step_abs, k)
+    outer_into(w.D.indptr, w.D.indices, edges[4], dzs, xk, g_weight, step_abs, k)
+    for i in range(n):
+        for b in range(nb):
+            g_bias[i] += da[i, b]
+    for o in range(n_out):
+        for b in range(nb):
+            g_bias[n + o] += dzs[o, b]
+
+
+@njit(cache=True, error_model="numpy")
+def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
+             g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
+    """Gradients of a fixed-step RK4 run, through its four stages.
+
+    Each step's stage states ``s1 = h``, ``s2 = h + dt/2 k1``,
+    ``s3 = h + dt/2 k2``, ``s4 = h + dt k3`` are recomputed from the recorded
+    state; then, from ``d = dL/dh[k+1]`` and
+    ``h[k+1] = h + dt/6 (k1 + 2 k2 + 2 k3 + k4)``, the stages are pulled back
+    in reverse order with `rhs_vjp`. Arguments as in `bptt_fixed_step`.
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_out = outputs.shape[1]
+    dtype = states.dtype
+    inv_tau = np.empty(n, dtype=dtype)
+    for i in range(n):
+        inv_tau[i] = 1.0 / tau[i]
+    d = np.zeros((n, nb), dtype=dtype)
+    dz = np.empty((n_out, nb), dtype=dtype)
+    ybuf = np.empty((n_out, nb), dtype=dtype)
+    k1 = np.empty((n, nb), dtype=dtype)
+    k2 = np.empty((n, nb), dtype=dtype)
+    k3 = np.empty((n, nb), dtype=dtype)
+    s2 = np.empty((n, nb), dtype=dtype)
+    s3 = np.empty((n, nb), dtype=dtype)
+    s4 = np.empty((n, nb), dtype=dtype)
+    c1 = np.empty((n, nb), dtype=dtype)
+    c2 = np.empty((n, nb), dtype=dtype)
+    c3 = np.empty((n, nb), dtype=dtype)
+    c4 = np.empty((n, nb), dtype=dtype)
+    ds = np.empty((n, nb), dtype=dtype)
+    for k in range(T - 1, -1, -1):
+        if truncate > 0 and (k + 1) % truncate == 0:
+            d[:, :] = 0.0
+        h, hn, xk = states[k], states[k + 1], x[k]
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                dz[o, b] = gy_loss[k, o, b] * slope(code, outputs[k, o, b])
+        for j in range(n):
+            for b in range(nb):
+                d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
+        total = 0.0
+        for j in range(n):
+            for b in range(nb):
+                total += d[j, b] * d[j, b]
+        dh_norm[k + 1] = math.sqrt(total)
+        outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
+        outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
+        for o in range(n_out):
+            for b in range(nb):
+                g_bias[n + o] += dz[o, b]
+        # recompute the stages
+        rhs(w, inv_tau, h, xk, ybuf, k1, 0)
+        for i in range(n):
+            for b in range(nb):
+                s2[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
+        rhs(w, inv_tau, s2, xk, ybuf, k2, 0)
+        for i in range(n):
+            for b in range(nb):
+                s3[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
+        rhs(w, inv_tau, s3, xk, ybuf, k3, 0)
+        for i in range(n):
+            for b in range(nb):
+                s4[i, b] = h[i, b] + dt * k3[i, b]
+        # cotangents of the stage slopes (delta = d), pulled back stage 4 -> 1;
+        # d accumulates dL/dh[k] along the way
+        for i in range(n):
+            for b in range(nb):
+                c1[i, b] = dt / 6.0 * d[i, b]
+                c2[i, b] = dt / 3.0 * d[i, b]
+                c3[i, b] = dt / 3.0 * d[i, b]
+                c4[i, b] = dt / 6.0 * d[i, b]
+        rhs_vjp(w, wt, edges, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k)
+        for i in range(n):
+            for b in range(nb):
+                d[i, b] += ds[i, b]
+                c3[i, b] += dt * ds[i, b]
+        rhs_vjp(w, wt, edges, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k)
+        for i in range(n):
+            for b in range(nb):
+                d[i, b] += ds[i, b]
+                c2[i, b] += 0.5 * dt * ds[i, b]
+        rhs_vjp(w, wt, edges, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k)
+        for i in range(n):
+            for b in range(nb):
+                d[i, b] += ds[i, b]
+                c1[i, b] += 0.5 * dt * ds[i, b]
+        rhs_vjp(w, wt, edges, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k)
+        for i in range(n):
+            for b in range(nb):
+                d[i, b] += ds[i, b]
     total = 0.0
     for j in range(n):
         for b in range(nb):
