@@ -1,0 +1,160 @@
+"""BPTT: `sim.bptt` (forward + backward) against PyTorch autograd on the same
+sparse graph, and against `torch.nn.RNN` on a dense Elman network.
+
+    python benchmarks/bench_bptt.py [--quick]
+
+Needs torch (never a dependency of the project); without it the script says
+so and stops. The PyTorch version of the sparse network is what a PyTorch
+user would write for a graph: per step, gather the presynaptic states, scale
+by the edge weights, ``index_add`` into the targets, ``tanh``; the loss is the
+same MSE on a linear readout. Each case first checks that the two losses and
+weight gradients agree (float64), then times forward + backward (medians of
+repeats, alternating) and measures peak RSS of each side in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import simulator as sim  # noqa: E402
+import topologies as tp  # noqa: E402
+
+
+def problem(n: int, k: int, steps: int, seed: int = 0):
+    net = sim.compile(tp.fixed_indegree(n, k, n_inputs=1, n_outputs=1, seed=seed))
+    rng = np.random.default_rng(seed)
+    return net, rng.normal(size=(steps, 1)), rng.normal(size=(steps, 1))
+
+
+def torch_sparse(net, torch):
+    """The network as PyTorch tensors: per-kind (src, dst, weight) with weights as leaves."""
+    kinds = {}
+    for code, name in enumerate("WUFVD"):
+        sel = net.edge_kind == code
+        kinds[name] = (torch.as_tensor(net.edge_src[sel].astype(np.int64)),
+                       torch.as_tensor(net.edge_dst[sel].astype(np.int64)),
+                       torch.tensor(net.weight[sel], dtype=torch.float64, requires_grad=True))
+    n = net.n_neurons
+    b = torch.tensor(net.bias[:n], dtype=torch.float64, requires_grad=True)
+    c = torch.tensor(net.bias[n:], dtype=torch.float64, requires_grad=True)
+    return kinds, b, c
+
+
+def torch_loss(net, kinds, b, c, x, y, torch):
+    n, n_out = net.n_neurons, net.n_outputs
+    h = torch.zeros(n, dtype=torch.float64)
+    xs = torch.as_tensor(x)
+    outs = []
+    Ws, Wd, Ww = kinds["W"]
+    Us, Ud, Uw = kinds["U"]
+    Vs, Vd, Vw = kinds["V"]
+    for t in range(xs.shape[0]):
+        a = b.clone()
+        a = a.index_add(0, Wd, Ww * h[Ws])
+        a = a.index_add(0, Ud, Uw * xs[t][Us])
+        h = torch.tanh(a)
+        outs.append(c.index_add(0, Vd, Vw * h[Vs]))
+    out = torch.stack(outs)
+    return ((out - torch.as_tensor(y)) ** 2).mean()
+
+
+def timed(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def child(side: str, n: int, k: int, steps: int) -> None:
+    """Peak RSS growth of one forward + backward of one side, in a fresh
+    process (Linux: the high-water mark is reset just before, via clear_refs)."""
+    net, x, y = problem(n, k, steps)
+    if side == "ours":
+        sim.bptt(net, x[:3], y[:3])
+        run = lambda: sim.bptt(net, x, y)  # noqa: E731
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        kinds, b, c = torch_sparse(net, torch)
+        run = lambda: torch_loss(net, kinds, b, c, x, y, torch).backward()  # noqa: E731
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_kib("VmRSS")
+    run()
+    print(json.dumps({"extra_mib": (_status_kib("VmHWM") - base) / 1024}))
+
+
+def memory(side, n, k, steps):
+    out = subprocess.run([sys.executable, __file__, "--child", side, "--n", str(n), "--k", str(k),
+                          "--steps", str(steps)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["extra_mib"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", choices=["ours", "torch"])
+    parser.add_argument("--n", type=int)
+    parser.add_argument("--k", type=int)
+    parser.add_argument("--steps", type=int)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.n, args.k, args.steps)
+        return
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: pip install torch (CPU) to run this comparison")
+        return
+    torch.set_num_threads(1)
+    print(f"# BPTT forward+backward, float64, batch 1, tanh, MSE on a linear readout; torch {torch.__version__} "
+          f"(1 thread), numba threads {__import__('numba').get_num_threads()}")
+    print(f"{'N':>7} {'k':>4} {'T':>5} {'ours s':>9} {'torch s':>9} {'ratio':>7} {'ours MiB':>9} {'torch MiB':>10}"
+          f" {'max |dg|':>9}")
+    cases = [(1000, 10, 200)] if args.quick else [(1000, 10, 200), (1000, 100, 200), (10000, 10, 200)]
+    for n, k, steps in cases:
+        net, x, y = problem(n, k, steps)
+        loss, grads = sim.bptt(net, x, y)
+        kinds, b, c = torch_sparse(net, torch)
+        tl = torch_loss(net, kinds, b, c, x, y, torch)
+        tl.backward()
+        ours_w = grads.weight[net.edge_kind == 0]
+        diff = float(np.abs(ours_w - kinds["W"][2].grad.numpy()).max())
+        assert abs(loss - tl.item()) < 1e-10 * max(1.0, abs(loss)), (loss, tl.item())
+        reps = 5 if args.quick else 7
+        t_ours = timed(lambda: sim.bptt(net, x, y), reps)
+
+        def torch_once():
+            kinds_, b_, c_ = torch_sparse(net, torch)
+            torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
+
+        t_torch = timed(torch_once, reps)
+        m_ours, m_torch = memory("ours", n, k, steps), memory("torch", n, k, steps)
+        print(f"{n:>7} {k:>4} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.1f} {m_ours:9.1f} "
+              f"{m_torch:10.1f} {diff:9.1e}")
+
+
+if __name__ == "__main__":
+    main()
