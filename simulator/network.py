@@ -415,7 +415,7 @@ class Network:
             ]
             cache["wiring_t"] = (
                 w._replace(**dict(zip("WUFVD", blocks))),
-                tuple(b.edge for b in self.layout.by_target),
+                tuple(b.edge.astype(np.uint64) for b in self.layout.by_target),
             )
         return cache["wiring_t"]
 

@@ -59,14 +59,20 @@ def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
     every slot k of every row r of a by-target block; when `step_abs` has
     rows, also add each edge's contribution to row `t` of it."""
     nb = rows.shape[1]
+    record = step_abs.shape[0] > 0
     for r in range(indptr.shape[0] - 1):
+        if nb == 1 and not record:
+            rr = rows[r, 0]
+            for k in range(indptr[r], indptr[r + 1]):
+                g_weight[edge[k]] += rr * cols[indices[k], 0]
+            continue
         for k in range(indptr[r], indptr[r + 1]):
             j = indices[k]
             acc = 0.0
             for b in range(nb):
                 acc += rows[r, b] * cols[j, b]
             g_weight[edge[k]] += acc
-            if step_abs.shape[0] > 0:
+            if record:
                 step_abs[t, edge[k]] += acc
 
 
