@@ -52,8 +52,7 @@ def torch_sparse(net, torch):
 
 
 def torch_loss(net, kinds, b, c, x, y, torch):
-    n, n_out = net.n_neurons, net.n_outputs
-    h = torch.zeros(n, dtype=torch.float64)
+    h = torch.zeros(net.n_neurons, dtype=torch.float64)
     xs = torch.as_tensor(x)
     outs = []
     Ws, Wd, Ww = kinds["W"]

@@ -78,7 +78,7 @@ class _Blocks:
         return (sp.diags(s_h) @ M - sp.diags(self.inv_tau)).tocsr()
 
 
-def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndarray, batch: int) -> str:
+def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndarray) -> str:
     """``"dense"`` or ``"sparse"``: which Jacobian factorises faster.
 
     Small systems are dense and very large ones sparse. In between, the fill
@@ -341,7 +341,7 @@ def solve(
             return s_h.astype(np.float64), s_o.astype(np.float64)
 
         y_start = np.zeros(size) if h0a is None else np.broadcast_to(h0a, (batch, n)).ravel().astype(np.float64)
-        form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y_start), batch)
+        form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y_start))
         if method == "LSODA" and form == "sparse":
             form = "none"  # SciPy's LSODA takes a dense (or banded) Jacobian only
 

@@ -6,7 +6,6 @@ import pytest
 import scipy.integrate
 
 import simulator as sim
-from simulator import ode
 
 from . import reference as ref
 from .test_continuous import _net_graph

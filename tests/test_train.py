@@ -1,6 +1,5 @@
 """`simulator.train`, the optimizers and the word-order task."""
 
-import networkx as nx
 import numpy as np
 import pytest
 
