@@ -68,6 +68,41 @@ def torch_loss(net, kinds, b, c, x, y, torch):
     return ((out - torch.as_tensor(y)) ** 2).mean()
 
 
+def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> tuple[float, float, float]:
+    """Forward + backward of a fully connected Elman network: ours (compiled
+    from `topologies.elman`) against `torch.nn.RNN` + `nn.Linear` with the
+    same weights, float64, MSE on every step. Returns (ours s, torch s, |dloss|)."""
+    n_in = n_out = 8
+    net = sim.compile(tp.elman(n_in, n_hidden, n_out, seed=0))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(steps, batch, n_in))
+    y = rng.normal(size=(steps, batch, n_out))
+    rnn = torch.nn.RNN(n_in, n_hidden, nonlinearity="tanh", bias=True).double()
+    readout = torch.nn.Linear(n_hidden, n_out).double()
+    k, src, dst, w = net.edge_kind, net.edge_src, net.edge_dst, net.weight
+    with torch.no_grad():
+        for code, target in ((0, rnn.weight_hh_l0), (1, rnn.weight_ih_l0), (3, readout.weight)):
+            m = np.zeros(tuple(target.shape))
+            m[dst[k == code], src[k == code]] = w[k == code]
+            target.copy_(torch.as_tensor(m))
+        rnn.bias_ih_l0.copy_(torch.tensor(net.bias[:n_hidden]))
+        rnn.bias_hh_l0.zero_()
+        readout.bias.copy_(torch.tensor(net.bias[n_hidden:]))
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+
+    def torch_once():
+        rnn.zero_grad()
+        readout.zero_grad()
+        out, _ = rnn(xt)
+        loss = ((readout(out) - yt) ** 2).mean()
+        loss.backward()
+        return loss.item()
+
+    ours_loss, _ = sim.bptt(net, x, y)
+    diff = abs(ours_loss - torch_once())
+    return timed(lambda: sim.bptt(net, x, y), reps), timed(torch_once, reps), diff
+
+
 def timed(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -153,6 +188,11 @@ def main() -> None:
         m_ours, m_torch = memory("ours", n, k, steps), memory("torch", n, k, steps)
         print(f"{n:>7} {k:>4} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.1f} {m_ours:9.1f} "
               f"{m_torch:10.1f} {diff:9.1e}")
+    print("\n# dense Elman, forward+backward, float64: ours vs torch.nn.RNN (+ Linear readout), same weights")
+    print(f"{'hidden':>7} {'batch':>6} {'T':>5} {'ours s':>9} {'torch s':>9} {'ratio':>7} {'|dloss|':>9}")
+    for n_hidden, batch, steps in ([(128, 32, 50)] if args.quick else [(128, 32, 100), (512, 32, 100)]):
+        t_ours, t_torch, diff = dense_elman(torch, n_hidden, batch, steps, 3)
+        print(f"{n_hidden:>7} {batch:>6} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.2f} {diff:9.1e}")
 
 
 if __name__ == "__main__":
