@@ -21,27 +21,32 @@ def _ref_loss(net, x, targets, loss, h0, teacher=False):
     return ref.mse(outputs, targets) if loss == "mse" else ref.cross_entropy(outputs, targets)
 
 
-def _finite_differences(net, x, targets, loss, h0, teacher=False):
-    """Central differences of the reference loss for every parameter and h0."""
+def _central_differences(net, h0, loss_of, kinds=("weight", "bias")):
+    """Central differences of ``loss_of(net, h0)`` for every entry of the
+    parameter `kinds` and of h0."""
     out = {}
-    for name in ("weight", "bias"):
+    for name in kinds:
         base = getattr(net, name)
         g = np.empty_like(base)
         for k in range(base.size):
             hi, lo = base.copy(), base.copy()
             hi[k] += EPS
             lo[k] -= EPS
-            g[k] = (_ref_loss(net.with_params(**{name: hi}), x, targets, loss, h0, teacher)
-                    - _ref_loss(net.with_params(**{name: lo}), x, targets, loss, h0, teacher)) / (2 * EPS)
+            g[k] = (loss_of(net.with_params(**{name: hi}), h0) - loss_of(net.with_params(**{name: lo}), h0)) / (2 * EPS)
         out[name] = g
     g = np.empty_like(h0)
     for k in np.ndindex(h0.shape):
         hi, lo = h0.copy(), h0.copy()
         hi[k] += EPS
         lo[k] -= EPS
-        g[k] = (_ref_loss(net, x, targets, loss, hi, teacher) - _ref_loss(net, x, targets, loss, lo, teacher)) / (2 * EPS)
+        g[k] = (loss_of(net, hi) - loss_of(net, lo)) / (2 * EPS)
     out["h0"] = g
     return out
+
+
+def _finite_differences(net, x, targets, loss, h0, teacher=False):
+    """Central differences of the reference loss for every parameter and h0."""
+    return _central_differences(net, h0, lambda n, h: _ref_loss(n, x, targets, loss, h, teacher))
 
 
 def _check(grads, fd):
@@ -221,24 +226,8 @@ def test_fixed_step_gradients_match_finite_differences(method, batch):
     targets[1] = np.nan
     loss, grads = sim.bptt(net, x, targets, h0=h0, dt=dt, method=method)
     assert loss == pytest.approx(_ref_loss_fixed(net, x, targets, h0, dt, method), rel=1e-12)
-    expected = {}
-    for name in ("weight", "bias", "tau"):
-        base = getattr(net, name)
-        g = np.empty_like(base)
-        for k in range(base.size):
-            hi, lo = base.copy(), base.copy()
-            hi[k] += EPS
-            lo[k] -= EPS
-            g[k] = (_ref_loss_fixed(net.with_params(**{name: hi}), x, targets, h0, dt, method)
-                    - _ref_loss_fixed(net.with_params(**{name: lo}), x, targets, h0, dt, method)) / (2 * EPS)
-        expected[name] = g
-    g = np.empty_like(h0)
-    for k in np.ndindex(h0.shape):
-        hi, lo = h0.copy(), h0.copy()
-        hi[k] += EPS
-        lo[k] -= EPS
-        g[k] = (_ref_loss_fixed(net, x, targets, hi, dt, method) - _ref_loss_fixed(net, x, targets, lo, dt, method)) / (2 * EPS)
-    expected["h0"] = g
+    expected = _central_differences(net, h0, lambda n, h: _ref_loss_fixed(n, x, targets, h, dt, method),
+                                    kinds=("weight", "bias", "tau"))
     _check(grads, expected)
 
 

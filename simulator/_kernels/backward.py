@@ -182,6 +182,24 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
 
 
 @njit(cache=True, error_model="numpy")
+def readout_errors(w, wt, gy, y, dz, d):
+    """Errors of a fixed-step run's recorded outputs ``y = g(z)`` (n_outputs,
+    batch): fill ``dz = gy g'(z)``, add ``V^T dz`` to ``d = dL/dh[k+1]``
+    (n_neurons, batch) and return the norm of the result."""
+    n_out, nb = dz.shape
+    for o in range(n_out):
+        code = w.act_o[o]
+        for b in range(nb):
+            dz[o, b] = gy[o, b] * slope(code, y[o, b])
+    total = 0.0
+    for j in range(d.shape[0]):
+        for b in range(nb):
+            d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
+            total += d[j, b] * d[j, b]
+    return math.sqrt(total)
+
+
+@njit(cache=True, error_model="numpy")
 def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate,
                     g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step continuous run (Euler or exponential Euler).
@@ -232,18 +250,7 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
         if truncate > 0 and (k + 1) % truncate == 0:
             d[:, :] = 0.0
         h, hn, xk = states[k], states[k + 1], x[k]
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                dz[o, b] = gy_loss[k, o, b] * slope(code, outputs[k, o, b])
-        for j in range(n):
-            for b in range(nb):
-                d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
-        total = 0.0
-        for j in range(n):
-            for b in range(nb):
-                total += d[j, b] * d[j, b]
-        dh_norm[k + 1] = math.sqrt(total)
+        dh_norm[k + 1] = readout_errors(w, wt, gy_loss[k], outputs[k], dz, d)
         # the in-step outputs y'[k] and their slopes
         for o in range(n_out):
             code = w.act_o[o]
@@ -377,18 +384,7 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
         if truncate > 0 and (k + 1) % truncate == 0:
             d[:, :] = 0.0
         h, hn, xk = states[k], states[k + 1], x[k]
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                dz[o, b] = gy_loss[k, o, b] * slope(code, outputs[k, o, b])
-        for j in range(n):
-            for b in range(nb):
-                d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
-        total = 0.0
-        for j in range(n):
-            for b in range(nb):
-                total += d[j, b] * d[j, b]
-        dh_norm[k + 1] = math.sqrt(total)
+        dh_norm[k + 1] = readout_errors(w, wt, gy_loss[k], outputs[k], dz, d)
         outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
         outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
         for o in range(n_out):
