@@ -166,6 +166,10 @@ class Network:
         `simulator.activations.ACTIVATIONS`.
     attributes : GraphAttributes
         The graph's other attributes, for `to_networkx`.
+    layout : Layout
+        The index structure. Built (and the edges validated) when not given;
+        only a network with the same edges may pass its own
+        (`with_params`, `astype`).
 
     Examples
     --------
@@ -218,9 +222,11 @@ class Network:
                 raise ValueError(f"`{name}` must hold floats, got dtype {a.dtype}")
             a = np.array(a, dtype=dt, copy=not (a.dtype == dt and not a.flags.writeable))
             object.__setattr__(self, name, _readonly(a))
-        self._check_edges()
         self._check_parameters()
         if self.layout is None:
+            # A given layout comes from a validated network with the same
+            # structure (with_params, astype): its edges were checked then.
+            self._check_edges()
             object.__setattr__(
                 self, "layout", build_layout(self.edge_kind, self.edge_src, self.edge_dst, self.sizes)
             )

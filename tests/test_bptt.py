@@ -119,8 +119,7 @@ def test_truncate_at_least_T_is_full_bptt():
 
 def test_truncated_gradient_equals_windowed_reference():
     """truncate=k equals summing the gradients of each window started from the recorded state."""
-    G = _all_kinds_graph()
-    G.remove_edges_from([(u, v) for u, v in list(G.edges) if G.nodes[u].get("role") == "output"])
+    G = _all_kinds_graph(feedback=False)
     net = sim.compile(G)
     rng = np.random.default_rng(4)
     x, targets = rng.normal(size=(9, 2)), rng.normal(size=(9, 2))
@@ -233,8 +232,7 @@ def test_fixed_step_gradients_match_finite_differences(method, batch):
 
 def test_euler_dt1_gradients_equal_discrete():
     """tau = 1, dt = 1, Euler, no feedback: the continuous gradients equal the discrete ones."""
-    G = _all_kinds_graph()
-    G.remove_edges_from([(u, v) for u, v in list(G.edges) if G.nodes[u].get("role") == "output"])
+    G = _all_kinds_graph(feedback=False)
     net = sim.compile(G)
     rng = np.random.default_rng(9)
     x, targets = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))

@@ -32,8 +32,9 @@ def test_matches_reference(G, batch):
     np.testing.assert_array_equal(res.times, np.arange(7))
 
 
-def _all_kinds_graph():
-    """A fixed small graph with every edge kind and every smooth activation."""
+def _all_kinds_graph(feedback=True):
+    """A fixed small graph with every edge kind (output -> hidden only with
+    `feedback`) and every smooth activation."""
     rng = np.random.default_rng(42)
     G = nx.DiGraph()
     G.add_nodes_from(["x0", "x1"], role="input")
@@ -54,6 +55,8 @@ def _all_kinds_graph():
     G.add_edge("x1", "y0", weight=0.7)
     G.add_edge("x1", "h2", weight=-1.2)
     G.add_edge("y0", "h0", weight=0.9)
+    if not feedback:
+        G.remove_edges_from([(u, v) for u, v in list(G.edges) if G.nodes[u].get("role") == "output"])
     return G
 
 
@@ -190,8 +193,7 @@ def test_zero_weight_edge_changes_nothing():
 
 def test_chunked_run_equals_full_run():
     """Running T1 steps then T2 more from the last state equals one run of T1 + T2."""
-    G = _all_kinds_graph()
-    G.remove_edges_from([(u, v) for u, v in list(G.edges) if G.nodes[u].get("role") == "output"])
+    G = _all_kinds_graph(feedback=False)
     net = sim.compile(G)
     x = _inputs(net, 10)
     full = sim.run(net, x)

@@ -29,7 +29,7 @@ from numba import njit
 from ..activations import activate
 from ..activations import derivative as act_derivative
 from .elementary import expm1
-from .continuous import rhs
+from .continuous import output_slopes, rhs
 from .forward import drive, fill_feedback, row_dot
 
 
@@ -182,119 +182,26 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
 
 
 @njit(cache=True, error_model="numpy")
-def readout_errors(w, wt, gy, y, dz, d):
-    """Errors of a fixed-step run's recorded outputs ``y = g(z)`` (n_outputs,
-    batch): fill ``dz = gy g'(z)``, add ``V^T dz`` to ``d = dL/dh[k+1]``
-    (n_neurons, batch) and return the norm of the result."""
+def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs, k):
+    """The recorded outputs of fixed step `k`, ``y = g(V h[k+1] + D x[k] + c)``
+    (n_outputs, batch): fill ``dz = gy g'(z)``, add its V, D and bias
+    gradients, add ``V^T dz`` to ``d = dL/dh[k+1]`` (n_neurons, batch) and
+    return the norm of the result."""
     n_out, nb = dz.shape
+    n = d.shape[0]
     for o in range(n_out):
         code = w.act_o[o]
         for b in range(nb):
             dz[o, b] = gy[o, b] * slope(code, y[o, b])
+            g_bias[n + o] += dz[o, b]
+    outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
+    outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
     total = 0.0
-    for j in range(d.shape[0]):
+    for j in range(n):
         for b in range(nb):
             d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
             total += d[j, b] * d[j, b]
     return math.sqrt(total)
-
-
-@njit(cache=True, error_model="numpy")
-def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate,
-                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
-    """Gradients of a fixed-step continuous run (Euler or exponential Euler).
-
-    Both steps read ``h[k+1] = alpha h[k] + (1 - alpha) phi(a[k])`` with
-    ``alpha = 1 - dt/tau`` (Euler) or ``e^{-dt/tau}`` (exponential Euler),
-    ``a[k] = W h[k] + U x[k] + F y'[k] + b`` and the in-step outputs
-    ``y'[k] = g(V h[k] + D x[k] + c)``; the recorded outputs are
-    ``y[k] = g(V h[k+1] + D x[k] + c)``. The pre-activations are recomputed
-    from the recorded states. Walking back with ``d = dL/dh[k+1]``::
-
-        da   = (1 - alpha) phi'(a[k]) d
-        dz'  = g'(z'[k]) F^T da
-        dL/dh[k] = alpha d + W^T da + V^T dz' + V^T dz[k-1]
-        dL/dtau += d (h[k] - phi(a[k])) dalpha/dtau
-
-    Parameters
-    ----------
-    w, wt, edges, x, states, outputs, gy_loss, truncate, g_weight, g_bias, g_h0, dh_norm, step_abs
-        As in `bptt_discrete`.
-    tau : ndarray, shape (n_neurons,)
-    dt : float
-    method : int
-        0 Euler, 1 exponential Euler.
-    g_tau : ndarray, shape (n_neurons,)
-        Filled (zeros on entry).
-    """
-    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
-    n_out = outputs.shape[1]
-    dtype = states.dtype
-    alpha = np.empty(n, dtype=np.float64)
-    dalpha = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        if method == 0:
-            alpha[i] = 1.0 - dt / tau[i]
-            dalpha[i] = dt / (tau[i] * tau[i])
-        else:
-            alpha[i] = math.exp(-dt / tau[i])
-            dalpha[i] = alpha[i] * dt / (tau[i] * tau[i])
-    d = np.zeros((n, nb), dtype=dtype)          # dL/dh[k+1]
-    dnext = np.empty((n, nb), dtype=dtype)
-    da = np.empty((n, nb), dtype=dtype)
-    dz = np.empty((n_out, nb), dtype=dtype)
-    dzs = np.empty((n_out, nb), dtype=dtype)     # dL/dz'[k], the in-step outputs
-    ys = np.empty((n_out, nb), dtype=dtype)      # y'[k]
-    fda = np.empty((n_out, nb), dtype=dtype)
-    for k in range(T - 1, -1, -1):
-        if truncate > 0 and (k + 1) % truncate == 0:
-            d[:, :] = 0.0
-        h, hn, xk = states[k], states[k + 1], x[k]
-        dh_norm[k + 1] = readout_errors(w, wt, gy_loss[k], outputs[k], dz, d)
-        # the in-step outputs y'[k] and their slopes
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
-                    + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xk, b)
-                ys[o, b] = activate(code, z)
-                dzs[o, b] = act_derivative(code, z)
-        for i in range(n):
-            code = w.act_h[i]
-            for b in range(nb):
-                a = drive(w, i, h, xk, ys, b)
-                phi = activate(code, a)
-                da[i, b] = (1.0 - alpha[i]) * act_derivative(code, a) * d[i, b]
-                g_tau[i] += d[i, b] * (h[i, b] - phi) * dalpha[i]
-        for o in range(n_out):
-            for b in range(nb):
-                fda[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
-                dzs[o, b] *= fda[o, b]
-        for j in range(n):
-            for b in range(nb):
-                dnext[j, b] = alpha[j] * d[j, b] \
-                    + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b) \
-                    + row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dzs, b)
-        outer_into(w.W.indptr, w.W.indices, edges[0], da, h, g_weight, step_abs, k)
-        outer_into(w.U.indptr, w.U.indices, edges[1], da, xk, g_weight, step_abs, k)
-        outer_into(w.F.indptr, w.F.indices, edges[2], da, ys, g_weight, step_abs, k)
-        outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
-        outer_into(w.V.indptr, w.V.indices, edges[3], dzs, h, g_weight, step_abs, k)
-        outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
-        outer_into(w.D.indptr, w.D.indices, edges[4], dzs, xk, g_weight, step_abs, k)
-        for i in range(n):
-            for b in range(nb):
-                g_bias[i] += da[i, b]
-        for o in range(n_out):
-            for b in range(nb):
-                g_bias[n + o] += dz[o, b] + dzs[o, b]
-        d[:, :] = dnext
-    total = 0.0
-    for j in range(n):
-        for b in range(nb):
-            g_h0[j, b] = d[j, b]
-            total += d[j, b] * d[j, b]
-    dh_norm[0] = math.sqrt(total)
 
 
 @njit(cache=True, error_model="numpy")
@@ -314,13 +221,7 @@ def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step
     n_out = w.bias_o.shape[0]
     ys = np.empty((n_out, nb), dtype=s.dtype)
     gs = np.empty((n_out, nb), dtype=s.dtype)
-    for o in range(n_out):
-        code = w.act_o[o]
-        for b in range(nb):
-            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, s, b) \
-                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xk, b)
-            ys[o, b] = activate(code, z)
-            gs[o, b] = act_derivative(code, z)
+    output_slopes(w, s, xk, ys, gs)
     da = np.empty((n, nb), dtype=s.dtype)
     for i in range(n):
         code = w.act_h[i]
@@ -347,6 +248,82 @@ def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step
     for o in range(n_out):
         for b in range(nb):
             g_bias[n + o] += dzs[o, b]
+
+
+@njit(cache=True, error_model="numpy")
+def initial_grads(d, g_h0):
+    """Copy ``dL/dh[0]`` into `g_h0` and return its norm."""
+    total = 0.0
+    for j in range(d.shape[0]):
+        for b in range(d.shape[1]):
+            g_h0[j, b] = d[j, b]
+            total += d[j, b] * d[j, b]
+    return math.sqrt(total)
+
+
+@njit(cache=True, error_model="numpy")
+def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate,
+                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
+    """Gradients of a fixed-step continuous run (Euler or exponential Euler).
+
+    Both steps read ``h[k+1] = h[k] + c f(h[k])`` with
+    ``f(h) = (phi(a(h)) - h) / tau`` (in-step output feedback inside ``a``)
+    and ``c = dt`` (Euler) or ``c = (1 - e^{-dt/tau}) tau`` (exponential
+    Euler). With ``d = dL/dh[k+1]``, `rhs_vjp` pulls ``c d`` back through f;
+    ``dL/dh[k] = d + (df/dh)^T (c d)`` and ``dL/dtau`` gains the explicit
+    ``d f dc/dtau`` (zero for Euler).
+
+    Parameters
+    ----------
+    w, wt, edges, x, states, outputs, gy_loss, truncate, g_weight, g_bias, g_h0, dh_norm, step_abs
+        As in `bptt_discrete`.
+    tau : ndarray, shape (n_neurons,)
+    dt : float
+    method : int
+        0 Euler, 1 exponential Euler.
+    g_tau : ndarray, shape (n_neurons,)
+        Filled (zeros on entry).
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_out = outputs.shape[1]
+    dtype = states.dtype
+    inv_tau = np.empty(n, dtype=dtype)
+    coef = np.empty(n, dtype=np.float64)
+    dcoef = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        inv_tau[i] = 1.0 / tau[i]
+        if method == 0:
+            coef[i] = dt
+            dcoef[i] = 0.0
+        else:
+            alpha = math.exp(-dt / tau[i])
+            coef[i] = (1.0 - alpha) * tau[i]
+            dcoef[i] = (1.0 - alpha) - alpha * dt / tau[i]
+    d = np.zeros((n, nb), dtype=dtype)
+    dz = np.empty((n_out, nb), dtype=dtype)
+    cot = np.empty((n, nb), dtype=dtype)
+    ds = np.empty((n, nb), dtype=dtype)
+    f = np.empty((n, nb), dtype=dtype)
+    ybuf = np.empty((n_out, nb), dtype=dtype)
+    for k in range(T - 1, -1, -1):
+        if truncate > 0 and (k + 1) % truncate == 0:
+            d[:, :] = 0.0
+        h, xk = states[k], x[k]
+        dh_norm[k + 1] = readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], xk, dz, d,
+                                       g_weight, g_bias, step_abs, k)
+        for i in range(n):
+            for b in range(nb):
+                cot[i, b] = coef[i] * d[i, b]
+        rhs_vjp(w, wt, edges, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k)
+        if method != 0:
+            rhs(w, inv_tau, h, xk, ybuf, f, 0)
+            for i in range(n):
+                for b in range(nb):
+                    g_tau[i] += d[i, b] * f[i, b] * dcoef[i]
+        for i in range(n):
+            for b in range(nb):
+                d[i, b] += ds[i, b]
+    dh_norm[0] = initial_grads(d, g_h0)
 
 
 @njit(cache=True, error_model="numpy")
@@ -383,13 +360,9 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
     for k in range(T - 1, -1, -1):
         if truncate > 0 and (k + 1) % truncate == 0:
             d[:, :] = 0.0
-        h, hn, xk = states[k], states[k + 1], x[k]
-        dh_norm[k + 1] = readout_errors(w, wt, gy_loss[k], outputs[k], dz, d)
-        outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
-        outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
-        for o in range(n_out):
-            for b in range(nb):
-                g_bias[n + o] += dz[o, b]
+        h, xk = states[k], x[k]
+        dh_norm[k + 1] = readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], xk, dz, d,
+                                       g_weight, g_bias, step_abs, k)
         # recompute the stages
         rhs(w, inv_tau, h, xk, ybuf, k1, 0)
         for i in range(n):
@@ -430,9 +403,4 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
-    total = 0.0
-    for j in range(n):
-        for b in range(nb):
-            g_h0[j, b] = d[j, b]
-            total += d[j, b] * d[j, b]
-    dh_norm[0] = math.sqrt(total)
+    dh_norm[0] = initial_grads(d, g_h0)

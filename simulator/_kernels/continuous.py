@@ -199,14 +199,21 @@ def jacobian_scales(w, inv_tau, h, xt, s_h, s_o):
     """
     nb = h.shape[1]
     ybuf = np.empty_like(s_o)
-    for o in range(s_o.shape[0]):
-        code = w.act_o[o]
-        for b in range(nb):
-            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
-                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b)
-            s_o[o, b] = act_derivative(code, z)
-            ybuf[o, b] = activate(code, z)
+    output_slopes(w, h, xt, ybuf, s_o)
     for i in range(h.shape[0]):
         code = w.act_h[i]
         for b in range(nb):
             s_h[i, b] = act_derivative(code, drive(w, i, h, xt, ybuf, b)) * inv_tau[i]
+
+
+@njit(cache=True, error_model="numpy")
+def output_slopes(w, h, xt, y, slopes):
+    """Fill ``y = g(z)`` and ``slopes = g'(z)`` (n_outputs, batch) for
+    ``z = V h + D x + c``."""
+    for o in range(y.shape[0]):
+        code = w.act_o[o]
+        for b in range(y.shape[1]):
+            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
+                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b)
+            y[o, b] = activate(code, z)
+            slopes[o, b] = act_derivative(code, z)
