@@ -22,7 +22,7 @@ from numba import njit, prange
 
 from ..activations import activate
 from ..activations import derivative as act_derivative
-from .forward import drive, poll, readout, row_dot
+from .forward import drive, output_drive, poll, readout
 
 #: Codes of the fixed-step methods.
 EULER, EXP_EULER, RK4 = 0, 1, 2
@@ -213,7 +213,6 @@ def output_slopes(w, h, xt, y, slopes):
     for o in range(y.shape[0]):
         code = w.act_o[o]
         for b in range(y.shape[1]):
-            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
-                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b)
+            z = output_drive(w, o, h, xt, b)
             y[o, b] = activate(code, z)
             slopes[o, b] = act_derivative(code, z)

@@ -93,14 +93,19 @@ def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, 
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def output_drive(w, o, h, xt, b):
+    """The pre-activation ``z[o, b] = (V h + D x + c)[o]`` of one output."""
+    return (w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b)
+            + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def readout(w, h, xt, yt):
     """Fill ``yt = g(V h + D x[t] + c)`` (n_outputs, batch) from the state `h`."""
     for o in range(yt.shape[0]):
         code = w.act_o[o]
         for b in range(yt.shape[1]):
-            z = w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b) \
-                + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b)
-            yt[o, b] = activate(code, z)
+            yt[o, b] = activate(code, output_drive(w, o, h, xt, b))
 
 
 @njit(cache=True, error_model="numpy", inline="always")
