@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._kernels.types import Sparse, Wiring
 from .activations import NAMES
+from .display import html_table, network_rows
 from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
 
 __all__ = ["Network", "GraphAttributes", "EdgeList"]
@@ -460,6 +461,9 @@ class Network:
         return G
 
     # ---------------------------------------------------------------- display
+    def _repr_html_(self) -> str:
+        return html_table("Network", network_rows(self))
+
     def __repr__(self) -> str:
         kinds = ", ".join(f"{k} {c}" for k, c in zip(KINDS, np.bincount(self.edge_kind, minlength=5)))
         return (

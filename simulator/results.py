@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from . import display, frames
 from .network import Network
 
 __all__ = ["Result"]
@@ -75,6 +76,54 @@ class Result:
         group, i = self.network.locate(name)
         array = {"neurons": self.states, "outputs": self.outputs, "inputs": self.inputs}[group]
         return array[..., i]
+
+    def to_xarray(self, what: str = "states") -> Any:
+        """The history as labelled xarray data (needs the ``xarray`` extra).
+
+        Parameters
+        ----------
+        what : {"states", "outputs", "inputs", "all"}
+            ``"states"`` gives a DataArray with dims ``("time", ["batch",]
+            "neuron")``, node names as the ``neuron`` coordinate and
+            ``times`` as ``time``. ``"outputs"`` (dim ``output``) sits at
+            ``times[1:]`` (read from the state after each step) and
+            ``"inputs"`` (dim ``input``) at ``times[:-1]`` (the step each
+            input drives). ``"all"`` gives a Dataset of the three on the full
+            time axis, NaN where an output or input is undefined.
+
+        Examples
+        --------
+        >>> import numpy as np, networkx as nx, simulator as sim
+        >>> net = sim.compile(nx.DiGraph([("x", "h"), ("h", "y")]), inputs=["x"], outputs=["y"])
+        >>> da = sim.run(net, np.ones((3, 1))).to_xarray()
+        >>> da.dims, da.sel(neuron="h").values.round(3).tolist()
+        (('time', 'neuron'), [0.0, 0.762, 0.762, 0.762])
+        """
+        return frames.to_xarray(self, what)
+
+    def to_pandas(self, batch: int | None = None, inputs: bool = False) -> Any:
+        """One batch element as a pandas DataFrame indexed by ``time``.
+
+        Columns are the neurons, then the outputs (NaN at the first time,
+        since ``outputs[t]`` sits at ``times[t + 1]``), then with
+        ``inputs=True`` the inputs (NaN at the last time). A batched result
+        needs ``batch=``.
+
+        Examples
+        --------
+        >>> import numpy as np, networkx as nx, simulator as sim
+        >>> net = sim.compile(nx.DiGraph([("x", "h"), ("h", "y")]), inputs=["x"], outputs=["y"])
+        >>> sim.run(net, np.ones((2, 1))).to_pandas().round(3)  # doctest: +NORMALIZE_WHITESPACE
+                  h      y
+        time
+        0.0   0.000    NaN
+        1.0   0.762  0.762
+        2.0   0.762  0.762
+        """
+        return frames.to_pandas(self, batch, inputs)
+
+    def _repr_html_(self) -> str:
+        return display.html_table(repr(self).split("(")[0], display.result_rows(self))
 
     def __repr__(self) -> str:
         net = self.network
