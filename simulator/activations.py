@@ -30,6 +30,7 @@ import math
 
 from numba import njit
 
+from ._kernels import CACHE
 from ._kernels import elementary as el
 
 __all__ = ["ACTIVATIONS", "DIFFERENTIABLE", "activation_code", "activate", "activate_rows", "derivative"]
@@ -82,7 +83,7 @@ def activation_code(name: object, where: str) -> int:
         ) from None
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def activate(code, a):
     """Evaluate activation `code` at pre-activation `a` (scalar)."""
     if code == 0:
@@ -107,7 +108,7 @@ def activate(code, a):
     return 0.0 * a
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def derivative(code, a):
     """Evaluate the derivative of activation `code` at `a` (``sign``: 0)."""
     if code == 0:
@@ -129,7 +130,7 @@ def derivative(code, a):
     return 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def activate_rows(codes, uniform, out, lo, hi):
     """Apply each row's activation in place to rows ``lo:hi`` of `out`
     (n_rows, batch), C-contiguous.

@@ -26,6 +26,8 @@ import math
 import numpy as np
 from numba import njit
 
+from . import CACHE
+
 from ..activations import activate
 from ..activations import derivative as act_derivative
 from .elementary import expm1
@@ -33,7 +35,7 @@ from .continuous import output_slopes, rhs
 from .forward import drive, fill_feedback, row_dot
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def slope(code, v):
     """``phi'(a)`` of activation `code` from its value ``v = phi(a)``."""
     if code == 0:
@@ -53,7 +55,7 @@ def slope(code, v):
     return math.nan
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
     """``g_weight[edge[k]] += sum_b rows[r, b] * cols[indices[k], b]`` for
     every slot k of every row r of a by-target block; when `step_abs` has
@@ -76,7 +78,7 @@ def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
                 step_abs[t, edge[k]] += acc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
                   carry, g_weight, g_bias, g_h0, dh_norm, step_abs):
     """Gradients of a discrete run; fills the four gradient arrays.
@@ -181,7 +183,7 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
     carry[:, :] = da
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs, k):
     """The recorded outputs of fixed step `k`, ``y = g(V h[k+1] + D x[k] + c)``
     (n_outputs, batch): fill ``dz = gy g'(z)``, add its V, D and bias
@@ -204,7 +206,7 @@ def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs
     return math.sqrt(total)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k):
     """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
 
@@ -250,7 +252,7 @@ def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step
             g_bias[n + o] += dzs[o, b]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def initial_grads(d, g_h0):
     """Copy ``dL/dh[0]`` into `g_h0` and return its norm."""
     total = 0.0
@@ -261,7 +263,7 @@ def initial_grads(d, g_h0):
     return math.sqrt(total)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate,
                     g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step continuous run (Euler or exponential Euler).
@@ -326,7 +328,7 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
     dh_norm[0] = initial_grads(d, g_h0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
              g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step RK4 run, through its four stages.

@@ -20,6 +20,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import CACHE
+
 from ..activations import activate
 from ..activations import derivative as act_derivative
 from .forward import drive, output_drive, poll, readout
@@ -28,7 +30,7 @@ from .forward import drive, output_drive, poll, readout
 EULER, EXP_EULER, RK4 = 0, 1, 2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def relax_target(w, h, xt, ybuf, out, n_chunks):
     """Fill ``out = phi(W h + U x + F y + b)`` (n_neurons, batch), the value
     each neuron relaxes towards, with ``y = g(V h + D x + c)`` at `h`.
@@ -56,7 +58,7 @@ def relax_target(w, h, xt, ybuf, out, n_chunks):
          h, xt, ybuf, out, 0, h.shape[0])
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=CACHE, error_model="numpy", parallel=True)
 def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
     """`relax_target` with the neurons in `n_chunks` chunks spread over threads."""
     readout(w, h, xt, ybuf)
@@ -71,7 +73,7 @@ def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
              h, xt, ybuf, out, c * size, min(n, (c + 1) * size))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def rhs(w, inv_tau, h, xt, ybuf, out, n_chunks):
     """Fill ``out = dh/dt = (phi(a(h)) - h) / tau`` (n_neurons, batch).
 
@@ -83,7 +85,7 @@ def rhs(w, inv_tau, h, xt, ybuf, out, n_chunks):
             out[i, b] = (out[i, b] - h[i, b]) * inv_tau[i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def euler_step(w, rate, h, xt, out, ybuf, n_chunks):
     """Forward Euler, written ``out = (1 - r) h + r phi(a(h))`` with
     ``r = dt / tau`` (`rate`, per neuron), so that r = 1 gives the discrete
@@ -95,7 +97,7 @@ def euler_step(w, rate, h, xt, out, ybuf, n_chunks):
             out[i, b] = (1.0 - r) * h[i, b] + r * out[i, b]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks):
     """Exponential Euler, exact for a constant drive:
     ``out = e^{-dt/tau} h + (1 - e^{-dt/tau}) phi(a(h))`` (`decay` = e^{-dt/tau})."""
@@ -106,7 +108,7 @@ def exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks):
             out[i, b] = d * h[i, b] + (1.0 - d) * out[i, b]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks):
     """Classical Runge-Kutta 4; every stage uses the same inputs `xt`."""
     n, nb = h.shape
@@ -128,7 +130,7 @@ def rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks):
             out[i, b] = h[i, b] + dt / 6.0 * (k1[i, b] + 2.0 * k2[i, b] + 2.0 * k3[i, b] + k4[i, b])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
     """Integrate with a fixed step, inputs held constant over each step.
 
@@ -175,7 +177,7 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
         readout(w, out, xt, outputs[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def read_outputs(w, states, x, outputs):
     """Fill ``outputs[k] = g(V states[k + 1] + D x[k] + c)`` for every k.
 
@@ -189,7 +191,7 @@ def read_outputs(w, states, x, outputs):
         readout(w, states[k + 1], x[k], outputs[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def jacobian_scales(w, inv_tau, h, xt, s_h, s_o):
     """The diagonal factors of the Jacobian
     ``J = diag(s_h) (W + F diag(s_o) V) - diag(1/tau)``.
@@ -206,7 +208,7 @@ def jacobian_scales(w, inv_tau, h, xt, s_h, s_o):
             s_h[i, b] = act_derivative(code, drive(w, i, h, xt, ybuf, b)) * inv_tau[i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def output_slopes(w, h, xt, y, slopes):
     """Fill ``y = g(z)`` and ``slopes = g'(z)`` (n_outputs, batch) for
     ``z = V h + D x + c``."""

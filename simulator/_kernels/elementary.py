@@ -22,6 +22,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from . import CACHE
+
 LN2_HI = 6.93147180369123816490e-01
 LN2_LO = 1.90821492927058770002e-10
 INV_LN2 = 1.44269504088896338700e00
@@ -40,13 +42,13 @@ def _bits_as_float(typingctx, bits):
     return sig, codegen
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _pow2(k):
     """``2.0 ** k`` for integral float ``k`` in [-1022, 1023]."""
     return _bits_as_float((int(k) + 1023) << 52)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _expm1_reduced(r):
     """``expm1(r)`` for ``|r| <= ln2 / 2`` (Horner, degree 14)."""
     p = C[12]
@@ -70,7 +72,7 @@ X_MAX = 709.782712893384
 X_MIN = -708.3964185322641
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _split(x):
     """``x = k ln2 + r``: return the integral float `k` and `r`, |r| <= ln2 / 2."""
     xc = min(max(x, X_MIN), X_MAX)
@@ -79,7 +81,7 @@ def _split(x):
     return k, r
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def expm1(x):
     """``exp(x) - 1`` for float64 `x`."""
     k, r = _split(x)
@@ -93,7 +95,7 @@ def expm1(x):
     return x if x != x else value
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def exp(x):
     """``exp(x)`` for float64 `x`; flushes to 0 below the smallest normal
     double (x < -708.4) instead of returning a subnormal."""
@@ -104,7 +106,7 @@ def exp(x):
     return x if x != x else value
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def tanh(x):
     """``tanh(x)`` for float64 `x`."""
     ax = min(abs(x), 20.0)
@@ -113,7 +115,7 @@ def tanh(x):
     return t if x >= 0.0 else -t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def sigmoid(x):
     """``1 / (1 + exp(-x))`` for float64 `x`, accurate in both tails."""
     e = exp(-abs(x))

@@ -20,10 +20,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import CACHE
+
 from ..activations import activate, activate_rows
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def fill_feedback(y, teacher, t, yhat, y_before):
     """Fill ``yhat`` (n_outputs, batch) with the fed-back outputs of step `t`:
     `y_before` at t = 0 (zeros for a run from rest), else the teacher's
@@ -41,7 +43,7 @@ def fill_feedback(y, teacher, t, yhat, y_before):
                 yhat[o, b] = v
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def row_dot(indptr, indices, data, i, src, b):
     """``sum_k data[k] * src[indices[k], b]`` over row `i`'s slots."""
     acc = 0.0
@@ -50,7 +52,7 @@ def row_dot(indptr, indices, data, i, src, b):
     return acc
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def accumulate(indptr, indices, data, i, src, acc):
     """``acc[b] += sum_k data[k] * src[indices[k], b]``, edges outermost so
     the batch loop runs over contiguous memory."""
@@ -62,7 +64,7 @@ def accumulate(indptr, indices, data, i, src, acc):
             acc[b] += c * src[j, b]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, out, lo, hi):
     """Update neurons ``lo:hi``: ``out[i] = phi_i(W h + U x + F yhat + b)[i]``.
 
@@ -92,14 +94,14 @@ def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, 
     activate_rows(codes, uniform, out, lo, hi)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def output_drive(w, o, h, xt, b):
     """The pre-activation ``z[o, b] = (V h + D x + c)[o]`` of one output."""
     return (w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b)
             + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def readout(w, h, xt, yt):
     """Fill ``yt = g(V h + D x[t] + c)`` (n_outputs, batch) from the state `h`."""
     for o in range(yt.shape[0]):
@@ -108,7 +110,7 @@ def readout(w, h, xt, yt):
             yt[o, b] = activate(code, output_drive(w, o, h, xt, b))
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def drive(w, i, h, xt, yhat, b):
     """The pre-activation ``a[i, b] = (W h + U x + F yhat + b)[i]`` of one neuron."""
     return (w.bias_h[i] + row_dot(w.W.indptr, w.W.indices, w.W.data, i, h, b)
@@ -116,7 +118,7 @@ def drive(w, i, h, xt, yhat, b):
             + row_dot(w.F.indptr, w.F.indices, w.F.data, i, yhat, b))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def run_sync_serial(w, x, states, outputs, teacher, y_before):
     """Synchronous discrete run on one thread.
 
@@ -146,7 +148,7 @@ def run_sync_serial(w, x, states, outputs, teacher, y_before):
         readout(w, states[t + 1], x[t], outputs[t])
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=CACHE, error_model="numpy", parallel=True)
 def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
     """`run_sync_serial` with each step's neurons split into `n_chunks`
     contiguous chunks spread over threads."""
@@ -166,7 +168,7 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
         readout(w, nxt, xt, outputs[t])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def run_async(w, x, states, outputs, teacher, y_before, orders):
     """Asynchronous discrete run: neurons updated in place, one at a time.
 
@@ -195,7 +197,7 @@ def run_async(w, x, states, outputs, teacher, y_before, orders):
         readout(w, h, x[t], outputs[t])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def first_nonfinite(a):
     """Position ``(t, i, b)`` of the first non-finite entry of `a`
     (time-major scan), or ``(-1, -1, -1)`` if all are finite."""
