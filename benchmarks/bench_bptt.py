@@ -29,43 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
+from graphrnn.baselines import torch_loss, torch_sparse  # noqa: E402
 
 
 def problem(n: int, k: int, steps: int, seed: int = 0):
     net = sim.compile(tp.fixed_indegree(n, k, n_inputs=1, n_outputs=1, seed=seed))
     rng = np.random.default_rng(seed)
     return net, rng.normal(size=(steps, 1)), rng.normal(size=(steps, 1))
-
-
-def torch_sparse(net, torch):
-    """The network as PyTorch tensors: per-kind (src, dst, weight) with weights as leaves."""
-    kinds = {}
-    for code, name in enumerate("WUFVD"):
-        sel = net.edge_kind == code
-        kinds[name] = (torch.as_tensor(net.edge_src[sel].astype(np.int64)),
-                       torch.as_tensor(net.edge_dst[sel].astype(np.int64)),
-                       torch.tensor(net.weight[sel], dtype=torch.float64, requires_grad=True))
-    n = net.n_neurons
-    b = torch.tensor(net.bias[:n], dtype=torch.float64, requires_grad=True)
-    c = torch.tensor(net.bias[n:], dtype=torch.float64, requires_grad=True)
-    return kinds, b, c
-
-
-def torch_loss(net, kinds, b, c, x, y, torch):
-    h = torch.zeros(net.n_neurons, dtype=torch.float64)
-    xs = torch.as_tensor(x)
-    outs = []
-    Ws, Wd, Ww = kinds["W"]
-    Us, Ud, Uw = kinds["U"]
-    Vs, Vd, Vw = kinds["V"]
-    for t in range(xs.shape[0]):
-        a = b.clone()
-        a = a.index_add(0, Wd, Ww * h[Ws])
-        a = a.index_add(0, Ud, Uw * xs[t][Us])
-        h = torch.tanh(a)
-        outs.append(c.index_add(0, Vd, Vw * h[Vs]))
-    out = torch.stack(outs)
-    return ((out - torch.as_tensor(y)) ** 2).mean()
 
 
 def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> tuple[float, float, float]:

@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from _common import INPUT, ROOT, build_graph, fixed_in_degree, machine, peak_rss_mb
+from graphrnn.baselines import scipy_loop
 
 #: Targets from the issue: (predicate on N and batch, minimum ratio, label).
 TARGETS = (
@@ -76,25 +77,6 @@ def source_fingerprint() -> str:
 
 
 # ----------------------------------------------------------------- baseline
-def scipy_loop(W, U, b, x):
-    """The user's loop: every state into a preallocated history.
-
-    x : (T, n_in) -> H (T + 1, N);  x : (T, B, n_in) -> H (T + 1, N, B)."""
-    T, N = x.shape[0], W.shape[0]
-    if x.ndim == 2:
-        H = np.empty((T + 1, N), dtype=W.dtype)
-        H[0] = 0
-        for t in range(T):
-            np.tanh(W @ H[t] + U @ x[t] + b, out=H[t + 1])
-    else:
-        H = np.empty((T + 1, N, x.shape[1]), dtype=W.dtype)
-        H[0] = 0
-        bb = b[:, None]
-        for t in range(T):
-            np.tanh(W @ H[t] + U @ x[t].T + bb, out=H[t + 1])
-    return H
-
-
 def ours_as_baseline_layout(states: np.ndarray) -> np.ndarray:
     """Our (T+1, [B,] N) states in the baseline's (T+1, N[, B]) layout."""
     return states if states.ndim == 2 else states.transpose(0, 2, 1)

@@ -39,3 +39,20 @@ def test_no_command_prints_help(capsys):
     """Without a command the help is printed."""
     assert main([]) == 0
     assert "demo" in capsys.readouterr().out
+
+
+def test_bench_rows_check_against_the_baselines():
+    """The bench table's measurements run (tiny sizes) and compare as targets say."""
+    from graphrnn.bench import Row, forward_row
+
+    row = forward_row(30, 3, 1, 10.0, seconds=0.005, repeats=1)
+    assert row.ratio > 0 and row.met == (row.ratio >= 10.0)
+    assert "forward N=30 k=3 batch 1" in row.line()
+    slow = Row("t", 5.0, 4.0, "", higher_is_better=False, unit=" s")
+    assert not slow.met and "5.00 s" in slow.line() and "MISSED" in slow.line()
+
+
+def test_bench_is_a_command():
+    from graphrnn.cli import _parser
+
+    assert _parser().parse_args(["bench", "--quick"]).quick is True

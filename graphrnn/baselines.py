@@ -1,0 +1,104 @@
+"""What a user would write without graphrnn: the baselines the benchmarks time.
+
+* `scipy_loop`: the discrete-time loop over a ``scipy.sparse`` CSR matrix,
+  every state into a preallocated history;
+* `torch_sparse` / `torch_loss`: the same sparse graph in PyTorch (gather,
+  multiply, ``index_add``), differentiated by autograd;
+* `random_csr`: a random fixed-in-degree wiring as a CSR matrix.
+
+torch is never a dependency: the torch functions take the module as an
+argument, and the callers import it only when it is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["random_csr", "scipy_loop", "torch_sparse", "torch_loss"]
+
+
+def random_csr(n: int, k: int, seed: int = 0, dtype: Any = np.float64) -> sp.csr_array:
+    """An (n, n) CSR matrix with `k` distinct sorted sources per row.
+
+    Row ``i`` draws one source in each of `k` equal stripes of ``0 .. n-1``
+    (so ``k <= n``), weights normal with standard deviation ``1.5 / sqrt(k)``
+    so the dynamics neither die out nor saturate.
+
+    Examples
+    --------
+    >>> W = random_csr(6, 3)
+    >>> W.shape, W.nnz, bool(W.has_canonical_format)
+    ((6, 6), 18, True)
+    """
+    if not 1 <= k <= n:
+        raise ValueError(f"in-degree k={k} must be in 1..n={n}")
+    rng = np.random.default_rng(seed)
+    stripe = n // k
+    indices = np.empty(n * k, dtype=np.int32)
+    data = np.empty(n * k, dtype=dtype)
+    rows = max(1, 1_000_000 // k)
+    for start in range(0, n, rows):  # in slices, to keep the temporaries small
+        stop = min(n, start + rows)
+        offs = rng.integers(0, stripe, size=(stop - start, k), dtype=np.int32)
+        offs += np.arange(k, dtype=np.int32) * stripe
+        indices[start * k: stop * k] = offs.ravel()
+        data[start * k: stop * k] = rng.standard_normal((stop - start) * k) * (1.5 / np.sqrt(k))
+    indptr = np.arange(n + 1, dtype=np.int64) * k
+    return sp.csr_array((data, indices, indptr), shape=(n, n))
+
+
+def scipy_loop(W, U, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The user's loop: ``h[t+1] = tanh(W h[t] + U x[t] + b)``, every state kept.
+
+    ``x`` of shape (T, n_in) gives H (T + 1, N); (T, B, n_in) gives (T + 1, N, B).
+    """
+    T, N = x.shape[0], W.shape[0]
+    if x.ndim == 2:
+        H = np.empty((T + 1, N), dtype=W.dtype)
+        H[0] = 0
+        for t in range(T):
+            np.tanh(W @ H[t] + U @ x[t] + b, out=H[t + 1])
+    else:
+        H = np.empty((T + 1, N, x.shape[1]), dtype=W.dtype)
+        H[0] = 0
+        bb = b[:, None]
+        for t in range(T):
+            np.tanh(W @ H[t] + U @ x[t].T + bb, out=H[t + 1])
+    return H
+
+
+def torch_sparse(net, torch) -> tuple[dict, Any, Any]:
+    """A network as PyTorch tensors: per kind (src, dst, weight), weights and
+    biases as float64 leaves."""
+    kinds = {}
+    for code, name in enumerate("WUFVD"):
+        sel = net.edge_kind == code
+        kinds[name] = (torch.as_tensor(net.edge_src[sel].astype(np.int64)),
+                       torch.as_tensor(net.edge_dst[sel].astype(np.int64)),
+                       torch.tensor(net.weight[sel], dtype=torch.float64, requires_grad=True))
+    n = net.n_neurons
+    b = torch.tensor(net.bias[:n], dtype=torch.float64, requires_grad=True)
+    c = torch.tensor(net.bias[n:], dtype=torch.float64, requires_grad=True)
+    return kinds, b, c
+
+
+def torch_loss(net, kinds: dict, b, c, x: np.ndarray, y: np.ndarray, torch):
+    """MSE of a tanh network with a linear readout, written for autograd:
+    per step gather, multiply and ``index_add``."""
+    h = torch.zeros(net.n_neurons, dtype=torch.float64)
+    xs = torch.as_tensor(x)
+    outs = []
+    Ws, Wd, Ww = kinds["W"]
+    Us, Ud, Uw = kinds["U"]
+    Vs, Vd, Vw = kinds["V"]
+    for t in range(xs.shape[0]):
+        a = b.clone()
+        a = a.index_add(0, Wd, Ww * h[Ws])
+        a = a.index_add(0, Ud, Uw * xs[t][Us])
+        h = torch.tanh(a)
+        outs.append(c.index_add(0, Vd, Vw * h[Vs]))
+    out = torch.stack(outs)
+    return ((out - torch.as_tensor(y)) ** 2).mean()
