@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
 from ._kernels.continuous import RK4
 from ._kernels.forward import run_sync_serial
-from .activations import DIFFERENTIABLE
+from .activations import DIFFERENTIABLE, activation_code
 from .arrays import prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
@@ -20,6 +20,8 @@ from .simulate import check_fixed_step, run
 
 
 __all__ = ["bptt", "Gradients"]
+
+DIFFERENTIABLE_CODES = np.array(sorted(activation_code(a, "DIFFERENTIABLE") for a in DIFFERENTIABLE), dtype=np.int8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,9 +157,10 @@ def bptt(
         raise ValueError(f"`clip` must be a positive number, got {clip!r}")
     if teacher_forcing and loss != "mse":
         raise ValueError("teacher forcing needs float targets (loss='mse')")
-    flat = [name for name, act in zip(net.neurons + net.outputs, net.activations) if act not in DIFFERENTIABLE]
-    if flat:
-        raise ValueError(f"node {flat[0]!r} has activation 'sign', which has no gradient")
+    flat = np.flatnonzero(~np.isin(net.activation_codes, DIFFERENTIABLE_CODES))
+    if flat.size:
+        name = (net.neurons + net.outputs)[flat[0]]
+        raise ValueError(f"node {name!r} has activation 'sign', which has no gradient")
 
     drive = prepare(net, x, h0)
     y_targets = _loss_targets(net, loss, targets, drive)
