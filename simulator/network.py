@@ -410,6 +410,18 @@ class Network:
             )
         return cache["wiring"]
 
+    def dense_w(self) -> np.ndarray:
+        """The hidden->hidden weights as a dense C-contiguous (n, n) matrix,
+        ``W[i, j]`` for edge ``j -> i`` (built once per network)."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "dense_w" not in cache:
+            n = self.n_neurons
+            W = np.zeros((n, n), dtype=self.dtype)
+            sel = self.edge_kind == 0
+            W[self.edge_dst[sel], self.edge_src[sel]] = self.weight[sel]
+            cache["dense_w"] = W
+        return cache["dense_w"]
+
     def wiring_t(self) -> tuple[Wiring, tuple[np.ndarray, ...]]:
         """The kernels' view of the transposed blocks (rows = sources), for
         the backward pass, and each forward slot's position in `edges`."""

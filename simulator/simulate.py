@@ -31,6 +31,17 @@ ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 #: Work per step (edges x batch) from which the threaded kernel pays for its
 #: per-step barrier; below it one thread is faster and immune to a busy core.
 PARALLEL_MIN_WORK = 2_000_000
+#: A synchronous discrete run multiplies W as a dense matrix (one BLAS product
+#: per step) when at least this fraction of the n x n entries are edges ...
+DENSE_MIN_FILL = 0.25
+#: ... and the network has at least this many neurons.
+DENSE_MIN_NEURONS = 64
+
+
+def use_dense(net: Network) -> bool:
+    """Whether the hidden->hidden block is dense enough for BLAS."""
+    n = net.n_neurons
+    return n >= DENSE_MIN_NEURONS and net.layout.by_target[0].indices.size >= DENSE_MIN_FILL * n * n
 
 
 def thread_chunks(net: Network, batch: int, parallel: bool | None) -> int:
@@ -218,6 +229,8 @@ def run(
             orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
             forward.run_async(w, drive.x, states, outputs, teacher, y_before, orders)
             info["order"] = orders
+        elif use_dense(net):
+            forward.run_sync_dense(w, net.dense_w(), drive.x, states, outputs, teacher, y_before)
         elif n_chunks:
             forward.run_sync_parallel(w, drive.x, states, outputs, teacher, y_before, n_chunks)
         else:

@@ -92,6 +92,52 @@ def test_parallel_kernel_equals_serial(batch):
     np.testing.assert_array_equal(a.outputs, b.outputs)
 
 
+def _dense_graph(n=70, seed=3):
+    """Densely wired hidden neurons (about 60% of all pairs, mixed
+    activations) with inputs, outputs, feedback and a skip edge."""
+    rng = np.random.default_rng(seed)
+    G = nx.DiGraph()
+    G.add_nodes_from(["x0", "x1"], role="input")
+    acts = ["tanh", "sigmoid", "relu", "elu"]
+    G.add_nodes_from((i, {"activation": acts[i % 4], "bias": rng.normal(0, 0.2)}) for i in range(n))
+    G.add_node("y", role="output", activation="tanh")
+    for i in range(n):
+        for j in range(n):
+            if rng.random() < 0.6:
+                G.add_edge(j, i, weight=rng.normal(0, 1.2 / np.sqrt(n)))
+        G.add_edge("x0" if i % 2 else "x1", i, weight=rng.normal())
+        G.add_edge(i, "y", weight=rng.normal(0, 0.3))
+        if i % 5 == 0:
+            G.add_edge("y", i, weight=0.5)
+    G.add_edge("x1", "y", weight=-0.4)
+    return G
+
+
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("batch", [None, 5])
+def test_dense_path_matches_reference(dtype, tol, batch):
+    """A densely wired network runs its W block through BLAS; the result still
+    follows the reference, teacher forcing included."""
+    from simulator.simulate import use_dense
+
+    G = _dense_graph()
+    net = sim.compile(G, dtype=dtype)
+    assert use_dense(net)
+    x = _inputs(net, 10, batch)
+    res = sim.run(net, x)
+    states, outputs = ref.run_discrete(G, x)
+    np.testing.assert_allclose(res.states, states, rtol=tol, atol=tol)
+    np.testing.assert_allclose(res.outputs, outputs, rtol=tol, atol=tol)
+    assert res.states.dtype == np.dtype(dtype)
+    targets = np.where(np.arange(10)[:, None] % 2, np.nan, 0.5) if batch is None else \
+        np.broadcast_to(np.where(np.arange(10)[:, None, None] % 2, np.nan, 0.5), (10, batch, 1))
+    forced = sim.run(net, x, targets=targets, teacher_forcing=True)
+    states, outputs = ref.run_discrete(G, x, teacher=targets)
+    np.testing.assert_allclose(forced.states, states, rtol=tol, atol=tol)
+    sparse_net = sim.compile(_all_kinds_graph())
+    assert not use_dense(sparse_net)
+
+
 @pytest.mark.parametrize("batch", [None, 2])
 def test_teacher_forcing_matches_reference(batch):
     """Forced feedback reads the target where given, the output where the target is NaN."""

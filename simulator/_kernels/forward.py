@@ -169,6 +169,34 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
 
 
 @njit(cache=CACHE, error_model="numpy")
+def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
+    """`run_sync_serial` with the hidden->hidden block as a dense matrix:
+    ``W @ h`` for the whole batch is one BLAS product per step.
+
+    Parameters
+    ----------
+    W : ndarray, shape (n_neurons, n_neurons), C-contiguous
+        ``W[i, j]`` the weight of edge ``j -> i`` (zero where there is none).
+    w, x, states, outputs, teacher, y_before
+        As in `run_sync_serial`; ``w.W`` is not read.
+    """
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    bias = w.bias_h
+    yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
+    n, nb = states.shape[1], states.shape[2]
+    for t in range(x.shape[0]):
+        fill_feedback(outputs, teacher, t, yhat, y_before)
+        h, xt, nxt = states[t], x[t], states[t + 1]
+        np.dot(W, h, nxt)
+        for i in range(n):
+            for b in range(nb):
+                nxt[i, b] += bias[i] + row_dot(Up, Ui, Ud, i, xt, b) + row_dot(Fp, Fi, Fd, i, yhat, b)
+        activate_rows(w.act_h, w.uniform_h, nxt, 0, n)
+        readout(w, nxt, xt, outputs[t])
+
+
+@njit(cache=CACHE, error_model="numpy")
 def run_async(w, x, states, outputs, teacher, y_before, orders):
     """Asynchronous discrete run: neurons updated in place, one at a time.
 
