@@ -16,7 +16,7 @@ from .readout import fit_readout
 from .results import Result
 from .simulate import run
 from .train import train
-from . import optim, tasks
+from . import optim, plot, tasks
 
-__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "optim", "run", "solve", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "optim", "plot", "run", "solve", "tasks", "train"]
 __version__ = "0.1.0"
