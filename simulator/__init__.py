@@ -9,6 +9,7 @@ from .activations import ACTIVATIONS
 from .bptt import Gradients, bptt
 from .compiler import compile
 from .errors import NonFiniteError
+from .io import FileFormatError, load, save
 from .matrices import compile_arrays
 from .network import Network
 from .ode import SolverError, jacobian, solve
@@ -18,5 +19,5 @@ from .simulate import run
 from .train import train
 from . import optim, plot, tasks
 
-__all__ = ["ACTIVATIONS", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "optim", "plot", "run", "solve", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "FileFormatError", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "load", "optim", "plot", "run", "save", "solve", "tasks", "train"]
 __version__ = "0.1.0"
