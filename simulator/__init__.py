@@ -16,8 +16,9 @@ from .ode import SolverError, jacobian, solve
 from .readout import fit_readout
 from .results import Result
 from .simulate import run
+from .sweeps import CheckpointError, sweep
 from .train import train
 from . import optim, plot, tasks
 
-__all__ = ["ACTIVATIONS", "FileFormatError", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "load", "optim", "plot", "run", "save", "solve", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
 __version__ = "0.1.0"
