@@ -50,6 +50,8 @@ def test_bench_rows_check_against_the_baselines():
     assert "forward N=30 k=3 batch 1" in row.line()
     slow = Row("t", 5.0, 4.0, "", higher_is_better=False, unit=" s")
     assert not slow.met and "5.00 s" in slow.line() and "MISSED" in slow.line()
+    told = Row("t", 8.0, None, "", unit=" s")
+    assert told.met is None and "report" in told.line()
 
 
 def test_bench_is_a_command():
