@@ -194,7 +194,7 @@ def compile(
     >>> G.add_edge("h", "out", weight=2.0)
     >>> net = sim.compile(G, inputs=["in"], outputs=["out"], dtype="float32")
     >>> net
-    Network(1 inputs, 1 neurons, 1 outputs; 3 edges: W 1, U 1, F 0, V 1, D 0; float32)
+    Network(1 input, 1 neuron, 1 output; 3 edges: W 1, U 1, F 0, V 1, D 0; float32)
     >>> net.weight
     array([0.5, 0.9, 2. ], dtype=float32)
     """

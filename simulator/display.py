@@ -20,12 +20,23 @@ if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
     from .network import Network
     from .results import Result
 
-__all__ = ["html_table", "network_rows", "result_rows"]
+__all__ = ["count", "html_table", "network_rows", "result_rows"]
 
 _STYLE = (
     "border-collapse:collapse;font-family:monospace;font-size:12px;"
     "text-align:left;margin:2px 0"
 )
+
+
+def count(n: int, noun: str) -> str:
+    """``"1 output"``, ``"2 outputs"``: a number and its noun, singular for one.
+
+    Examples
+    --------
+    >>> count(1, "neuron"), count(0, "edge"), count(3, "step")
+    ('1 neuron', '0 edges', '3 steps')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def html_table(title: str, rows: Iterable[tuple[str, str]]) -> str:
@@ -109,8 +120,8 @@ def result_rows(res: Result) -> list[tuple[str, str]]:
         ("time mode", _mode(info)),
         ("steps", f"{res.n_steps}, t = {float(res.times[0]):.4g} .. {float(res.times[-1]):.4g}"),
         ("batch", str(res.states.shape[1]) if res.batched else "unbatched"),
-        ("network", f"{net.n_inputs} inputs, {net.n_neurons} neurons, {net.n_outputs} outputs, "
-                    f"{net.n_edges} edges"),
+        ("network", f"{count(net.n_inputs, 'input')}, {count(net.n_neurons, 'neuron')}, "
+                    f"{count(net.n_outputs, 'output')}, {count(net.n_edges, 'edge')}"),
         ("states", f"{res.states.shape}: {_stats(res.states)}"),
         ("outputs", f"{res.outputs.shape}: {_stats(res.outputs)}"),
         ("final |h| (mean over neurons)", f"{float(np.mean(np.abs(res.states[-1]))):.4g}"

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._kernels.types import Sparse, Wiring
 from .activations import NAMES
-from .display import html_table, network_rows
+from .display import count, html_table, network_rows
 from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
 
 __all__ = ["Network", "GraphAttributes", "EdgeList"]
@@ -479,7 +479,7 @@ class Network:
     def __repr__(self) -> str:
         kinds = ", ".join(f"{k} {c}" for k, c in zip(KINDS, np.bincount(self.edge_kind, minlength=5)))
         return (
-            f"Network({self.n_inputs} inputs, {self.n_neurons} neurons, {self.n_outputs} outputs; "
-            f"{self.n_edges} edges: {kinds}; {self.dtype.name})"
+            f"Network({count(self.n_inputs, 'input')}, {count(self.n_neurons, 'neuron')}, "
+            f"{count(self.n_outputs, 'output')}; {count(self.n_edges, 'edge')}: {kinds}; {self.dtype.name})"
         )
 

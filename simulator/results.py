@@ -42,7 +42,7 @@ class Result:
     >>> res["h"].round(4)
     array([0.    , 0.7616, 0.7616, 0.7616])
     >>> res
-    Result(discrete, 3 steps, 1 neurons, 1 outputs; states (4, 1), outputs (3, 1), float64)
+    Result(discrete, 3 steps, 1 neuron, 1 output; states (4, 1), outputs (3, 1), float64)
     """
 
     states: np.ndarray
@@ -132,7 +132,7 @@ class Result:
         if "dt" in self.info and self.info["dt"] is not None:
             mode += f" {self.info.get('method')} dt={self.info['dt']}"
         return (
-            f"Result({mode}, {self.n_steps} steps{batch}, {net.n_neurons} neurons, "
-            f"{net.n_outputs} outputs; states {self.states.shape}, outputs {self.outputs.shape}, "
+            f"Result({mode}, {display.count(self.n_steps, 'step')}{batch}, "
+            f"{display.count(net.n_neurons, 'neuron')}, {display.count(net.n_outputs, 'output')}; states {self.states.shape}, outputs {self.outputs.shape}, "
             f"{self.states.dtype.name})"
         )

@@ -259,7 +259,7 @@ def test_result_access_and_repr(four_neuron):
     np.testing.assert_array_equal(res["Input2"], x[..., 1])
     with pytest.raises(KeyError, match="no node named 'C9'"):
         res["C9"]
-    assert repr(res) == ("Result(discrete, 5 steps, batch 2, 4 neurons, 1 outputs; "
+    assert repr(res) == ("Result(discrete, 5 steps, batch 2, 4 neurons, 1 output; "
                          "states (6, 2, 4), outputs (5, 2, 1), float64)")
 
 
