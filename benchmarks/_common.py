@@ -141,3 +141,27 @@ def _threads_started() -> bool:
         return True
     except ValueError:
         return False
+
+
+def network_nbytes(net) -> dict[str, int]:
+    """Bytes of every array a compiled network holds, by group."""
+    groups = {
+        "per-edge arrays (weight, edge_kind, edge_src, edge_dst)": sum(
+            a.nbytes for a in (net.weight, net.edge_kind, net.edge_src, net.edge_dst)
+        ),
+        "per-node arrays (bias, tau, activation_codes)": sum(
+            a.nbytes for a in (net.bias, net.tau, net.activation_codes)
+        ),
+    }
+    for side in ("by_target", "by_source"):
+        blocks = getattr(net.layout, side)
+        groups[f"layout.{side} (indptr, indices, edge; 5 blocks)"] = sum(
+            b.indptr.nbytes + b.indices.nbytes + b.edge.nbytes for b in blocks
+        )
+    return groups
+
+
+def wiring_nbytes(net) -> int:
+    """Bytes of the weight copies in the kernels' view of `net` (built on first use)."""
+    w = net.wiring()
+    return sum(b.data.nbytes for b in (w.W, w.U, w.F, w.V, w.D))

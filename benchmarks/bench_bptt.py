@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
+from _common import median_time  # noqa: E402
 from graphrnn.baselines import torch_loss, torch_sparse  # noqa: E402
 
 
@@ -70,16 +69,7 @@ def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> tupl
 
     ours_loss, _ = sim.bptt(net, x, y)
     diff = abs(ours_loss - torch_once())
-    return timed(lambda: sim.bptt(net, x, y), reps), timed(torch_once, reps), diff
-
-
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(lambda: sim.bptt(net, x, y), reps)[0], median_time(torch_once, reps)[0], diff
 
 
 def _status_kib(field: str) -> int:
@@ -148,13 +138,13 @@ def main() -> None:
         diff = float(np.abs(ours_w - kinds["W"][2].grad.numpy()).max())
         assert abs(loss - tl.item()) < 1e-10 * max(1.0, abs(loss)), (loss, tl.item())
         reps = 5 if args.quick else 7
-        t_ours = timed(lambda: sim.bptt(net, x, y), reps)
+        t_ours = median_time(lambda: sim.bptt(net, x, y), reps)[0]
 
         def torch_once():
             kinds_, b_, c_ = torch_sparse(net, torch)
             torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
 
-        t_torch = timed(torch_once, reps)
+        t_torch = median_time(torch_once, reps)[0]
         m_ours, m_torch = memory("ours", n, k, steps), memory("torch", n, k, steps)
         print(f"{n:>7} {k:>4} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.1f} {m_ours:9.1f} "
               f"{m_torch:10.1f} {diff:9.1e}")

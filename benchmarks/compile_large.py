@@ -23,25 +23,7 @@ import time
 
 import numpy as np
 
-from _common import current_rss_mb, fixed_in_degree, machine, peak_rss_mb
-
-
-def network_nbytes(net) -> dict[str, int]:
-    """Bytes of every array a compiled network holds, by group."""
-    groups = {
-        "per-edge arrays (weight, edge_kind, edge_src, edge_dst)": sum(
-            a.nbytes for a in (net.weight, net.edge_kind, net.edge_src, net.edge_dst)
-        ),
-        "per-node arrays (bias, tau, activation_codes)": sum(
-            a.nbytes for a in (net.bias, net.tau, net.activation_codes)
-        ),
-    }
-    for side in ("by_target", "by_source"):
-        blocks = getattr(net.layout, side)
-        groups[f"layout.{side} (indptr, indices, edge; 5 blocks)"] = sum(
-            b.indptr.nbytes + b.indices.nbytes + b.edge.nbytes for b in blocks
-        )
-    return groups
+from _common import current_rss_mb, fixed_in_degree, machine, network_nbytes, peak_rss_mb, wiring_nbytes
 
 
 def main() -> None:
@@ -92,9 +74,8 @@ def main() -> None:
 
     # Weight edges of the kernels' view (built once per network, on first run).
     t0 = time.perf_counter()
-    w = net.wiring()
+    wiring_bytes = wiring_nbytes(net)
     t_wiring = time.perf_counter() - t0
-    wiring_bytes = sum(b.data.nbytes for b in (w.W, w.U, w.F, w.V, w.D))
     print(f"net.wiring() (first run builds it) {t_wiring:6.2f} s, its weight copies {wiring_bytes / 2**20:.1f} MiB")
 
     del G

@@ -23,18 +23,8 @@ import time
 
 import numpy as np
 
-from _common import current_rss_mb, machine, peak_rss_mb
+from _common import current_rss_mb, machine, network_nbytes, peak_rss_mb, wiring_nbytes
 from graphrnn.baselines import random_csr
-
-
-def compiled_nbytes(net) -> int:
-    """Bytes of every array the network holds, its layout and its kernels' view."""
-    total = sum(a.nbytes for a in (net.weight, net.edge_kind, net.edge_src, net.edge_dst,
-                                   net.bias, net.tau, net.activation_codes))
-    for side in (net.layout.by_target, net.layout.by_source):
-        total += sum(b.indptr.nbytes + b.indices.nbytes + b.edge.nbytes for b in side)
-    w = net.wiring()
-    return total + sum(b.data.nbytes for b in (w.W, w.U, w.F, w.V, w.D))
 
 
 def main() -> None:
@@ -62,7 +52,7 @@ def main() -> None:
     t_compile = time.perf_counter() - t0
     peak_compile = peak_rss_mb()
     t0 = time.perf_counter()
-    arrays_mb = compiled_nbytes(net) / 2**20  # builds the kernels' view too
+    arrays_mb = (sum(network_nbytes(net).values()) + wiring_nbytes(net)) / 2**20  # builds the kernels' view too
     t_wiring = time.perf_counter() - t0
     print(f"compile_arrays(W)          {t_compile:7.2f} s  -> {net!r}")
     print(f"kernels' weight view       {t_wiring:7.2f} s")

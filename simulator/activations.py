@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ._kernels import CACHE
@@ -49,6 +50,9 @@ ACTIVATIONS: dict[str, int] = {
 
 #: Names of the activations that have a derivative (all but ``sign``).
 DIFFERENTIABLE: frozenset[str] = frozenset(ACTIVATIONS) - {"sign"}
+
+#: Kernel codes of `DIFFERENTIABLE`, for a vectorised check of a network.
+DIFFERENTIABLE_CODES: np.ndarray = np.array(sorted(ACTIVATIONS[a] for a in DIFFERENTIABLE), dtype=np.int8)
 
 #: Code -> name, the inverse of `ACTIVATIONS`.
 NAMES: tuple[str, ...] = tuple(sorted(ACTIVATIONS, key=ACTIVATIONS.__getitem__))

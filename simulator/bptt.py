@@ -11,17 +11,14 @@ from numpy.typing import ArrayLike
 from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
 from ._kernels.continuous import RK4
 from ._kernels.forward import run_sync_serial
-from .activations import DIFFERENTIABLE, activation_code
+from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
 from .simulate import check_fixed_step, run
 
-
 __all__ = ["bptt", "Gradients"]
-
-DIFFERENTIABLE_CODES = np.array(sorted(activation_code(a, "DIFFERENTIABLE") for a in DIFFERENTIABLE), dtype=np.int8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,8 +156,8 @@ def bptt(
         raise ValueError("teacher forcing needs float targets (loss='mse')")
     flat = np.flatnonzero(~np.isin(net.activation_codes, DIFFERENTIABLE_CODES))
     if flat.size:
-        name = (net.neurons + net.outputs)[flat[0]]
-        raise ValueError(f"node {name!r} has activation 'sign', which has no gradient")
+        name, act = (net.neurons + net.outputs)[flat[0]], NAMES[net.activation_codes[flat[0]]]
+        raise ValueError(f"node {name!r} has activation {act!r}, which has no gradient")
 
     drive = prepare(net, x, h0)
     y_targets = _loss_targets(net, loss, targets, drive)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .optional import require
+
 if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
     from .results import Result
 
@@ -22,14 +24,6 @@ __all__ = ["to_xarray", "to_pandas", "WHAT"]
 
 #: What `to_xarray` can give.
 WHAT = ("states", "outputs", "inputs", "all")
-
-
-def _require(module: str, extra: str = "xarray"):
-    try:
-        return __import__(module)
-    except ImportError:
-        raise ImportError(f"Result.to_{'xarray' if module == 'xarray' else 'pandas'} needs {module}: "
-                          f"pip install 'graphrnn[{extra}]'") from None
 
 
 def _labels(names: Sequence) -> np.ndarray:
@@ -54,7 +48,7 @@ def _padded(res: Result, what: str) -> np.ndarray:
 
 def to_xarray(res: Result, what: str = "states") -> Any:
     """The history as labelled xarray data (see `Result.to_xarray`)."""
-    xr = _require("xarray")
+    xr = require("xarray", "Result.to_xarray", "xarray")
     if what not in WHAT:
         raise ValueError(f"`what` must be one of {WHAT}, got {what!r}")
     net = res.network
@@ -85,7 +79,7 @@ def to_xarray(res: Result, what: str = "states") -> Any:
 
 def to_pandas(res: Result, batch: int | None = None, inputs: bool = False) -> Any:
     """One batch element as a DataFrame (see `Result.to_pandas`)."""
-    pd = _require("pandas")
+    pd = require("pandas", "Result.to_pandas", "xarray")
     if res.batched:
         size = res.states.shape[1]
         if batch is None:

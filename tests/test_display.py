@@ -118,5 +118,5 @@ def test_to_pandas_one_batch_element(net):
 def test_missing_xarray_is_a_clear_error(net, monkeypatch):
     monkeypatch.setitem(sys.modules, "xarray", None)
     res = sim.run(net, np.zeros((2, 2)))
-    with pytest.raises(ImportError, match=r"pip install 'graphrnn\[xarray\]'"):
+    with pytest.raises(ImportError, match=r'pip install "graphrnn\[xarray\]"'):
         res.to_xarray()

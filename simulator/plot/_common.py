@@ -9,22 +9,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..optional import require
+
 if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
     from matplotlib.axes import Axes
 
 
 #: Colour of a node without a value (no run, or an input/output at row 0).
 NEUTRAL = "#d0d0d0"
-_MISSING = "simulator.plot needs matplotlib: pip install 'graphrnn[plot]'"
 
 
 def _matplotlib():
     """Import matplotlib, or raise an ImportError that says how to get it."""
-    try:
-        import matplotlib
-    except ImportError as err:  # pragma: no cover - matplotlib is a test dependency
-        raise ImportError(_MISSING) from err
-    return matplotlib
+    return require("matplotlib", "simulator.plot", "plot")
 
 
 def _pyplot():

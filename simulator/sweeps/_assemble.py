@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._optional import _require
+from ._optional import need
 from ._plan import Plan
 from ._point import Outcome
 
@@ -36,7 +36,7 @@ def consolidate(plan: Plan, outcomes: dict[int, Outcome]) -> tuple[dict[str, tup
 def to_dataset(plan: Plan, outcomes: dict[int, Outcome], shapes: dict[str, tuple[int, ...]], errors: list[str],
                name: str) -> xarray.Dataset:
     """The Dataset `sweep` returns (see there), from `consolidate`'s shapes and errors."""
-    xr = _require("xarray", "for its Dataset (or pass output='dataframe')")
+    xr = need("xarray")
     data = {k: np.full(plan.shape + shape, np.nan) for k, shape in shapes.items()}
     error = np.full(plan.shape, "", dtype=object)
     for i in range(plan.n_points):
@@ -57,7 +57,7 @@ def to_dataset(plan: Plan, outcomes: dict[int, Outcome], shapes: dict[str, tuple
 def to_dataframe(plan: Plan, outcomes: dict[int, Outcome], shapes: dict[str, tuple[int, ...]],
                  errors: list[str]) -> pandas.DataFrame:
     """One row per point: parameters, seed, values (floats or arrays), error."""
-    pd = _require("pandas", "for its DataFrame")
+    pd = need("pandas")
     rows = []
     for i in range(plan.n_points):
         params, seed = plan.point(i)

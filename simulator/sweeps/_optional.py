@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-INSTALL = 'pip install "graphrnn[distributed]"'
+from types import ModuleType
+
+from ..optional import require
+
+#: What each optional module is for, in the message when it is missing.
+WHY = {
+    "xarray": "for its Dataset (or pass output='dataframe')",
+    "pandas": "for its DataFrame",
+    "distributed": 'to run on a cluster (client="serial" runs in this process)',
+}
 
 
-def _require(module: str, what: str):
-    try:
-        return __import__(module, fromlist=["_"])
-    except ImportError:
-        raise ImportError(f"`sweep` needs {module} {what}: {INSTALL}") from None
+def need(module: str) -> ModuleType:
+    """Import one of the modules in `WHY`, or say how to install it."""
+    return require(module, "`sweep`", "distributed", WHY[module])

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._optional import _require
+from ._optional import need
 from ._plan import Plan
 from ._point import call_chunk, call_point, describe, fn_name
 
@@ -34,7 +34,7 @@ def check_client(client: Any) -> None:
             raise ValueError(f"`client` must be 'serial' or a scheduler address such as "
                              f"'tcp://10.0.0.1:8786', got {client!r}")
         return
-    distributed = _require("distributed", 'to run on a cluster (client="serial" runs in this process)')
+    distributed = need("distributed")
     if not (isinstance(client, distributed.Client) or hasattr(client, "scheduler_address")):
         raise TypeError("`client` must be None (a local cluster), a dask.distributed.Client, a cluster, "
                         f"a scheduler address such as 'tcp://10.0.0.1:8786', or 'serial'; got {client!r}")
@@ -47,7 +47,7 @@ def connect(client: Any, n_tasks: int, retries: int) -> Iterator[Client | None]:
     if isinstance(client, str) and client == "serial":
         yield None
         return
-    distributed = _require("distributed", 'to run on a cluster (client="serial" runs in this process)')
+    distributed = need("distributed")
     if client is None:
         # One worker process per core, each running one point at a time (the
         # kernels of `run` stay on one thread for small networks anyway).

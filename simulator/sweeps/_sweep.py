@@ -11,7 +11,7 @@ import numpy as np
 
 from ._assemble import consolidate, to_dataframe, to_dataset
 from ._checkpoint import Checkpoint
-from ._optional import _require
+from ._optional import need
 from ._plan import make_plan
 from ._point import INVALID, OK, Outcome, fn_name
 from ._progress import progress_bar
@@ -178,11 +178,11 @@ def sweep(
         raise TypeError(f"`progress` must be True or False, got {progress!r}")
     check_client(client)
     if output == "dataset":
-        _require("xarray", "for its Dataset (or pass output='dataframe')")
+        need("xarray")
     else:
-        _require("pandas", "for its DataFrame")
+        need("pandas")
     if not (isinstance(client, str) and client == "serial"):
-        _require("distributed", 'to run on a cluster (client="serial" runs in this process)')
+        need("distributed")
 
     book = Checkpoint(checkpoint, plan, fn) if checkpoint is not None else None
     outcomes: dict[int, Outcome] = dict(book.done) if book else {}
