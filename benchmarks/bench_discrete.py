@@ -123,17 +123,12 @@ def per_step(fn, x_for, min_seconds=0.03):
 
 
 def kernel_choice(sim, net, batch) -> str:
-    """Which kernel the default run picks ("ser", or "par" and the number of
-    chunks per step), where the front door exposes its rule; "?" otherwise."""
-    from simulator import simulate
+    """Which kernel the default run picks right now: "ser", or "par" and the
+    number of threads."""
+    from simulator import threads
 
-    try:
-        if hasattr(simulate, "thread_chunks"):
-            n = simulate.thread_chunks(net, batch, None)
-            return f"par{n}" if n else "ser"
-        return "par" if simulate._use_parallel(net, batch, None) else "ser"
-    except Exception:
-        return "?"
+    n = threads.plan((net.n_edges + net.n_neurons) * batch, None)
+    return f"par{n}" if n > 1 else "ser"
 
 
 def bench_case(sim, net, W, U, b, batch, args, rng):
@@ -286,7 +281,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f} at start")
     print(f"# timings: median of {args.repeats} alternating runs each (fewer where one side is very slow); "
           f"ratio = scipy / ours (> 1: ours faster)")
-    print("# krn: kernel the default run picks (ser = one thread, parN = N chunks over threads); "
+    print("# krn: kernel the default run picks (ser = one thread, parN = N threads); "
           "load: 1-minute load average after the row (> 1 on 2 cores: something else is running)")
     head = (f"{'N':>7} {'k':>4} {'batch':>5} {'dtype':>7} {'T':>7} {'ours s':>9} {'scipy s':>9} {'ratio':>8} "
             f"{'target':>7} {'':>4} {'krn':>5} {'1-thr s':>9} {'1-thr':>8} {'load':>5}")

@@ -143,9 +143,9 @@ def activate_rows(codes, uniform, out, lo, hi):
     the loop runs over the flat block with that function alone, which LLVM
     vectorises; mixed activations take one branch per row.
     """
-    nb = out.shape[1]
+    nb = np.uint64(out.shape[1])
     flat = out.reshape(out.size)
-    start, stop = lo * nb, hi * nb
+    start, stop = np.uint64(lo) * nb, np.uint64(hi) * nb
     if uniform == 0:
         for j in range(start, stop):
             flat[j] = el.tanh(flat[j])
@@ -159,7 +159,7 @@ def activate_rows(codes, uniform, out, lo, hi):
     elif uniform == 6:
         pass
     else:
-        for i in range(lo, hi):
+        for i in range(np.uint64(lo), np.uint64(hi)):
             code = codes[i]
             for b in range(nb):
                 out[i, b] = activate(code, out[i, b])

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from .network import Network
 
-__all__ = ["Drive", "prepare", "prepare_targets", "to_public"]
+__all__ = ["Drive", "fed_back", "prepare", "prepare_targets", "to_public"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +141,11 @@ def prepare_targets(net: Network, targets: ArrayLike, drive: Drive, name: str = 
 def to_public(a: np.ndarray, batched: bool) -> np.ndarray:
     """View a kernel array ``(time, node, batch)`` as ``(time, [batch,] node)``."""
     return a.transpose(0, 2, 1) if batched else a[:, :, 0]
+
+
+def fed_back(outputs: np.ndarray, teacher: np.ndarray, t: int) -> np.ndarray:
+    """The outputs fed back at step `t` > 0: ``teacher[t - 1]`` where given
+    (not NaN), else ``outputs[t - 1]`` (kernel layout, (n_outputs, batch))."""
+    if teacher.shape[0] == 0:
+        return outputs[t - 1].copy()
+    return np.where(np.isnan(teacher[t - 1]), outputs[t - 1], teacher[t - 1])

@@ -12,7 +12,7 @@ from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
 from ._kernels.continuous import RK4
 from ._kernels.forward import run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
-from .arrays import prepare, prepare_targets
+from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
@@ -232,18 +232,18 @@ def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, g_weight,
 
     def forward(s, t0, t1, h_start):
         states[0] = h_start
-        run_sync_serial(w, drive.x[t0:t1], states[: t1 - t0 + 1], outputs[t0:t1],
-                        teacher[t0:t1] if forced else teacher, befores[s])
+        return run_sync_serial(w, drive.x[t0:t1], states[: t1 - t0 + 1], outputs[t0:t1],
+                               teacher[t0:t1] if forced else teacher, befores[s])
 
+    bad = -1
     for s, t0 in enumerate(starts):
         t1 = min(T, t0 + segment)
         firsts[s] = h
         if s > 0:
-            last = outputs[t0 - 1]
-            befores[s] = np.where(np.isnan(teacher[t0 - 1]), last, teacher[t0 - 1]) if forced else last
-        forward(s, t0, t1, h)
+            befores[s] = fed_back(outputs, teacher, t0)
+        bad = max(bad, forward(s, t0, t1, h))
         h = states[t1 - t0].copy()
-    if not np.isfinite(outputs).all() or not np.isfinite(h).all():
+    if bad >= 0 or not np.isfinite(outputs).all():
         raise NonFiniteError("the forward pass overflowed to inf/NaN: run sim.run on the same inputs to see "
                              "at which step and neuron")
     value, gy = LOSSES[loss](outputs, y_targets)

@@ -19,13 +19,13 @@ from typing import Callable, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import threads
 from ._kernels import continuous as kernels
 from .arrays import to_public
 from .errors import raise_if_nonfinite
 from .inputs import make_signal
 from .network import Network
 from .results import Result
-from .simulate import thread_chunks
 
 __all__ = ["solve", "jacobian", "ODE_METHODS", "SolverError", "choose_jacobian"]
 
@@ -307,7 +307,8 @@ def solve(
         batched = True
 
     w = net.wiring()
-    n_chunks = thread_chunks(net, batch, parallel)
+    n_threads = threads.plan((net.n_edges + n) * batch, parallel)
+    n_chunks = 0  # rebound for the integration below (`fun` reads it then)
     inv_tau = np.ascontiguousarray(1.0 / net.tau)
     ybuf = np.empty((net.n_outputs, batch), dtype=dtype)
     size = n * batch
@@ -364,21 +365,22 @@ def solve(
         values.append(y[:, None])
     counts = {"nfev": 0, "njev": 0, "nlu": 0}
     message, status = "", 0
-    for a, b in zip(edges[:-1], edges[1:]):
-        wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
-        seg_eval = None if wanted is None else np.union1d(wanted, [b])
-        sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=method, t_eval=seg_eval, rtol=rtol, atol=atol,
-                                        **kwargs)
-        if not sol.success:
-            where = sol.t[-1] if sol.t.size else a
-            raise SolverError(f"solve_ivp ({method}) failed at t = {where:g}: {sol.message}")
-        for key in counts:
-            counts[key] += int(getattr(sol, key, 0) or 0)
-        message, status = sol.message, sol.status
-        keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
-        times.append(sol.t[keep])
-        values.append(sol.y[:, keep])
-        y = sol.y[:, -1]
+    with threads.using(n_threads, n) as n_chunks:
+        for a, b in zip(edges[:-1], edges[1:]):
+            wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
+            seg_eval = None if wanted is None else np.union1d(wanted, [b])
+            sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=method, t_eval=seg_eval, rtol=rtol, atol=atol,
+                                            **kwargs)
+            if not sol.success:
+                where = sol.t[-1] if sol.t.size else a
+                raise SolverError(f"solve_ivp ({method}) failed at t = {where:g}: {sol.message}")
+            for key in counts:
+                counts[key] += int(getattr(sol, key, 0) or 0)
+            message, status = sol.message, sol.status
+            keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
+            times.append(sol.t[keep])
+            values.append(sol.y[:, keep])
+            y = sol.y[:, -1]
     t_all = np.concatenate(times)
     Y = np.concatenate(values, axis=1).T  # (n_times, batch * n)
     states = np.ascontiguousarray(Y.reshape(len(t_all), batch, n).transpose(0, 2, 1)).astype(dtype)

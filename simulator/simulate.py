@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Literal
 
-import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import threads
 from ._kernels import continuous as continuous_kernels
 from ._kernels import forward
-from .arrays import prepare, prepare_targets, to_public
+from .arrays import fed_back, prepare, prepare_targets, to_public
 from .errors import raise_if_nonfinite
 from .network import Network
 from .results import Result
@@ -28,9 +29,6 @@ METHODS = {
 }
 DEFAULT_METHOD = "rk4"
 ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
-#: Work per step (edges x batch) from which the threaded kernel pays for its
-#: per-step barrier; below it one thread is faster and immune to a busy core.
-PARALLEL_MIN_WORK = 2_000_000
 #: A synchronous discrete run multiplies W as a dense matrix (one BLAS product
 #: per step) when at least this fraction of the n x n entries are edges ...
 DENSE_MIN_FILL = 0.25
@@ -44,19 +42,13 @@ def use_dense(net: Network) -> bool:
     return n >= DENSE_MIN_NEURONS and net.layout.by_target[0].indices.size >= DENSE_MIN_FILL * n * n
 
 
-def thread_chunks(net: Network, batch: int, parallel: bool | None) -> int:
-    """How many chunks of neurons to spread over threads per step; 0 for one thread.
-
-    Threads pay for their per-step barrier only on enough work, and a
-    descheduled thread on a busy machine stalls every step's barrier, so one
-    thread is the default below `PARALLEL_MIN_WORK`.
-    """
-    threads = numba.get_num_threads()
-    if parallel is None:
-        parallel = threads > 1 and (net.n_edges + net.n_neurons) * batch >= PARALLEL_MIN_WORK
-    if not parallel or net.n_neurons == 0:
-        return 0
-    return min(net.n_neurons, 4 * threads)
+def segments(net: Network, n_steps: int, batch: int,
+             parallel: bool | None) -> Iterator[tuple[int, int, int]]:
+    """``(start, stop, threads)`` for each segment of a run: its steps and the
+    threads to run them on, chosen afresh before each (`simulator.threads`)."""
+    work = (net.n_edges + net.n_neurons) * batch
+    for start, stop in threads.segments(n_steps, work, parallel):
+        yield start, stop, threads.plan(work, parallel)
 
 
 def check_fixed_step(dt, method) -> int:
@@ -129,7 +121,9 @@ def run(
         run overflowed to inf/NaN (default); ``False`` returns it as is.
     parallel : bool, optional
         Force the threaded (True) or single-threaded (False) kernel; default:
-        threads only when a step has enough work to pay for them.
+        threads only when a step has enough work to pay for them and no
+        other process is running on the cores they would use, remade for
+        every segment of a long run (`simulator.threads`).
 
     Returns
     -------
@@ -216,10 +210,13 @@ def run(
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
-    n_chunks = thread_chunks(net, batch, parallel)
+    bad = []  # the first non-finite state each kernel call saw (-1: none)
     if continuous:
         info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
-        continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x, states, outputs, n_chunks)
+        for start, stop, n_threads in segments(net, T, batch, parallel):
+            with threads.using(n_threads, n) as n_chunks:
+                bad.append(continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x[start:stop],
+                                                             states[start:stop + 1], outputs[start:stop], n_chunks))
         times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
     else:
         info = {"mode": "discrete", "update": update, "dt": None, "method": None}
@@ -227,17 +224,26 @@ def run(
         if update == "async":
             rng = np.random.default_rng(seed)
             orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
-            forward.run_async(w, drive.x, states, outputs, teacher, y_before, orders)
+            bad.append(forward.run_async(w, drive.x, states, outputs, teacher, y_before, orders))
             info["order"] = orders
         elif use_dense(net):
-            forward.run_sync_dense(w, net.dense_w(), drive.x, states, outputs, teacher, y_before)
-        elif n_chunks:
-            forward.run_sync_parallel(w, drive.x, states, outputs, teacher, y_before, n_chunks)
+            bad.append(forward.run_sync_dense(w, net.dense_w(), drive.x, states, outputs, teacher, y_before))
         else:
-            forward.run_sync_serial(w, drive.x, states, outputs, teacher, y_before)
+            for start, stop, n_threads in segments(net, T, batch, parallel):
+                if start > 0:
+                    y_before = fed_back(outputs, teacher, start)
+                args = (w, drive.x[start:stop], states[start:stop + 1], outputs[start:stop],
+                        teacher[start:stop] if teacher.shape[0] else teacher, y_before)
+                with threads.using(n_threads, n) as n_chunks:
+                    if n_chunks:
+                        bad.append(forward.run_sync_parallel(*args, n_chunks))
+                    else:
+                        bad.append(forward.run_sync_serial(*args))
         times = np.arange(T + 1, dtype=net.dtype)
 
-    if check_finite:
+    # The kernels counted non-finite states as they wrote them; the outputs
+    # are few. Only a bad run pays for the search that names step and neuron.
+    if check_finite and (max(bad, default=-1) >= 0 or not np.isfinite(outputs).all()):
         raise_if_nonfinite(net, states, outputs, times, drive.batched)
     return Result(
         states=to_public(states, drive.batched),

@@ -56,3 +56,13 @@ def test_special_values(code, reference, max_ulp):
     _apply(code, a, out)
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(out, reference(a))
+
+
+def test_tanh_is_odd_to_the_bit():
+    """tanh(-x) is exactly -tanh(x), the sign of zero included (as NumPy's)."""
+    a = np.concatenate([POINTS, [0.0]])
+    pos, neg = np.empty_like(a), np.empty_like(a)
+    _apply(2, np.abs(a), pos)
+    _apply(2, -np.abs(a), neg)
+    np.testing.assert_array_equal(neg, -pos)
+    assert np.signbit(neg[-1]) and not np.signbit(pos[-1])

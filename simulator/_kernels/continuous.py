@@ -24,7 +24,7 @@ from . import CACHE
 
 from ..activations import activate
 from ..activations import derivative as act_derivative
-from .forward import drive, output_drive, poll, readout
+from .forward import count_nonfinite, drive, output_drive, poll, readout
 
 #: Codes of the fixed-step methods.
 EULER, EXP_EULER, RK4 = 0, 1, 2
@@ -70,7 +70,7 @@ def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
     size = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
-             h, xt, ybuf, out, c * size, min(n, (c + 1) * size))
+             h, xt, ybuf, out, min(n, c * size), min(n, (c + 1) * size))
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -150,6 +150,11 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
     n_chunks : int
         0: one thread; else split each right-hand side into this many chunks
         of neurons spread over threads.
+
+    Returns
+    -------
+    int
+        The first ``k`` with a non-finite value in ``states[k]`` (k >= 1), or -1.
     """
     n, nb = states.shape[1], states.shape[2]
     dtype = states.dtype
@@ -166,6 +171,7 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
     k4 = np.empty((n, nb), dtype=dtype)
     tmp = np.empty((n, nb), dtype=dtype)
     ybuf = np.empty(outputs.shape[1:], dtype=dtype)
+    first_bad = -1
     for k in range(x.shape[0]):
         h, out, xt = states[k], states[k + 1], x[k]
         if method == EULER:
@@ -174,7 +180,10 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
             exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks)
         else:
             rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks)
+        if first_bad < 0 and count_nonfinite(out, 0, n):
+            first_bad = k + 1
         readout(w, out, xt, outputs[k])
+    return first_bad
 
 
 @njit(cache=CACHE, error_model="numpy")

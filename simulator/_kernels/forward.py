@@ -24,6 +24,8 @@ from . import CACHE
 
 from ..activations import activate, activate_rows
 
+ONE = np.uint64(1)
+
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def fill_feedback(y, teacher, t, yhat, y_before):
@@ -53,45 +55,84 @@ def row_dot(indptr, indices, data, i, src, b):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def accumulate(indptr, indices, data, i, src, acc):
-    """``acc[b] += sum_k data[k] * src[indices[k], b]``, edges outermost so
-    the batch loop runs over contiguous memory."""
-    nb = np.uint64(acc.shape[0])
-    for k in range(indptr[i], indptr[i + 1]):
-        j = indices[k]
-        c = data[k]
-        for b in range(nb):
-            acc[b] += c * src[j, b]
+def gather(indptr, indices, data, src, out, lo, hi):
+    """``out[i, 0] += sum_k data[k] * src[indices[k], 0]`` for rows ``lo:hi``
+    (batch 1; `lo` and `hi` unsigned)."""
+    for i in range(lo, hi):
+        acc = out[i, 0]
+        for k in range(indptr[i], indptr[i + ONE]):
+            acc += data[k] * src[indices[k], 0]
+        out[i, 0] = acc
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def gather_batch(indptr, indices, data, src, out, acc, lo, hi):
+    """``out[i, :] += sum_k data[k] * src[indices[k], :]`` for rows ``lo:hi``,
+    edges outermost so the batch loop runs over contiguous memory; `acc` is
+    a scratch row (batch,)."""
+    nb = np.uint64(acc.shape[0])
+    for i in range(lo, hi):
+        for b in range(nb):
+            acc[b] = out[i, b]
+        for k in range(indptr[i], indptr[i + ONE]):
+            j = indices[k]
+            c = data[k]
+            for b in range(nb):
+                acc[b] += c * src[j, b]
+        for b in range(nb):
+            out[i, b] = acc[b]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def count_nonfinite(a, lo, hi):
+    """How many entries of rows ``lo:hi`` of `a` (n_rows, batch),
+    C-contiguous, are inf or NaN; one vectorised pass over data in cache."""
+    lo, hi, nb = np.uint64(lo), np.uint64(hi), np.uint64(a.shape[1])
+    flat = a.reshape(a.size)
+    bad = 0
+    for j in range(lo * nb, hi * nb):
+        bad += not abs(flat[j]) < np.inf
+    return bad
+
+
+@njit(cache=CACHE, error_model="numpy")
 def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, out, lo, hi):
-    """Update neurons ``lo:hi``: ``out[i] = phi_i(W h + U x + F yhat + b)[i]``.
+    """Update neurons ``lo:hi``: ``out[i] = phi_i(b + W h + U x + F yhat)[i]``.
 
     The three incoming blocks come as their CSR arrays (``Wp, Wi, Wd`` are
     W's indptr, indices and data; likewise U and F) because a parallel loop
     body may only see arrays. `h` (n_neurons, batch) is the state read,
     `xt` (n_inputs, batch) the inputs, `yhat` (n_outputs, batch) the fed-back
-    outputs; `out` (n_neurons, batch) must not alias them. Pre-activations
-    are gathered row by row, then the activations applied to the whole block
-    (vectorised when all neurons share one: `uniform`, else -1).
+    outputs; `out` (n_neurons, batch), C-contiguous, must not alias them.
+    Pre-activations start from the bias and gather block by block (a block
+    with no edges into these rows is skipped), then the activations apply
+    to the whole chunk (vectorised when all neurons share one: `uniform`,
+    else -1). Row indices are unsigned: Numba checks signed ones for
+    wrap-around on every access, which keeps LLVM from vectorising.
+
+    Returns the number of non-finite values written, counted while the
+    chunk is in cache (so no pass over the whole history is needed after).
     """
+    lo, hi = np.uint64(lo), np.uint64(hi)
     nb = out.shape[1]
+    for i in range(lo, hi):
+        for b in range(nb):
+            out[i, b] = bias[i]
     if nb == 1:
-        for i in range(lo, hi):
-            out[i, 0] = (bias[i] + row_dot(Wp, Wi, Wd, i, h, 0) + row_dot(Up, Ui, Ud, i, xt, 0)
-                         + row_dot(Fp, Fi, Fd, i, yhat, 0))
+        gather(Wp, Wi, Wd, h, out, lo, hi)
+        if Up[hi] > Up[lo]:
+            gather(Up, Ui, Ud, xt, out, lo, hi)
+        if Fp[hi] > Fp[lo]:
+            gather(Fp, Fi, Fd, yhat, out, lo, hi)
     else:
         acc = np.empty(nb, dtype=out.dtype)
-        for i in range(lo, hi):
-            for b in range(nb):
-                acc[b] = bias[i]
-            accumulate(Wp, Wi, Wd, i, h, acc)
-            accumulate(Up, Ui, Ud, i, xt, acc)
-            accumulate(Fp, Fi, Fd, i, yhat, acc)
-            for b in range(nb):
-                out[i, b] = acc[b]
+        gather_batch(Wp, Wi, Wd, h, out, acc, lo, hi)
+        if Up[hi] > Up[lo]:
+            gather_batch(Up, Ui, Ud, xt, out, acc, lo, hi)
+        if Fp[hi] > Fp[lo]:
+            gather_batch(Fp, Fi, Fd, yhat, out, acc, lo, hi)
     activate_rows(codes, uniform, out, lo, hi)
+    return count_nonfinite(out, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -135,17 +176,26 @@ def run_sync_serial(w, x, states, outputs, teacher, y_before):
     y_before : ndarray, shape (n_outputs, batch)
         The output fed back at step 0 (zeros for a run from rest; the last
         output of the previous segment when a run is resumed).
+
+    Returns
+    -------
+    int
+        The first ``t`` with a non-finite value in ``states[t]`` (t >= 1), or -1.
     """
     Wp, Wi, Wd = w.W
     Up, Ui, Ud = w.U
     Fp, Fi, Fd = w.F
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n = states.shape[1]
+    first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
-        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
-             states[t], x[t], yhat, states[t + 1], 0, n)
+        bad = poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
+                   states[t], x[t], yhat, states[t + 1], 0, n)
+        if bad and first_bad < 0:
+            first_bad = t + 1
         readout(w, states[t + 1], x[t], outputs[t])
+    return first_bad
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
@@ -159,13 +209,18 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n = states.shape[1]
     size = (n + n_chunks - 1) // n_chunks
+    first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
         h, xt, nxt = states[t], x[t], states[t + 1]
+        bad = 0
         for c in prange(n_chunks):
-            poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
-                 h, xt, yhat, nxt, c * size, min(n, (c + 1) * size))
+            bad += poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
+                        h, xt, yhat, nxt, min(n, c * size), min(n, (c + 1) * size))
+        if bad and first_bad < 0:
+            first_bad = t + 1
         readout(w, nxt, xt, outputs[t])
+    return first_bad
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -179,12 +234,18 @@ def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
         ``W[i, j]`` the weight of edge ``j -> i`` (zero where there is none).
     w, x, states, outputs, teacher, y_before
         As in `run_sync_serial`; ``w.W`` is not read.
+
+    Returns
+    -------
+    int
+        As `run_sync_serial`.
     """
     Up, Ui, Ud = w.U
     Fp, Fi, Fd = w.F
     bias = w.bias_h
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, nb = states.shape[1], states.shape[2]
+    first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
         h, xt, nxt = states[t], x[t], states[t + 1]
@@ -193,7 +254,10 @@ def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
             for b in range(nb):
                 nxt[i, b] += bias[i] + row_dot(Up, Ui, Ud, i, xt, b) + row_dot(Fp, Fi, Fd, i, yhat, b)
         activate_rows(w.act_h, w.uniform_h, nxt, 0, n)
+        if first_bad < 0 and count_nonfinite(nxt, 0, n):
+            first_bad = t + 1
         readout(w, nxt, xt, outputs[t])
+    return first_bad
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -210,9 +274,15 @@ def run_async(w, x, states, outputs, teacher, y_before, orders):
         As in `run_sync_serial`.
     orders : ndarray of int64, shape (n_steps, n_neurons)
         A permutation of the neurons for every sweep.
+
+    Returns
+    -------
+    int
+        As `run_sync_serial`.
     """
     nb = states.shape[2]
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
+    first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
         h = states[t + 1]
@@ -222,7 +292,10 @@ def run_async(w, x, states, outputs, teacher, y_before, orders):
             code = w.act_h[i]
             for b in range(nb):
                 h[i, b] = activate(code, drive(w, i, h, x[t], yhat, b))
+        if first_bad < 0 and count_nonfinite(h, 0, h.shape[0]):
+            first_bad = t + 1
         readout(w, h, x[t], outputs[t])
+    return first_bad
 
 
 @njit(cache=CACHE, error_model="numpy")

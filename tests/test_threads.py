@@ -1,0 +1,130 @@
+"""Thread planning: when a run uses threads, how long runs are segmented, and
+that segmented and threaded runs give the numbers of one single-threaded call."""
+
+import networkx as nx
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import simulator as sim
+from simulator import threads
+
+from . import reference as ref
+from .test_run import _all_kinds_graph, _inputs
+
+
+def test_plan_follows_work_and_the_explicit_choice(monkeypatch):
+    monkeypatch.setattr(threads, "others_running", lambda: 0)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    assert threads.plan(threads.PARALLEL_MIN_WORK - 1, None) == 1
+    assert threads.plan(threads.PARALLEL_MIN_WORK, None) == 2
+    assert threads.plan(1, True) == 2
+    assert threads.plan(10**9, False) == 1
+
+
+def test_plan_leaves_cores_that_others_use(monkeypatch):
+    """Beside one busy process on 2 cores the run keeps to one thread; on 8
+    cores with 3 busy it takes the 5 that are free."""
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 8)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "others_running", lambda: 1)
+    assert threads.plan(10**9, None) == 1
+    monkeypatch.setattr(threads, "usable_cores", lambda: 8)
+    monkeypatch.setattr(threads, "others_running", lambda: 3)
+    assert threads.plan(10**9, None) == 5
+    assert threads.plan(10**9, True) == 8  # an explicit request is obeyed
+
+
+def test_others_running_is_a_count():
+    n = threads.others_running()
+    assert isinstance(n, int) and n >= 0
+
+
+@given(st.integers(0, 500), st.integers(1, 10**8), st.sampled_from([None, True, False]))
+def test_segments_tile_the_run(n_steps, work, parallel):
+    segs = threads.segments(n_steps, work, parallel)
+    assert segs[0][0] == 0 and segs[-1][1] == n_steps
+    assert all(a[1] == b[0] for a, b in zip(segs, segs[1:]))
+    assert all(start < stop for start, stop in segs) or n_steps == 0
+    if parallel is not None or work < threads.PARALLEL_MIN_WORK:
+        assert segs == [(0, n_steps)]
+
+
+def test_using_restores_the_thread_count():
+    before = numba.get_num_threads()
+    with threads.using(2, 100) as chunks:
+        assert chunks == 4 * min(2, before)
+    with threads.using(1, 100) as chunks:
+        assert chunks == 0
+    with threads.using(8, 3) as chunks:
+        assert chunks <= 3
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("batch", [None, 3])
+@pytest.mark.parametrize("parallel", [None, True])
+def test_segmented_run_equals_one_call(monkeypatch, batch, parallel):
+    """A run cut into segments (feedback and teacher forcing carried across
+    the cuts) gives bit for bit the numbers of one single-threaded call, and
+    both follow the reference."""
+    net = sim.compile(_all_kinds_graph())
+    x = _inputs(net, 23, batch)
+    targets = np.where(np.arange(23)[:, None] % 3 == 0, np.nan, np.full((23, net.n_outputs), 0.25))
+    if batch is not None:
+        targets = np.broadcast_to(targets[:, None, :], (23, batch, net.n_outputs))
+    one_call = {"plain": sim.run(net, x, parallel=False),
+                "forced": sim.run(net, x, parallel=False, targets=targets, teacher_forcing=True),
+                "euler": sim.run(net, x, dt=0.3, method="euler", parallel=False),
+                "rk4": sim.run(net, x, dt=0.3, method="rk4", parallel=False)}
+    work = (net.n_edges + net.n_neurons) * (batch or 1)
+    monkeypatch.setattr(threads, "PARALLEL_MIN_WORK", 1)
+    monkeypatch.setattr(threads, "SEGMENT_WORK", 5 * work)
+    if parallel is None:
+        assert len(threads.segments(23, work, None)) == 5
+    cut = {"plain": sim.run(net, x, parallel=parallel),
+           "forced": sim.run(net, x, parallel=parallel, targets=targets, teacher_forcing=True),
+           "euler": sim.run(net, x, dt=0.3, method="euler", parallel=parallel),
+           "rk4": sim.run(net, x, dt=0.3, method="rk4", parallel=parallel)}
+    for key, res in cut.items():
+        np.testing.assert_array_equal(res.states, one_call[key].states)
+        np.testing.assert_array_equal(res.outputs, one_call[key].outputs)
+    states, outputs = ref.run_discrete(net.to_networkx(), x, teacher=targets)
+    np.testing.assert_allclose(cut["forced"].states, states, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cut["forced"].outputs, outputs, rtol=1e-12, atol=1e-12)
+
+
+def _runaway(n_hidden):
+    """relu neurons, all-to-all with weight 1e200 and self-loops: the state
+    is 1 after step 0, 1e200 n after step 1 and inf after step 2 (states[3])."""
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    hidden = [f"h{i}" for i in range(n_hidden)]
+    for h in hidden:
+        G.add_node(h, activation="relu", bias=0.0)
+        G.add_edge("x", h, weight=1.0)
+    G.add_edges_from(((a, b) for a in hidden for b in hidden), weight=1e200)
+    return G
+
+
+@pytest.mark.parametrize("path", ["serial", "threads", "segments", "async", "dense", "euler", "rk4"])
+def test_every_kernel_reports_where_a_run_overflowed(monkeypatch, path):
+    """Each kernel counts the non-finite states it writes; the error names the step."""
+    from simulator.simulate import use_dense
+
+    net = sim.compile(_runaway(70 if path == "dense" else 3))
+    assert use_dense(net) == (path == "dense")
+    x = np.concatenate([np.ones((1, 1)), np.zeros((5, 1))])
+    kwargs = {"serial": {"parallel": False}, "threads": {"parallel": True}, "async": {"update": "async", "seed": 0},
+              "euler": {"dt": 1.0, "method": "euler"}, "rk4": {"dt": 1.0, "method": "rk4"}}.get(path, {})
+    if path == "segments":
+        monkeypatch.setattr(threads, "PARALLEL_MIN_WORK", 1)
+        monkeypatch.setattr(threads, "SEGMENT_WORK", 1)
+    if path in ("euler", "rk4", "async"):  # how soon these overflow depends on the scheme
+        with pytest.raises(sim.NonFiniteError, match=r"the state became non-finite at step \d+"):
+            sim.run(net, x, **kwargs)
+        return
+    with pytest.raises(sim.NonFiniteError, match=r"non-finite at step 2 \(states\[3\], time 3\): first in neuron 'h0'"):
+        sim.run(net, x, **kwargs)
+    assert not np.isfinite(sim.run(net, x, check_finite=False, **kwargs).states[3]).any()
