@@ -166,7 +166,11 @@ def bptt(
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
 
     w = net.wiring()
-    wt, edges = net.wiring_t()
+    wt, to_edge = net.wiring_t()
+    # The kernels accumulate weight gradients (and per-step contributions) in
+    # the forward blocks' slot order, so each step's sums stream through
+    # memory instead of scattering over the edge list; mapped back at the end.
+    slots = _consecutive(to_edge)
     g_weight = np.zeros(net.n_edges, dtype=net.dtype)
     g_bias = np.zeros(n + net.n_outputs, dtype=net.dtype)
     g_h0 = np.empty((n, batch), dtype=net.dtype)
@@ -181,12 +185,16 @@ def bptt(
         kernel_args = (drive.x, states, outputs, np.ascontiguousarray(gy), truncate or 0,
                        g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs)
         if code == RK4:
-            bptt_rk4(w, wt, edges, net.tau, float(dt), *kernel_args)
+            bptt_rk4(w, wt, slots, net.tau, float(dt), *kernel_args)
         else:
-            bptt_fixed_step(w, wt, edges, net.tau, float(dt), code, *kernel_args)
+            bptt_fixed_step(w, wt, slots, net.tau, float(dt), code, *kernel_args)
     else:
         value = _discrete(net, drive, y_targets, loss, teacher, segment, truncate or 0,
-                          g_weight, g_bias, g_h0, dh_norm, step_abs)
+                          slots, g_weight, g_bias, g_h0, dh_norm, step_abs)
+    order = np.concatenate(to_edge).astype(np.intp)
+    g_weight[order] = g_weight.copy()
+    if step_abs.shape[0]:
+        step_abs[:, order] = step_abs.copy()
     h0_grad = g_h0.T.copy() if drive.batched else g_h0[:, 0].copy()
     grads = Gradients(g_weight, g_bias, g_tau, h0_grad,
                       {"dh_norm": dh_norm, "edge_grad": np.abs(step_abs)} if return_diagnostics else {})
@@ -212,7 +220,14 @@ def _segment_length(checkpoint, n_steps: int, continuous: bool) -> int:
     return int(checkpoint)
 
 
-def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, g_weight, g_bias, g_h0, dh_norm, step_abs):
+def _consecutive(to_edge: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Slot positions numbered consecutively block after block, shaped like `to_edge`."""
+    bounds = np.cumsum([0] + [len(e) for e in to_edge])
+    return tuple(np.arange(a, b, dtype=np.uint64) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, slots,
+              g_weight, g_bias, g_h0, dh_norm, step_abs):
     """Forward and backward through a discrete run in segments of `segment`
     steps, keeping only each segment's first state (and the output fed back
     into it) on the way forward and recomputing the segment on the way back.
@@ -221,7 +236,7 @@ def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, g_weight,
     T, batch, n, n_out = drive.n_steps, drive.batch, net.n_neurons, net.n_outputs
     dtype = net.dtype
     w = net.wiring()
-    wt, edges = net.wiring_t()
+    wt = net.wiring_t()[0]
     starts = list(range(0, T, segment)) or [0]
     forced = teacher.shape[0] > 0
     states = np.empty((min(segment, T) + 1, n, batch), dtype=dtype)
@@ -256,7 +271,7 @@ def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, g_weight,
         if len(starts) > 1:
             forward(s, t0, t1, firsts[s])
         flow = np.empty(t1 - t0 + 1)
-        bptt_discrete(w, wt, edges, drive.x[t0:t1], states[: t1 - t0 + 1], outputs[t0:t1],
+        bptt_discrete(w, wt, slots, drive.x[t0:t1], states[: t1 - t0 + 1], outputs[t0:t1],
                       teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0, carry,
                       g_weight, g_bias, seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs)
         dh_norm[t0:t1 + 1] = flow

@@ -89,8 +89,10 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
         The forward blocks (rows = targets) with their weights.
     wt : Wiring
         The same blocks transposed (rows = sources), weights aligned.
-    edges : tuple of five int64 arrays
-        For each block of `w`, the position in ``Network.edges`` of each slot.
+    edges : tuple of five uint64 arrays
+        For each block of `w`, where each slot's gradient goes in `g_weight`
+        (and in the columns of `step_abs`): the slots' own consecutive
+        numbers make the accumulation stream through memory.
     x : ndarray, shape (n_steps, n_inputs, batch)
     states : ndarray, shape (n_steps + 1, n_neurons, batch)
     outputs : ndarray, shape (n_steps, n_outputs, batch)
