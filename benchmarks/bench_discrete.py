@@ -122,7 +122,7 @@ def per_step(fn, x_for, min_seconds=0.03):
         T = int(T * max(2.0, min(16.0, 1.5 * min_seconds / max(dt, 1e-6))))
 
 
-def kernel_choice(sim, net, batch) -> str:
+def kernel_choice(net, batch) -> str:
     """Which kernel the default run picks right now: "ser", or "par" and the
     number of threads."""
     from simulator import threads
@@ -155,7 +155,7 @@ def bench_case(sim, net, W, U, b, batch, args, rng):
     row_bytes = N * batch * dtype.itemsize
     T = max(2, min(T, int(args.max_history_bytes // row_bytes) - 1))
     repeats = args.repeats
-    kernel = kernel_choice(sim, net, batch)
+    kernel = kernel_choice(net, batch)
     serial_too = kernel != "ser" and ours.parallel is None
     s_ours_all = s_ours * (2 if serial_too else 1)
     est = T * (s_ours_all + s_base) * repeats

@@ -237,7 +237,8 @@ def solve(
         For the implicit methods: ``"auto"`` chooses from the graph (see
         `choose_jacobian`); ``"none"`` lets SciPy difference.
     parallel : bool, optional
-        Threads in the right-hand side (default: by size, as in `run`).
+        Threads in the right-hand side (default: by the work of a step and
+        the cores free when the solve starts, as in `run`).
     check_finite : bool
         Raise `NonFiniteError` if the solution overflows.
     **options

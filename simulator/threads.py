@@ -116,8 +116,9 @@ def using(threads: int, n_neurons: int) -> Iterator[int]:
         yield 0
         return
     before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, before))
+    threads = min(threads, before)
+    numba.set_num_threads(threads)
     try:
-        yield min(n_neurons, 4 * min(threads, before))
+        yield min(n_neurons, 4 * threads)
     finally:
         numba.set_num_threads(before)

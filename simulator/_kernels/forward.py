@@ -9,7 +9,8 @@ Per step t, for every neuron i and batch element b::
 Each neuron gathers its own inputs through the compressed rows of its block
 ("poll every neuron"), so the loop over neurons has no write conflicts and
 runs in parallel in `run_sync_parallel`. The serial and parallel loops are
-separate functions (each its own cache entry) over the same inlined step.
+separate functions (each its own cache entry) calling the same compiled step,
+`poll`, which the continuous-time kernels call too.
 The fed-back outputs ``yhat[t]`` are gathered into a small buffer before each
 step; teacher forcing: when ``teacher`` has rows, ``yhat[t] = teacher[t-1]``
 wherever that entry is not NaN.
