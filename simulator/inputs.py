@@ -70,6 +70,18 @@ class Signal:
         frac = u - k
         return np.ascontiguousarray((1.0 - frac) * s[k] + frac * s[k + 1], dtype=self.dtype)
 
+    def many(self, times: np.ndarray) -> np.ndarray:
+        """x at each of `times`, stacked: C-contiguous ``(len(times), n_inputs, batch)``."""
+        if self.fn is not None:
+            return np.stack([self._call(t) for t in times])
+        s = self.samples
+        u = np.asarray(times, dtype=np.float64) / self.dt
+        if self.interpolation == "hold" or len(s) == 1:
+            return s[np.clip(np.floor(u).astype(np.int64), 0, len(s) - 1)]
+        k = np.clip(np.floor(u).astype(np.int64), 0, len(s) - 2)
+        frac = (u - k)[:, None, None]
+        return np.ascontiguousarray((1.0 - frac) * s[k] + frac * s[k + 1], dtype=self.dtype)
+
     def _call(self, t: float) -> np.ndarray:
         v = np.asarray(self.fn(t), dtype=self.dtype)
         if self.batched:

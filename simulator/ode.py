@@ -1,8 +1,10 @@
 """`solve`: the continuous-time network as an ODE, through `scipy.integrate.solve_ivp`.
 
 The right-hand side is the same jitted polling kernel the fixed-step methods
-use, called with preallocated inputs and no validation per call. The implicit
-methods (Radau, BDF, LSODA) get the analytic Jacobian ::
+use, called with preallocated inputs and no validation per call; with the
+explicit methods SciPy's solvers take each attempted step in one compiled
+call (`simulator.explicit`). The implicit methods (Radau, BDF, LSODA) get
+the analytic Jacobian ::
 
     J = diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)
 
@@ -21,6 +23,7 @@ from numpy.typing import ArrayLike
 
 from . import threads
 from ._kernels import continuous as kernels
+from ._kernels import entry_point
 from .arrays import to_public
 from .errors import raise_if_nonfinite
 from .inputs import make_signal
@@ -32,6 +35,8 @@ __all__ = ["solve", "jacobian", "ODE_METHODS", "SolverError", "choose_jacobian"]
 #: SciPy's methods; the implicit ones take a Jacobian.
 ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 IMPLICIT = ("Radau", "BDF", "LSODA")
+#: Explicit methods whose steps run as one compiled call (`simulator.explicit`).
+COMPILED = ("RK23", "RK45", "DOP853")
 JACOBIANS = ("auto", "dense", "sparse", "none")
 #: Systems up to this size always get a dense Jacobian.
 DENSE_MAX_SMALL = 200
@@ -101,20 +106,6 @@ def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndar
     lu = splu((sp.identity(n, format="csc") - 0.5 * J).tocsc())
     fill = (lu.L.nnz + lu.U.nnz) / float(n) ** 2
     return "sparse" if fill < FILL_LIMIT else "dense"
-
-
-def _compiled(dispatcher, *args):
-    """The compiled entry point of `dispatcher` for the types of `args`.
-
-    Numba's dispatcher types every argument on every call (about 8 us for the
-    wiring's nested tuples), which solve_ivp would pay on each right-hand-side
-    evaluation. The caller guarantees later calls pass arguments of exactly
-    these types (C-contiguous arrays of the same dtypes).
-    """
-    import numba
-
-    dispatcher(*args)
-    return dispatcher.overloads[tuple(numba.typeof(a) for a in args)].entry_point
 
 
 def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: bool = False):
@@ -192,6 +183,20 @@ def _check_tolerances(rtol, atol):
         raise ValueError(f"`rtol` must be < 1, got {rtol}")
 
 
+def _tolerance_layout(tol, n: int, batch: int, neuron_major: bool, name: str):
+    """A tolerance for SciPy: a scalar as is; per neuron (n_neurons,) or per
+    state entry (batch * n_neurons, batch-major) laid out as the solver's state."""
+    if np.ndim(tol) == 0:
+        return tol
+    tol = np.asarray(tol, dtype=np.float64)
+    if tol.size == n:
+        return np.tile(tol, batch) if not neuron_major else np.repeat(tol, batch)
+    if tol.size == n * batch:
+        return np.ascontiguousarray(tol.reshape(batch, n).T).ravel() if neuron_major else tol
+    raise ValueError(f"`{name}` must be a number, or an array of {n} (one per neuron) or {n * batch} "
+                     f"(batch x neurons) values; got {tol.size}")
+
+
 def solve(
     net: Network,
     x: ArrayLike | Callable[[float], ArrayLike] | None,
@@ -227,8 +232,9 @@ def solve(
         SciPy's method. The implicit ones get the analytic Jacobian.
     t_eval : array_like, optional
         Times at which to record the state (default: the solver's own steps).
-    rtol, atol : float
-        Tolerances, passed to SciPy.
+    rtol, atol : float or array_like
+        Tolerances, passed to SciPy: a number, one value per neuron, or one
+        per state entry (``batch * n_neurons``, batch element by element).
     h0 : array_like, shape (n_neurons,) or (batch, n_neurons), optional
         Initial state at ``t0`` (default zeros).
     interpolation : {"hold", "linear"}
@@ -266,6 +272,10 @@ def solve(
     Notes
     -----
     A batch is solved as one system of ``batch * n_neurons`` equations.
+    RK23, RK45 and DOP853 run SciPy's own step control with every attempted
+    step (all its stages and the error estimate) in one compiled call
+    (`simulator.explicit`; float64 networks); a held input is constant on
+    each piece between its jumps, every stage included.
 
     Examples
     --------
@@ -313,24 +323,33 @@ def solve(
     inv_tau = np.ascontiguousarray(1.0 / net.tau)
     ybuf = np.empty((net.n_outputs, batch), dtype=dtype)
     size = n * batch
+    # The explicit methods keep the kernels' neuron-major layout (y[i * batch + b]);
+    # the implicit ones are batch-major, so that a batch's Jacobian is block diagonal.
+    neuron_major = method not in IMPLICIT
+    held = None  # the input over the segment being integrated, when it is constant there
 
     def state(y: np.ndarray) -> np.ndarray:
-        # solve_ivp's state is batch-major (element b's neurons contiguous);
-        # the kernels want (n_neurons, batch), C-contiguous, in the net's dtype.
+        """The solver's state as the kernels' C-contiguous (n_neurons, batch), in the net's dtype."""
         y = np.ascontiguousarray(y, dtype=dtype)
-        if batch == 1:
-            return y.reshape(n, 1)
+        if neuron_major or batch == 1:
+            return y.reshape(n, batch)
         return np.ascontiguousarray(y.reshape(batch, n).T)
 
-    y_probe = np.zeros(size)
-    rhs = _compiled(kernels.rhs, w, inv_tau, state(y_probe), signal.at(t0), ybuf, np.empty((n, batch), dtype),
-                    n_chunks)
+    def flat(h: np.ndarray) -> np.ndarray:
+        """Kernel layout (n_neurons, batch) as the solver's state vector."""
+        return h.ravel() if neuron_major or batch == 1 else h.T.ravel()
+
+    rhs = entry_point(kernels.rhs, w, inv_tau, state(np.zeros(size)), signal.at(t0), ybuf,
+                      np.empty((n, batch), dtype), n_chunks)
 
     def fun(t, y):
         out = np.empty((n, batch), dtype=dtype)
-        rhs(w, inv_tau, state(y), signal.at(t), ybuf, out, n_chunks)
-        return out.ravel() if batch == 1 else out.T.ravel()
+        rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks)
+        return flat(out)
 
+    rtol = _tolerance_layout(rtol, n, batch, neuron_major, "rtol")
+    atol = _tolerance_layout(atol, n, batch, neuron_major, "atol")
+    y = np.zeros(size) if h0a is None else flat(np.broadcast_to(h0a, (batch, n)).T).astype(np.float64)
     kwargs = dict(options)
     form = "none"
     if method in IMPLICIT and jacobian != "none" and n > 0:
@@ -339,11 +358,10 @@ def solve(
         s_o = np.empty((net.n_outputs, batch), dtype=dtype)
 
         def scales(t, y):
-            kernels.jacobian_scales(w, inv_tau, state(y.astype(dtype, copy=False)), signal.at(t), s_h, s_o)
+            kernels.jacobian_scales(w, inv_tau, state(y), signal.at(t) if held is None else held, s_h, s_o)
             return s_h.astype(np.float64), s_o.astype(np.float64)
 
-        y_start = np.zeros(size) if h0a is None else np.broadcast_to(h0a, (batch, n)).ravel().astype(np.float64)
-        form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y_start))
+        form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y))
         if method == "LSODA" and form == "sparse":
             form = "none"  # SciPy's LSODA takes a dense (or banded) Jacobian only
 
@@ -356,10 +374,22 @@ def solve(
         if form != "none":
             kwargs["jac"] = jac
 
-    # Integrate piecewise between the jumps of a held input; every segment
-    # reports its end state, from which the next one starts.
+    solver = method
+    if method in COMPILED and dtype == np.float64 and size:
+        from .explicit import COMPILED_SOLVERS, Stepper
+
+        solver = COMPILED_SOLVERS[method]
+        n_times = solver.n_stages + 1
+
+        def stage_inputs(times: np.ndarray) -> np.ndarray:
+            return held_stages if held is not None else signal.many(times)
+
+        kwargs["stepper"] = Stepper(w, inv_tau, batch, net.n_outputs, stage_inputs, lambda: n_chunks)
+
+    # Integrate piecewise between the jumps of a held input (constant on each
+    # piece); every piece reports its end state, from which the next starts.
     edges = [t0, *signal.jumps(t0, t1), t1]
-    y = np.zeros(size) if h0a is None else np.broadcast_to(h0a, (batch, n)).ravel().astype(np.float64)
+    is_held = signal.samples is not None and signal.interpolation == "hold"
     times, values = [], []
     if t_eval is None or (t_eval.size and t_eval[0] == t0):
         times.append(np.array([t0]))
@@ -368,9 +398,13 @@ def solve(
     message, status = "", 0
     with threads.using(n_threads, n) as n_chunks:
         for a, b in zip(edges[:-1], edges[1:]):
+            if is_held:
+                held = signal.at(0.5 * (a + b))
+                if "stepper" in kwargs:
+                    held_stages = np.ascontiguousarray(np.broadcast_to(held, (n_times, *held.shape)))
             wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
             seg_eval = None if wanted is None else np.union1d(wanted, [b])
-            sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=method, t_eval=seg_eval, rtol=rtol, atol=atol,
+            sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=solver, t_eval=seg_eval, rtol=rtol, atol=atol,
                                             **kwargs)
             if not sol.success:
                 where = sol.t[-1] if sol.t.size else a
@@ -383,8 +417,11 @@ def solve(
             values.append(sol.y[:, keep])
             y = sol.y[:, -1]
     t_all = np.concatenate(times)
-    Y = np.concatenate(values, axis=1).T  # (n_times, batch * n)
-    states = np.ascontiguousarray(Y.reshape(len(t_all), batch, n).transpose(0, 2, 1)).astype(dtype)
+    Y = np.concatenate(values, axis=1).T  # (n_times, size), the solver's layout
+    if neuron_major:
+        states = Y.reshape(len(t_all), n, batch).astype(dtype)
+    else:
+        states = np.ascontiguousarray(Y.reshape(len(t_all), batch, n).transpose(0, 2, 1)).astype(dtype)
     steps = len(t_all) - 1
     xs = np.empty((max(steps, 0), net.n_inputs, batch), dtype=dtype)
     for k in range(steps):

@@ -12,3 +12,18 @@ import os
 #: environment variable ``GRAPHRNN_CACHE=0`` before importing `simulator` to
 #: compile afresh in every process; Numba's ``NUMBA_CACHE_DIR`` moves the cache.
 CACHE: bool = os.environ.get("GRAPHRNN_CACHE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def entry_point(dispatcher, *args):
+    """The compiled entry point of `dispatcher` for the types of `args`.
+
+    Numba's dispatcher types every argument on every call (about 8 us for the
+    wiring's nested tuples), which a caller in a tight Python loop (SciPy's
+    solvers) would pay each time. Compiles for `args` if needed (running the
+    kernel once on them); the caller guarantees later calls pass arguments of
+    exactly these types (C-contiguous arrays of the same dtypes).
+    """
+    import numba
+
+    dispatcher(*args)
+    return dispatcher.overloads[tuple(numba.typeof(a) for a in args)].entry_point
