@@ -6,12 +6,15 @@ the right-hand side a user would write with scipy.sparse.
 Cases (one process, ratios = baseline time / ours, medians of repeats):
 
 1. Non-stiff (tau in [0.5, 5], t in [0, 50], x(t) = sin t): ``sim.solve(RK45)``
-   against ``solve_ivp(RK45)`` on ``(-h + tanh(W @ h + U @ x(t) + b)) / tau``,
-   and the per-call cost of each right-hand side.
+   (and DOP853) against ``solve_ivp`` with the same method on
+   ``(-h + tanh(W @ h + U @ x(t) + b)) / tau``; each total split into the
+   right-hand sides (one evaluation timed alone, times nfev) and the rest
+   (the solver's own work per evaluation).
 2. Stiff (tau log-uniform on [1e-3, 1e2], t in [0, 100]), a small-world and a
    random graph: ``sim.solve(BDF)`` (analytic Jacobian, form chosen from the
    graph) against plain ``solve_ivp(BDF)`` (finite-difference dense Jacobian)
-   and against ``solve_ivp(RK45)`` with the scipy.sparse right-hand side.
+   and against ``solve_ivp(RK45)`` with the scipy.sparse right-hand side;
+   ``sim.solve(RK45)`` beside them.
 3. Fixed-step RK4 (``sim.run(dt=...)``) at the accuracy RK45 reaches, against
    both adaptive baselines.
 """
@@ -24,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import scipy.integrate
 import scipy.sparse as sp
@@ -32,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
+from simulator.threads import plan  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -79,43 +84,42 @@ def user_rhs(net, x=sine):
     return rhs
 
 
-def nonstiff(n: int, k: int, repeats: int) -> dict:
+def nonstiff(n: int, k: int, repeats: int, method: str = "RK45") -> dict:
     rng = np.random.default_rng(1)
     G = graph_with_taus(tp.fixed_indegree(n, k, seed=1, scale=1.2), rng.uniform(0.5, 5.0, n))
     net = sim.compile(G)
     h0 = rng.normal(0, 0.5, n)
     rhs, x = user_rhs(net), sine
-    sim.solve(net, x, (0, 1), h0=h0, method="RK45")  # compile
-    t_ours, ours = timed(lambda: sim.solve(net, x, (0, 50), h0=h0, method="RK45", t_eval=[50.0]), repeats)
-    t_base, base = timed(lambda: scipy.integrate.solve_ivp(rhs, (0, 50), h0, method="RK45", rtol=1e-6, atol=1e-8,
+    sim.solve(net, x, (0, 1), h0=h0, method=method)  # compile
+    threads = plan(net.n_edges + n, None)
+    t_ours, ours = timed(lambda: sim.solve(net, x, (0, 50), h0=h0, method=method, t_eval=[50.0]), repeats)
+    t_base, base = timed(lambda: scipy.integrate.solve_ivp(rhs, (0, 50), h0, method=method, rtol=1e-6, atol=1e-8,
                                                            t_eval=[50.0]), repeats)
     diff = np.abs(ours.states[-1] - base.y[:, -1]).max()
-    # the cost of one right-hand-side evaluation, as solve_ivp sees it
-    fun_ours = _our_fun(net, x)
+    # one evaluation of each right-hand side on its own (ours on the threads
+    # the solve used), to split each total into right-hand sides and the rest
+    fun_ours = _our_rhs(net, threads)
     calls = 2000 if n <= 1000 else 200
-    t_call_ours, _ = timed(lambda: [fun_ours(0.3, h0) for _ in range(calls)], 3)
+    t_call_ours, _ = timed(lambda: [fun_ours() for _ in range(calls)], 3)
     t_call_base, _ = timed(lambda: [rhs(0.3, h0) for _ in range(calls)], 3)
-    return {"case": f"non-stiff N={n} k={k}", "ours": t_ours, "base": t_base, "diff": diff,
-            "nfev": ours.info["nfev"], "call_ours_us": t_call_ours / calls * 1e6,
+    return {"case": f"{method} N={n} k={k}", "ours": t_ours, "base": t_base, "diff": diff, "threads": threads,
+            "nfev": ours.info["nfev"], "nfev_base": base.nfev, "call_ours_us": t_call_ours / calls * 1e6,
             "call_base_us": t_call_base / calls * 1e6}
 
 
-def _our_fun(net, x):
-    """The right-hand side `solve` hands to solve_ivp (same construction)."""
+def _our_rhs(net, threads: int):
+    """One evaluation of the compiled right-hand side that the solve's steps call."""
     from simulator._kernels import continuous as kernels
+    from simulator._kernels import entry_point
 
     w, n = net.wiring(), net.n_neurons
     inv_tau = np.ascontiguousarray(1.0 / net.tau)
-    ybuf = np.empty((net.n_outputs, 1))
-    xt = np.empty((net.n_inputs, 1))
-
-    def fun(t, y):
-        out = np.empty((n, 1))
-        xt[:, 0] = x(t)
-        kernels.rhs(w, inv_tau, y.reshape(n, 1), xt, ybuf, out, 0)
-        return out.ravel()
-
-    return fun
+    h = np.random.default_rng(0).normal(0, 0.5, (n, 1))
+    ybuf, xt, out = np.empty((net.n_outputs, 1)), np.full((net.n_inputs, 1), 0.3), np.empty((n, 1))
+    chunks = min(n, 4 * threads) if threads > 1 else 0  # as `simulator.threads.using` splits them
+    numba.set_num_threads(max(threads, 1))
+    f = entry_point(kernels.rhs, w, inv_tau, h, xt, ybuf, out, chunks)
+    return lambda: f(w, inv_tau, h, xt, ybuf, out, chunks)
 
 
 def stiff(kind: str, n: int, repeats: int, with_plain: bool) -> dict:
@@ -141,6 +145,7 @@ def stiff(kind: str, n: int, repeats: int, with_plain: bool) -> dict:
                                                        t_eval=[100.0]), 1)
     row["rk45"] = t_rk
     row["diff_rk45"] = np.abs(ours.states[-1] - rk.y[:, -1]).max()
+    row["our_rk45"], _ = timed(lambda: sim.solve(net, x, (0, 100), h0=h0, method="RK45", t_eval=[100.0]), 1)
     return row
 
 
@@ -180,21 +185,29 @@ def main(argv=None) -> None:
     reps = 1 if quick else 3
     print(f"# solve / RK4 vs solve_ivp with a scipy.sparse RHS; graphrnn {sim.__version__}, numba {__import__('numba').__version__}, "
           f"threads {__import__('numba').get_num_threads()}")
-    print("\n## Non-stiff, RK45 (ratio = solve_ivp with scipy.sparse RHS / sim.solve)")
-    print(f"{'case':<26}{'ours s':>9}{'scipy s':>9}{'ratio':>7}{'nfev':>7}{'us/call ours':>14}{'us/call scipy':>15}"
-          f"{'max diff':>10}")
-    for n, k in ([(1000, 10)] if quick else [(1000, 10), (1000, 100), (10000, 10), (10000, 100)]):
-        r = nonstiff(n, k, reps)
-        print(f"{r['case']:<26}{r['ours']:9.3f}{r['base']:9.3f}{r['base'] / r['ours']:7.2f}{r['nfev']:7d}"
-              f"{r['call_ours_us']:14.1f}{r['call_base_us']:15.1f}{r['diff']:10.1e}")
+    print("\n## Non-stiff (ratio = solve_ivp with the scipy.sparse RHS / sim.solve, same method)")
+    print("# per evaluation of the right-hand side: 'rhs' = one evaluation alone, 'rest' = the total / nfev - rhs")
+    print(f"{'case':<24}{'thr':>4}{'ours s':>9}{'scipy s':>9}{'ratio':>7}{'nfev':>7}{'rhs us':>8}{'rest us':>9}"
+          f"{'scipy rhs':>10}{'rest':>7}{'max diff':>10}")
+    cases = [(1000, 10, "RK45")] if quick else [(1000, 10, "RK45"), (1000, 100, "RK45"), (10000, 10, "RK45"),
+                                                (10000, 100, "RK45"), (10000, 10, "DOP853")]
+    for n, k, method in cases:
+        r = nonstiff(n, k, reps, method)
+        rest_ours = r["ours"] / r["nfev"] * 1e6 - r["call_ours_us"]
+        rest_base = r["base"] / r["nfev_base"] * 1e6 - r["call_base_us"]
+        print(f"{r['case']:<24}{r['threads']:4d}{r['ours']:9.3f}{r['base']:9.3f}{r['base'] / r['ours']:7.2f}"
+              f"{r['nfev']:7d}{r['call_ours_us']:8.1f}{rest_ours:9.1f}{r['call_base_us']:10.1f}{rest_base:7.1f}"
+              f"{r['diff']:10.1e}")
     print("\n## Stiff, t in [0, 100], tau in [1e-3, 1e2]")
-    print(f"{'case':<26}{'ours BDF s':>11}{'J':>8}{'plain BDF s':>12}{'ratio':>7}{'RK45 s':>9}{'ratio':>7}"
-          f"{'diff':>9}")
+    print("# ratios: plain BDF / ours BDF, and scipy RK45 / ours BDF; 'our RK45' = sim.solve(method='RK45')")
+    print(f"{'case':<26}{'ours BDF s':>11}{'J':>8}{'nlu':>6}{'plain BDF s':>12}{'ratio':>7}{'RK45 s':>9}{'ratio':>7}"
+          f"{'our RK45 s':>11}{'diff':>9}")
     cases = [("small-world", 500), ("random", 300)] if quick else [("small-world", 2000), ("random", 1000)]
     for kind, n in cases:
         r = stiff(kind, n, reps, with_plain=True)
-        print(f"{r['case']:<26}{r['ours']:11.2f}{r['jacobian']:>8}{r['plain_bdf']:12.2f}"
-              f"{r['plain_bdf'] / r['ours']:7.1f}{r['rk45']:9.2f}{r['rk45'] / r['ours']:7.1f}{r['diff_bdf']:9.1e}")
+        print(f"{r['case']:<26}{r['ours']:11.2f}{r['jacobian']:>8}{r['nlu']:6d}{r['plain_bdf']:12.2f}"
+              f"{r['plain_bdf'] / r['ours']:7.1f}{r['rk45']:9.2f}{r['rk45'] / r['ours']:7.1f}{r['our_rk45']:11.2f}"
+              f"{r['diff_bdf']:9.1e}")
     print("\n## Fixed-step RK4 at RK45's accuracy (constant input)")
     r = rk4_matched(1000 if quick else 10000, reps)
     print(f"{r['case']:<32} ours {r['ours']:.3f} s (err {r['err_ours']:.1e}), solve_ivp RK45 {r['base']:.3f} s "

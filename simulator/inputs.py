@@ -73,7 +73,16 @@ class Signal:
     def many(self, times: np.ndarray) -> np.ndarray:
         """x at each of `times`, stacked: C-contiguous ``(len(times), n_inputs, batch)``."""
         if self.fn is not None:
-            return np.stack([self._call(t) for t in times])
+            want = (len(times), self.batch, self.n_inputs) if self.batched else (len(times), self.n_inputs)
+            try:
+                v = np.asarray([self.fn(t) for t in times], dtype=self.dtype)
+            except ValueError:  # ragged: let `_call` name the time and shape at fault
+                v = None
+            if v is None or v.shape != want:
+                return np.stack([self._call(t) for t in times])
+            if self.batched:
+                return np.ascontiguousarray(v.transpose(0, 2, 1))
+            return np.ascontiguousarray(np.broadcast_to(v[:, :, None], (*v.shape, self.batch)))
         s = self.samples
         u = np.asarray(times, dtype=np.float64) / self.dt
         if self.interpolation == "hold" or len(s) == 1:

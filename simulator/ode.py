@@ -42,10 +42,12 @@ JACOBIANS = ("auto", "dense", "sparse", "none")
 DENSE_MAX_SMALL = 200
 #: Systems past this size always get a sparse one (a dense one would not fit).
 DENSE_MAX = 8000
-#: Sparse when the LU factors of I - J/2 hold less than this fraction of n^2.
-#: Measured here: a small-world graph (k = 10, p = 0.05) fills to ~0.19 and
-#: its sparse LU is 1.6x faster than LAPACK's; random graphs with in-degree 10
-#: fill to ~0.6 and the dense LU is 2.5-3.5x faster.
+#: Sparse when the LU factors of I - J/2 (`implicit.factorise`: minimum-degree
+#: order, diagonal pivots) hold less than this fraction of n^2. Measured here:
+#: a small-world graph (k = 10, p = 0.05) fills to 0.077 at N = 2,000 (sparse
+#: LU 20 ms, LAPACK's dense one 57-78 ms) and 0.105 at N = 500 (1.6 against
+#: 2.8 ms); random graphs with in-degree 10 fill to ~0.5 and the dense LU is
+#: 1.7-2x faster (14 against 24 ms at N = 1,000).
 FILL_LIMIT = 0.3
 
 
@@ -91,7 +93,7 @@ def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndar
     methods factorise, at a typical step) are computed once at the initial
     state. Graphs whose LU stays sparse (lattices, rings, small-world and
     layered graphs: short-range wiring) gain from the sparse Jacobian; random
-    graphs with in-degree beyond a few fill in almost completely, and a
+    graphs with in-degree beyond a few fill in to about half of n^2, and a
     dense LU (LAPACK) is then faster than SuperLU on the same entries.
     """
     n = net.n_neurons
@@ -100,11 +102,12 @@ def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndar
     if n > DENSE_MAX:
         return "sparse"
     import scipy.sparse as sp
-    from scipy.sparse.linalg import splu
+
+    from .implicit import factorise
 
     J = blocks.matrix(s_h[:, 0], s_o[:, 0])
-    lu = splu((sp.identity(n, format="csc") - 0.5 * J).tocsc())
-    fill = (lu.L.nnz + lu.U.nnz) / float(n) ** 2
+    factor, _ = factorise(sp.identity(n, format="csc") - 0.5 * J, None)
+    fill = (factor.lu.L.nnz + factor.lu.U.nnz) / float(n) ** 2
     return "sparse" if fill < FILL_LIMIT else "dense"
 
 
@@ -375,6 +378,10 @@ def solve(
             kwargs["jac"] = jac
 
     solver = method
+    if form == "sparse" and method in ("BDF", "Radau"):
+        from .implicit import ORDERED_SOLVERS
+
+        solver = ORDERED_SOLVERS[method]
     if method in COMPILED and dtype == np.float64 and size:
         from .explicit import COMPILED_SOLVERS, Stepper
 
