@@ -27,7 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 import scipy.integrate
 import scipy.sparse as sp
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
-from simulator.threads import plan  # noqa: E402
+from simulator.threads import using  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -91,24 +90,26 @@ def nonstiff(n: int, k: int, repeats: int, method: str = "RK45") -> dict:
     h0 = rng.normal(0, 0.5, n)
     rhs, x = user_rhs(net), sine
     sim.solve(net, x, (0, 1), h0=h0, method=method)  # compile
-    threads = plan(net.n_edges + n, None)
     t_ours, ours = timed(lambda: sim.solve(net, x, (0, 50), h0=h0, method=method, t_eval=[50.0]), repeats)
+    threads = ours.info["threads"]  # as the last timed solve planned them
     t_base, base = timed(lambda: scipy.integrate.solve_ivp(rhs, (0, 50), h0, method=method, rtol=1e-6, atol=1e-8,
                                                            t_eval=[50.0]), repeats)
     diff = np.abs(ours.states[-1] - base.y[:, -1]).max()
     # one evaluation of each right-hand side on its own (ours on the threads
     # the solve used), to split each total into right-hand sides and the rest
-    fun_ours = _our_rhs(net, threads)
     calls = 2000 if n <= 1000 else 200
-    t_call_ours, _ = timed(lambda: [fun_ours() for _ in range(calls)], 3)
+    with using(threads, n) as chunks:
+        fun_ours = _our_rhs(net, chunks)
+        t_call_ours, _ = timed(lambda: [fun_ours() for _ in range(calls)], 3)
     t_call_base, _ = timed(lambda: [rhs(0.3, h0) for _ in range(calls)], 3)
     return {"case": f"{method} N={n} k={k}", "ours": t_ours, "base": t_base, "diff": diff, "threads": threads,
             "nfev": ours.info["nfev"], "nfev_base": base.nfev, "call_ours_us": t_call_ours / calls * 1e6,
             "call_base_us": t_call_base / calls * 1e6}
 
 
-def _our_rhs(net, threads: int):
-    """One evaluation of the compiled right-hand side that the solve's steps call."""
+def _our_rhs(net, chunks: int):
+    """One evaluation of the compiled right-hand side that the solve's steps
+    call (`chunks` as `simulator.threads.using` yields)."""
     from simulator._kernels import continuous as kernels
     from simulator._kernels import entry_point
 
@@ -116,8 +117,6 @@ def _our_rhs(net, threads: int):
     inv_tau = np.ascontiguousarray(1.0 / net.tau)
     h = np.random.default_rng(0).normal(0, 0.5, (n, 1))
     ybuf, xt, out = np.empty((net.n_outputs, 1)), np.full((net.n_inputs, 1), 0.3), np.empty((n, 1))
-    chunks = min(n, 4 * threads) if threads > 1 else 0  # as `simulator.threads.using` splits them
-    numba.set_num_threads(max(threads, 1))
     f = entry_point(kernels.rhs, w, inv_tau, h, xt, ybuf, out, chunks)
     return lambda: f(w, inv_tau, h, xt, ybuf, out, chunks)
 

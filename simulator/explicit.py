@@ -62,7 +62,7 @@ class Stepper:
         K[0] = solver.f
         y_new = np.empty_like(solver.y)
         args = (self.w, self.inv_tau, A, B, solver._E, solver._E3, K, solver.y, float(h), xs, self.ybuf,
-                solver._stage, y_new, solver._rtol, solver._atol, self.n_chunks())
+                solver._stage, y_new, solver._rtol, solver._atol, solver._err, self.n_chunks())
         if self._entry is None:
             self._entry = entry_point(rk_attempt, *args)
         return y_new, self._entry(*args)
@@ -78,7 +78,8 @@ class _CompiledSteps:
     def __init__(self, fun, t0, y0, t_bound, *, stepper: Stepper, **options):
         super().__init__(fun, t0, y0, t_bound, **options)
         self._stepper = stepper
-        self._stage = np.empty(self.n)
+        self._stage = np.empty((2, self.n))
+        self._err = np.empty((2, self.n))
         self._rtol = np.ascontiguousarray(np.broadcast_to(np.asarray(self.rtol, dtype=float), (self.n,)))
         self._atol = np.ascontiguousarray(np.broadcast_to(np.asarray(self.atol, dtype=float), (self.n,)))
         if hasattr(self, "E5"):

@@ -260,8 +260,8 @@ def solve(
         ``states`` (n_times, [batch,] n_neurons) at those times (``h0`` first
         when ``t0`` is among them); ``outputs[k] = y(times[k + 1])``
         (n_times - 1 rows, a held input read just before each time); ``info`` holds
-        SciPy's counts (``nfev``, ``njev``, ``nlu``), ``status``, ``message``
-        and the Jacobian form used.
+        SciPy's counts (``nfev``, ``njev``, ``nlu``), ``status``, ``message``,
+        the Jacobian form used and the threads the right-hand side ran on.
 
     Raises
     ------
@@ -438,7 +438,8 @@ def solve(
     times_out = t_all.astype(dtype)
     if check_finite:
         raise_if_nonfinite(net, states, outputs, times_out, batched)
-    info = {"mode": "ode", "method": method, "dt": dt, "jacobian": form, "status": status, "message": message,
+    info = {"mode": "ode", "method": method, "dt": dt, "jacobian": form, "threads": n_threads, "status": status,
+            "message": message,
             **counts}
     return Result(
         states=to_public(states, batched),

@@ -1,47 +1,172 @@
 """One attempted step of an embedded explicit Runge-Kutta pair (SciPy's RK23,
 RK45 and DOP853), every stage and the error estimate in one compiled call.
 
-The stages use the continuous-time right-hand side of `continuous.rhs`, so
-SciPy's adaptive step control (kept in Python, in `simulator.explicit`) pays
-one call per attempted step instead of one Python round trip per stage.
+The stages poll the neurons as `continuous.rhs` does, so SciPy's adaptive
+step control (kept in Python, in `simulator.explicit`) pays one call per
+attempted step instead of one Python round trip per stage. Each pass over
+the neurons computes a chunk's rates of one stage and, from them, the same
+chunk of the next stage, so with threads a stage costs one parallel region
+(the stages' states alternate between two buffers: other chunks still read
+the current one); the error estimate is split over the same chunks.
 """
 
 from __future__ import annotations
 
 import math
 
-from numba import njit
+import numpy as np
+from numba import njit, prange
 
 from . import CACHE
-from .continuous import rhs
+from .forward import poll, readout
 
 
 @njit(cache=CACHE, error_model="numpy")
-def _combine(y, K, coeffs, n_terms, h, out):
-    """``out = y + h * sum_j coeffs[j] K[j]`` over the first `n_terms` rows
-    (flat arrays of one size; terms with a zero coefficient skipped)."""
-    size = y.shape[0]
-    for m in range(size):
+def combine(y, K, coeffs, n_terms, h, out, lo, hi):
+    """``out = y + h * sum_j coeffs[j] K[j]`` on entries ``lo:hi`` of flat
+    arrays, over the first `n_terms` rows of `K`: one vectorised pass per
+    term (a term with a zero coefficient skipped)."""
+    lo, hi = np.uint64(lo), np.uint64(hi)
+    for m in range(lo, hi):
         out[m] = y[m]
     for j in range(n_terms):
         c = h * coeffs[j]
         if c != 0.0:
             Kj = K[j]
-            for m in range(size):
+            for m in range(lo, hi):
                 out[m] += c * Kj[m]
 
 
 @njit(cache=CACHE, error_model="numpy")
-def _dot_rows(K, coeffs, m):
-    """``sum_j coeffs[j] K[j, m]``."""
-    acc = 0.0
-    for j in range(coeffs.shape[0]):
-        acc += coeffs[j] * K[j, m]
-    return acc
+def scaled_square_sum(K, E, y, y_new, rtol, atol, err, lo, hi):
+    """``sum ((E K) / scale)^2`` over entries ``lo:hi``, with
+    ``scale = atol + max(|y|, |y_new|) rtol``; `err` (size,) is scratch."""
+    lo, hi = np.uint64(lo), np.uint64(hi)
+    for m in range(lo, hi):
+        err[m] = 0.0
+    for j in range(E.shape[0]):
+        c = E[j]
+        if c != 0.0:
+            Kj = K[j]
+            for m in range(lo, hi):
+                err[m] += c * Kj[m]
+    for m in range(lo, hi):
+        a = abs(y[m])
+        b = abs(y_new[m])  # NaN in y_new (a blown-up stage) makes the sum NaN: the step is rejected
+        e = err[m] / (atol[m] + (b if not b <= a else a) * rtol[m])
+        err[m] = e * e
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    four = np.uint64(4)
+    m = lo
+    while m + four <= hi:  # four partial sums: the additions need not wait on each other
+        s0 += err[m]
+        s1 += err[m + np.uint64(1)]
+        s2 += err[m + np.uint64(2)]
+        s3 += err[m + np.uint64(3)]
+        m += four
+    while m < hi:
+        s0 += err[m]
+        m += np.uint64(1)
+    return (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, atol, n_chunks):
+def _sums(y, K, coeffs, n_terms, h, out, n_chunks):
+    """`combine` over all entries; with ``n_chunks > 0`` split over threads."""
+    if n_chunks > 0:
+        _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks)
+    else:
+        combine(y, K, coeffs, n_terms, h, out, 0, y.shape[0])
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks):
+    size = y.shape[0]
+    chunk = (size + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        combine(y, K, coeffs, n_terms, h, out, min(size, c * chunk), min(size, (c + 1) * chunk))
+
+
+@njit(cache=CACHE, error_model="numpy")
+def stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
+               y, K, coeffs, n_terms, h, dst, lo, hi):
+    """Neurons ``lo:hi`` of one stage: ``k_out = (phi(a(src)) - src) / tau``,
+    then (``n_terms > 0``) the same rows of the next stage,
+    ``dst = y + h sum_j coeffs[j] K[j]``, which need no other rows of `K`
+    (so both share one pass over threads). `src`, `k_out` are (n_neurons,
+    batch) views; `y`, `K`, `dst` flat."""
+    poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, src, xt, ybuf, k_out, lo, hi)
+    nb = src.shape[1]
+    for i in range(lo, hi):
+        r = inv_tau[i]
+        for b in range(nb):
+            k_out[i, b] = (k_out[i, b] - src[i, b]) * r
+    if n_terms > 0:
+        combine(y, K, coeffs, n_terms, h, dst, lo * nb, hi * nb)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def _stage(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, dst, n_chunks):
+    """`stage_rows` over every neuron, after the outputs at `src` (for the
+    feedback edges); with ``n_chunks > 0`` the neurons split over threads.
+    `dst` must not be `src`: other chunks still read it."""
+    readout(w, src, xt, ybuf)
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    if n_chunks > 0:
+        _stage_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt,
+                        ybuf, k_out, y, K, coeffs, n_terms, h, dst, n_chunks)
+    else:
+        stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt, ybuf,
+                   k_out, y, K, coeffs, n_terms, h, dst, 0, src.shape[0])
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def _stage_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
+                    y, K, coeffs, n_terms, h, dst, n_chunks):
+    n = src.shape[0]
+    size = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
+                   y, K, coeffs, n_terms, h, dst, min(n, c * size), min(n, (c + 1) * size))
+
+
+@njit(cache=CACHE, error_model="numpy")
+def _error_sums(K, E, E3, y, y_new, rtol, atol, err, n_chunks):
+    """``(sum (E K / scale)^2, sum (E3 K / scale)^2)`` over all entries (the
+    second 0 when `E3` is empty); with ``n_chunks > 0`` split over threads."""
+    if n_chunks > 0:
+        return _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks)
+    size = y.shape[0]
+    s5 = scaled_square_sum(K, E, y, y_new, rtol, atol, err[0], 0, size)
+    s3 = scaled_square_sum(K, E3, y, y_new, rtol, atol, err[1], 0, size) if E3.shape[0] else 0.0
+    return s5, s3
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks):
+    size = y.shape[0]
+    chunk = (size + n_chunks - 1) // n_chunks
+    parts = np.zeros((n_chunks, 2))
+    for c in prange(n_chunks):
+        lo, hi = min(size, c * chunk), min(size, (c + 1) * chunk)
+        parts[c, 0] = scaled_square_sum(K, E, y, y_new, rtol, atol, err[0], lo, hi)
+        if E3.shape[0]:
+            parts[c, 1] = scaled_square_sum(K, E3, y, y_new, rtol, atol, err[1], lo, hi)
+    s5 = 0.0
+    s3 = 0.0
+    for c in range(n_chunks):
+        s5 += parts[c, 0]
+        s3 += parts[c, 1]
+    return s5, s3
+
+
+@njit(cache=CACHE, error_model="numpy")
+def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, atol, err, n_chunks):
     """Attempt one step of size `h`; fill the stages and ``y_new``, return the
     error norm SciPy's step control compares with 1.
 
@@ -65,9 +190,13 @@ def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, a
     xs : ndarray, shape (n_stages + 1, n_inputs, batch)
         The inputs at each stage's time ``t + C[s] h`` (row ``n_stages``: t + h).
     ybuf : ndarray, shape (n_outputs, batch)
-    stage, y_new : ndarray, shape (n_neurons * batch,)
-        Scratch for a stage's state; the step's result.
+    stage : ndarray, shape (2, n_neurons * batch)
+        Scratch: the stages' states, alternating.
+    y_new : ndarray, shape (n_neurons * batch,)
+        The step's result.
     rtol, atol : ndarray, shape (n_neurons * batch,)
+    err : ndarray, shape (2, n_neurons * batch)
+        Scratch.
     n_chunks : int
         0: one thread; else the neurons in this many chunks over threads.
 
@@ -82,28 +211,22 @@ def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, a
     n = inv_tau.shape[0]
     nb = xs.shape[2]
     size = y.shape[0]
+    _sums(y, K, A[1], 1, h, stage[1], n_chunks)
     for s in range(1, n_stages):
-        _combine(y, K, A[s], s, h, stage)
-        rhs(w, inv_tau, stage.reshape((n, nb)), xs[s], ybuf, K[s].reshape((n, nb)), n_chunks)
-    _combine(y, K, B, n_stages, h, y_new)
-    rhs(w, inv_tau, y_new.reshape((n, nb)), xs[n_stages], ybuf, K[n_stages].reshape((n, nb)), n_chunks)
+        # stage s is in stage[s % 2]; its rates go to K[s], and the next
+        # stage (y_new after the last) into the other buffer
+        last = s == n_stages - 1
+        dst = y_new if last else stage[(s + 1) % 2]
+        coeffs = B if last else A[s + 1]
+        _stage(w, inv_tau, stage[s % 2].reshape((n, nb)), xs[s], ybuf, K[s].reshape((n, nb)), y, K, coeffs, s + 1,
+               h, dst, n_chunks)
+    _stage(w, inv_tau, y_new.reshape((n, nb)), xs[n_stages], ybuf, K[n_stages].reshape((n, nb)), y, K, B, 0, h,
+           stage[0], n_chunks)
     if size == 0:
         return 0.0
+    s5, s3 = _error_sums(K, E, E3, y, y_new, rtol, atol, err, n_chunks)
     if E3.shape[0] == 0:
-        total = 0.0
-        for m in range(size):
-            scale = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
-            e = h * _dot_rows(K, E, m) / scale
-            total += e * e
-        return math.sqrt(total / size)
-    sum5 = 0.0
-    sum3 = 0.0
-    for m in range(size):
-        scale = atol[m] + max(abs(y[m]), abs(y_new[m])) * rtol[m]
-        e5 = _dot_rows(K, E, m) / scale
-        e3 = _dot_rows(K, E3, m) / scale
-        sum5 += e5 * e5
-        sum3 += e3 * e3
-    if sum5 == 0.0 and sum3 == 0.0:
+        return abs(h) * math.sqrt(s5 / size)
+    if s5 == 0.0 and s3 == 0.0:
         return 0.0
-    return abs(h) * sum5 / math.sqrt((sum5 + 0.01 * sum3) * size)
+    return abs(h) * s5 / math.sqrt((s5 + 0.01 * s3) * size)
