@@ -22,7 +22,7 @@ from scipy.integrate import DOP853, RK23, RK45
 from scipy.integrate._ivp.rk import MAX_FACTOR, MIN_FACTOR, SAFETY
 
 from ._kernels import entry_point
-from ._kernels.embedded import rk_attempt
+from ._kernels.embedded import rk_attempt, rk_attempt_parallel
 
 __all__ = ["Stepper", "COMPILED_SOLVERS"]
 
@@ -51,21 +51,25 @@ class Stepper:
         self.inputs = inputs
         self.n_chunks = n_chunks
         self.ybuf = np.empty((n_outputs, batch))
-        self._entry = None
+        self._entries = {}  # threaded or not -> compiled entry point
 
     def attempt(self, solver, t: float, h: float) -> tuple[np.ndarray, float]:
         """Fill the solver's stages for a step of `h` from `t`; return
         ``(y_new, error_norm)``."""
-        A, B, C = solver.A, solver.B, solver.C
-        xs = self.inputs(t + h * np.append(C, 1.0))
+        xs = self.inputs(t + h * solver._stage_times)
         K = solver.K
         K[0] = solver.f
         y_new = np.empty_like(solver.y)
-        args = (self.w, self.inv_tau, A, B, solver._E, solver._E3, K, solver.y, float(h), xs, self.ybuf,
-                solver._stage, y_new, solver._rtol, solver._atol, solver._err, self.n_chunks())
-        if self._entry is None:
-            self._entry = entry_point(rk_attempt, *args)
-        return y_new, self._entry(*args)
+        args = (self.w, self.inv_tau, solver._A, solver._B, solver._E, solver._E3, K, solver.y, float(h), xs,
+                self.ybuf, solver._stage, y_new, solver._rtol, solver._atol, solver._err)
+        n_chunks = self.n_chunks()
+        if n_chunks:
+            args += (n_chunks,)
+        kernel = self._entries.get(bool(n_chunks))
+        if kernel is None:
+            kernel = self._entries[bool(n_chunks)] = entry_point(rk_attempt_parallel if n_chunks else rk_attempt,
+                                                                 *args)
+        return y_new, kernel(*args)
 
 
 class _CompiledSteps:
@@ -82,6 +86,9 @@ class _CompiledSteps:
         self._err = np.empty((2, self.n))
         self._rtol = np.ascontiguousarray(np.broadcast_to(np.asarray(self.rtol, dtype=float), (self.n,)))
         self._atol = np.ascontiguousarray(np.broadcast_to(np.asarray(self.atol, dtype=float), (self.n,)))
+        # contiguous copies, so that every method shares one compiled kernel
+        self._A, self._B = np.ascontiguousarray(self.A), np.ascontiguousarray(self.B)
+        self._stage_times = np.append(self.C, 1.0)
         if hasattr(self, "E5"):
             self._E, self._E3 = np.ascontiguousarray(self.E5), np.ascontiguousarray(self.E3)
         else:

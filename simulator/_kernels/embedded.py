@@ -73,15 +73,6 @@ def scaled_square_sum(K, E, y, y_new, rtol, atol, err, lo, hi):
     return (s0 + s1) + (s2 + s3)
 
 
-@njit(cache=CACHE, error_model="numpy")
-def _sums(y, K, coeffs, n_terms, h, out, n_chunks):
-    """`combine` over all entries; with ``n_chunks > 0`` split over threads."""
-    if n_chunks > 0:
-        _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks)
-    else:
-        combine(y, K, coeffs, n_terms, h, out, 0, y.shape[0])
-
-
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks):
     size = y.shape[0]
@@ -109,25 +100,26 @@ def stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau
 
 
 @njit(cache=CACHE, error_model="numpy")
-def _stage(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, dst, n_chunks):
-    """`stage_rows` over every neuron, after the outputs at `src` (for the
-    feedback edges); with ``n_chunks > 0`` the neurons split over threads.
+def _stage(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, dst):
+    """`stage_rows` over every neuron on one thread, after the outputs at
+    `src` (for the feedback edges)."""
+    readout(w, src, xt, ybuf)
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt, ybuf,
+               k_out, y, K, coeffs, n_terms, h, dst, 0, src.shape[0])
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def _stage_parallel(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, dst, n_chunks):
+    """`_stage` with the neurons in `n_chunks` chunks spread over threads.
     `dst` must not be `src`: other chunks still read it."""
     readout(w, src, xt, ybuf)
     Wp, Wi, Wd = w.W
     Up, Ui, Ud = w.U
     Fp, Fi, Fd = w.F
-    if n_chunks > 0:
-        _stage_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt,
-                        ybuf, k_out, y, K, coeffs, n_terms, h, dst, n_chunks)
-    else:
-        stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt, ybuf,
-                   k_out, y, K, coeffs, n_terms, h, dst, 0, src.shape[0])
-
-
-@njit(cache=CACHE, error_model="numpy", parallel=True)
-def _stage_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
-                    y, K, coeffs, n_terms, h, dst, n_chunks):
+    bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     n = src.shape[0]
     size = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
@@ -135,16 +127,25 @@ def _stage_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, in
                    y, K, coeffs, n_terms, h, dst, min(n, c * size), min(n, (c + 1) * size))
 
 
-@njit(cache=CACHE, error_model="numpy")
-def _error_sums(K, E, E3, y, y_new, rtol, atol, err, n_chunks):
-    """``(sum (E K / scale)^2, sum (E3 K / scale)^2)`` over all entries (the
-    second 0 when `E3` is empty); with ``n_chunks > 0`` split over threads."""
-    if n_chunks > 0:
-        return _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks)
-    size = y.shape[0]
-    s5 = scaled_square_sum(K, E, y, y_new, rtol, atol, err[0], 0, size)
-    s3 = scaled_square_sum(K, E3, y, y_new, rtol, atol, err[1], 0, size) if E3.shape[0] else 0.0
-    return s5, s3
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def _next(s, A, B, stage, y_new):
+    """Where stage s's pass writes the next stage (y_new after the last) and
+    with which coefficients; stage s itself is in ``stage[s % 2]``."""
+    if s == B.shape[0] - 1:
+        return y_new, B
+    return stage[(s + 1) % 2], A[s + 1]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def _norm(s5, s3, dop853, h, size):
+    """SciPy's error norm from the sums of squares (see `rk_attempt`)."""
+    if size == 0:
+        return 0.0
+    if not dop853:
+        return abs(h) * math.sqrt(s5 / size)
+    if s5 == 0.0 and s3 == 0.0:
+        return 0.0
+    return abs(h) * s5 / math.sqrt((s5 + 0.01 * s3) * size)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
@@ -166,9 +167,9 @@ def _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, atol, err, n_chunks):
-    """Attempt one step of size `h`; fill the stages and ``y_new``, return the
-    error norm SciPy's step control compares with 1.
+def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, atol, err):
+    """Attempt one step of size `h` on one thread; fill the stages and
+    ``y_new``, return the error norm SciPy's step control compares with 1.
 
     Parameters
     ----------
@@ -197,8 +198,6 @@ def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, a
     rtol, atol : ndarray, shape (n_neurons * batch,)
     err : ndarray, shape (2, n_neurons * batch)
         Scratch.
-    n_chunks : int
-        0: one thread; else the neurons in this many chunks over threads.
 
     Returns
     -------
@@ -207,26 +206,30 @@ def rk_attempt(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, a
         DOP853's blend of its fifth- and third-order estimates otherwise;
         ``scale = atol + max(|y|, |y_new|) rtol``.
     """
-    n_stages = B.shape[0]
-    n = inv_tau.shape[0]
-    nb = xs.shape[2]
-    size = y.shape[0]
-    _sums(y, K, A[1], 1, h, stage[1], n_chunks)
-    for s in range(1, n_stages):
-        # stage s is in stage[s % 2]; its rates go to K[s], and the next
-        # stage (y_new after the last) into the other buffer
-        last = s == n_stages - 1
-        dst = y_new if last else stage[(s + 1) % 2]
-        coeffs = B if last else A[s + 1]
+    n, nb, size = inv_tau.shape[0], xs.shape[2], y.shape[0]
+    combine(y, K, A[1], 1, h, stage[1], 0, size)
+    for s in range(1, B.shape[0]):
+        dst, coeffs = _next(s, A, B, stage, y_new)
         _stage(w, inv_tau, stage[s % 2].reshape((n, nb)), xs[s], ybuf, K[s].reshape((n, nb)), y, K, coeffs, s + 1,
-               h, dst, n_chunks)
-    _stage(w, inv_tau, y_new.reshape((n, nb)), xs[n_stages], ybuf, K[n_stages].reshape((n, nb)), y, K, B, 0, h,
-           stage[0], n_chunks)
-    if size == 0:
-        return 0.0
-    s5, s3 = _error_sums(K, E, E3, y, y_new, rtol, atol, err, n_chunks)
-    if E3.shape[0] == 0:
-        return abs(h) * math.sqrt(s5 / size)
-    if s5 == 0.0 and s3 == 0.0:
-        return 0.0
-    return abs(h) * s5 / math.sqrt((s5 + 0.01 * s3) * size)
+               h, dst)
+    _stage(w, inv_tau, y_new.reshape((n, nb)), xs[-1], ybuf, K[-1].reshape((n, nb)), y, K, B, 0, h, stage[0])
+    s5 = scaled_square_sum(K, E, y, y_new, rtol, atol, err[0], 0, size)
+    s3 = scaled_square_sum(K, E3, y, y_new, rtol, atol, err[1], 0, size) if E3.shape[0] else 0.0
+    return _norm(s5, s3, E3.shape[0] > 0, h, size)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def rk_attempt_parallel(w, inv_tau, A, B, E, E3, K, y, h, xs, ybuf, stage, y_new, rtol, atol, err, n_chunks):
+    """`rk_attempt` with the neurons in `n_chunks` chunks spread over
+    threads: one parallel region a stage, one for the error estimate. A
+    kernel of its own, so a solve on one thread never compiles it."""
+    n, nb, size = inv_tau.shape[0], xs.shape[2], y.shape[0]
+    _sums_parallel(y, K, A[1], 1, h, stage[1], n_chunks)
+    for s in range(1, B.shape[0]):
+        dst, coeffs = _next(s, A, B, stage, y_new)
+        _stage_parallel(w, inv_tau, stage[s % 2].reshape((n, nb)), xs[s], ybuf, K[s].reshape((n, nb)), y, K, coeffs,
+                        s + 1, h, dst, n_chunks)
+    _stage_parallel(w, inv_tau, y_new.reshape((n, nb)), xs[-1], ybuf, K[-1].reshape((n, nb)), y, K, B, 0, h,
+                    stage[0], n_chunks)
+    s5, s3 = _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks)
+    return _norm(s5, s3, E3.shape[0] > 0, h, size)
