@@ -24,7 +24,7 @@ from . import CACHE
 
 from ..activations import activate
 from ..activations import derivative as act_derivative
-from .forward import count_nonfinite, drive, output_drive, poll, readout
+from .forward import chunk_bounds, count_nonfinite, drive, output_drive, poll, readout
 
 #: Codes of the fixed-step methods.
 EULER, EXP_EULER, RK4 = 0, 1, 2
@@ -66,11 +66,9 @@ def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
     Up, Ui, Ud = w.U
     Fp, Fi, Fd = w.F
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
-    n = h.shape[0]
-    size = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
-             h, xt, ybuf, out, min(n, c * size), min(n, (c + 1) * size))
+        lo, hi = chunk_bounds(h.shape[0], n_chunks, c)
+        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, ybuf, out, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-from .forward import poll, readout
+from .forward import chunk_bounds, poll, readout
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -75,10 +75,9 @@ def scaled_square_sum(K, E, y, y_new, rtol, atol, err, lo, hi):
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks):
-    size = y.shape[0]
-    chunk = (size + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        combine(y, K, coeffs, n_terms, h, out, min(size, c * chunk), min(size, (c + 1) * chunk))
+        lo, hi = chunk_bounds(y.shape[0], n_chunks, c)
+        combine(y, K, coeffs, n_terms, h, out, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -120,11 +119,10 @@ def _stage_parallel(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, 
     Up, Ui, Ud = w.U
     Fp, Fi, Fd = w.F
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
-    n = src.shape[0]
-    size = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
+        lo, hi = chunk_bounds(src.shape[0], n_chunks, c)
         stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
-                   y, K, coeffs, n_terms, h, dst, min(n, c * size), min(n, (c + 1) * size))
+                   y, K, coeffs, n_terms, h, dst, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -150,11 +148,9 @@ def _norm(s5, s3, dop853, h, size):
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks):
-    size = y.shape[0]
-    chunk = (size + n_chunks - 1) // n_chunks
     parts = np.zeros((n_chunks, 2))
     for c in prange(n_chunks):
-        lo, hi = min(size, c * chunk), min(size, (c + 1) * chunk)
+        lo, hi = chunk_bounds(y.shape[0], n_chunks, c)
         parts[c, 0] = scaled_square_sum(K, E, y, y_new, rtol, atol, err[0], lo, hi)
         if E3.shape[0]:
             parts[c, 1] = scaled_square_sum(K, E3, y, y_new, rtol, atol, err[1], lo, hi)

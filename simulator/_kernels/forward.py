@@ -47,6 +47,14 @@ def fill_feedback(y, teacher, t, yhat, y_before):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def chunk_bounds(n, n_chunks, c):
+    """Rows ``lo, hi`` of chunk `c` of `n` rows split into `n_chunks`
+    contiguous chunks of equal size (the last ones shorter or empty)."""
+    size = (n + n_chunks - 1) // n_chunks
+    return min(n, c * size), min(n, (c + 1) * size)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def row_dot(indptr, indices, data, i, src, b):
     """``sum_k data[k] * src[indices[k], b]`` over row `i`'s slots."""
     acc = 0.0
@@ -209,15 +217,14 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n = states.shape[1]
-    size = (n + n_chunks - 1) // n_chunks
     first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
         h, xt, nxt = states[t], x[t], states[t + 1]
         bad = 0
         for c in prange(n_chunks):
-            bad += poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform,
-                        h, xt, yhat, nxt, min(n, c * size), min(n, (c + 1) * size))
+            lo, hi = chunk_bounds(n, n_chunks, c)
+            bad += poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, nxt, lo, hi)
         if bad and first_bad < 0:
             first_bad = t + 1
         readout(w, nxt, xt, outputs[t])
