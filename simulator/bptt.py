@@ -9,14 +9,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
-from ._kernels.continuous import RK4
+from ._kernels.continuous import RK4, run_fixed_step
 from ._kernels.forward import run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
-from .simulate import check_fixed_step, run
+from .simulate import check_fixed_step
 
 __all__ = ["bptt", "Gradients"]
 
@@ -114,10 +114,11 @@ def bptt(
         Add ``dh_norm`` and ``edge_grad`` to ``grads.diagnostics`` (the
         latter costs n_steps x n_edges values).
     checkpoint : bool or int, optional
-        Discrete runs: keep only every `checkpoint`-th state (True:
-        every ceil(sqrt(n_steps))-th) and recompute the steps between on the
-        way back: memory O(sqrt(n_steps)) states instead of n_steps, for about
-        one extra forward pass; the same gradients, bit for bit.
+        Keep only every `checkpoint`-th state (True: every
+        ceil(sqrt(n_steps))-th) and recompute the steps between on the way
+        back: memory O(sqrt(n_steps)) states instead of n_steps, for about
+        one extra forward pass; the same gradients, bit for bit. Discrete
+        and fixed-step continuous runs alike.
 
     Returns
     -------
@@ -162,7 +163,7 @@ def bptt(
     drive = prepare(net, x, h0)
     y_targets = _loss_targets(net, loss, targets, drive)
     T, batch, n = drive.n_steps, drive.batch, net.n_neurons
-    segment = _segment_length(checkpoint, T, continuous)
+    segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
 
     w = net.wiring()
@@ -178,19 +179,11 @@ def bptt(
     step_abs = np.zeros((T if return_diagnostics else 0, net.n_edges), dtype=net.dtype)
     g_tau = np.zeros_like(net.tau)
     if continuous:
-        res = run(net, x, h0, dt=dt, method=method)
-        states = _kernel_layout(res.states, drive.batched)
-        outputs = _kernel_layout(res.outputs, drive.batched)
-        value, gy = LOSSES[loss](outputs, y_targets)
-        kernel_args = (drive.x, states, outputs, np.ascontiguousarray(gy), truncate or 0,
-                       g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs)
-        if code == RK4:
-            bptt_rk4(w, wt, slots, net.tau, float(dt), *kernel_args)
-        else:
-            bptt_fixed_step(w, wt, slots, net.tau, float(dt), code, *kernel_args)
+        forward, backward = _continuous_passes(net, drive, code, float(dt), truncate or 0, slots,
+                                               g_weight, g_bias, g_tau, step_abs)
     else:
-        value = _discrete(net, drive, y_targets, loss, teacher, segment, truncate or 0,
-                          slots, g_weight, g_bias, g_h0, dh_norm, step_abs)
+        forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, slots, g_weight, g_bias, step_abs)
+    value = _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0)
     order = np.concatenate(to_edge).astype(np.intp)
     g_weight[order] = g_weight.copy()
     if step_abs.shape[0]:
@@ -207,12 +200,10 @@ def bptt(
     return value, grads
 
 
-def _segment_length(checkpoint, n_steps: int, continuous: bool) -> int:
+def _segment_length(checkpoint, n_steps: int) -> int:
     """Steps per recomputed segment (n_steps: no checkpointing)."""
     if checkpoint is None or checkpoint is False:
         return max(n_steps, 1)
-    if continuous:
-        raise ValueError("`checkpoint` is available for discrete runs only in this version")
     if checkpoint is True:
         return max(int(np.ceil(np.sqrt(n_steps))), 1)
     if isinstance(checkpoint, bool) or not isinstance(checkpoint, (int, np.integer)) or checkpoint < 1:
@@ -226,37 +217,30 @@ def _consecutive(to_edge: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     return tuple(np.arange(a, b, dtype=np.uint64) for a, b in zip(bounds[:-1], bounds[1:]))
 
 
-def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, slots,
-              g_weight, g_bias, g_h0, dh_norm, step_abs):
-    """Forward and backward through a discrete run in segments of `segment`
-    steps, keeping only each segment's first state (and the output fed back
-    into it) on the way forward and recomputing the segment on the way back.
-    With one segment this is plain BPTT; the gradients are the same either
-    way, bit for bit (the same kernels on the same numbers)."""
+def _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0):
+    """Forward and backward through a run in segments of `segment` steps,
+    keeping only each segment's first state on the way forward and
+    recomputing the segment on the way back; returns the loss.
+
+    ``forward(s, t0, t1, states, outputs)`` runs segment `s` (steps
+    ``t0:t1``) from ``states[0]``, filling ``states`` and ``outputs[t0:t1]``,
+    and returns the first bad step as the kernels do; ``backward(s, t0, t1,
+    states, outputs, gy, carry, seg_h0, flow)`` backpropagates it. With one
+    segment this is plain BPTT; the gradients are the same either way, bit
+    for bit (the same kernels on the same numbers).
+    """
     T, batch, n, n_out = drive.n_steps, drive.batch, net.n_neurons, net.n_outputs
     dtype = net.dtype
-    w = net.wiring()
-    wt = net.wiring_t()[0]
     starts = list(range(0, T, segment)) or [0]
-    forced = teacher.shape[0] > 0
     states = np.empty((min(segment, T) + 1, n, batch), dtype=dtype)
     outputs = np.empty((T, n_out, batch), dtype=dtype)
     firsts = np.empty((len(starts), n, batch), dtype=dtype)
-    befores = np.zeros((len(starts), n_out, batch), dtype=dtype)
     h = drive.h0
-
-    def forward(s, t0, t1, h_start):
-        states[0] = h_start
-        return run_sync_serial(w, drive.x[t0:t1], states[: t1 - t0 + 1], outputs[t0:t1],
-                               teacher[t0:t1] if forced else teacher, befores[s])
-
     bad = -1
     for s, t0 in enumerate(starts):
         t1 = min(T, t0 + segment)
-        firsts[s] = h
-        if s > 0:
-            befores[s] = fed_back(outputs, teacher, t0)
-        bad = max(bad, forward(s, t0, t1, h))
+        firsts[s] = states[0] = h
+        bad = max(bad, forward(s, t0, t1, states[: t1 - t0 + 1], outputs))
         h = states[t1 - t0].copy()
     if bad >= 0 or not np.isfinite(outputs).all():
         raise NonFiniteError("the forward pass overflowed to inf/NaN: run sim.run on the same inputs to see "
@@ -269,17 +253,54 @@ def _discrete(net, drive, y_targets, loss, teacher, segment, truncate, slots,
         t0 = starts[s]
         t1 = min(T, t0 + segment)
         if len(starts) > 1:
-            forward(s, t0, t1, firsts[s])
+            states[0] = firsts[s]
+            forward(s, t0, t1, states[: t1 - t0 + 1], outputs)
         flow = np.empty(t1 - t0 + 1)
-        bptt_discrete(w, wt, slots, drive.x[t0:t1], states[: t1 - t0 + 1], outputs[t0:t1],
-                      teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0, carry,
-                      g_weight, g_bias, seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs)
+        backward(s, t0, t1, states[: t1 - t0 + 1], outputs, gy, carry, seg_h0, flow)
         dh_norm[t0:t1 + 1] = flow
         if s == 0:
             g_h0[:] = seg_h0
     return value
 
 
-def _kernel_layout(a: np.ndarray, batched: bool) -> np.ndarray:
-    """Public ``(time, [batch,] node)`` back to contiguous ``(time, node, batch)``."""
-    return np.ascontiguousarray(a.transpose(0, 2, 1) if batched else a[:, :, None])
+def _discrete_passes(net, drive, teacher, truncate, slots, g_weight, g_bias, step_abs):
+    """`_through_segments`'s passes for a discrete run. Each segment after
+    the first starts from the output fed back into it (the teacher's where
+    forced), recorded on the way forward."""
+    w, wt = net.wiring(), net.wiring_t()[0]
+    forced = teacher.shape[0] > 0
+    befores = {}
+
+    def forward(s, t0, t1, states, outputs):
+        if s not in befores:  # the first pass: outputs[t0 - 1] is known by now
+            befores[s] = (fed_back(outputs, teacher, t0) if s > 0
+                          else np.zeros((net.n_outputs, drive.batch), dtype=net.dtype))
+        before = befores[s]
+        return run_sync_serial(w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
+                               before)
+
+    def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
+        bptt_discrete(w, wt, slots, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
+                      befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow,
+                      step_abs[t0:t1] if step_abs.shape[0] else step_abs)
+
+    return forward, backward
+
+
+def _continuous_passes(net, drive, code, dt, truncate, slots, g_weight, g_bias, g_tau, step_abs):
+    """`_through_segments`'s passes for a fixed-step continuous run (the
+    output feedback is inside each step, so a segment needs only its state)."""
+    w, wt = net.wiring(), net.wiring_t()[0]
+
+    def forward(s, t0, t1, states, outputs):
+        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], 0)
+
+    def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
+        args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,
+                seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs)
+        if code == RK4:
+            bptt_rk4(w, wt, slots, net.tau, dt, *args)
+        else:
+            bptt_fixed_step(w, wt, slots, net.tau, dt, code, *args)
+
+    return forward, backward

@@ -277,10 +277,34 @@ def test_checkpointed_gradients_equal_plain(checkpoint, batch):
                                    atol=1e-15)
 
 
+@pytest.mark.parametrize("method", ["euler", "exp_euler", "rk4"])
+@pytest.mark.parametrize("checkpoint", [True, 3])
+def test_checkpointed_continuous_gradients_equal_plain(method, checkpoint):
+    """Fixed-step continuous runs: recomputing segments from checkpoints gives
+    the plain gradients bit for bit (taus, in-step feedback, a batch, with
+    and without truncation, the diagnostics too)."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(11)
+    T = 10
+    x = rng.normal(size=(T, 2, 2))
+    targets = rng.normal(size=(T, 2, 2))
+    targets[::3] = np.nan
+    for kw in ({}, {"truncate": 4}):
+        l0, g0 = sim.bptt(net, x, targets, dt=0.3, method=method, return_diagnostics=True, **kw)
+        l1, g1 = sim.bptt(net, x, targets, dt=0.3, method=method, return_diagnostics=True, checkpoint=checkpoint,
+                          **kw)
+        assert l0 == l1
+        for name in ("weight", "bias", "tau", "h0"):
+            np.testing.assert_array_equal(getattr(g1, name), getattr(g0, name))
+        assert np.any(g0.tau != 0)
+        np.testing.assert_array_equal(g1.diagnostics["dh_norm"], g0.diagnostics["dh_norm"])
+        np.testing.assert_array_equal(g1.diagnostics["edge_grad"], g0.diagnostics["edge_grad"])
+
+
 def test_checkpoint_errors():
-    """checkpoint takes True or a positive int, in discrete time."""
+    """checkpoint takes True or a positive int."""
     net = sim.compile(_all_kinds_graph())
     with pytest.raises(ValueError, match=r"`checkpoint` must be True or a positive int, got 0"):
         sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), checkpoint=0)
-    with pytest.raises(ValueError, match="`checkpoint` is available for discrete runs only"):
-        sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="euler", checkpoint=2)
+    with pytest.raises(ValueError, match=r"`checkpoint` must be True or a positive int, got 1.5"):
+        sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="euler", checkpoint=1.5)

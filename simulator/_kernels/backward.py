@@ -266,7 +266,7 @@ def initial_grads(d, g_h0):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate,
+def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate, offset, carry,
                     g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step continuous run (Euler or exponential Euler).
 
@@ -279,8 +279,12 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
 
     Parameters
     ----------
-    w, wt, edges, x, states, outputs, gy_loss, truncate, g_weight, g_bias, g_h0, dh_norm, step_abs
+    w, wt, edges, x, states, outputs, gy_loss, truncate, offset, g_weight, g_bias, g_h0, dh_norm, step_abs
         As in `bptt_discrete`.
+    carry : ndarray, shape (n_neurons, batch)
+        In: ``dL/dh`` at the step after the last, through the later steps
+        (zeros for a whole run; the next segment's when checkpointing). Out:
+        ``dL/dh[0]``.
     tau : ndarray, shape (n_neurons,)
     dt : float
     method : int
@@ -303,14 +307,14 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
             alpha = math.exp(-dt / tau[i])
             coef[i] = (1.0 - alpha) * tau[i]
             dcoef[i] = (1.0 - alpha) - alpha * dt / tau[i]
-    d = np.zeros((n, nb), dtype=dtype)
+    d = carry.copy()
     dz = np.empty((n_out, nb), dtype=dtype)
     cot = np.empty((n, nb), dtype=dtype)
     ds = np.empty((n, nb), dtype=dtype)
     f = np.empty((n, nb), dtype=dtype)
     ybuf = np.empty((n_out, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
-        if truncate > 0 and (k + 1) % truncate == 0:
+        if truncate > 0 and (offset + k + 1) % truncate == 0:
             d[:, :] = 0.0
         h, xk = states[k], x[k]
         dh_norm[k + 1] = readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], xk, dz, d,
@@ -328,10 +332,11 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
             for b in range(nb):
                 d[i, b] += ds[i, b]
     dh_norm[0] = initial_grads(d, g_h0)
+    carry[:, :] = d
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
+def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate, offset, carry,
              g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step RK4 run, through its four stages.
 
@@ -347,7 +352,7 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
     inv_tau = np.empty(n, dtype=dtype)
     for i in range(n):
         inv_tau[i] = 1.0 / tau[i]
-    d = np.zeros((n, nb), dtype=dtype)
+    d = carry.copy()
     dz = np.empty((n_out, nb), dtype=dtype)
     ybuf = np.empty((n_out, nb), dtype=dtype)
     k1 = np.empty((n, nb), dtype=dtype)
@@ -362,7 +367,7 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
     c4 = np.empty((n, nb), dtype=dtype)
     ds = np.empty((n, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
-        if truncate > 0 and (k + 1) % truncate == 0:
+        if truncate > 0 and (offset + k + 1) % truncate == 0:
             d[:, :] = 0.0
         h, xk = states[k], x[k]
         dh_norm[k + 1] = readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], xk, dz, d,
@@ -408,3 +413,4 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate,
             for b in range(nb):
                 d[i, b] += ds[i, b]
     dh_norm[0] = initial_grads(d, g_h0)
+    carry[:, :] = d
