@@ -10,9 +10,10 @@ from .bptt import Gradients, bptt
 from .compiler import compile
 from .errors import NonFiniteError
 from .io import FileFormatError, load, save
+from .jacobians import jacobian
 from .matrices import compile_arrays
 from .network import Network
-from .ode import SolverError, jacobian, solve
+from .ode import SolverError, solve
 from .readout import fit_readout
 from .results import Result
 from .simulate import run

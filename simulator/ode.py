@@ -8,8 +8,9 @@ the analytic Jacobian ::
 
     J = diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)
 
-dense or sparse, whichever factorises faster for the graph at hand (see
-`choose_jacobian`). A held input is integrated piecewise, so no step
+dense or sparse, whichever factorises faster for the graph at hand
+(`simulator.jacobians`), a sparse one factorised in a fill-reducing order
+(`simulator.implicit`). A held input is integrated piecewise, so no step
 straddles a jump.
 """
 
@@ -27,10 +28,11 @@ from ._kernels import entry_point
 from .arrays import to_public
 from .errors import raise_if_nonfinite
 from .inputs import make_signal
+from .jacobians import Blocks, choose_jacobian
 from .network import Network
 from .results import Result
 
-__all__ = ["solve", "jacobian", "ODE_METHODS", "SolverError", "choose_jacobian"]
+__all__ = ["solve", "ODE_METHODS", "SolverError"]
 
 #: SciPy's methods; the implicit ones take a Jacobian.
 ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
@@ -38,118 +40,10 @@ IMPLICIT = ("Radau", "BDF", "LSODA")
 #: Explicit methods whose steps run as one compiled call (`simulator.explicit`).
 COMPILED = ("RK23", "RK45", "DOP853")
 JACOBIANS = ("auto", "dense", "sparse", "none")
-#: Systems up to this size always get a dense Jacobian.
-DENSE_MAX_SMALL = 200
-#: Systems past this size always get a sparse one (a dense one would not fit).
-DENSE_MAX = 8000
-#: Sparse when the LU factors of I - J/2 (`implicit.factorise`: minimum-degree
-#: order, diagonal pivots) hold less than this fraction of n^2. Measured here:
-#: a small-world graph (k = 10, p = 0.05) fills to 0.077 at N = 2,000 (sparse
-#: LU 20 ms, LAPACK's dense one 57-78 ms) and 0.105 at N = 500 (1.6 against
-#: 2.8 ms); random graphs with in-degree 10 fill to ~0.5 and the dense LU is
-#: 1.7-2x faster (14 against 24 ms at N = 1,000).
-FILL_LIMIT = 0.3
 
 
 class SolverError(RuntimeError):
     """`solve_ivp` gave up; the message is SciPy's."""
-
-
-class _Blocks:
-    """SciPy matrices of the edge blocks, for the Jacobian."""
-
-    def __init__(self, net: Network):
-        import scipy.sparse as sp
-
-        self.sp = sp
-        w = net.wiring()
-        n, n_out = net.n_neurons, net.n_outputs
-
-        def csr(block, shape):
-            return sp.csr_matrix(
-                (block.data.astype(np.float64), block.indices.astype(np.int64), block.indptr.astype(np.int64)),
-                shape=shape,
-            )
-
-        self.W = csr(w.W, (n, n))
-        self.F = csr(w.F, (n, n_out))
-        self.V = csr(w.V, (n_out, n))
-        self.inv_tau = 1.0 / net.tau.astype(np.float64)
-
-    def matrix(self, s_h: np.ndarray, s_o: np.ndarray):
-        """One batch element's ``diag(s_h) (W + F diag(s_o) V) - diag(1/tau)`` (CSR)."""
-        sp = self.sp
-        M = self.W
-        if self.F.nnz and self.V.nnz:
-            M = M + self.F @ sp.diags(s_o) @ self.V
-        return (sp.diags(s_h) @ M - sp.diags(self.inv_tau)).tocsr()
-
-
-def choose_jacobian(net: Network, blocks: _Blocks, s_h: np.ndarray, s_o: np.ndarray) -> str:
-    """``"dense"`` or ``"sparse"``: which Jacobian factorises faster.
-
-    Small systems are dense and very large ones sparse. In between, the fill
-    decides: the sparse LU factors of ``I - J / 2`` (the matrix the implicit
-    methods factorise, at a typical step) are computed once at the initial
-    state. Graphs whose LU stays sparse (lattices, rings, small-world and
-    layered graphs: short-range wiring) gain from the sparse Jacobian; random
-    graphs with in-degree beyond a few fill in to about half of n^2, and a
-    dense LU (LAPACK) is then faster than SuperLU on the same entries.
-    """
-    n = net.n_neurons
-    if n <= DENSE_MAX_SMALL:
-        return "dense"
-    if n > DENSE_MAX:
-        return "sparse"
-    import scipy.sparse as sp
-
-    from .implicit import factorise
-
-    J = blocks.matrix(s_h[:, 0], s_o[:, 0])
-    factor, _ = factorise(sp.identity(n, format="csc") - 0.5 * J, None)
-    fill = (factor.lu.L.nnz + factor.lu.U.nnz) / float(n) ** 2
-    return "sparse" if fill < FILL_LIMIT else "dense"
-
-
-def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: bool = False):
-    """The Jacobian ``d(dh/dt)/dh`` of the continuous-time network at state `h`.
-
-    Parameters
-    ----------
-    net : Network
-    h : array_like, shape (n_neurons,)
-    x : array_like, shape (n_inputs,), optional
-        Inputs (default zeros).
-    sparse : bool
-        Return a ``scipy.sparse`` CSR matrix instead of a dense array.
-
-    Returns
-    -------
-    ndarray or scipy.sparse.csr_matrix, shape (n_neurons, n_neurons)
-        ``diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)``: its
-        eigenvalues tell whether a fixed point is stable.
-
-    Examples
-    --------
-    >>> import numpy as np, networkx as nx, simulator as sim
-    >>> G = nx.DiGraph([(0, 1), (1, 0)])
-    >>> sim.jacobian(sim.compile(G), np.zeros(2))
-    array([[-1.,  1.],
-           [ 1., -1.]])
-    """
-    n = net.n_neurons
-    h = np.asarray(h, dtype=net.dtype)
-    x = np.zeros(net.n_inputs, dtype=net.dtype) if x is None else np.asarray(x, dtype=net.dtype)
-    if h.shape != (n,):
-        raise ValueError(f"`h` must have shape ({n},); got {h.shape}")
-    if x.shape != (net.n_inputs,):
-        raise ValueError(f"`x` must have shape ({net.n_inputs},); got {x.shape}")
-    s_h = np.empty((n, 1), dtype=net.dtype)
-    s_o = np.empty((net.n_outputs, 1), dtype=net.dtype)
-    kernels.jacobian_scales(net.wiring(), np.ascontiguousarray(1.0 / net.tau), np.ascontiguousarray(h[:, None]),
-                            np.ascontiguousarray(x[:, None]), s_h, s_o)
-    J = _Blocks(net).matrix(s_h[:, 0].astype(np.float64), s_o[:, 0].astype(np.float64))
-    return J if sparse else J.toarray()
 
 
 def _check_span(t_span, t_eval, signal_end: float):
@@ -244,7 +138,7 @@ def solve(
         How samples become a signal.
     jacobian : {"auto", "dense", "sparse", "none"}
         For the implicit methods: ``"auto"`` chooses from the graph (see
-        `choose_jacobian`); ``"none"`` lets SciPy difference.
+        `simulator.jacobians.choose_jacobian`); ``"none"`` lets SciPy difference.
     parallel : bool, optional
         Threads in the right-hand side (default: by the work of a step and
         the cores free when the solve starts, as in `run`).
@@ -356,7 +250,7 @@ def solve(
     kwargs = dict(options)
     form = "none"
     if method in IMPLICIT and jacobian != "none" and n > 0:
-        blocks = _Blocks(net)
+        blocks = Blocks(net)
         s_h = np.empty((n, batch), dtype=dtype)
         s_o = np.empty((net.n_outputs, batch), dtype=dtype)
 
