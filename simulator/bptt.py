@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import threads
 from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
 from ._kernels.continuous import RK4, run_fixed_step
-from ._kernels.forward import run_sync_serial
+from ._kernels.forward import run_sync_parallel, run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
@@ -222,26 +223,30 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     keeping only each segment's first state on the way forward and
     recomputing the segment on the way back; returns the loss.
 
-    ``forward(s, t0, t1, states, outputs)`` runs segment `s` (steps
-    ``t0:t1``) from ``states[0]``, filling ``states`` and ``outputs[t0:t1]``,
-    and returns the first bad step as the kernels do; ``backward(s, t0, t1,
-    states, outputs, gy, carry, seg_h0, flow)`` backpropagates it. With one
-    segment this is plain BPTT; the gradients are the same either way, bit
-    for bit (the same kernels on the same numbers).
+    ``forward(s, t0, t1, states, outputs, n_chunks)`` runs segment `s`
+    (steps ``t0:t1``) from ``states[0]``, filling ``states`` and
+    ``outputs[t0:t1]``, on threads as `simulator.threads` plans them (the
+    threaded kernels give the one-thread results bit for bit), and returns
+    the first bad step as the kernels do; ``backward(s, t0, t1, states,
+    outputs, gy, carry, seg_h0, flow)`` backpropagates it. With one segment
+    this is plain BPTT; the gradients are the same either way, bit for bit
+    (the same kernels on the same numbers).
     """
     T, batch, n, n_out = drive.n_steps, drive.batch, net.n_neurons, net.n_outputs
     dtype = net.dtype
+    n_threads = threads.plan((net.n_edges + n) * batch, None)
     starts = list(range(0, T, segment)) or [0]
     states = np.empty((min(segment, T) + 1, n, batch), dtype=dtype)
     outputs = np.empty((T, n_out, batch), dtype=dtype)
     firsts = np.empty((len(starts), n, batch), dtype=dtype)
     h = drive.h0
     bad = -1
-    for s, t0 in enumerate(starts):
-        t1 = min(T, t0 + segment)
-        firsts[s] = states[0] = h
-        bad = max(bad, forward(s, t0, t1, states[: t1 - t0 + 1], outputs))
-        h = states[t1 - t0].copy()
+    with threads.using(n_threads, n) as n_chunks:
+        for s, t0 in enumerate(starts):
+            t1 = min(T, t0 + segment)
+            firsts[s] = states[0] = h
+            bad = max(bad, forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks))
+            h = states[t1 - t0].copy()
     if bad >= 0 or not np.isfinite(outputs).all():
         raise NonFiniteError("the forward pass overflowed to inf/NaN: run sim.run on the same inputs to see "
                              "at which step and neuron")
@@ -254,7 +259,8 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
         t1 = min(T, t0 + segment)
         if len(starts) > 1:
             states[0] = firsts[s]
-            forward(s, t0, t1, states[: t1 - t0 + 1], outputs)
+            with threads.using(n_threads, n) as n_chunks:
+                forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks)
         flow = np.empty(t1 - t0 + 1)
         backward(s, t0, t1, states[: t1 - t0 + 1], outputs, gy, carry, seg_h0, flow)
         dh_norm[t0:t1 + 1] = flow
@@ -271,13 +277,12 @@ def _discrete_passes(net, drive, teacher, truncate, slots, g_weight, g_bias, ste
     forced = teacher.shape[0] > 0
     befores = {}
 
-    def forward(s, t0, t1, states, outputs):
+    def forward(s, t0, t1, states, outputs, n_chunks):
         if s not in befores:  # the first pass: outputs[t0 - 1] is known by now
             befores[s] = (fed_back(outputs, teacher, t0) if s > 0
                           else np.zeros((net.n_outputs, drive.batch), dtype=net.dtype))
-        before = befores[s]
-        return run_sync_serial(w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
-                               before)
+        args = (w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s])
+        return run_sync_parallel(*args, n_chunks) if n_chunks else run_sync_serial(*args)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
         bptt_discrete(w, wt, slots, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
@@ -292,8 +297,8 @@ def _continuous_passes(net, drive, code, dt, truncate, slots, g_weight, g_bias, 
     output feedback is inside each step, so a segment needs only its state)."""
     w, wt = net.wiring(), net.wiring_t()[0]
 
-    def forward(s, t0, t1, states, outputs):
-        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], 0)
+    def forward(s, t0, t1, states, outputs, n_chunks):
+        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], n_chunks)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
         args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,

@@ -301,6 +301,26 @@ def test_checkpointed_continuous_gradients_equal_plain(method, checkpoint):
         np.testing.assert_array_equal(g1.diagnostics["edge_grad"], g0.diagnostics["edge_grad"])
 
 
+@pytest.mark.parametrize("step", [{}, {"teacher_forcing": True}, {"dt": 0.3, "method": "rk4"},
+                                  {"dt": 0.3, "method": "exp_euler"}])
+def test_threaded_forward_gives_the_same_gradients(monkeypatch, step):
+    """The forward passes run on threads when planned so; the gradients are
+    those of the one-thread passes bit for bit, checkpointed or not."""
+    import numba
+
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(9, 2, 2))
+    targets = rng.normal(size=(9, 2, 2))
+    plain = sim.bptt(net, x, targets, **step)
+    monkeypatch.setattr(sim.threads, "plan", lambda work, parallel: numba.get_num_threads())
+    for checkpoint in (None, 4):
+        loss, grads = sim.bptt(net, x, targets, checkpoint=checkpoint, **step)
+        assert loss == plain[0]
+        for name in ("weight", "bias", "tau", "h0"):
+            np.testing.assert_array_equal(getattr(grads, name), getattr(plain[1], name))
+
+
 def test_checkpoint_errors():
     """checkpoint takes True or a positive int."""
     net = sim.compile(_all_kinds_graph())
