@@ -75,6 +75,7 @@ def scaled_square_sum(K, E, y, y_new, rtol, atol, err, lo, hi):
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks):
+    """`combine` over every entry, in `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(y.shape[0], n_chunks, c)
         combine(y, K, coeffs, n_terms, h, out, lo, hi)
@@ -148,6 +149,8 @@ def _norm(s5, s3, dop853, h, size):
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def _error_sums_parallel(K, E, E3, y, y_new, rtol, atol, err, n_chunks):
+    """`scaled_square_sum` for `E` and (when not empty) `E3`, over every
+    entry in `n_chunks` chunks spread over threads; err is (2, size) scratch."""
     parts = np.zeros((n_chunks, 2))
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(y.shape[0], n_chunks, c)
