@@ -272,7 +272,7 @@ def solve(
             kwargs["jac"] = jac
 
     solver = method
-    if form == "sparse" and method in ("BDF", "Radau"):
+    if (form == "sparse" and method == "Radau") or (form != "none" and method == "BDF"):
         from .implicit import ORDERED_SOLVERS
 
         solver = ORDERED_SOLVERS[method]
