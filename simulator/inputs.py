@@ -59,19 +59,11 @@ class Signal:
         """
         if self.fn is not None:
             return self._call(t)
-        s = self.samples
-        u = t / self.dt
-        if self.interpolation == "hold":
-            k = int(np.ceil(u)) - 1 if left else int(np.floor(u))
-            return s[min(max(k, 0), len(s) - 1)]
-        k = min(max(int(np.floor(u)), 0), len(s) - 2) if len(s) > 1 else 0
-        if len(s) == 1:
-            return s[0]
-        frac = u - k
-        return np.ascontiguousarray((1.0 - frac) * s[k] + frac * s[k + 1], dtype=self.dtype)
+        return self.many(np.array([t]), left)[0]
 
-    def many(self, times: np.ndarray) -> np.ndarray:
-        """x at each of `times`, stacked: C-contiguous ``(len(times), n_inputs, batch)``."""
+    def many(self, times: np.ndarray, left: bool = False) -> np.ndarray:
+        """x at each of `times` (as `at`), stacked: C-contiguous
+        ``(len(times), n_inputs, batch)``."""
         if self.fn is not None:
             want = (len(times), self.batch, self.n_inputs) if self.batched else (len(times), self.n_inputs)
             try:
@@ -86,7 +78,8 @@ class Signal:
         s = self.samples
         u = np.asarray(times, dtype=np.float64) / self.dt
         if self.interpolation == "hold" or len(s) == 1:
-            return s[np.clip(np.floor(u).astype(np.int64), 0, len(s) - 1)]
+            k = np.ceil(u) - 1 if left else np.floor(u)
+            return s[np.clip(k.astype(np.int64), 0, len(s) - 1)]
         k = np.clip(np.floor(u).astype(np.int64), 0, len(s) - 2)
         frac = (u - k)[:, None, None]
         return np.ascontiguousarray((1.0 - frac) * s[k] + frac * s[k + 1], dtype=self.dtype)

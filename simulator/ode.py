@@ -324,9 +324,7 @@ def solve(
     else:
         states = np.ascontiguousarray(Y.reshape(len(t_all), batch, n).transpose(0, 2, 1)).astype(dtype)
     steps = len(t_all) - 1
-    xs = np.empty((max(steps, 0), net.n_inputs, batch), dtype=dtype)
-    for k in range(steps):
-        xs[k] = signal.at(t_all[k + 1], left=True)
+    xs = signal.many(t_all[1:], left=True) if steps > 0 else np.empty((0, net.n_inputs, batch), dtype=dtype)
     outputs = np.empty((max(steps, 0), net.n_outputs, batch), dtype=dtype)
     kernels.read_outputs(w, states, xs, outputs)
     times_out = t_all.astype(dtype)

@@ -92,21 +92,30 @@ def test_each_held_piece_sees_only_its_own_sample(method):
 
 @pytest.mark.parametrize("method", ["RK45", "BDF"])
 def test_tolerance_arrays_per_neuron_and_per_entry(method):
-    """atol per neuron or per (batch, neuron) entry is laid out like the
-    solver's state: equal values give exactly the scalar's result."""
-    net = sim.compile(_net_graph())
+    """atol per neuron, or per (batch, neuron) entry batch element by batch
+    element, reaches the solver laid out like its state: the two forms give
+    the same solve, and RK45 takes exactly the steps `solve_ivp` takes with
+    that array on the batch-major NumPy right-hand side."""
+    G = _net_graph()
+    net = sim.compile(G)
+    d = ref.Dense(G)
     n = net.n_neurons
     h0 = np.random.default_rng(4).normal(size=(2, n))
-    x = lambda t: np.outer([1.0, 0.5], _x_of_t(t))  # noqa: E731
-    scalar = sim.solve(net, x, (0, 2), method=method, h0=h0, atol=1e-9)
-    per_neuron = sim.solve(net, x, (0, 2), method=method, h0=h0, atol=np.full(n, 1e-9))
-    per_entry = sim.solve(net, x, (0, 2), method=method, h0=h0, atol=np.full(2 * n, 1e-9))
-    np.testing.assert_array_equal(per_neuron.states, scalar.states)
-    np.testing.assert_array_equal(per_entry.states, scalar.states)
-    # a looser tolerance on one neuron only changes the steps
-    loose = np.full(n, 1e-9)
-    loose[0] = 1e-2
-    assert sim.solve(net, x, (0, 2), method=method, h0=h0, atol=loose).info["nfev"] <= scalar.info["nfev"]
+    amp = np.array([1.0, 0.5])
+    x = lambda t: np.outer(amp, _x_of_t(t))  # noqa: E731
+    per_neuron = np.geomspace(1e-12, 1e-4, n)  # unequal, so a mislaid array changes the steps
+    per_entry = np.tile(per_neuron, 2)
+    a = sim.solve(net, x, (0, 2), method=method, h0=h0, atol=per_neuron)
+    b = sim.solve(net, x, (0, 2), method=method, h0=h0, atol=per_entry)
+    np.testing.assert_array_equal(a.states, b.states)
+    if method == "RK45":
+        def dense_rhs(t, y):
+            hs = y.reshape(2, n)
+            return np.concatenate([ref.rhs(d, hs[k], amp[k] * _x_of_t(t)) for k in range(2)])
+
+        expect = scipy.integrate.solve_ivp(dense_rhs, (0, 2), h0.ravel(), method="RK45", rtol=1e-6, atol=per_entry)
+        assert a.info["nfev"] == expect.nfev
+        np.testing.assert_allclose(a.times, expect.t, rtol=1e-7, atol=0)  # rounding, amplified by atol 1e-12
     with pytest.raises(ValueError, match=f"one per neuron.*{2 * n}"):
         sim.solve(net, x, (0, 2), method=method, h0=h0, atol=np.full(n + 1, 1e-9))
 
@@ -340,14 +349,26 @@ def test_compiled_steps_on_random_graphs(G, method, batch):
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 6), st.sampled_from(["hold", "linear"]), st.integers(0, 2**32 - 1))
-def test_signal_at_many_times_is_at_each_time(n_samples, interpolation, seed):
-    """`Signal.many` (all stage times at once) equals `Signal.at` time by time."""
+@given(st.integers(1, 6), st.sampled_from(["hold", "linear"]), st.booleans(), st.integers(0, 2**32 - 1))
+def test_signal_from_samples_matches_numpy(n_samples, interpolation, left, seed):
+    """`Signal.many` and `Signal.at` give the held sample (the one whose
+    interval ends at t with ``left``) or NumPy's linear interpolation."""
     from simulator.inputs import make_signal
 
     net = sim.compile(_net_graph())
     rng = np.random.default_rng(seed)
+    dt = 0.25
     samples = rng.normal(size=(n_samples, 3, net.n_inputs))
-    signal = make_signal(net, samples, 0.25, interpolation, 0.0, None)
-    times = np.sort(rng.uniform(0, signal.end(), 7))
-    np.testing.assert_allclose(signal.many(times), np.stack([signal.at(t) for t in times]), rtol=0, atol=1e-15)
+    signal = make_signal(net, samples, dt, interpolation, 0.0, None)
+    times = np.sort(np.concatenate([rng.uniform(0, signal.end(), 5), dt * np.arange(n_samples)]))
+    if interpolation == "hold":
+        k = np.ceil(times / dt) - 1 if left else np.floor(times / dt)
+        expect = samples[np.clip(k.astype(int), 0, n_samples - 1)]
+    else:
+        grid = dt * np.arange(n_samples)
+        expect = np.stack([[[np.interp(t, grid, samples[:, b, i]) for i in range(net.n_inputs)]
+                            for b in range(3)] for t in times])
+    expect = expect.transpose(0, 2, 1)  # kernel layout (n_inputs, batch)
+    np.testing.assert_allclose(signal.many(times, left), expect, rtol=0, atol=1e-14)
+    for t, e in zip(times, expect):
+        np.testing.assert_allclose(signal.at(t, left), e, rtol=0, atol=1e-14)
