@@ -208,6 +208,18 @@ def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs
     return math.sqrt(total)
 
 
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset, dz, d,
+                      g_weight, g_bias, step_abs, k):
+    """The start of fixed step `k` going backwards: cut ``d = dL/dh[k+1]``
+    at a truncation boundary, then add what the step's outputs send back
+    (`readout_grads`); returns the norm of the result."""
+    if truncate > 0 and (offset + k + 1) % truncate == 0:
+        d[:, :] = 0.0
+    return readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], x[k], dz, d,
+                         g_weight, g_bias, step_abs, k)
+
+
 @njit(cache=CACHE, error_model="numpy")
 def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k):
     """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
@@ -314,11 +326,9 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
     f = np.empty((n, nb), dtype=dtype)
     ybuf = np.empty((n_out, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
-        if truncate > 0 and (offset + k + 1) % truncate == 0:
-            d[:, :] = 0.0
         h, xk = states[k], x[k]
-        dh_norm[k + 1] = readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], xk, dz, d,
-                                       g_weight, g_bias, step_abs, k)
+        dh_norm[k + 1] = step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset,
+                                           dz, d, g_weight, g_bias, step_abs, k)
         for i in range(n):
             for b in range(nb):
                 cot[i, b] = coef[i] * d[i, b]
@@ -367,11 +377,9 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate, offse
     c4 = np.empty((n, nb), dtype=dtype)
     ds = np.empty((n, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
-        if truncate > 0 and (offset + k + 1) % truncate == 0:
-            d[:, :] = 0.0
         h, xk = states[k], x[k]
-        dh_norm[k + 1] = readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], xk, dz, d,
-                                       g_weight, g_bias, step_abs, k)
+        dh_norm[k + 1] = step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset,
+                                           dz, d, g_weight, g_bias, step_abs, k)
         # recompute the stages
         rhs(w, inv_tau, h, xk, ybuf, k1, 0)
         for i in range(n):
