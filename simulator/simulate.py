@@ -15,6 +15,7 @@ from ._kernels import forward
 from .arrays import fed_back, prepare, prepare_targets, to_public
 from .errors import raise_if_nonfinite
 from .network import Network
+from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
 
 __all__ = ["run", "UPDATES", "METHODS"]
@@ -42,13 +43,18 @@ def use_dense(net: Network) -> bool:
     return n >= DENSE_MIN_NEURONS and net.layout.by_target[0].indices.size >= DENSE_MIN_FILL * n * n
 
 
-def segments(net: Network, n_steps: int, batch: int,
-             parallel: bool | None) -> Iterator[tuple[int, int, int]]:
+def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
+             bar=None) -> Iterator[tuple[int, int, int]]:
     """``(start, stop, threads)`` for each segment of a run: its steps and the
-    threads to run them on, chosen afresh before each (`simulator.threads`)."""
+    threads to run them on, chosen afresh before each (`simulator.threads`).
+    With a progress `bar` the run is always segmented, and the bar advances
+    as each segment ends."""
     work = (net.n_edges + net.n_neurons) * batch
-    for start, stop in threads.segments(n_steps, work, parallel):
+    ranges = threads.split(n_steps, work) if bar is not None else threads.segments(n_steps, work, parallel)
+    for start, stop in ranges:
         yield start, stop, threads.plan(work, parallel)
+        if bar is not None:
+            bar.update(stop - start)
 
 
 def check_fixed_step(dt, method) -> int:
@@ -80,6 +86,7 @@ def run(
     seed: int | np.random.Generator | None = None,
     check_finite: bool = True,
     parallel: bool | None = None,
+    progress: bool | None = None,
 ) -> Result:
     """Simulate `net` on inputs `x`, polling every neuron on each time step,
     in discrete time or with a fixed step in continuous time.
@@ -124,6 +131,10 @@ def run(
         threads only when a step has enough work to pay for them and no
         other process is running on the cores they would use, remade for
         every segment of a long run (`simulator.threads`).
+    progress : bool, optional
+        A tqdm progress bar over the steps, when tqdm is installed; default:
+        only for a long run (`simulator.progress.AUTO_MIN_WORK`, a few
+        seconds).
 
     Returns
     -------
@@ -210,36 +221,27 @@ def run(
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
+    stages = 4 if continuous and code == continuous_kernels.RK4 else 1
+    if progress is None:
+        progress = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
+    bar = progress_bar(progress, T, "run", "step")
     bad = []  # the first non-finite state each kernel call saw (-1: none)
-    if continuous:
-        info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
-        for start, stop, n_threads in segments(net, T, batch, parallel):
-            with threads.using(n_threads, n) as n_chunks:
-                bad.append(continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x[start:stop],
-                                                             states[start:stop + 1], outputs[start:stop], n_chunks))
-        times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
-    else:
-        info = {"mode": "discrete", "update": update, "dt": None, "method": None}
-        y_before = np.zeros((n_out, batch), dtype=net.dtype)
-        if update == "async":
-            rng = np.random.default_rng(seed)
-            orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
-            bad.append(forward.run_async(w, drive.x, states, outputs, teacher, y_before, orders))
-            info["order"] = orders
-        elif use_dense(net):
-            bad.append(forward.run_sync_dense(w, net.dense_w(), drive.x, states, outputs, teacher, y_before))
-        else:
-            for start, stop, n_threads in segments(net, T, batch, parallel):
-                if start > 0:
-                    y_before = fed_back(outputs, teacher, start)
-                args = (w, drive.x[start:stop], states[start:stop + 1], outputs[start:stop],
-                        teacher[start:stop] if teacher.shape[0] else teacher, y_before)
+    try:
+        if continuous:
+            info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
+            for start, stop, n_threads in segments(net, T, batch, parallel, bar):
                 with threads.using(n_threads, n) as n_chunks:
-                    if n_chunks:
-                        bad.append(forward.run_sync_parallel(*args, n_chunks))
-                    else:
-                        bad.append(forward.run_sync_serial(*args))
-        times = np.arange(T + 1, dtype=net.dtype)
+                    bad.append(continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x[start:stop],
+                                                                 states[start:stop + 1], outputs[start:stop],
+                                                                 n_chunks))
+            times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
+        else:
+            info = {"mode": "discrete", "update": update, "dt": None, "method": None}
+            _discrete(net, drive.x, states, outputs, teacher, update, seed, parallel, bar, bad, info)
+            times = np.arange(T + 1, dtype=net.dtype)
+    finally:
+        if bar is not None:
+            bar.close()
 
     # The kernels counted non-finite states as they wrote them; the outputs
     # are few. Only a bad run pays for the search that names step and neuron.
@@ -253,3 +255,33 @@ def run(
         network=net,
         info=info,
     )
+
+
+def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarray, teacher: np.ndarray,
+              update: str, seed, parallel: bool | None, bar, bad: list, info: dict) -> None:
+    """Fill `states` and `outputs` of a discrete run, segment by segment
+    (kernel layout), appending each kernel call's first non-finite step to
+    `bad`; an asynchronous run keeps its sweep orders in ``info["order"]``."""
+    T, n, batch = x.shape[0], states.shape[1], states.shape[2]
+    w = net.wiring()
+    if update == "async":
+        rng = np.random.default_rng(seed)
+        orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
+        info["order"] = orders
+    dense = update == "sync" and use_dense(net)
+    y_before = np.zeros((outputs.shape[1], batch), dtype=net.dtype)
+    for start, stop, n_threads in segments(net, T, batch, parallel, bar):
+        if start > 0:
+            y_before = fed_back(outputs, teacher, start)
+        args = (w, x[start:stop], states[start:stop + 1], outputs[start:stop],
+                teacher[start:stop] if teacher.shape[0] else teacher, y_before)
+        if update == "async":
+            bad.append(forward.run_async(*args, orders[start:stop]))
+        elif dense:
+            bad.append(forward.run_sync_dense(w, net.dense_w(), *args[1:]))
+        else:
+            with threads.using(n_threads, n) as n_chunks:
+                if n_chunks:
+                    bad.append(forward.run_sync_parallel(*args, n_chunks))
+                else:
+                    bad.append(forward.run_sync_serial(*args))

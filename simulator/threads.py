@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import numba
 
-__all__ = ["PARALLEL_MIN_WORK", "SEGMENT_WORK", "plan", "segments", "using"]
+__all__ = ["PARALLEL_MIN_WORK", "SEGMENT_WORK", "plan", "segments", "split", "using"]
 
 #: Work per step, (edges + neurons) x batch, from which threads pay for their
 #: per-step barrier (measured on 2 cores: 2 threads 0.91x one at 6,000,
@@ -103,7 +103,19 @@ def segments(n_steps: int, work: int, parallel: bool | None) -> list[tuple[int, 
     """
     if parallel is not None or work < PARALLEL_MIN_WORK or n_steps == 0:
         return [(0, n_steps)]
-    size = max(1, SEGMENT_WORK // work)
+    return split(n_steps, work)
+
+
+def split(n_steps: int, work: int) -> list[tuple[int, int]]:
+    """``0 .. n_steps`` in ``(start, stop)`` ranges of about `SEGMENT_WORK`
+    units each (at least one step), for `work` units a step.
+
+    Examples
+    --------
+    >>> split(5, 10**7)
+    [(0, 2), (2, 4), (4, 5)]
+    """
+    size = max(1, SEGMENT_WORK // max(1, work))
     return [(start, min(n_steps, start + size)) for start in range(0, n_steps, size)]
 
 

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 from .bptt import bptt
 from .network import Network
 from .optim import OPTIMIZERS
+from .progress import progress_bar
 
 __all__ = ["train", "trainable_masks"]
 
@@ -56,16 +57,6 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
                 raise ValueError(f"node {item!r} is an {group[:-1]} and has no {kind}")
             masks[kind][i if group == "neurons" else net.n_neurons + i] = True
     return masks
-
-
-def _progress(epochs: int, show: bool):
-    if not show:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=epochs, desc="train", unit="epoch")
 
 
 def train(
@@ -159,7 +150,7 @@ def train(
     params = [net.weight.copy(), net.bias.copy(), net.tau.copy()]
     state: dict = {}
     losses, norms = [], []
-    bar = _progress(epochs, progress)
+    bar = progress_bar(progress, epochs, "train", "epoch")
     try:
         for epoch in range(epochs):
             order = rng.permutation(n_batch) if batch_size else np.arange(n_batch)

@@ -9,7 +9,7 @@ import numpy as np
 
 ACTIVATIONS = {
     "tanh": np.tanh,
-    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "sigmoid": lambda a: np.exp(-np.logaddexp(0.0, -a)),  # 1 / (1 + e^-a) without overflow
     "hard_sigmoid": lambda a: np.clip(a / 6.0 + 0.5, 0.0, 1.0),
     "relu": lambda a: np.maximum(a, 0.0),
     "elu": lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0.0))),

@@ -1,0 +1,156 @@
+"""Progress bars: a run shows one over its steps (segment by segment) when
+asked or when it is long, training one over its epochs; the numbers are
+those of a run without a bar, and a missing tqdm is silent."""
+
+import sys
+import types
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import simulator as sim
+from simulator import simulate, threads
+
+from . import reference as ref
+from .test_run import _all_kinds_graph, _inputs
+
+
+class FakeBar:
+    """Records what a `tqdm.auto.tqdm` bar would be told."""
+
+    made: list = []
+
+    def __init__(self, total, desc, unit):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.counts, self.postfix, self.closed = [], {}, False
+        FakeBar.made.append(self)
+
+    def update(self, n=1):
+        self.counts.append(n)
+
+    def set_postfix(self, **kwargs):
+        self.postfix = kwargs
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    """A stand-in tqdm package; yields the list of the bars made."""
+    package, auto = types.ModuleType("tqdm"), types.ModuleType("tqdm.auto")
+    auto.tqdm = FakeBar
+    package.auto = auto
+    monkeypatch.setitem(sys.modules, "tqdm", package)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", auto)
+    FakeBar.made = []
+    return FakeBar.made
+
+
+def _dense_graph(n=70, seed=0):
+    """All-to-all tanh neurons, one input and one output (a dense W)."""
+    rng = np.random.default_rng(seed)
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_node("y", role="output")
+    for i in range(n):
+        G.add_edge("x", i, weight=rng.normal())
+        G.add_edge(i, "y", weight=rng.normal() / n)
+    G.add_weighted_edges_from((i, j, rng.normal() / np.sqrt(n)) for i in range(n) for j in range(n))
+    return G
+
+
+CASES = {
+    "plain": ({}, _all_kinds_graph),
+    "forced": ({"teacher_forcing": True}, _all_kinds_graph),
+    "async": ({"update": "async", "seed": 3}, _all_kinds_graph),
+    "dense": ({}, _dense_graph),
+    "euler": ({"dt": 0.3, "method": "euler"}, _all_kinds_graph),
+    "rk4": ({"dt": 0.3, "method": "rk4"}, _all_kinds_graph),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("batch", [None, 2])
+def test_a_run_with_a_bar_counts_every_step_and_changes_no_number(monkeypatch, bars, case, batch):
+    """With ``progress=True`` every kind of run goes in segments (output
+    feedback, teacher forcing and sweep orders carried across the cuts); the
+    bar counts the steps segment by segment and is closed; the numbers are,
+    bit for bit, those of one call without a bar, which follow the reference."""
+    kwargs, graph = CASES[case]
+    net = sim.compile(graph())
+    assert simulate.use_dense(net) == (case == "dense")
+    T = 23
+    x = _inputs(net, T, batch)
+    if case == "forced":
+        targets = np.where(np.arange(T)[:, None] % 3 == 0, np.nan, np.full((T, net.n_outputs), 0.25))
+        if batch is not None:
+            targets = np.broadcast_to(targets[:, None, :], (T, batch, net.n_outputs))
+        kwargs = {**kwargs, "targets": targets}
+    whole = sim.run(net, x, progress=False, **kwargs)
+    assert bars == []
+    monkeypatch.setattr(threads, "SEGMENT_WORK", 4 * (net.n_edges + net.n_neurons) * (batch or 1))
+    cut = sim.run(net, x, progress=True, **kwargs)
+    (bar,) = bars
+    assert (bar.total, bar.desc, bar.unit, bar.closed) == (T, "run", "step", True)
+    assert bar.counts == [4] * 5 + [3]
+    np.testing.assert_array_equal(cut.states, whole.states)
+    np.testing.assert_array_equal(cut.outputs, whole.outputs)
+    if case == "async":
+        np.testing.assert_array_equal(cut.info["order"], whole.info["order"])
+        states, outputs = ref.run_async(net.to_networkx(), x, np.zeros(cut.states.shape[1:]), cut.info["order"])
+    elif case in ("euler", "rk4"):
+        states, outputs = ref.run_fixed_step(net.to_networkx(), x, 0.3, case)
+    else:
+        states, outputs = ref.run_discrete(net.to_networkx(), x, teacher=kwargs.get("targets"))
+    np.testing.assert_allclose(cut.states, states, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cut.outputs, outputs, rtol=1e-12, atol=1e-12)
+
+
+def test_a_long_run_shows_a_bar_by_default(monkeypatch, bars):
+    """By default the bar appears from `AUTO_MIN_WORK` units of work (RK4
+    counts its four stages), and never for a short run."""
+    net = sim.compile(_all_kinds_graph())
+    x = _inputs(net, 10, None)
+    work = (net.n_edges + net.n_neurons) * 10
+    monkeypatch.setattr(simulate, "AUTO_MIN_WORK", work + 1)
+    sim.run(net, x)
+    sim.run(net, x, dt=0.5, method="euler")
+    assert bars == []
+    sim.run(net, x, dt=0.5, method="rk4")
+    monkeypatch.setattr(simulate, "AUTO_MIN_WORK", work)
+    sim.run(net, x)
+    assert [b.total for b in bars] == [10, 10]
+    sim.run(net, x, progress=False)
+    assert len(bars) == 2
+
+
+def test_a_bar_closes_when_the_run_fails(bars):
+    """An overflow raises, and the bar is closed on the way out."""
+    G = nx.DiGraph([("x", "h"), ("h", "h")])
+    G.nodes["x"]["role"] = "input"
+    G.nodes["h"]["activation"] = "relu"
+    G.edges["h", "h"]["weight"] = 1e200
+    with pytest.raises(sim.NonFiniteError):
+        sim.run(sim.compile(G), np.ones((5, 1)), progress=True)
+    (bar,) = bars
+    assert bar.closed
+
+
+def test_without_tqdm_a_bar_is_silently_left_out(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
+    net = sim.compile(_all_kinds_graph())
+    x = _inputs(net, 5, None)
+    np.testing.assert_array_equal(sim.run(net, x, progress=True).states, sim.run(net, x, progress=False).states)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_training_counts_epochs_with_the_loss(bars):
+    net = sim.compile(_all_kinds_graph())
+    x = _inputs(net, 6, None)
+    y = np.full((6, net.n_outputs), 0.1)
+    _, history = sim.train(net, x, y, epochs=3, lr=0.01)
+    (bar,) = bars
+    assert (bar.total, bar.desc, bar.unit, bar.counts, bar.closed) == (3, "train", "epoch", [1, 1, 1], True)
+    assert float(bar.postfix["loss"]) == pytest.approx(history["loss"][-1], rel=1e-3)
