@@ -85,6 +85,9 @@ class _CompiledSteps:
 
     def __init__(self, fun, t0, y0, t_bound, *, stepper: Stepper, **options):
         super().__init__(fun, t0, y0, t_bound, **options)
+        # the compiled step reads the state as C-contiguous: a y0 that is a
+        # strided view (a column of an earlier solution) must be copied
+        self.y = np.ascontiguousarray(self.y)
         self._stepper = stepper
         self._stage = np.empty((2, self.n))
         self._err = np.empty((2, self.n))
