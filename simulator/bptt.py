@@ -17,7 +17,7 @@ from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
-from .simulate import check_fixed_step
+from .simulate import check_fixed_step, run
 
 __all__ = ["bptt", "Gradients"]
 
@@ -131,6 +131,9 @@ def bptt(
     ValueError
         An unknown loss, targets that do not fit, a ``sign`` activation
         (it has no gradient), a bad `truncate` or `clip`.
+    NonFiniteError
+        When the forward pass overflows to inf/NaN; the message names the
+        step and the neuron, as `run`'s does.
 
     Examples
     --------
@@ -184,7 +187,16 @@ def bptt(
                                                g_weight, g_bias, g_tau, step_abs)
     else:
         forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, slots, g_weight, g_bias, step_abs)
-    value = _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0)
+    try:
+        value = _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0)
+    except NonFiniteError as overflow:
+        # the same run through the front door names the step and the neuron
+        try:
+            run(net, x, h0, dt=dt, method=method, targets=targets if teacher_forcing else None,
+                teacher_forcing=teacher_forcing, parallel=False, progress=False)
+        except NonFiniteError as located:
+            raise located from None
+        raise overflow
     order = np.concatenate(to_edge).astype(np.intp)
     g_weight[order] = g_weight.copy()
     if step_abs.shape[0]:
@@ -248,8 +260,7 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
             bad = max(bad, forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks))
             h = states[t1 - t0].copy()
     if bad >= 0 or not np.isfinite(outputs).all():
-        raise NonFiniteError("the forward pass overflowed to inf/NaN: run sim.run on the same inputs to see "
-                             "at which step and neuron")
+        raise NonFiniteError("the forward pass overflowed to inf/NaN")
     value, gy = LOSSES[loss](outputs, y_targets)
     gy = np.ascontiguousarray(gy)
     carry = np.zeros((n, batch), dtype=dtype)

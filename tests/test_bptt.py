@@ -204,6 +204,18 @@ def test_sign_activation_has_no_gradient():
         sim.bptt(sim.compile(G), np.ones((2, 1)), np.ones((2, 1)))
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"checkpoint": 2}, {"dt": 1.0, "method": "euler"}])
+def test_an_overflowing_forward_pass_names_step_and_neuron(kwargs):
+    """relu with a self-loop of 1e200: h = 1, 1e200, inf; the error says
+    where, as `run` does (plain, checkpointed and continuous)."""
+    G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y")])
+    G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    G.nodes["h"]["activation"] = "relu"
+    G.edges["h", "h"]["weight"] = 1e200
+    with pytest.raises(sim.NonFiniteError, match=r"non-finite at step 2 \(states\[3\], time 3\): first in neuron 'h'"):
+        sim.bptt(sim.compile(G), np.ones((5, 1)), np.zeros((5, 1)), **kwargs)
+
+
 # ------------------------------------------------------------ continuous time
 def _ref_loss_fixed(net, x, targets, h0, dt, method):
     states, outputs = ref.run_fixed_step(net.to_networkx(), x, dt, method, h0=h0)
