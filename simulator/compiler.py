@@ -218,11 +218,14 @@ def compile(
     if bad.size:
         e = bad[0]
         u, v = _edge_name(nodes, src, dst, e)
+        hint = ("" if G.is_directed() else
+                "; an undirected Graph runs every edge both ways, so draw the edges at input "
+                "and output nodes in a DiGraph (nx.DiGraph(G) doubles them; remove those that point back)")
         if kind[e] == -1:
-            raise ValueError(f"edge {(u, v)!r} points into input node {v!r}: inputs take no edges")
+            raise ValueError(f"edge {(u, v)!r} points into input node {v!r}: inputs take no edges{hint}")
         raise ValueError(
             f"edge {(u, v)!r} joins two output nodes: outputs are read out, "
-            "and feed back only to hidden neurons"
+            f"and feed back only to hidden neurons{hint}"
         )
     weight = _weights_array(weight_objs, nodes, src, dst, dt)
     del weight_objs

@@ -135,6 +135,9 @@ def _g(*edges, **roles):
     (nx.MultiDiGraph([(0, 1), (0, 1)]), TypeError, r"MultiDiGraph is not supported.*nx\.DiGraph\(G\) keeps the last"),
     ([(0, 1)], TypeError, r"`G` must be a networkx.DiGraph or Graph, got list"),
     (nx.DiGraph(), ValueError, r"`G` has no nodes"),
+    (nx.Graph(_g(("x", "h"), x="input")), ValueError,
+     r"edge \('h', 'x'\) points into input node 'x': inputs take no edges; an undirected Graph runs every edge "
+     r"both ways, so draw the edges at input and output nodes in a DiGraph"),
 ])
 def test_graph_errors(G, kind, match):
     """Invalid wirings are refused with a message naming the edge."""
