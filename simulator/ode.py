@@ -16,6 +16,7 @@ straddles a jump.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Callable, Literal
 
@@ -30,6 +31,7 @@ from .errors import raise_if_nonfinite
 from .inputs import make_signal
 from .jacobians import Blocks, choose_jacobian
 from .network import Network
+from .progress import AUTO_DELAY, clock, progress_bar
 from .results import Result
 
 __all__ = ["solve", "ODE_METHODS", "SolverError"]
@@ -109,6 +111,7 @@ def solve(
     jacobian: Literal["auto", "dense", "sparse", "none"] = "auto",
     parallel: bool | None = None,
     check_finite: bool = True,
+    progress: bool | None = None,
     **options,
 ) -> Result:
     """Integrate the continuous-time network with `scipy.integrate.solve_ivp`.
@@ -144,6 +147,10 @@ def solve(
         the cores free when the solve starts, as in `run`).
     check_finite : bool
         Raise `NonFiniteError` if the solution overflows.
+    progress : bool, optional
+        A tqdm progress bar over simulated time, when tqdm is installed;
+        default: drawn once the solve has taken a few seconds
+        (`simulator.progress.AUTO_DELAY`).
     **options
         Passed to `solve_ivp` (``max_step``, ``first_step``, ...).
 
@@ -240,6 +247,8 @@ def solve(
                       np.empty((n, batch), dtype), n_chunks)
 
     def fun(t, y):
+        if tick is not None:
+            tick(t)
         out = np.empty((n, batch), dtype=dtype)
         rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks)
         return flat(out)
@@ -283,6 +292,8 @@ def solve(
         n_times = solver.n_stages + 1
 
         def stage_inputs(times: np.ndarray) -> np.ndarray:
+            if tick is not None:
+                tick(times[0])
             return held_stages if held is not None else signal.many(times)
 
         kwargs["stepper"] = Stepper(w, inv_tau, batch, net.n_outputs, stage_inputs, lambda: n_chunks)
@@ -297,7 +308,9 @@ def solve(
         values.append(y[:, None])
     counts = {"nfev": 0, "njev": 0, "nlu": 0}
     message, status = "", 0
-    with threads.using(n_threads, n) as n_chunks:
+    bar = progress_bar(progress is not False, t1 - t0, "solve", "time", AUTO_DELAY if progress is None else 0.0)
+    tick = None if bar is None else clock(bar, t0, t1)  # read by `fun` and `stage_inputs`
+    with threads.using(n_threads, n) as n_chunks, bar if bar is not None else contextlib.nullcontext():
         for a, b in zip(edges[:-1], edges[1:]):
             if is_held:
                 held = signal.at(0.5 * (a + b))
@@ -317,6 +330,8 @@ def solve(
             times.append(sol.t[keep])
             values.append(sol.y[:, keep])
             y = sol.y[:, -1]
+        if tick is not None:
+            tick(t1)
     t_all = np.concatenate(times)
     Y = np.concatenate(values, axis=1).T  # (n_times, size), the solver's layout
     if neuron_major:

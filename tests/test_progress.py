@@ -1,6 +1,7 @@
 """Progress bars: a run shows one over its steps (segment by segment) when
-asked or when it is long, training one over its epochs; the numbers are
-those of a run without a bar, and a missing tqdm is silent."""
+asked or when it is long, a solve one over simulated time (by default once
+it has taken a few seconds), training one over its epochs; the numbers are
+those without a bar, and a missing tqdm is silent."""
 
 import sys
 import types
@@ -21,8 +22,8 @@ class FakeBar:
 
     made: list = []
 
-    def __init__(self, total, desc, unit):
-        self.total, self.desc, self.unit = total, desc, unit
+    def __init__(self, total, desc, unit, delay=0.0):
+        self.total, self.desc, self.unit, self.delay = total, desc, unit, delay
         self.counts, self.postfix, self.closed = [], {}, False
         FakeBar.made.append(self)
 
@@ -34,6 +35,12 @@ class FakeBar:
 
     def close(self):
         self.closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 @pytest.fixture
@@ -154,3 +161,25 @@ def test_training_counts_epochs_with_the_loss(bars):
     (bar,) = bars
     assert (bar.total, bar.desc, bar.unit, bar.counts, bar.closed) == (3, "train", "epoch", [1, 1, 1], True)
     assert float(bar.postfix["loss"]) == pytest.approx(history["loss"][-1], rel=1e-3)
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF", "LSODA"])
+def test_a_solve_with_a_bar_counts_simulated_time(bars, method):
+    """The bar runs over ``t1 - t0`` in forward steps of at least 1% and ends
+    full and closed; by default it waits `AUTO_DELAY` seconds before it is
+    drawn; the solution is that without a bar."""
+    from simulator import progress
+
+    net = sim.compile(_all_kinds_graph())
+    samples = _inputs(net, 4, None)
+    plain = sim.solve(net, samples, (0.0, 2.0), dt=0.5, method=method, progress=False)
+    assert bars == []
+    shown = sim.solve(net, samples, (0.0, 2.0), dt=0.5, method=method, progress=True)
+    sim.solve(net, samples, (0.0, 2.0), dt=0.5, method=method)
+    assert [(b.total, b.desc, b.unit, b.delay, b.closed) for b in bars] == [
+        (2.0, "solve", "time", 0.0, True), (2.0, "solve", "time", progress.AUTO_DELAY, True)]
+    counts = np.array(bars[0].counts)
+    assert len(counts) > 5 and (counts[:-1] >= 0.02 - 1e-12).all() and counts[-1] > 0
+    assert counts.sum() == pytest.approx(2.0, rel=1e-12)
+    np.testing.assert_array_equal(shown.states, plain.states)
+    np.testing.assert_array_equal(shown.times, plain.times)
