@@ -18,8 +18,8 @@ from .readout import fit_readout
 from .results import Result
 from .simulate import run
 from .sweeps import CheckpointError, sweep
-from .train import train
+from .train import TrainingDiverged, train
 from . import optim, plot, tasks
 
-__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "TrainingDiverged", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
 __version__ = "0.1.0"

@@ -49,14 +49,40 @@ class Gradients:
     diagnostics: dict = field(default_factory=dict)
 
     def norm(self) -> float:
-        """The global L2 norm over every gradient array."""
-        return float(np.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64)))
-                                 for a in (self.weight, self.bias, self.tau, self.h0))))
+        """The global L2 norm over every gradient array (scaled by the largest
+        entry, so huge finite gradients do not overflow; inf or NaN when an
+        entry is)."""
+        parts = [np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in (self.weight, self.bias, self.tau, self.h0)]
+        big = max((float(p.max()) for p in parts if p.size), default=0.0)
+        if big == 0.0 or not np.isfinite(big):
+            return big
+        return big * float(np.sqrt(sum(float(np.sum(np.square(p / big))) for p in parts)))
+
+
+def check_clip(clip: float | None) -> None:
+    """Refuse a `clip` that is not a positive number (None: no clipping)."""
+    if clip is not None and not (np.isscalar(clip) and np.isfinite(clip) and clip > 0):
+        raise ValueError(f"`clip` must be a positive number, got {clip!r}")
+
+
+def clip_norm(grads: Gradients, clip: float | None, norm: float | None = None) -> Gradients:
+    """`grads` scaled down to the global norm `clip` when they are longer
+    (`norm`: their norm, when already known); as they are for ``clip=None``."""
+    if clip is None:
+        return grads
+    norm = grads.norm() if norm is None else norm
+    if norm <= clip:
+        return grads
+    scale = clip / norm
+    return Gradients(grads.weight * scale, grads.bias * scale, grads.tau * scale, grads.h0 * scale,
+                     grads.diagnostics)
 
 
 def _loss_targets(net: Network, loss: str, targets: ArrayLike, drive) -> np.ndarray:
     if loss == "mse":
         return prepare_targets(net, targets, drive)
+    if net.n_outputs == 0:
+        raise ValueError("loss 'cross_entropy' is a softmax over the output nodes, and the network has none")
     classes = np.asarray(targets)
     shape = (drive.n_steps, drive.batch) if drive.batched else (drive.n_steps,)
     if classes.shape != shape or classes.dtype.kind not in "iu":
@@ -155,8 +181,7 @@ def bptt(
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
                                  or truncate < 1):
         raise ValueError(f"`truncate` must be a positive int, got {truncate!r}")
-    if clip is not None and not (np.isscalar(clip) and np.isfinite(clip) and clip > 0):
-        raise ValueError(f"`clip` must be a positive number, got {clip!r}")
+    check_clip(clip)
     if teacher_forcing and loss != "mse":
         raise ValueError("teacher forcing needs float targets (loss='mse')")
     flat = np.flatnonzero(~np.isin(net.activation_codes, DIFFERENTIABLE_CODES))
@@ -204,13 +229,7 @@ def bptt(
     h0_grad = g_h0.T.copy() if drive.batched else g_h0[:, 0].copy()
     grads = Gradients(g_weight, g_bias, g_tau, h0_grad,
                       {"dh_norm": dh_norm, "edge_grad": np.abs(step_abs)} if return_diagnostics else {})
-    if clip is not None:
-        norm = grads.norm()
-        if norm > clip:
-            scale = clip / norm
-            grads = Gradients(g_weight * scale, g_bias * scale, g_tau * scale, h0_grad * scale,
-                              grads.diagnostics)
-    return value, grads
+    return value, clip_norm(grads, clip)
 
 
 def _segment_length(checkpoint, n_steps: int) -> int:

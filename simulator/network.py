@@ -369,11 +369,35 @@ class Network:
         bias : array_like, shape (n_neurons + n_outputs,), optional
         tau : array_like, shape (n_neurons,), optional
             Converted to the network's dtype and validated like at compile time.
+
+        Raises
+        ------
+        ValueError
+            An array of the wrong shape (the message gives the right one) or
+            a value that is not allowed (named by its edge or node).
+
+        Examples
+        --------
+        >>> import networkx as nx, simulator as sim
+        >>> net = sim.compile(nx.DiGraph([("a", "b"), ("b", "a")]))
+        >>> net.with_params(weight=[0.5, -0.5]).weight
+        array([ 0.5, -0.5])
+        >>> net.with_params(weight=0.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: `weight` must have shape (2,), one per edge of net.edges; got ()
         """
         new = {}
+        sizes = {"weight": (self.n_edges, "edge of net.edges"),
+                 "bias": (self.n_neurons + self.n_outputs, "node of net.neurons + net.outputs"),
+                 "tau": (self.n_neurons, "neuron of net.neurons")}
         for name, value in (("weight", weight), ("bias", bias), ("tau", tau)):
             if value is not None:
-                new[name] = np.array(value, dtype=self.dtype)
+                a = np.array(value, dtype=self.dtype)
+                size, each = sizes[name]
+                if a.shape != (size,):
+                    raise ValueError(f"`{name}` must have shape ({size},), one per {each}; got {a.shape}")
+                new[name] = a
         return replace(self, **new, layout=self.layout)
 
     def astype(self, dtype: Any) -> Network:

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["OPTIMIZERS", "sgd_step", "adam_step"]
+__all__ = ["OPTIMIZERS", "OPTIONS", "check_options", "sgd_step", "adam_step"]
 
 Arrays = list[np.ndarray]
 
@@ -54,3 +54,37 @@ def adam_step(params: Arrays, grads: Arrays, state: dict, lr: float, beta1: floa
 
 #: Optimizer name -> step function.
 OPTIMIZERS: dict[str, Callable[..., tuple[Arrays, dict]]] = {"sgd": sgd_step, "adam": adam_step}
+
+#: Optimizer name -> its options, each with the rule its value must follow.
+OPTIONS: dict[str, dict[str, tuple[str, Callable[[float], bool]]]] = {
+    "sgd": {"momentum": ("0 <= momentum < 1", lambda v: 0 <= v < 1)},
+    "adam": {
+        "beta1": ("0 <= beta1 < 1", lambda v: 0 <= v < 1),
+        "beta2": ("0 <= beta2 < 1", lambda v: 0 <= v < 1),
+        "eps": ("eps > 0", lambda v: 0 < v < np.inf),
+    },
+}
+
+
+def check_options(optimizer: str, options: dict) -> None:
+    """Refuse an option `optimizer` does not have, or a value outside its rule.
+
+    Examples
+    --------
+    >>> check_options("sgd", {"momentum": 0.9})
+    >>> check_options("adam", {"momentum": 0.9})
+    Traceback (most recent call last):
+    ...
+    TypeError: optimizer 'adam' has no option 'momentum'; its options are beta1, beta2, eps
+    >>> check_options("adam", {"beta1": 1.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: optimizer 'adam' needs 0 <= beta1 < 1, got 1.0
+    """
+    rules = OPTIONS[optimizer]
+    for name, value in options.items():
+        if name not in rules:
+            raise TypeError(f"optimizer {optimizer!r} has no option {name!r}; its options are {', '.join(rules)}")
+        rule, ok = rules[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not ok(value):
+            raise ValueError(f"optimizer {optimizer!r} needs {rule}, got {value!r}")

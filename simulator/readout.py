@@ -92,10 +92,10 @@ def fit_readout(
     for o, name in enumerate(net.outputs):
         v_edges = np.flatnonzero((net.edge_kind == V_KIND) & (net.edge_dst == o))
         d_edges = np.flatnonzero((net.edge_kind == D_KIND) & (net.edge_dst == o))
+        z = tk[washout:, o, :].reshape(-1).astype(np.float64)
         features = np.concatenate(
             [states[1:, :, net.edge_src[v_edges]], inputs[:, :, net.edge_src[d_edges]]], axis=2
-        )[washout:].reshape(-1, len(v_edges) + len(d_edges)).astype(np.float64)
-        z = tk[washout:, o, :].reshape(-1).astype(np.float64)
+        )[washout:].reshape(z.size, len(v_edges) + len(d_edges)).astype(np.float64)
         keep = ~np.isnan(z)
         if not keep.any():
             raise ValueError(f"output {name!r} has no target after the washout of {washout} steps")

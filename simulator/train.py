@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bptt import bptt
+from .bptt import bptt, check_clip, clip_norm
+from .errors import NonFiniteError
 from .network import Network
-from .optim import OPTIMIZERS
+from .optim import OPTIMIZERS, check_options
 from .progress import progress_bar
 
-__all__ = ["train", "trainable_masks"]
+__all__ = ["train", "trainable_masks", "TrainingDiverged"]
 
 KINDS = ("weight", "bias", "tau")
+
+
+class TrainingDiverged(RuntimeWarning):
+    """`train` stopped early: the forward pass overflowed, or a loss or
+    gradient became inf or NaN. The network it returns is the last one with
+    a finite loss and gradients."""
 
 
 def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] | None) -> dict[str, np.ndarray]:
@@ -26,13 +34,23 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
     trainable : None, iterable of {"weight", "bias", "tau"}, or mapping
         None: weights and biases (tau has no effect in discrete time). An
         iterable names the kinds that train. A mapping gives per kind
-        ``True``/``False`` or a list of edges ``(u, v)`` (weight) or node
-        names (bias, tau) that train; kinds left out are frozen.
+        ``True``/``False``, a list of edges ``(u, v)`` (weight) or node
+        names (bias, tau) that train, or a boolean mask aligned with the
+        parameter (``net.weight``, ``net.bias``, ``net.tau``); kinds left
+        out are frozen.
 
     Raises
     ------
     ValueError
-        An unknown kind, edge or node (named).
+        An unknown kind, edge or node (named), or a mask of the wrong shape.
+
+    Examples
+    --------
+    >>> import networkx as nx, simulator as sim
+    >>> net = sim.compile(nx.DiGraph([("a", "b"), ("b", "a")]))
+    >>> masks = trainable_masks(net, {"weight": [("a", "b")], "bias": [True, False]})
+    >>> masks["weight"], masks["bias"], masks["tau"]
+    (array([ True, False]), array([ True, False]), array([False, False]))
     """
     if trainable is None:
         trainable = {"weight": True, "bias": True}
@@ -48,8 +66,18 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
         if spec is True or spec is False:
             masks[kind][:] = spec
             continue
+        spec = list(spec)
+        if spec and all(isinstance(item, (bool, np.bool_)) for item in spec):
+            if len(spec) != sizes[kind]:
+                raise ValueError(f"`trainable[{kind!r}]` as a mask must have one entry per parameter, "
+                                 f"{sizes[kind]}; got {len(spec)}")
+            masks[kind][:] = spec
+            continue
         for item in spec:
             if kind == "weight":
+                if not (isinstance(item, tuple) and len(item) == 2):
+                    raise ValueError(f"`trainable['weight']` lists edges as (source, target) pairs, or is a boolean "
+                                     f"mask aligned with net.edges; got {item!r}")
                 masks[kind][net.edges.index(item)] = True
                 continue
             group, i = net.locate(item)
@@ -78,6 +106,7 @@ def train(
     h0: ArrayLike | None = None,
     dt: float | None = None,
     method: str | None = None,
+    min_tau: float | None = None,
     **hyper: float,
 ) -> tuple[Network, dict[str, np.ndarray]]:
     """Train the existing edges (and biases) of `net` by BPTT.
@@ -87,12 +116,13 @@ def train(
     net : Network
     x, targets, loss, truncate, clip, teacher_forcing, h0, dt, method
         As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"``,
-        ``"exp_euler"`` or ``"rk4"``).
+        ``"exp_euler"`` or ``"rk4"``; teacher forcing is discrete-time only).
     epochs : int
         Passes over the data.
     optimizer : {"adam", "sgd"}
-        Step functions of `simulator.optim`; extra keywords (``momentum``,
-        ``beta1``, ``beta2``, ``eps``) go to it.
+        Step functions of `simulator.optim`; extra keywords go to it: SGD's
+        ``momentum`` (0 <= momentum < 1), Adam's ``beta1``, ``beta2`` (in
+        [0, 1)) and ``eps`` (> 0).
     lr : float
         Learning rate.
     batch_size : int, optional
@@ -106,6 +136,10 @@ def train(
     trainable : optional
         Which parameters train; see `trainable_masks` (default: weights and
         biases, and time constants in continuous time).
+    min_tau : float, optional
+        Continuous time: time constants are kept at or above this after every
+        update (default `dt`: a neuron faster than the step is not resolved
+        by it, and Euler and RK4 turn unstable as ``dt / tau`` grows past 2).
 
     Returns
     -------
@@ -113,7 +147,14 @@ def train(
         ``trained.to_networkx()`` carries the new weights and biases.
     history : dict of ndarray
         ``"loss"`` (mean over the epoch's steps, measured before each update)
-        and ``"grad_norm"`` per epoch.
+        and ``"grad_norm"`` (the global norm before clipping) per epoch.
+
+    Warns
+    -----
+    TrainingDiverged
+        When the forward pass overflows or the loss or a gradient becomes inf
+        or NaN: training stops there and returns the last network with a
+        finite loss and gradients, with the history of the epochs completed.
 
     Examples
     --------
@@ -131,12 +172,22 @@ def train(
         raise ValueError(f"`epochs` must be a positive int, got {epochs!r}")
     if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"`lr` must be a positive number, got {lr!r}")
+    check_options(optimizer, hyper)
+    check_clip(clip)
     step = OPTIMIZERS[optimizer]
-    if trainable is None and (dt is not None or method is not None):
+    continuous = dt is not None or method is not None
+    if continuous:
+        min_tau = dt if min_tau is None else min_tau
+        if not (np.isscalar(min_tau) and np.isfinite(min_tau) and min_tau > 0):
+            raise ValueError(f"`min_tau` must be a positive number, got {min_tau!r}")
+    if trainable is None and continuous:
         trainable = ("weight", "bias", "tau")
     masks = trainable_masks(net, trainable)
-    xa, ta = np.asarray(x), np.asarray(targets)
-    batched = xa.ndim == 3
+    steps_only = isinstance(x, (int, np.integer)) and not isinstance(x, bool)  # a free run of x steps
+    xa, ta = (x if steps_only else np.asarray(x)), np.asarray(targets)
+    batched = not steps_only and xa.ndim == 3
+    if batched and xa.shape[1] == 0:
+        raise ValueError(f"`x` has shape {xa.shape}: a batch of 0 sequences, nothing to train on")
     if batch_size is not None:
         if not batched:
             raise ValueError("`batch_size` needs a batched `x` of shape (n_steps, batch, n_inputs)")
@@ -150,6 +201,7 @@ def train(
     params = [net.weight.copy(), net.bias.copy(), net.tau.copy()]
     state: dict = {}
     losses, norms = [], []
+    diverged, last_finite = None, net
     bar = progress_bar(progress, epochs, "train", "epoch")
     try:
         for epoch in range(epochs):
@@ -158,15 +210,34 @@ def train(
             for start in range(0, n_batch, size):
                 idx = order[start:start + size]
                 xb, tb = (xa[:, idx], ta[:, idx]) if batched else (xa, ta)
-                hb = h0a[idx] if h0a is not None and h0a.ndim == 2 else h0a
-                value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
-                                    clip=clip, teacher_forcing=teacher_forcing)
+                hb = h0a[idx] if batched and h0a is not None and h0a.ndim == 2 else h0a
+                try:
+                    value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
+                                        teacher_forcing=teacher_forcing)
+                except NonFiniteError as error:
+                    diverged = f"the forward pass overflowed ({error})"
+                    break
+                norm = grads.norm()
+                if not (np.isfinite(value) and np.isfinite(norm)):
+                    diverged = f"the loss became {value}" if not np.isfinite(value) else \
+                        f"the gradient norm became {norm}"
+                    break
+                grads = clip_norm(grads, clip, norm)
                 g = [grads.weight * masks["weight"], grads.bias * masks["bias"], grads.tau * masks["tau"]]
                 params, state = step(params, g, state, lr, **hyper)
+                if continuous:
+                    params[2] = np.maximum(params[2], min_tau)
+                last_finite = net  # its loss and gradients were finite
                 net = net.with_params(weight=params[0], bias=params[1], tau=params[2])
                 epoch_loss += value * len(idx)
-                epoch_norm += grads.norm() * len(idx)
+                epoch_norm += norm * len(idx)
                 count += len(idx)
+            if diverged:
+                warnings.warn(f"training stopped in epoch {epoch}: {diverged}. The network returned is the last one "
+                              "with a finite loss and gradients; try a smaller `lr`, `clip=`, or in continuous time "
+                              "a smaller `dt` (or a larger `min_tau`).", TrainingDiverged, stacklevel=2)
+                net = last_finite
+                break
             losses.append(epoch_loss / count)
             norms.append(epoch_norm / count)
             if bar is not None:

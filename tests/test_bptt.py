@@ -340,3 +340,11 @@ def test_checkpoint_errors():
         sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), checkpoint=0)
     with pytest.raises(ValueError, match=r"`checkpoint` must be True or a positive int, got 1.5"):
         sim.bptt(net, np.zeros((3, 2)), np.zeros((3, 2)), dt=0.1, method="euler", checkpoint=1.5)
+
+
+def test_cross_entropy_needs_outputs():
+    G = nx.DiGraph([("x", "h"), ("h", "h")])
+    G.nodes["x"]["role"] = "input"
+    with pytest.raises(ValueError, match=r"loss 'cross_entropy' is a softmax over the output nodes, and the network "
+                                         r"has none"):
+        sim.bptt(sim.compile(G), np.ones((3, 1)), -np.ones(3, dtype=int), loss="cross_entropy")

@@ -78,3 +78,17 @@ def test_nonlinear_output_refused():
     G.nodes["y"]["activation"] = "tanh"
     with pytest.raises(ValueError, match="output 'y' has activation 'tanh': fit_readout fits linear readouts"):
         sim.fit_readout(sim.compile(G), np.ones((5, 1)), np.ones((5, 1)))
+
+
+def test_an_output_without_edges_gets_the_mean_target_as_bias():
+    """An output with no incoming edge is a constant: its least-squares fit
+    is the mean of its targets; the other output is fitted as usual."""
+    G = nx.DiGraph([("x", "h"), ("h", "y1")])
+    G.add_node("y2")
+    net = sim.compile(G, inputs=["x"], outputs=["y1", "y2"])
+    x = np.linspace(-1, 1, 30)[:, None]
+    targets = np.column_stack([2.0 * np.tanh(x[:, 0]) + 0.5, np.cos(x[:, 0])])
+    fitted = sim.fit_readout(net, x, targets, ridge=0.0)
+    np.testing.assert_allclose(fitted.bias[-1], targets[:, 1].mean(), rtol=1e-12)
+    np.testing.assert_allclose([fitted.weight[fitted.edges.index(("h", "y1"))], fitted.bias[-2]], [2.0, 0.5],
+                               rtol=1e-9)

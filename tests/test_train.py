@@ -1,5 +1,6 @@
 """`simulator.train`, the optimizers and the word-order task."""
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -85,6 +86,17 @@ def test_progress_bar_runs_with_or_without_tqdm():
     ({"trainable": {"weight": [("h0", "in0")]}}, ValueError, r"edge \('h0', 'in0'\) is not in the network"),
     ({"trainable": {"bias": ["in0"]}}, ValueError, r"node 'in0' is an input and has no bias"),
     ({"trainable": "weight"}, TypeError, r"`trainable` must be a list of kinds or a mapping"),
+    ({"trainable": {"weight": [0, 1]}}, ValueError,
+     r"`trainable\['weight'\]` lists edges as \(source, target\) pairs, or is a boolean mask aligned with "
+     r"net.edges; got 0"),
+    ({"trainable": {"weight": [True, False]}}, ValueError,
+     r"`trainable\['weight'\]` as a mask must have one entry per parameter, 8; got 2"),
+    ({"momentum": 0.9}, TypeError, r"optimizer 'adam' has no option 'momentum'; its options are beta1, beta2, eps"),
+    ({"optimizer": "sgd", "momentum": 1.5}, ValueError, r"optimizer 'sgd' needs 0 <= momentum < 1, got 1.5"),
+    ({"beta1": 1.0}, ValueError, r"optimizer 'adam' needs 0 <= beta1 < 1, got 1.0"),
+    ({"eps": 0.0}, ValueError, r"optimizer 'adam' needs eps > 0, got 0.0"),
+    ({"clip": 0.0}, ValueError, r"`clip` must be a positive number, got 0.0"),
+    ({"dt": 0.1, "method": "euler", "min_tau": -1.0}, ValueError, r"`min_tau` must be a positive number, got -1.0"),
 ])
 def test_train_errors(kwargs, kind, match):
     """Bad options are refused before any work."""
@@ -123,3 +135,106 @@ def test_continuous_training_learns_time_constants():
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert not np.array_equal(trained.tau, net.tau) and (trained.tau > 0).all()
     assert trained.to_networkx().nodes["h0"]["tau"] == float(trained.tau[0])
+
+
+def _runaway_graph():
+    """x -> h -> y with an identity neuron on a self-loop: SGD at a large
+    rate drives the loop's weight up until the forward pass overflows."""
+    G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y")])
+    G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    G.nodes["h"]["activation"] = "identity"
+    return G
+
+
+def test_diverging_training_stops_and_keeps_the_last_finite_network():
+    """When the forward pass overflows, training warns, stops, and returns
+    the last network whose loss and gradients were finite: the network that
+    training for the completed epochs minus one gives, whose own loss and
+    gradients are finite."""
+    net = sim.compile(_runaway_graph())
+    x, y = np.ones((20, 1)), np.full((20, 1), 50.0)
+    kw = dict(optimizer="sgd", lr=1.0, progress=False)
+    with pytest.warns(sim.TrainingDiverged, match=r"training stopped in epoch (\d+): the forward pass overflowed "
+                                                 r"\(the output became non-finite at step \d+: first in output 'y'"):
+        stopped, history = sim.train(net, x, y, epochs=30, **kw)
+    done = len(history["loss"])
+    assert 1 <= done < 30 and np.isfinite(history["loss"]).all() and np.isfinite(history["grad_norm"]).all()
+    last_finite, _ = sim.train(net, x, y, epochs=done - 1, **kw) if done > 1 else (net, None)
+    np.testing.assert_array_equal(stopped.weight, last_finite.weight)
+    loss, grads = sim.bptt(stopped, x, y)
+    assert np.isfinite(loss) and np.isfinite(grads.norm())
+
+
+def test_history_records_the_gradient_norm_before_clipping():
+    """``grad_norm`` is the norm of the gradients bptt computes; the update
+    uses them scaled to `clip` (plain SGD, checked by hand)."""
+    net = sim.compile(tp.elman(1, 3, 1, seed=0))
+    x, y = np.ones((6, 1)), np.full((6, 1), 2.0)
+    _, grads = sim.bptt(net, x, y)
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in (grads.weight, grads.bias, grads.tau, grads.h0)))
+    trained, history = sim.train(net, x, y, epochs=1, optimizer="sgd", lr=0.1, clip=0.01, progress=False)
+    assert norm > 0.01 and history["grad_norm"][0] == pytest.approx(norm, rel=1e-12)
+    np.testing.assert_allclose(trained.weight, net.weight - 0.1 * 0.01 / norm * grads.weight, rtol=1e-12)
+
+
+def test_gradient_norm_does_not_overflow():
+    g = sim.Gradients(np.array([3e200, 4e200]), np.zeros(1), np.zeros(0), np.zeros(1))
+    assert g.norm() == pytest.approx(5e200, rel=1e-15)
+    assert np.isnan(sim.Gradients(np.array([np.nan]), np.zeros(1), np.zeros(0), np.zeros(1)).norm())
+
+
+def test_time_constants_stay_at_or_above_min_tau():
+    """SGD pushes small taus below zero; they are held at `min_tau` (default
+    dt), and training goes on where it used to stop with a bad tau."""
+    G = tp.elman(1, 4, 1, seed=0)
+    for _, data in G.nodes(data=True):
+        if data.get("role") is None:
+            data["tau"] = 0.2
+    net = sim.compile(G)
+    x = np.sin(np.arange(40) / 3)[:, None]
+    y = 0.5 * np.cos(np.arange(40) / 3)[:, None]
+    kw = dict(epochs=5, lr=1.0, dt=0.1, method="euler", optimizer="sgd", progress=False)
+    trained, history = sim.train(net, x, y, **kw)
+    assert len(history["loss"]) == 5 and trained.tau.min() == 0.1
+    trained, _ = sim.train(net, x, y, min_tau=0.15, **kw)
+    assert trained.tau.min() == 0.15
+
+
+def test_a_free_run_trains_like_zero_inputs():
+    """``x`` as a number of steps is a free run, as in bptt."""
+    net = sim.compile(tp.elman(2, 3, 1, seed=0))
+    h0 = np.array([0.5, -0.3, 0.2])
+    y = np.full((4, 1), 0.3)
+    a, ha = sim.train(net, 4, y, h0=h0, epochs=3, progress=False)
+    b, hb = sim.train(net, np.zeros((4, 2)), y, h0=h0, epochs=3, progress=False)
+    np.testing.assert_array_equal(a.weight, b.weight)
+    np.testing.assert_array_equal(ha["loss"], hb["loss"])
+
+
+def test_a_batched_h0_with_shared_inputs_trains_the_whole_batch():
+    """A batched h0 with unbatched x is the batch on shared inputs: the same
+    training as with the inputs repeated along a batch axis."""
+    net = sim.compile(tp.elman(1, 3, 1, seed=0))
+    x = np.random.default_rng(0).normal(size=(5, 1))
+    h0 = np.random.default_rng(1).normal(size=(2, 3))
+    y = np.random.default_rng(2).normal(size=(5, 2, 1))
+    a, ha = sim.train(net, x, y, h0=h0, epochs=3, progress=False)
+    b, hb = sim.train(net, np.repeat(x[:, None, :], 2, axis=1), y, h0=h0, epochs=3, progress=False)
+    np.testing.assert_allclose(a.weight, b.weight, rtol=1e-13)
+    np.testing.assert_allclose(ha["loss"], hb["loss"], rtol=1e-13)
+
+
+def test_boolean_masks_choose_what_trains():
+    net = sim.compile(tp.elman(2, 4, 1, seed=2))
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    y = np.random.default_rng(1).normal(size=(6, 1))
+    mask = np.arange(net.n_edges) % 3 == 0
+    trained, _ = sim.train(net, x, y, epochs=3, progress=False, trainable={"weight": mask})
+    np.testing.assert_array_equal(trained.weight != net.weight, mask)
+    np.testing.assert_array_equal(trained.bias, net.bias)
+
+
+def test_a_batch_of_none_is_refused():
+    net = sim.compile(tp.elman(1, 2, 1, seed=0))
+    with pytest.raises(ValueError, match=r"`x` has shape \(3, 0, 1\): a batch of 0 sequences, nothing to train on"):
+        sim.train(net, np.ones((3, 0, 1)), np.zeros((3, 0, 1)), progress=False)
