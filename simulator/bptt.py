@@ -134,7 +134,8 @@ def bptt(
         is full BPTT).
     teacher_forcing : bool
         Feed the (float) targets back on the output -> hidden edges instead
-        of the outputs, where they are not NaN (``"mse"`` only).
+        of the outputs, where they are not NaN (``"mse"`` only; discrete
+        time only).
     clip : float, optional
         Scale all gradients down together when their global norm exceeds it.
     return_diagnostics : bool

@@ -112,9 +112,11 @@ def _edge_name(nodes: list, src: np.ndarray, dst: np.ndarray, e: int) -> tuple:
 
 
 def _weights_array(weights: list, nodes: list, src: np.ndarray, dst: np.ndarray, dtype) -> np.ndarray:
+    # One conversion for the common case (numbers); anything else (strings,
+    # None, arrays) is looked at value by value and named.
     try:
-        w = np.array(weights, dtype=np.float64)
-        if w.ndim != 1:
+        w = np.asarray(weights)
+        if w.ndim != 1 or w.dtype.kind not in "biuf":
             raise ValueError
     except (TypeError, ValueError):
         for e, value in enumerate(weights):
@@ -127,12 +129,20 @@ def _weights_array(weights: list, nodes: list, src: np.ndarray, dst: np.ndarray,
                 raise ValueError(
                     f"edge {_edge_name(nodes, src, dst, e)!r} has weight {value!r}: weights must be real numbers"
                 ) from None
-        raise
+        w = np.array(weights, dtype=np.float64)
+    w = w.astype(np.float64, copy=False)
     bad = np.flatnonzero(~np.isfinite(w))
     if bad.size:
         e = bad[0]
         raise ValueError(f"edge {_edge_name(nodes, src, dst, e)!r} has non-finite weight {w[e]}")
-    return w.astype(dtype)
+    with np.errstate(over="ignore"):
+        cast = w.astype(dtype)
+    bad = np.flatnonzero(np.isinf(cast))
+    if bad.size:
+        e = bad[0]
+        raise ValueError(f"edge {_edge_name(nodes, src, dst, e)!r} has weight {w[e]:g}, "
+                         f"beyond the range of {np.dtype(dtype).name}")
+    return cast
 
 
 def _number(value: Any, what: str, node: Hashable) -> float:
@@ -145,6 +155,15 @@ def _number(value: Any, what: str, node: Hashable) -> float:
     if not np.isfinite(x):
         raise ValueError(f"node {node!r} has non-finite {what} {x}")
     return x
+
+
+def _check_range(values: list, names: list, what: str, dtype: np.dtype) -> None:
+    """Refuse a finite value that overflows `dtype` (float32), naming its node."""
+    with np.errstate(over="ignore"):
+        bad = np.flatnonzero(np.isinf(np.array(values, dtype=np.float64).astype(dtype)))
+    if bad.size:
+        i = bad[0]
+        raise ValueError(f"node {names[i]!r} has {what} {values[i]:g}, beyond the range of {dtype.name}")
 
 
 def compile(
@@ -240,6 +259,11 @@ def compile(
             t = _number(attrs.get("tau", 1.0), "tau", name)
             if t <= 0:
                 raise ValueError(f"node {name!r} has tau {t}: tau must be > 0")
+            with np.errstate(over="ignore", under="ignore"):
+                held = dt.type(t)
+            if not 0 < held < np.inf:
+                raise ValueError(f"node {name!r} has tau {t:g}, which {dt.name} cannot hold (it becomes "
+                                 f"{held}); use dtype='float64'")
             tau.append(t)
     for name, attrs in G.nodes(data=True):
         owned = OWNED[roles[position[name]]]
@@ -252,6 +276,7 @@ def compile(
         u, v = _edge_name(nodes, src, dst, e)
         edge_extra[e] = {k: val for k, val in G.edges[u, v].items() if k != "weight"}
 
+    _check_range(bias, neurons + list(output_names), "bias", dt)
     return Network(
         neurons=tuple(neurons),
         inputs=tuple(input_names),

@@ -120,7 +120,8 @@ def run(
         hidden edges) reads ``targets[t - 1]`` instead of ``y[t - 1]``
         wherever the target is not NaN.
     teacher_forcing : bool
-        Whether to force the feedback path with `targets`.
+        Whether to force the feedback path with `targets` (discrete time
+        only: in continuous time the outputs feed back within every step).
     seed : int or numpy.random.Generator, optional
         Seed of the sweep order (``update="async"`` only).
     check_finite : bool

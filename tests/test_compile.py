@@ -151,6 +151,8 @@ def test_graph_errors(G, kind, match):
     ("weight", "heavy", r"edge \('a', 'b'\) has weight 'heavy': weights must be real numbers"),
     ("weight", 1 + 2j, r"edge \('a', 'b'\) has weight \(1\+2j\): weights must be real numbers"),
     ("weight", [1.0, 2.0], r"edge \('a', 'b'\) has weight \[1.0, 2.0\]: weights must be real numbers"),
+    ("weight", "0.5", r"edge \('a', 'b'\) has weight '0.5': weights must be real numbers"),
+    ("weight", None, r"edge \('a', 'b'\) has weight None: weights must be real numbers"),
 ])
 def test_edge_attribute_errors(attr, value, match):
     """A bad weight names its edge."""
@@ -175,6 +177,25 @@ def test_node_attribute_errors(attr, value, match):
     G.nodes["b"][attr] = value
     with pytest.raises(ValueError, match=match):
         sim.compile(G)
+
+
+@pytest.mark.parametrize("where, value, match", [
+    ("weight", 1e300, r"edge \('a', 'b'\) has weight 1e\+300, beyond the range of float32"),
+    ("bias", -1e300, r"node 'b' has bias -1e\+300, beyond the range of float32"),
+    ("tau", 1e-50, r"node 'b' has tau 1e-50, which float32 cannot hold \(it becomes 0.0\); use dtype='float64'"),
+    ("tau", 1e300, r"node 'b' has tau 1e\+300, which float32 cannot hold \(it becomes inf\)"),
+])
+def test_values_float32_cannot_hold_are_named(where, value, match):
+    """A finite value that overflows float32 (or a tau that rounds to 0) is
+    refused by name instead of surfacing later as inf or 0."""
+    G = nx.DiGraph([("a", "b")])
+    if where == "weight":
+        G.edges["a", "b"]["weight"] = value
+    else:
+        G.nodes["b"][where] = value
+    with pytest.raises(ValueError, match=match):
+        sim.compile(G, dtype="float32")
+    assert np.isfinite(sim.compile(G).weight).all()  # float64 holds it
 
 
 @pytest.mark.parametrize("kwargs, kind, match", [
