@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from graphrnn.cli import main
+from graphrnn.cli import _parser, main
 
 
 def test_demo_account_and_picture(tmp_path, capsys):
@@ -35,6 +35,25 @@ def test_module_entry_point_and_version():
     assert done.returncode == 0 and done.stdout.startswith("graphrnn ")
 
 
+@pytest.mark.parametrize("args, expected", [(["--version"], "graphrnn "), (["--help"], "usage: graphrnn")])
+def test_python_m_graphrnn(args, expected):
+    """`python -m graphrnn` runs the same command line as the `graphrnn` script."""
+    done = subprocess.run([sys.executable, "-m", "graphrnn", *args], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith(expected), done.stderr
+
+
+def test_demo_help_names_every_part_of_the_demo(capsys):
+    """`graphrnn demo --help` describes what the demo does, the training included."""
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for part in ("four-neuron network step by step", "continuous time", "1,000-neuron echo-state reservoir",
+                 "Hopfield recall", "trained on the word-order task by backpropagation through time", "PNG"):
+        assert part in text
+    assert "build, run, train and picture" in " ".join(_parser().format_help().split())
+
+
 def test_no_command_prints_help(capsys):
     """Without a command the help is printed."""
     assert main([]) == 0
@@ -55,6 +74,4 @@ def test_bench_rows_check_against_the_baselines():
 
 
 def test_bench_is_a_command():
-    from graphrnn.cli import _parser
-
     assert _parser().parse_args(["bench", "--quick"]).quick is True

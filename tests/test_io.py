@@ -5,6 +5,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import zipfile
 
 import networkx as nx
@@ -314,6 +315,32 @@ def test_bad_object_extension_and_values(four_neuron, tmp_path):
             save(net, tmp_path / f"n.{fmt}")
     assert not list(tmp_path.iterdir())
     assert_same_network(net, round_trip(net, tmp_path, "npz"))
+
+
+@pytest.mark.parametrize("name", [float("nan"), (float("nan"), 1), np.float32("nan")], ids=["nan", "tuple", "np"])
+def test_nan_node_name_refused_by_text_formats(tmp_path, name):
+    """A node name holding a NaN (never equal to itself, so it could not be
+    looked up once loaded) is refused by GraphML and JSON, before any file is
+    written; .npz still saves it."""
+    net = sim.compile(nx.DiGraph([(name, "h"), ("h", "h"), ("h", "y")]), inputs=[name], outputs=["y"])
+    for fmt, what in (("graphml", "GraphML"), ("json", "JSON")):
+        message = rf"node {re.escape(repr(name))} cannot be saved to {what}: its name holds a NaN.*save to \.npz"
+        with pytest.raises(ValueError, match=message):
+            save(net, tmp_path / f"n.{fmt}")
+    assert not list(tmp_path.iterdir())
+    assert load(_saved(net, tmp_path, "npz")).n_edges == 3
+
+
+def test_save_into_missing_folder_names_the_path(four_neuron, tmp_path):
+    """Saving into a folder that does not exist names the user's path and the
+    folder, not the temporary file, and writes nothing."""
+    net = sim.compile(four_neuron)
+    path = tmp_path / "no" / "such" / "net.npz"
+    message = r"the folder '.*no/such' does not exist: '.*no/such/net\.npz'$"
+    with pytest.raises(FileNotFoundError, match=message) as info:
+        save(net, path)
+    assert info.value.filename == str(path) and ".tmp" not in str(info.value)
+    assert not list(tmp_path.iterdir())
 
 
 def test_path_types(four_neuron, tmp_path):

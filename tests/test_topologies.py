@@ -529,6 +529,24 @@ def test_spectral_radius_edge_cases():
     assert tp.spectral_radius(G) == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("n", [12, 600])
+def test_spectral_radius_of_undirected_graph_counts_both_directions(n):
+    """An undirected Graph is read both ways (as compile does): rho is that of the symmetric matrix."""
+    rng = np.random.default_rng(n)
+    G = nx.watts_strogatz_graph(n, 4, 0.3, seed=1)
+    G.add_edge(0, 0)  # a self-loop counts once
+    for u, v in G.edges():
+        G[u][v]["weight"] = rng.normal()
+    G.add_edge("x", 1, weight=50.0)
+    G.nodes["x"]["role"] = "input"  # edges at an input are not recurrent
+    hidden = list(range(n))
+    A = nx.to_numpy_array(G, nodelist=hidden)
+    assert np.array_equal(A, A.T)
+    assert tp.spectral_radius(G) == pytest.approx(np.max(np.abs(np.linalg.eigvals(A))), rel=1e-9)
+    assert tp.spectral_radius(G, nodes=[0, 1]) == pytest.approx(
+        np.max(np.abs(np.linalg.eigvals(A[:2, :2]))), rel=1e-12)
+
+
 def _similar_to_symmetric(n, seed):
     """Nonsymmetric D T D^-1 (T symmetric tridiagonal) with T's exact spectrum.
 
@@ -605,6 +623,19 @@ def test_echo_state_structure():
     rho = np.max(np.abs(np.linalg.eigvals(_weights(G, hidden))))
     assert rho == pytest.approx(1.2, rel=1e-12)
     assert "tau" not in tp.echo_state(20, in_degree=3, seed=0).nodes[0]
+
+
+@pytest.mark.parametrize("self_loops", [False, True])
+@pytest.mark.parametrize("n", [2, 3, 10, 11, 12])
+def test_echo_state_default_in_degree_fits_small_reservoirs(n, self_loops):
+    """Default in_degree is min(10, n - 1) (min(10, n) with self-loops): small reservoirs build."""
+    G = tp.echo_state(n, self_loops=self_loops, seed=0)
+    expected = min(10, n if self_loops else n - 1)
+    hidden = set(range(n))
+    assert all(sum(u in hidden for u in G.predecessors(v)) == expected for v in hidden)
+    assert np.max(np.abs(np.linalg.eigvals(_weights(G, list(range(n)))))) == pytest.approx(0.9, rel=1e-12)
+    explicit = tp.echo_state(n, self_loops=self_loops, in_degree=expected, seed=0)
+    assert _snapshot(G) == _snapshot(explicit)
 
 
 # ---------------------------------------------------------------------------
@@ -731,6 +762,7 @@ ERRORS = [
     (lambda: tp.init_weights(_bad_graph("out_out")), ValueError, r"edge \('y', 'z'\) joins two output nodes"),
     (lambda: tp.spectral_radius(nx.DiGraph([(0, 1)]), nodes=[0, 5]), ValueError, r"`nodes` names 5, which is not a node of `G`"),
     (lambda: tp.spectral_radius(nx.DiGraph([(0, 1)]), nodes=[0, 0]), ValueError, r"`nodes` must not repeat a node"),
+    (lambda: tp.spectral_radius(nx.MultiGraph([(0, 1)])), TypeError, r"`G` must be a networkx\.DiGraph or Graph, got MultiGraph; merge parallel edges"),
     (lambda: tp.scale_spectral_radius(nx.DiGraph([(0, 1)]), 0.9), ValueError, r"cannot scale to `rho`: .* spectral radius 0"),
     (lambda: tp.scale_spectral_radius(nx.DiGraph([(0, 0)]), -1), ValueError, r"`rho` must be > 0, got -1\.0"),
     (lambda: tp.attach_io(nx.DiGraph([("in0", 1)]), n_inputs=1), ValueError, r"`G` already has a node named 'in0'"),

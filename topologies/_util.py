@@ -185,9 +185,18 @@ numpy.random.BitGenerator or None
     return np.random.default_rng(seed)
 
 
-def check_digraph(G: Any, name: str = "G") -> nx.DiGraph:
-    """Refuse anything but a (non-multi) :class:`networkx.DiGraph`."""
-    if not isinstance(G, nx.DiGraph) or isinstance(G, nx.MultiDiGraph):
+def check_digraph(G: Any, name: str = "G", undirected: bool = False) -> nx.DiGraph:
+    """Refuse anything but a (non-multi) :class:`networkx.DiGraph`.
+
+    With ``undirected=True`` a (non-multi) :class:`networkx.Graph` passes too.
+    """
+    if undirected:
+        if not isinstance(G, nx.Graph) or G.is_multigraph():
+            raise TypeError(
+                f"`{name}` must be a networkx.DiGraph or Graph, got {type(G).__name__}; "
+                "merge parallel edges first: nx.Graph(G) or nx.DiGraph(G) keeps one edge per pair"
+            )
+    elif not isinstance(G, nx.DiGraph) or isinstance(G, nx.MultiDiGraph):
         raise TypeError(
             f"`{name}` must be a networkx.DiGraph, got {type(G).__name__}; "
             "convert an undirected graph with G.to_directed()"

@@ -26,7 +26,7 @@ def echo_state(
     n_inputs: int = 1,
     n_outputs: int = 1,
     spectral_radius: float = 0.9,
-    in_degree: int = 10,
+    in_degree: int | None = None,
     input_scaling: float = 1.0,
     leak: float | None = None,
     seed: int | np.random.Generator | None = None,
@@ -45,9 +45,11 @@ def echo_state(
         Inputs ``"in{k}"`` and outputs ``"out{k}"``.
     spectral_radius : float, default 0.9
         Spectral radius of the recurrent weight matrix, finite and ``> 0``.
-    in_degree : int, default 10
+    in_degree : int, optional
         Recurrent in-degree of every neuron, ``1 <= in_degree <= n - 1``
-        (``<= n`` with ``self_loops``). Ignored when ``density`` is given.
+        (``<= n`` with ``self_loops``). Default ``min(10, n - 1)``
+        (``min(10, n)`` with ``self_loops``): 10, or every candidate in a
+        reservoir too small for 10. Ignored when ``density`` is given.
     input_scaling : float, default 1.0
         Input weight scale, ``>= 0``: a neuron fed by ``m`` inputs gets input
         weights ``N(0, input_scaling**2 / m)`` (with one input: standard
@@ -107,28 +109,31 @@ def echo_state(
     (12, 200, ['in0', 'in1', 0])
     >>> echo_state(50, in_degree=5, leak=0.25, seed=0).nodes[3]["tau"]
     4.0
+    >>> echo_state(4, seed=0).in_degree(0)  # small: in_degree = n - 1 = 3, plus one input
+    4
     """
     n = check_int("n", n, minimum=2)
     n_inputs = check_int("n_inputs", n_inputs, minimum=0)
     n_outputs = check_int("n_outputs", n_outputs, minimum=0)
     rho = check_real("spectral_radius", spectral_radius, low=0.0, low_open=True)
+    self_loops = _check_bool("self_loops", self_loops)
+    n_cand = n if self_loops else n - 1
+    if in_degree is None:
+        in_degree = min(10, n_cand)
     in_degree = check_int("in_degree", in_degree, minimum=1)
     input_scaling = check_real("input_scaling", input_scaling, low=0.0)
     if leak is not None:
         leak = check_real("leak", leak, low=0.0, high=1.0, low_open=True)
-    self_loops = _check_bool("self_loops", self_loops)
     input_density = check_real("input_density", input_density, low=0.0, high=1.0)
     if density is not None:
         density = check_real("density", density, low=0.0, high=1.0, low_open=True)
-    else:
-        n_cand = n if self_loops else n - 1
-        if in_degree > n_cand:
-            rule = "n" if self_loops else "n - 1"
-            raise ValueError(
-                f"`in_degree` must be <= {rule} = {n_cand} when "
-                f"self_loops={self_loops}, got {in_degree}; choose a smaller "
-                "in_degree or a larger n"
-            )
+    elif in_degree > n_cand:
+        rule = "n" if self_loops else "n - 1"
+        raise ValueError(
+            f"`in_degree` must be <= {rule} = {n_cand} when "
+            f"self_loops={self_loops}, got {in_degree}; choose a smaller "
+            "in_degree or a larger n"
+        )
     rng = as_rng(seed)
     if density is None:
         src, dst = _fixed_indegree_pairs(rng, n, in_degree, self_loops)

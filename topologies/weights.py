@@ -356,8 +356,12 @@ def _hidden_nodes(G: nx.DiGraph) -> list[Hashable]:
     return [n for n, r in G.nodes(data="role") if r not in ("input", "output")]
 
 
-def _block_arrays(G: nx.DiGraph, nodes: Sequence[Hashable]):
-    """Index arrays and weights of the edges among ``nodes``."""
+def _block_arrays(G: nx.Graph, nodes: Sequence[Hashable]):
+    """Index arrays and weights of the edges among ``nodes``.
+
+    An undirected edge ``{u, v}`` (``u != v``) gives both ``u -> v`` and
+    ``v -> u``, as :func:`simulator.compile` reads it.
+    """
     index = {node: i for i, node in enumerate(nodes)}
     block = [
         (index[u], index[v], w)
@@ -371,16 +375,22 @@ def _block_arrays(G: nx.DiGraph, nodes: Sequence[Hashable]):
         w = np.fromiter((b[2] for b in block), dtype=np.float64, count=m)
     except (TypeError, ValueError):
         raise TypeError("edge `weight` attributes must be real numbers") from None
+    if not G.is_directed():
+        back = src != dst
+        src, dst, w = (np.concatenate((src, dst[back])), np.concatenate((dst, src[back])),
+                       np.concatenate((w, w[back])))
     return src, dst, w
 
 
-def spectral_radius(G: nx.DiGraph, nodes: Iterable[Hashable] | None = None) -> float:
+def spectral_radius(G: nx.Graph, nodes: Iterable[Hashable] | None = None) -> float:
     """Largest eigenvalue modulus of the recurrent (hidden -> hidden) weight matrix.
 
     Parameters
     ----------
-    G : networkx.DiGraph
-        The network. Edges without a ``weight`` count as ``1.0``.
+    G : networkx.DiGraph or networkx.Graph
+        The network. Edges without a ``weight`` count as ``1.0``. An
+        undirected graph counts every edge in both directions, as
+        :func:`simulator.compile` reads it (a symmetric ``W``).
     nodes : iterable of nodes, optional
         The neurons whose mutual edges form the matrix. Default: every hidden
         node (``role`` absent or neither ``"input"`` nor ``"output"``).
@@ -394,7 +404,7 @@ def spectral_radius(G: nx.DiGraph, nodes: Iterable[Hashable] | None = None) -> f
     Raises
     ------
     TypeError
-        If ``G`` is not a DiGraph.
+        If ``G`` is not a DiGraph or Graph (multigraphs are refused).
     ValueError
         If ``nodes`` names a node that is not in ``G`` or repeats one.
 
@@ -436,8 +446,10 @@ def spectral_radius(G: nx.DiGraph, nodes: Iterable[Hashable] | None = None) -> f
     1.0
     >>> spectral_radius(nx.DiGraph([(0, 1)]))  # no cycle
     0.0
+    >>> spectral_radius(nx.Graph([(0, 1)]))  # undirected: 0 -> 1 and 1 -> 0
+    1.0
     """
-    check_digraph(G)
+    check_digraph(G, undirected=True)
     if nodes is None:
         nodes = _hidden_nodes(G)
     else:

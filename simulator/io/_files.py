@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import secrets
@@ -48,6 +49,13 @@ def _write_atomic(path: str, write: Callable[[IO[bytes]], None]) -> None:
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            # Name the user's path, not the temporary file.
+            if not os.path.isdir(directory):
+                folder = os.path.dirname(path) or os.curdir
+                raise FileNotFoundError(errno.ENOENT, f"cannot save: the folder {folder!r} does not exist",
+                                        path) from None
+            raise type(exc)(exc.errno, f"cannot save: {exc.strerror}", path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -83,7 +91,11 @@ def save(obj: Network | Result, path: str | os.PathLike) -> None:
     ValueError
         For an unknown extension (the message lists the supported ones), a
         Result to GraphML or JSON, or an attribute name that is not a string
-        in GraphML or JSON.
+        in GraphML or JSON, or a node name that holds a NaN in GraphML or
+        JSON (NaN never equals itself, so the node could not be looked up once
+        loaded; ``.npz`` keeps it).
+    FileNotFoundError
+        If the folder of `path` does not exist (the message names `path`).
 
     See Also
     --------

@@ -44,6 +44,17 @@ def _json_native_name(name: Any) -> bool:
     return type(name) in scalar or (type(name) is tuple and all(type(v) in scalar for v in name))
 
 
+def _name_id(name: Any, graphml: bool) -> str:
+    """Node id of `name` as typed JSON text, refusing a name that would not be
+    equal to itself once read back (one holding a NaN)."""
+    encoded = encode_value(name, f"node name {name!r}")
+    if decode_value(encoded) != name:
+        raise ValueError(f"node {name!r} cannot be saved to {'GraphML' if graphml else 'JSON'}: its name holds "
+                         "a NaN, which never equals itself, so the loaded graph could not look the node up; "
+                         "rename the node, or save to .npz")
+    return _json(encoded, ensure_ascii=True)
+
+
 def _encoded_keys(items: list[dict]) -> list:
     """Keys (of one GraphML scope) whose values must be written as typed JSON."""
     kinds: dict = {}
@@ -90,8 +101,7 @@ def _text_graph(net: Network, graphml: bool) -> nx.DiGraph:
     else:
         native_names = all(map(_json_native_name, names))
     meta["names"] = "native" if native_names else "json"
-    ids = {n: n if native_names else _json(encode_value(n, f"node name {n!r}"), ensure_ascii=True)
-           for n in names}
+    ids = {n: n if native_names else _name_id(n, graphml) for n in names}
 
     node_items = [d for _, d in G.nodes(data=True)]
     edge_items = [d for _, _, d in G.edges(data=True)]
