@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from .network import Network
 
-__all__ = ["Drive", "fed_back", "prepare", "prepare_targets", "to_public"]
+__all__ = ["Drive", "fed_back", "float_array", "prepare", "prepare_targets", "require_finite", "to_public"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class Drive:
         return self.x.shape[2]
 
 
-def _float_array(value: Any, name: str, dtype: np.dtype) -> np.ndarray:
+def float_array(value: Any, name: str, dtype: np.dtype) -> np.ndarray:
+    """`value` as an array of `dtype`; a ValueError or TypeError naming
+    `name` when it is not an array of real numbers."""
     try:
         a = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -55,7 +57,9 @@ def _float_array(value: Any, name: str, dtype: np.dtype) -> np.ndarray:
     return a.astype(dtype, copy=False)
 
 
-def _check_finite(a: np.ndarray, name: str) -> None:
+def require_finite(a: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming `name`, the value and its index at the first
+    inf or NaN in `a`."""
     if not np.isfinite(a).all():
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"`{name}` has a non-finite value {a[where]} at index {where}")
@@ -86,18 +90,18 @@ def prepare(net: Network, x: ArrayLike | int, h0: ArrayLike | None = None) -> Dr
         if x < 0:
             raise ValueError(f"`x` as a number of steps must be >= 0, got {x}")
         x = np.zeros((int(x), n_in), dtype=dtype)
-    xa = _float_array(x, "x", dtype)
+    xa = float_array(x, "x", dtype)
     if xa.ndim not in (2, 3) or xa.shape[-1] != n_in:
         raise ValueError(f"`x` must have shape {expected} for inputs {net.inputs!r}; got {xa.shape}")
-    _check_finite(xa, "x")
+    require_finite(xa, "x")
 
     if h0 is None:
         h = None
     else:
-        h = _float_array(h0, "h0", dtype)
+        h = float_array(h0, "h0", dtype)
         if h.ndim not in (1, 2) or h.shape[-1] != n:
             raise ValueError(f"`h0` must have shape ({n},) or (batch, {n}); got {h.shape}")
-        _check_finite(h, "h0")
+        require_finite(h, "h0")
 
     batched = xa.ndim == 3 or (h is not None and h.ndim == 2)
     if xa.ndim == 3:
@@ -126,7 +130,7 @@ def prepare_targets(net: Network, targets: ArrayLike, drive: Drive, name: str = 
         If the shape is not the outputs' shape, or a value is infinite.
     """
     n_out, T, batch = net.n_outputs, drive.n_steps, drive.batch
-    a = _float_array(targets, name, net.dtype)
+    a = float_array(targets, name, net.dtype)
     shape = (T, batch, n_out) if drive.batched else (T, n_out)
     if a.shape != shape:
         raise ValueError(f"`{name}` must have the outputs' shape {shape}; got {a.shape}")

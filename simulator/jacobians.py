@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._kernels import continuous as kernels
+from .arrays import float_array, require_finite
 from .network import Network
 
 __all__ = ["jacobian", "choose_jacobian", "Blocks"]
@@ -100,8 +101,16 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
     Returns
     -------
     ndarray or scipy.sparse.csr_matrix, shape (n_neurons, n_neurons)
-        ``diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)``: its
-        eigenvalues tell whether a fixed point is stable.
+        ``diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)`` in the
+        network's dtype: its eigenvalues tell whether a fixed point is stable.
+
+    Raises
+    ------
+    TypeError
+        If `h` or `x` does not hold real numbers.
+    ValueError
+        If `h` or `x` has the wrong shape or a non-finite value (the message
+        names the index).
 
     Examples
     --------
@@ -110,17 +119,21 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
     >>> sim.jacobian(sim.compile(G), np.zeros(2))
     array([[-1.,  1.],
            [ 1., -1.]])
+    >>> sim.jacobian(sim.compile(G, dtype="float32"), np.zeros(2)).dtype
+    dtype('float32')
     """
     n = net.n_neurons
-    h = np.asarray(h, dtype=net.dtype)
-    x = np.zeros(net.n_inputs, dtype=net.dtype) if x is None else np.asarray(x, dtype=net.dtype)
+    h = float_array(h, "h", net.dtype)
+    x = np.zeros(net.n_inputs, dtype=net.dtype) if x is None else float_array(x, "x", net.dtype)
     if h.shape != (n,):
         raise ValueError(f"`h` must have shape ({n},); got {h.shape}")
     if x.shape != (net.n_inputs,):
         raise ValueError(f"`x` must have shape ({net.n_inputs},); got {x.shape}")
+    require_finite(h, "h")
+    require_finite(x, "x")
     s_h = np.empty((n, 1), dtype=net.dtype)
     s_o = np.empty((net.n_outputs, 1), dtype=net.dtype)
     kernels.jacobian_scales(net.wiring(), np.ascontiguousarray(1.0 / net.tau), np.ascontiguousarray(h[:, None]),
                             np.ascontiguousarray(x[:, None]), s_h, s_o)
-    J = Blocks(net).matrix(s_h[:, 0].astype(np.float64), s_o[:, 0].astype(np.float64))
+    J = Blocks(net).matrix(s_h[:, 0].astype(np.float64), s_o[:, 0].astype(np.float64)).astype(net.dtype)
     return J if sparse else J.toarray()

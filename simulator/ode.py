@@ -17,6 +17,7 @@ straddles a jump.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from typing import Callable, Literal
 
@@ -26,7 +27,7 @@ from numpy.typing import ArrayLike
 from . import threads
 from ._kernels import continuous as kernels
 from ._kernels import entry_point
-from .arrays import to_public
+from .arrays import require_finite, to_public
 from .errors import raise_if_nonfinite
 from .inputs import make_signal
 from .jacobians import Blocks, choose_jacobian
@@ -42,10 +43,15 @@ IMPLICIT = ("Radau", "BDF", "LSODA")
 #: Explicit methods whose steps run as one compiled call (`simulator.explicit`).
 COMPILED = ("RK23", "RK45", "DOP853")
 JACOBIANS = ("auto", "dense", "sparse", "none")
+#: Keywords of SciPy's solvers that `solve` sets itself (``vectorized``: the
+#: right-hand side takes one state at a time).
+SET_BY_SOLVE = ("fun", "t0", "y0", "t_bound", "rtol", "atol", "jac", "vectorized")
+#: Keywords that shape the Jacobian SciPy estimates by differences.
+DIFFERENCED = ("jac_sparsity", "lband", "uband")
 
 
 class SolverError(RuntimeError):
-    """`solve_ivp` gave up; the message is SciPy's."""
+    """`solve_ivp` gave up; the message is SciPy's, with the largest state at that time."""
 
 
 def _check_span(t_span, t_eval, signal_end: float):
@@ -80,6 +86,41 @@ def _check_tolerances(rtol, atol):
         raise ValueError(f"`rtol` must be at least {100 * np.finfo(np.float64).eps:.1e} (SciPy's floor), got {rtol}")
     if np.ndim(rtol) == 0 and rtol >= 1:
         raise ValueError(f"`rtol` must be < 1, got {rtol}")
+
+
+def _check_options(options: dict, method: str, jacobian: str) -> None:
+    """Refuse keywords that `solve` would not pass on to SciPy's `method`.
+
+    The accepted ones are read from the signature of SciPy's solver class
+    (``max_step``, ``first_step``; ``min_step``, ``lband``, ``uband`` for
+    LSODA; ``jac_sparsity`` for BDF and Radau), less those `solve` sets itself,
+    so they follow the installed SciPy.
+    """
+    import scipy.integrate
+
+    if "args" in options:
+        raise TypeError("`solve` takes no `args`: the right-hand side is the network's own; "
+                        "pass the inputs through `x` (a callable x(t) can close over any parameters)")
+    accepted = [name for name, p in inspect.signature(getattr(scipy.integrate, method)).parameters.items()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in SET_BY_SOLVE]
+    unknown = [name for name in options if name not in accepted]
+    if unknown:
+        raise TypeError(f"`solve` got unknown option(s) {', '.join(map(repr, unknown))}; with method {method!r} "
+                        f"it passes on to SciPy only {', '.join(map(repr, accepted))}")
+    differenced = [name for name in options if name in DIFFERENCED]
+    if differenced and jacobian != "none":
+        raise ValueError(f"`{differenced[0]}` shapes the Jacobian SciPy estimates by differences: pass it with "
+                         f"jacobian='none' (otherwise `solve` gives {method} the analytic Jacobian)")
+
+
+def _largest_state(net: Network, h: np.ndarray) -> str:
+    """Where a failed solve's state ``h`` (n_neurons, batch) is largest in magnitude, as a hint."""
+    if h.size == 0:
+        return ""
+    i, b = np.unravel_index(np.argmax(np.abs(h)), h.shape)
+    where = f" (batch element {b})" if h.shape[1] > 1 else ""
+    return (f"; largest state there: neuron {net.neurons[i]!r}{where} = {h[i, b]:.3g} "
+            "(a runaway? check the weights and any unbounded activation)")
 
 
 def _tolerance_layout(tol, n: int, batch: int, neuron_major: bool, name: str):
@@ -120,8 +161,9 @@ def solve(
     ----------
     net : Network
     x : callable, array_like or None
-        ``x(t)`` returning shape (n_inputs,) or (batch, n_inputs); or samples of
-        shape (n_samples, [batch,] n_inputs) spaced `dt` apart; None for no input.
+        ``x(t)`` returning shape (n_inputs,) (the same input for every batch
+        element) or (batch, n_inputs), finite; or samples of shape
+        (n_samples, [batch,] n_inputs) spaced `dt` apart; None for no input.
     t_span : (float, float)
         ``(t0, t1)`` with ``t0 < t1``; samples must cover it.
     dt : float, optional
@@ -136,7 +178,8 @@ def solve(
         Tolerances, passed to SciPy: a number, one value per neuron, or one
         per state entry (``batch * n_neurons``, batch element by element).
     h0 : array_like, shape (n_neurons,) or (batch, n_neurons), optional
-        Initial state at ``t0`` (default zeros).
+        Initial state at ``t0`` (default zeros). A batch may be empty (the
+        result then has a batch axis of 0, as in `run`).
     interpolation : {"hold", "linear"}
         How samples become a signal.
     jacobian : {"auto", "dense", "sparse", "none"}
@@ -152,7 +195,10 @@ def solve(
         default: drawn once the solve has taken a few seconds
         (`simulator.progress.AUTO_DELAY`).
     **options
-        Passed to `solve_ivp` (``max_step``, ``first_step``, ...).
+        Passed to SciPy's solver: the keywords its class takes that `solve`
+        does not set itself (``max_step``, ``first_step``; LSODA's
+        ``min_step``; ``jac_sparsity``, ``lband``, ``uband`` with
+        ``jacobian="none"``).
 
     Returns
     -------
@@ -166,12 +212,20 @@ def solve(
 
     Raises
     ------
+    TypeError
+        An option SciPy's solver would not take (the message lists those it
+        would), or ``args`` (inputs come through `x`).
     ValueError
         A reversed or empty `t_span`, `t_eval` outside it, an unknown method
         (the message lists them), tolerances that make no sense, inputs that do
-        not cover `t_span`, shapes that do not fit.
+        not cover `t_span`, shapes that do not fit, a non-finite value in `h0`
+        or returned by ``x(t)`` (the message names the time and input).
+    NonFiniteError
+        When the solution overflows (with `check_finite`, or when SciPy
+        fails on a non-finite state): the time and neuron, as `run` names them.
     SolverError
-        When SciPy fails; the message is SciPy's.
+        When SciPy fails: its message, the time, and the neuron whose state is
+        largest there.
 
     Notes
     -----
@@ -205,13 +259,14 @@ def solve(
     if interpolation != "hold" and (x is None or callable(x)):
         warnings.warn("`interpolation` has no effect unless `x` is given as samples", stacklevel=2)
     _check_tolerances(rtol, atol)
+    _check_options(options, method, jacobian)
 
     n, dtype = net.n_neurons, net.dtype
     h0a = None if h0 is None else np.asarray(h0, dtype=dtype)
     if h0a is not None and (h0a.ndim not in (1, 2) or h0a.shape[-1] != n):
         raise ValueError(f"`h0` must have shape ({n},) or (batch, {n}); got {h0a.shape}")
-    if h0a is not None and not np.isfinite(h0a).all():
-        raise ValueError("`h0` has a non-finite value")
+    if h0a is not None:
+        require_finite(h0a, "h0")
     t0_guess = float(t_span[0]) if np.ndim(t_span) == 1 and len(t_span) == 2 else 0.0
     signal = make_signal(net, x, dt, interpolation, t0_guess, None if h0a is None or h0a.ndim == 1 else h0a.shape[0])
     t0, t1, t_eval = _check_span(t_span, t_eval, signal.end())
@@ -258,7 +313,7 @@ def solve(
     y = np.zeros(size) if h0a is None else flat(np.broadcast_to(h0a, (batch, n)).T).astype(np.float64)
     kwargs = dict(options)
     form = "none"
-    if method in IMPLICIT and jacobian != "none" and n > 0:
+    if method in IMPLICIT and jacobian != "none" and size > 0:
         blocks = Blocks(net)
         s_h = np.empty((n, batch), dtype=dtype)
         s_o = np.empty((net.n_outputs, batch), dtype=dtype)
@@ -308,6 +363,7 @@ def solve(
         values.append(y[:, None])
     counts = {"nfev": 0, "njev": 0, "nlu": 0}
     message, status = "", 0
+    failure = None  # (time, SciPy's message) where a piece failed
     bar = progress_bar(progress is not False, t1 - t0, "solve", "time", AUTO_DELAY if progress is None else 0.0)
     tick = None if bar is None else clock(bar, t0, t1)  # read by `fun` and `stage_inputs`
     with threads.using(n_threads, n) as n_chunks, bar if bar is not None else contextlib.nullcontext():
@@ -320,15 +376,23 @@ def solve(
             seg_eval = None if wanted is None else np.union1d(wanted, [b])
             sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=solver, t_eval=seg_eval, rtol=rtol, atol=atol,
                                             **kwargs)
-            if not sol.success:
-                where = sol.t[-1] if sol.t.size else a
-                raise SolverError(f"solve_ivp ({method}) failed at t = {where:g}: {sol.message}")
             for key in counts:
                 counts[key] += int(getattr(sol, key, 0) or 0)
             message, status = sol.message, sol.status
             keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
             times.append(sol.t[keep])
             values.append(sol.y[:, keep])
+            if not sol.success:
+                # The history ends at the solver's last state: its last step, which
+                # `t_eval` need not hold (then the piece is retraced; the steps do not
+                # depend on `t_eval`).
+                last = sol if wanted is None else scipy.integrate.solve_ivp(fun, (a, b), y, method=solver,
+                                                                            rtol=rtol, atol=atol, **kwargs)
+                failure = (last.t[-1], sol.message)
+                if last.t[-1] > np.concatenate([[-np.inf], *times])[-1]:
+                    times.append(last.t[-1:])
+                    values.append(last.y[:, -1:])
+                break
             y = sol.y[:, -1]
         if tick is not None:
             tick(t1)
@@ -343,8 +407,12 @@ def solve(
     outputs = np.empty((max(steps, 0), net.n_outputs, batch), dtype=dtype)
     kernels.read_outputs(w, states, xs, outputs)
     times_out = t_all.astype(dtype)
-    if check_finite:
+    if check_finite or failure is not None:
         raise_if_nonfinite(net, states, outputs, times_out, batched)
+    if failure is not None:
+        where, why = failure
+        raise SolverError(f"solve_ivp ({method}) failed at t = {where:g}: {why.rstrip('.')}"
+                          f"{_largest_state(net, states[-1])}")
     info = {"mode": "ode", "method": method, "dt": dt, "jacobian": form, "threads": n_threads, "status": status,
             "message": message,
             **counts}

@@ -1,5 +1,8 @@
 """`simulator.solve` (ODE mode) and `simulator.jacobian` against independent references."""
 
+import re
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -135,6 +138,30 @@ def test_jacobian_matches_finite_differences():
         fd[:, j] = (ref.rhs(d, h + e, x) - ref.rhs(d, h - e, x)) / (2 * eps)
     np.testing.assert_allclose(J, fd, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(sim.jacobian(net, h, x, sparse=True).toarray(), J)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_jacobian_keeps_the_network_dtype(sparse):
+    """A float32 network gives a float32 Jacobian (dense and sparse), close to the float64 one."""
+    G = _net_graph(feedback=True)
+    rng = np.random.default_rng(1)
+    h, x = rng.normal(0, 0.7, 6), np.array([0.3, -0.4])
+    J64, J32 = (sim.jacobian(sim.compile(G, dtype=dt), h, x, sparse=sparse) for dt in ("float64", "float32"))
+    assert J64.dtype == np.float64 and J32.dtype == np.float32
+    dense = (lambda J: J.toarray()) if sparse else (lambda J: J)
+    np.testing.assert_allclose(dense(J32), dense(J64), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("h, x, kind, match", [
+    ([0, 0, np.nan, 0, 0, 0], [0.1, 0.2], ValueError, r"`h` has a non-finite value nan at index \(2,\)"),
+    (np.zeros(6), [0.1, -np.inf], ValueError, r"`x` has a non-finite value -inf at index \(1,\)"),
+    (np.zeros(6), ["a", "b"], TypeError, r"`x` must hold real numbers, got dtype <U1"),
+])
+def test_jacobian_refuses_non_finite_state_and_inputs(h, x, kind, match):
+    """A non-finite or non-numeric `h` or `x` is refused, naming the array and the index."""
+    net = sim.compile(_net_graph(feedback=True))
+    with pytest.raises(kind, match=match):
+        sim.jacobian(net, h, x)
 
 
 def test_held_samples_integrate_piecewise():
@@ -399,3 +426,190 @@ def test_signal_from_samples_matches_numpy(n_samples, interpolation, left, seed)
     np.testing.assert_allclose(signal.many(times, left), expect, rtol=0, atol=1e-14)
     for t, e in zip(times, expect):
         np.testing.assert_allclose(signal.at(t, left), e, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF"])
+def test_unbatched_callable_drives_every_batch_element(method):
+    """An x(t) of shape (n_inputs,) with a batched `h0` drives every element
+    with the same input (as `run` and samples do): the batched solve equals
+    each element solved alone, also when x(t) returns the batch at some times."""
+    net = sim.compile(_net_graph())
+    h0 = np.random.default_rng(9).normal(size=(3, net.n_neurons))
+    t_eval = np.linspace(0, 3, 7)
+    opts = dict(method=method, t_eval=t_eval, rtol=1e-10, atol=1e-12)
+    res = sim.solve(net, _x_of_t, (0, 3), h0=h0, **opts)
+    assert res.states.shape == (7, 3, net.n_neurons) and res.inputs.shape == (6, 3, 2)
+    np.testing.assert_array_equal(res.inputs, np.stack([[_x_of_t(t)] * 3 for t in t_eval[1:]]))
+    for b in range(3):
+        one = sim.solve(net, _x_of_t, (0, 3), h0=h0[b], **opts)
+        np.testing.assert_allclose(res.states[:, b], one.states, rtol=0, atol=1e-8)
+    mixed = lambda t: _x_of_t(t) if t < 1 else np.tile(_x_of_t(t), (3, 1))  # noqa: E731
+    np.testing.assert_array_equal(sim.solve(net, mixed, (0, 3), h0=h0, **opts).states, res.states)
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF"])
+def test_callable_with_batch_refuses_other_shapes(method):
+    """With a batch of 3, x(t) must return (n_inputs,) or (3, n_inputs); the message says both."""
+    net = sim.compile(_net_graph())
+    x = lambda t: np.zeros(2) if t < 0.5 else np.zeros((2, 2))  # noqa: E731
+    with pytest.raises(ValueError, match=r"`x\(t\)` must return shape \(2,\) or \(3, 2\) at every t; "
+                                         r"got \(2, 2\) at t="):
+        sim.solve(net, x, (0, 2), method=method, h0=np.zeros((3, net.n_neurons)))
+
+
+@pytest.mark.parametrize("method", ODE_METHODS)
+@pytest.mark.parametrize("batch", [None, 3])
+def test_nonfinite_input_is_named(method, batch):
+    """An x(t) that turns non-finite from t = 0.5 on is refused at the first
+    such value the solver asks for, naming the time, the input node and the
+    batch element (not SciPy's step-size failure or NumPy's LU check)."""
+    def x(t):
+        v = _x_of_t(t) if batch is None else np.outer(np.ones(batch), _x_of_t(t))
+        if t >= 0.5:
+            v[..., 1] = np.nan if batch is None else [0.0, np.inf, 0.0]
+        return v
+
+    net = sim.compile(_net_graph())
+    value, where = ("nan", "") if batch is None else ("inf", r" \(batch element 1\)")
+    with pytest.raises(ValueError, match=rf"`x\(t\)` returned a non-finite value {value} at t=(\S+) for input 'x1'"
+                                         rf"{where}$") as err:
+        sim.solve(net, x, (0, 2), method=method)
+    assert 0.5 <= float(re.search(r"at t=(\S+)", str(err.value)).group(1)) <= 2
+
+
+def test_huge_finite_inputs_pass_the_finite_check():
+    """Inputs whose squares overflow (1e200) are finite: the cheap test's
+    false alarm is cleared by the exact one, and the values come through."""
+    from simulator.inputs import make_signal
+
+    net = sim.compile(_net_graph())
+    signal = make_signal(net, lambda t: [1e200, -1e200], None, "hold", 0.0, 2)
+    np.testing.assert_array_equal(signal.at(0.0), [[1e200, 1e200], [-1e200, -1e200]])
+    np.testing.assert_array_equal(signal.many(np.array([0.0, 1.0]))[1], signal.at(1.0))
+
+
+def _runaway_net():
+    """One neuron 'h' exciting itself: with the identity, dh/dt = 9 h, so
+    h = h0 e^{9t} overflows near t = 78.9."""
+    G = nx.DiGraph()
+    G.add_node("h", activation="identity")
+    G.add_edge("h", "h", weight=10.0)
+    return sim.compile(G)
+
+
+@pytest.mark.parametrize("method", ["RK23", "RK45", "DOP853", "BDF"])
+def test_runaway_failure_names_the_largest_state(method):
+    """When SciPy gives up on a runaway, the SolverError adds the neuron
+    whose state is largest at the failure, its value on the exact solution
+    h0 e^{9t}; with `t_eval` (which does not hold the failure) the same
+    time and state; in a batch, the batch element."""
+    net = _runaway_net()
+    expected = (rf"solve_ivp \({method}\) failed at t = 7\d\.\d+: Required step size is less than spacing "
+                r"between numbers; largest state there: neuron 'h' = \S+ \(a runaway\? check the weights")
+    with pytest.raises(sim.SolverError, match=expected) as err:
+        sim.solve(net, None, (0, 100), method=method, h0=[1.0])
+    t, value = re.search(r"failed at t = (\S+):.* = (\S+) \(", str(err.value)).groups()
+    assert float(value) == pytest.approx(np.exp(9 * float(t)), rel=1e-2)
+    with pytest.raises(sim.SolverError) as err_eval:
+        sim.solve(net, None, (0, 100), method=method, h0=[1.0], t_eval=[10.0, 50.0, 90.0])
+    assert str(err_eval.value) == str(err.value)
+    with pytest.raises(sim.SolverError, match=r"neuron 'h' \(batch element 1\) = "):
+        sim.solve(net, None, (0, 100), method=method, h0=[[1.0], [-3.0]])
+
+
+def test_runaway_with_lsoda_is_a_nonfinite_error():
+    """LSODA carries on into NaN (SciPy reports success): `check_finite` names the neuron."""
+    with pytest.raises(sim.NonFiniteError, match=r"the state became non-finite at step \d+ .*first in neuron 'h'"):
+        sim.solve(_runaway_net(), None, (0, 100), method="LSODA", h0=[1.0])
+
+
+def test_failure_on_a_nonfinite_state_is_a_nonfinite_error(monkeypatch):
+    """When SciPy fails with a non-finite last state, `NonFiniteError` names
+    the neuron as `run` does, with the history up to there."""
+    net = sim.compile(_net_graph())
+
+    def failing(fun, t_span, y0, **kwargs):
+        y = np.stack([y0, y0], axis=1)
+        y[2, 1] = np.inf  # solver layout: batch-major for BDF, so neuron 2
+        return scipy.integrate._ivp.ivp.OdeResult(t=np.array([t_span[0], 0.5]), y=y, success=False, status=-1,
+                                                  message="Required step size is less than spacing between numbers.")
+    monkeypatch.setattr(scipy.integrate, "solve_ivp", failing)
+    with pytest.raises(sim.NonFiniteError, match=r"non-finite at step 0 \(states\[1\], time 0.5\): first in neuron 2, "
+                                                 r"value inf") as err:
+        sim.solve(net, _x_of_t, (0, 1), method="BDF", check_finite=False)
+    assert err.value.states.shape == (2, net.n_neurons)
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF", "LSODA"])
+@pytest.mark.parametrize("name", ["foo", "args", "vectorized", "events", "dense_output", "jac"])
+def test_options_solve_does_not_pass_on_are_refused(method, name):
+    """`args` (inputs come through `x`) and keywords SciPy's solver would not
+    take, or that `solve` sets itself, are TypeErrors; the message lists the
+    solver's own options."""
+    import inspect
+
+    net = sim.compile(_net_graph())
+    with pytest.raises(TypeError) as err:
+        sim.solve(net, _x_of_t, (0, 1), method=method, **{name: 1})
+    if name == "args":
+        assert "`solve` takes no `args`" in str(err.value) and "through `x`" in str(err.value)
+        return
+    message = str(err.value)
+    assert message.startswith(f"`solve` got unknown option(s) {name!r}; with method {method!r} it passes on")
+    own = set(inspect.signature(getattr(scipy.integrate, method)).parameters) - {
+        "fun", "t0", "y0", "t_bound", "rtol", "atol", "jac", "vectorized", "extraneous"}
+    assert set(re.findall(r"'(\w+)'", message.split(" only ")[1])) == own
+    assert {"max_step", "first_step"} <= own
+
+
+def test_options_passed_on_take_effect():
+    """`max_step` bounds the steps (no warning); LSODA's band with
+    jacobian='none' (full width: a dense Jacobian) gives the dense
+    reference; with the analytic Jacobian, which SciPy would read as
+    banded, it is refused."""
+    G = _net_graph()
+    net = sim.compile(G)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = sim.solve(net, _x_of_t, (0, 2), method="RK45", max_step=0.05)
+    assert np.diff(res.times).max() <= 0.05 * (1 + 1e-12)
+    t_eval = np.linspace(0, 2, 5)
+    n = net.n_neurons
+    banded = sim.solve(net, _x_of_t, (0, 2), method="LSODA", jacobian="none", lband=n - 1, uband=n - 1,
+                       t_eval=t_eval, rtol=1e-9, atol=1e-11)
+    exact = ref.solve_dense(G, _x_of_t, (0, 2), np.zeros(n), t_eval)
+    np.testing.assert_allclose(banded.states, exact, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"`lband` shapes the Jacobian SciPy estimates by differences: pass it with "
+                                         r"jacobian='none'"):
+        sim.solve(net, _x_of_t, (0, 2), method="LSODA", lband=1, uband=1)
+
+
+def test_nonfinite_h0_is_located_as_run_does():
+    """A NaN in `h0` is reported with its index, in `run`'s words."""
+    net = sim.compile(_net_graph())
+    h0 = np.zeros((2, net.n_neurons))
+    h0[1, 2] = np.nan
+    with pytest.raises(ValueError) as ode_err:
+        sim.solve(net, _x_of_t, (0, 1), h0=h0)
+    with pytest.raises(ValueError) as run_err:
+        sim.run(net, np.zeros((3, 2)), h0)
+    assert str(ode_err.value) == str(run_err.value) == "`h0` has a non-finite value nan at index (1, 2)"
+
+
+@pytest.mark.parametrize("method", ODE_METHODS)
+@pytest.mark.parametrize("given", ["h0", "samples", "callable", "none"])
+def test_empty_batch_gives_an_empty_result(method, given):
+    """A batch of 0 gives a result with a batch axis of 0, as `run` does:
+    states, outputs and inputs shaped for the times asked for."""
+    net = sim.compile(_net_graph())
+    n, t_eval = net.n_neurons, [0.5, 1.0]
+    empty_h0 = np.zeros((0, n))
+    x, kwargs = {"h0": (_x_of_t, {"h0": empty_h0}),
+                 "samples": (np.zeros((4, 0, 2)), {"dt": 0.5}),
+                 "callable": (lambda t: np.zeros((0, 2)), {}),
+                 "none": (None, {"h0": empty_h0})}[given]
+    res = sim.solve(net, x, (0, 2), method=method, t_eval=t_eval, **kwargs)
+    run = sim.run(net, np.zeros((2, 0, 2)))
+    assert (res.states.shape, res.outputs.shape, res.inputs.shape) == ((2, 0, n), (1, 0, 1), (1, 0, 2))
+    assert (res.states.shape[1:], res.outputs.shape[1:]) == (run.states.shape[1:], run.outputs.shape[1:])
+    np.testing.assert_array_equal(res.times, t_eval)
