@@ -279,6 +279,36 @@ def test_checkpoint_with_failures_and_arrays_round_trips(tmp_path):
     assert second["error"].sel(a=2, seed=0).item() == "ValueError: a=2 is not allowed"
 
 
+def fixable(a: int, seed: int, flag: str) -> dict:
+    """Fails at a == 2 until the file `flag` exists (the "fix")."""
+    with open(flag + ".log", "a") as f:
+        f.write(f"{a}\n")
+    if a == 2 and not os.path.exists(flag):
+        raise ValueError("not fixed yet")
+    return {"y": a + seed}
+
+
+@needs_xarray
+def test_a_resumed_sweep_runs_the_failed_points_again(tmp_path):
+    """After a fix, the same sweep reruns only its failed points and then
+    equals a clean sweep; a third call runs nothing, and the checkpoint
+    (with the failed point listed twice) still reads."""
+    flag, path = str(tmp_path / "fixed"), tmp_path / "cp.jsonl"
+    grid = {"a": [1, 2, 3]}
+    fn = functools.partial(fixable, flag=flag)
+    failed = quietly(sweep, fn, grid, seeds=[0], client="serial", progress=False, checkpoint=path)
+    assert failed["error"].sel(a=2, seed=0).item() == "ValueError: not fixed yet"
+    Path(flag).touch()
+    Path(flag + ".log").unlink()
+    fixed = sweep(fn, grid, seeds=[0], client="serial", progress=False, checkpoint=path)
+    assert Path(flag + ".log").read_text().split() == ["2"]
+    clean = sweep(fn, grid, seeds=[0], client="serial", progress=False)
+    assert fixed.identical(clean) and (fixed["error"] == "").all()
+    Path(flag + ".log").unlink()
+    again = sweep(fn, grid, seeds=[0], client="serial", progress=False, checkpoint=path)
+    assert again.identical(clean) and not Path(flag + ".log").exists()
+
+
 @needs_xarray
 def test_torn_last_line_is_dropped_with_a_warning(tmp_path):
     """A last line cut off mid-write is dropped (warned) and its point rerun."""

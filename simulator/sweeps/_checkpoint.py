@@ -59,7 +59,9 @@ class Checkpoint:
 
     Opening an existing file validates all of it: a header from another sweep,
     a line that is not valid JSON, a point that does not match this sweep's
-    numbering, a point listed twice -- each raises `CheckpointError` and the
+    numbering, a point listed again after it went well (a failed point is
+    listed again when a later sweep reruns it; its last line holds) -- each
+    raises `CheckpointError` and the
     file is left untouched. The one tolerated damage is a last line without
     its newline (the writer stopped mid-line): it is cut off, with a warning,
     and its point runs again.
@@ -109,9 +111,9 @@ class Checkpoint:
                 index, outcome = self._parse(line)
             except (ValueError, TypeError, KeyError) as exc:
                 raise self._refuse(f"is damaged at line {n}: {exc}") from None
-            if index in where:
+            if index in where and not self.done[index].error:
                 raise self._refuse(f"lists point {index} twice (lines {where[index]} and {n})")
-            where[index] = n
+            where[index] = n  # a point that failed may be listed again when it was rerun: the last line holds
             self.done[index] = outcome
         if torn:
             warnings.warn(f"checkpoint {str(self.path)!r}: its last line was cut off mid-write "

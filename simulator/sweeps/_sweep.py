@@ -75,8 +75,9 @@ def sweep(
     checkpoint : str or path-like, optional
         A JSON-lines file that records each finished point as it arrives.
         Calling the same sweep again (same `fn` name, grid and seeds) skips
-        the points it holds, and gives the same result as an uninterrupted
-        sweep. A file from another sweep, or damaged, raises
+        the points it holds that went well and runs the failed ones again
+        (after a fix to `fn`, say), and gives the same result as an
+        uninterrupted sweep. A file from another sweep, or damaged, raises
         `CheckpointError` and is left untouched (a last line cut off
         mid-write excepted: it is dropped with a warning).
     progress : bool
@@ -185,7 +186,8 @@ def sweep(
         need("distributed")
 
     book = Checkpoint(checkpoint, plan, fn) if checkpoint is not None else None
-    outcomes: dict[int, Outcome] = dict(book.done) if book else {}
+    # a resumed sweep keeps the points that went well and runs the failed ones again
+    outcomes: dict[int, Outcome] = {i: o for i, o in book.done.items() if not o.error} if book else {}
     todo = [i for i in range(plan.n_points) if i not in outcomes]
     state = {"returned": any(not o.error for o in outcomes.values())}
     bar = progress_bar(progress, len(todo), len(outcomes))
