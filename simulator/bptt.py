@@ -3,6 +3,7 @@ backpropagation through the recorded history."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,6 +193,10 @@ def bptt(
 
     drive = prepare(net, x, h0)
     y_targets = _loss_targets(net, loss, targets, drive)
+    unsupervised = np.isnan(y_targets) if loss == "mse" else y_targets < 0
+    if unsupervised.all():
+        warnings.warn("`targets` supervise nothing (every entry is NaN, or -1 for cross-entropy): "
+                      "the loss and every gradient are 0", stacklevel=2)
     T, batch, n = drive.n_steps, drive.batch, net.n_neurons
     segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)

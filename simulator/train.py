@@ -134,8 +134,12 @@ def train(
     progress : bool
         A tqdm progress bar with the loss, when tqdm is installed.
     trainable : optional
-        Which parameters train; see `trainable_masks` (default: weights and
-        biases, and time constants in continuous time).
+        Which parameters train (default: weights and biases, and time
+        constants in continuous time): a list of kinds (``["weight", "bias",
+        "tau"]``), or a mapping from kind to ``True``/``False``, a list of
+        edges ``(u, v)`` (weight) or node names (bias, tau), or a boolean mask
+        aligned with ``net.weight``, ``net.bias`` or ``net.tau``; kinds left
+        out of a mapping are frozen.
     min_tau : float, optional
         Continuous time: time constants are kept at or above this after every
         update (default `dt`: a neuron faster than the step is not resolved

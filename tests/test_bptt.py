@@ -61,6 +61,7 @@ def _check(grads, fd):
 SMOOTH = ["tanh", "sigmoid", "softplus", "identity"]
 
 
+@pytest.mark.filterwarnings("ignore:`targets` supervise nothing")  # a drawn graph may have no outputs
 @settings(max_examples=15)
 @given(graphs(max_hidden=5, max_io=2, activations=SMOOTH), st.sampled_from([None, 2]))
 def test_mse_gradients_match_finite_differences(G, batch):
@@ -348,3 +349,12 @@ def test_cross_entropy_needs_outputs():
     with pytest.raises(ValueError, match=r"loss 'cross_entropy' is a softmax over the output nodes, and the network "
                                          r"has none"):
         sim.bptt(sim.compile(G), np.ones((3, 1)), -np.ones(3, dtype=int), loss="cross_entropy")
+
+
+@pytest.mark.parametrize("loss, targets", [("mse", np.full((4, 2), np.nan)),
+                                           ("cross_entropy", -np.ones(4, dtype=int))])
+def test_targets_that_supervise_nothing_warn(loss, targets):
+    net = sim.compile(_all_kinds_graph())
+    with pytest.warns(UserWarning, match="`targets` supervise nothing"):
+        value, grads = sim.bptt(net, np.ones((4, 2)), targets, loss=loss)
+    assert value == 0.0 and grads.norm() == 0.0

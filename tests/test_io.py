@@ -452,6 +452,10 @@ def test_npz_not_ours_and_inconsistent(four_neuron, tmp_path):
         z.writestr("header.npy", b"garbage")
     with pytest.raises(FileFormatError, match=r"not a readable \.npz archive"):
         load(tmp_path / "obj.npz")
+    (tmp_path / "text.npz").write_bytes(b"plain text, not an archive at all")
+    with pytest.raises(FileFormatError, match=r"does not start like a zip archive") as info:
+        load(tmp_path / "text.npz")
+    assert "pickle" not in str(info.value)  # never advice to unpickle a file
 
 
 def test_activation_table_is_read_by_name(four_neuron, tmp_path):

@@ -225,6 +225,20 @@ def test_graph_without_run_is_neutral(net):
     assert len(ax.figure.axes) == 1
 
 
+def test_graph_refuses_a_run_of_another_network(net, res):
+    """A run that shares no node with the drawn network is refused; one that
+    lacks some nodes leaves just those grey."""
+    other = sim.compile(nx.DiGraph([("p", "q"), ("q", "p")]))
+    with pytest.raises(ValueError, match="`res` is a run of another network"):
+        plot.graph(other, res)
+    partial = sim.compile(nx.DiGraph([("A1", "B1"), ("B1", "Z")]))
+    assert partial.neurons == ("A1", "B1", "Z")
+    (coll,) = node_groups(plot.graph(partial, res, step=2))
+    colours = coll.get_facecolor()[:, :3]
+    np.testing.assert_allclose(colours[2], matplotlib.colors.to_rgb(plot.NEUTRAL))
+    assert not np.allclose(colours[:2], matplotlib.colors.to_rgb(plot.NEUTRAL))
+
+
 def test_graph_positions(net, four_neuron):
     """Positions come from `pos`, else the graph's `pos` attributes, else a seeded layout."""
     G = four_neuron

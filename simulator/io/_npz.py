@@ -233,6 +233,9 @@ def _write_npz(f: IO[bytes], header: dict, arrays: dict[str, np.ndarray]) -> Non
 
 
 def _read_npz(data: bytes) -> Network | Result:
+    if not data.startswith((b"PK", b"\x93NUMPY")):  # else np.load reads it as a pickle, and refuses
+        raise _Problem("it is not a readable .npz archive (it does not start like a zip archive: "
+                       "corrupt, or another kind of file)")
     try:
         z = np.load(io.BytesIO(data), allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):

@@ -140,6 +140,8 @@ class _GraphDrawing:
             for _, names, _ in self.groups:
                 where = np.array([self._column(rnet, name) for name in names], dtype=np.int64).reshape(-1, 2)
                 self.columns.append((where[:, 0], where[:, 1]))
+            if net.n_neurons + net.n_inputs + net.n_outputs and all((c < 0).all() for c, _ in self.columns):
+                raise ValueError("`res` is a run of another network: none of the nodes of `net` is in it")
             if colorbar:
                 sm = mpl.cm.ScalarMappable(norm=self.norm, cmap=self.cmap)
                 ax.figure.colorbar(sm, ax=ax, label="activity", shrink=0.8)
@@ -216,8 +218,8 @@ def graph(
     net : Network
         The network to draw (``net.to_networkx()``).
     res : Result, optional
-        A run of `net` (nodes are matched by name). Without it the nodes are
-        neutral grey.
+        A run of `net` (nodes are matched by name; a node the run does not
+        have is grey). Without it the nodes are neutral grey.
     step : int
         Row of ``res.states`` to show (negative counts from the end). Inputs
         and outputs show ``inputs[step - 1]`` and ``outputs[step - 1]``, and
@@ -265,8 +267,8 @@ def graph(
     KeyError
         A name that is not a node of the network.
     ValueError
-        A `step` or `batch` out of range, a `pos` that misses a node or an
-        unknown layout name.
+        A `step` or `batch` out of range, a `pos` that misses a node, an
+        unknown layout name, or a `res` that shares no node with `net`.
 
     Examples
     --------
