@@ -129,8 +129,10 @@ class Result:
         net = self.network
         batch = f", batch {self.states.shape[1]}" if self.batched else ""
         mode = self.info.get("mode", "")
-        if "dt" in self.info and self.info["dt"] is not None:
-            mode += f" {self.info.get('method')} dt={self.info['dt']}"
+        if self.info.get("method") is not None:
+            mode += f" {self.info['method']}"
+        if self.info.get("dt") is not None:
+            mode += f" dt={self.info['dt']}"
         return (
             f"Result({mode}, {display.count(self.n_steps, 'step')}{batch}, "
             f"{display.count(net.n_neurons, 'neuron')}, {display.count(net.n_outputs, 'output')}; states {self.states.shape}, outputs {self.outputs.shape}, "

@@ -169,8 +169,10 @@ def run(
 
     Examples
     --------
-    A pulse on ``Input1`` of the four-neuron network reaches ``A1`` after one
-    step, ``B1`` after two and the output (read from ``B1``) in step 1:
+    A pulse on the input of the chain ``Input1 -> A1 -> B1 -> Output`` (the
+    top row of the four-neuron network) reaches ``A1`` in ``states[1]``,
+    ``B1`` in ``states[2]`` and the output, read from ``B1``, in
+    ``outputs[1]``:
 
     >>> import numpy as np, networkx as nx, simulator as sim
     >>> G = nx.DiGraph([("Input1", "A1"), ("A1", "B1"), ("B1", "Output")])

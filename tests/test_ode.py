@@ -613,3 +613,11 @@ def test_empty_batch_gives_an_empty_result(method, given):
     assert (res.states.shape, res.outputs.shape, res.inputs.shape) == ((2, 0, n), (1, 0, 1), (1, 0, 2))
     assert (res.states.shape[1:], res.outputs.shape[1:]) == (run.states.shape[1:], run.outputs.shape[1:])
     np.testing.assert_array_equal(res.times, t_eval)
+
+
+def test_repr_names_the_method_with_or_without_samples():
+    G = nx.DiGraph([("x", "h")])
+    G.nodes["x"]["role"] = "input"
+    net = sim.compile(G)
+    assert repr(sim.solve(net, lambda t: [1.0], (0, 1), method="RK45")).startswith("Result(ode RK45, ")
+    assert repr(sim.solve(net, np.ones((2, 1)), (0, 1), dt=0.5, method="BDF")).startswith("Result(ode BDF dt=0.5, ")

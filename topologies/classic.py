@@ -94,10 +94,11 @@ def four_neuron(
     Edges, in insertion order: ``Input1 -> A1``, ``A1 -> B1``,
     ``B1 -> Output``, ``Input2 -> A2``, ``A2 -> B2``, ``A2 -> A1``,
     ``B2 -> B1`` and the self-loop ``B1 -> B1``. In discrete time
-    (``h[t+1] = tanh(W h[t] + U x[t])``, ``y[t] = V h[t+1]``) the input
-    ``Input1`` reaches the output after one step through ``A1``, while
-    ``Input2`` also travels ``A2 -> A1 -> B1`` and ``A2 -> B2 -> B1``, and
-    ``B1`` keeps a decaying memory through its self-loop.
+    (``h[t+1] = tanh(W h[t] + U x[t])``, ``y[t] = V h[t+1]``) a pulse on
+    ``Input1`` at step 0 reaches ``A1`` in ``h[1]``, ``B1`` in ``h[2]`` and
+    the output in ``y[1]``, while ``Input2`` also travels
+    ``A2 -> A1 -> B1`` and ``A2 -> B2 -> B1``, and ``B1`` keeps a decaying
+    memory through its self-loop.
 
     Examples
     --------
