@@ -191,8 +191,9 @@ def solve(
     check_finite : bool
         Raise `NonFiniteError` if the solution overflows.
     progress : bool, optional
-        A tqdm progress bar over simulated time, when tqdm is installed;
-        default: drawn once the solve has taken a few seconds
+        A progress bar over simulated time: tqdm when installed, else (when
+        asked for with True) a line of text on stderr. Default: a tqdm bar
+        drawn once the solve has taken a few seconds
         (`simulator.progress.AUTO_DELAY`).
     **options
         Passed to SciPy's solver: the keywords its class takes that `solve`
@@ -364,7 +365,8 @@ def solve(
     counts = {"nfev": 0, "njev": 0, "nlu": 0}
     message, status = "", 0
     failure = None  # (time, SciPy's message) where a piece failed
-    bar = progress_bar(progress is not False, t1 - t0, "solve", "time", AUTO_DELAY if progress is None else 0.0)
+    bar = progress_bar(progress is not False, t1 - t0, "solve", "time", AUTO_DELAY if progress is None else 0.0,
+                       text=progress is True)
     tick = None if bar is None else clock(bar, t0, t1)  # read by `fun` and `stage_inputs`
     with threads.using(n_threads, n) as n_chunks, bar if bar is not None else contextlib.nullcontext():
         for a, b in zip(edges[:-1], edges[1:]):

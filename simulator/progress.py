@@ -1,11 +1,13 @@
 """Progress bars for long work: tqdm (a widget in Jupyter) when it is
-installed, else none."""
+installed, else a line of text on stderr when a bar was asked for."""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 
-__all__ = ["AUTO_MIN_WORK", "AUTO_DELAY", "progress_bar", "clock"]
+__all__ = ["AUTO_MIN_WORK", "AUTO_DELAY", "TextBar", "progress_bar", "clock"]
 
 #: Work of a whole run, (edges + neurons) x batch x steps x stages, from
 #: which `run` shows a bar unless told otherwise: about 2 s on 2 cores.
@@ -15,14 +17,72 @@ AUTO_MIN_WORK = 4_000_000_000
 AUTO_DELAY = 2.0
 
 
-def progress_bar(show: bool, total: float, desc: str, unit: str, delay: float = 0.0):
-    """A `tqdm.auto.tqdm` bar over `total` units, drawn once `delay` seconds
-    have passed, or None when it is not to be shown, there is nothing to
-    count, or tqdm is not installed.
+class TextBar:
+    """A one-line text progress bar on stderr with the part of tqdm's
+    interface used here (``update``, ``set_postfix_str``, ``close``, a
+    context manager), for when tqdm is not installed.
 
     Examples
     --------
-    >>> progress_bar(False, 10, "run", "step") is None
+    >>> import io
+    >>> out = io.StringIO()
+    >>> with TextBar(4, "run", "steps", stream=out, width=8) as bar:
+    ...     bar.update(3); bar.set_postfix_str("1 failed")
+    >>> out.getvalue().split("\\r")[-1].split(" | ")[:2]
+    ['run [######  ] 3/4 steps', '1 failed']
+    """
+
+    def __init__(self, total: float, desc: str, unit: str, stream=None, width: int = 30):
+        self.total, self.desc, self.unit, self.width = total, desc, unit, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.done, self.note = 0, ""
+        self.start = self.last = time.perf_counter()
+        self.shown = None
+        self._draw()
+
+    def _draw(self) -> None:
+        frac = min(1.0, self.done / self.total) if self.total else 1.0
+        note = f" | {self.note}" if self.note else ""
+        elapsed = time.perf_counter() - self.start
+        self.stream.write(f"\r{self.desc} [{'#' * int(self.width * frac):<{self.width}}] "
+                          f"{self.done:.4g}/{self.total:.4g} {self.unit}{note} | {elapsed:.1f}s")
+        self.stream.flush()
+        self.shown = (self.done, self.note)
+
+    def update(self, n: float = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self.last > 0.1 or self.done >= self.total:
+            self.last = now
+            self._draw()
+
+    def set_postfix_str(self, note: str) -> None:
+        self.note = note
+
+    def close(self) -> None:
+        if self.stream is None:
+            return
+        if self.shown != (self.done, self.note):
+            self._draw()
+        self.stream.write("\n")
+        self.stream.flush()
+        self.stream = None
+
+    def __enter__(self) -> TextBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def progress_bar(show: bool, total: float, desc: str, unit: str, delay: float = 0.0, text: bool = True):
+    """A `tqdm.auto.tqdm` bar over `total` units, drawn once `delay` seconds
+    have passed; without tqdm a `TextBar` (when `text`); None when it is not
+    to be shown or there is nothing to count.
+
+    Examples
+    --------
+    >>> progress_bar(False, 10, "run", "steps") is None
     True
     """
     if not show or total <= 0:
@@ -30,7 +90,7 @@ def progress_bar(show: bool, total: float, desc: str, unit: str, delay: float = 
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return None
+        return TextBar(total, desc, unit) if text else None
     return tqdm(total=total, desc=desc, unit=unit, delay=delay)
 
 

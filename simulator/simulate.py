@@ -133,9 +133,9 @@ def run(
         other process is running on the cores they would use, remade for
         every segment of a long run (`simulator.threads`).
     progress : bool, optional
-        A tqdm progress bar over the steps, when tqdm is installed; default:
-        only for a long run (`simulator.progress.AUTO_MIN_WORK`, a few
-        seconds).
+        A progress bar over the steps: tqdm when installed, else (when asked
+        for with True) a line of text on stderr. Default: a tqdm bar for a
+        long run (`simulator.progress.AUTO_MIN_WORK`, a few seconds).
 
     Returns
     -------
@@ -225,9 +225,8 @@ def run(
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
     stages = 4 if continuous and code == continuous_kernels.RK4 else 1
-    if progress is None:
-        progress = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
-    bar = progress_bar(progress, T, "run", "step")
+    long_run = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
+    bar = progress_bar(long_run if progress is None else progress, T, "run", "steps", text=progress is True)
     bad = []  # the first non-finite state each kernel call saw (-1: none)
     try:
         if continuous:

@@ -132,7 +132,8 @@ def train(
     callback : callable, optional
         ``callback(epoch, net, loss)`` after every epoch; returning True stops.
     progress : bool
-        A tqdm progress bar with the loss, when tqdm is installed.
+        A progress bar with the loss (tqdm when installed, else a line of
+        text on stderr).
     trainable : optional
         Which parameters train (default: weights and biases, and time
         constants in continuous time): a list of kinds (``["weight", "bias",
@@ -206,7 +207,7 @@ def train(
     state: dict = {}
     losses, norms = [], []
     diverged, last_finite = None, net
-    bar = progress_bar(progress, epochs, "train", "epoch")
+    bar = progress_bar(progress, epochs, "train", "epochs")
     try:
         for epoch in range(epochs):
             order = rng.permutation(n_batch) if batch_size else np.arange(n_batch)
@@ -245,7 +246,7 @@ def train(
             losses.append(epoch_loss / count)
             norms.append(epoch_norm / count)
             if bar is not None:
-                bar.set_postfix(loss=f"{losses[-1]:.4g}")
+                bar.set_postfix_str(f"loss {losses[-1]:.4g}")
                 bar.update()
             if callback is not None and callback(epoch, net, losses[-1]):
                 break

@@ -24,14 +24,14 @@ class FakeBar:
 
     def __init__(self, total, desc, unit, delay=0.0):
         self.total, self.desc, self.unit, self.delay = total, desc, unit, delay
-        self.counts, self.postfix, self.closed = [], {}, False
+        self.counts, self.postfix, self.closed = [], "", False
         FakeBar.made.append(self)
 
     def update(self, n=1):
         self.counts.append(n)
 
-    def set_postfix(self, **kwargs):
-        self.postfix = kwargs
+    def set_postfix_str(self, note):
+        self.postfix = note
 
     def close(self):
         self.closed = True
@@ -100,7 +100,7 @@ def test_a_run_with_a_bar_counts_every_step_and_changes_no_number(monkeypatch, b
     monkeypatch.setattr(threads, "SEGMENT_WORK", 4 * (net.n_edges + net.n_neurons) * (batch or 1))
     cut = sim.run(net, x, progress=True, **kwargs)
     (bar,) = bars
-    assert (bar.total, bar.desc, bar.unit, bar.closed) == (T, "run", "step", True)
+    assert (bar.total, bar.desc, bar.unit, bar.closed) == (T, "run", "steps", True)
     assert bar.counts == [4] * 5 + [3]
     np.testing.assert_array_equal(cut.states, whole.states)
     np.testing.assert_array_equal(cut.outputs, whole.outputs)
@@ -145,12 +145,22 @@ def test_a_bar_closes_when_the_run_fails(bars):
     assert bar.closed
 
 
-def test_without_tqdm_a_bar_is_silently_left_out(monkeypatch, capsys):
+def test_without_tqdm_an_asked_for_bar_is_a_line_of_text(monkeypatch, capsys):
+    """Without tqdm, ``progress=True`` draws a text bar on stderr (the
+    numbers unchanged); the automatic bars stay silent."""
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
     net = sim.compile(_all_kinds_graph())
     x = _inputs(net, 5, None)
     np.testing.assert_array_equal(sim.run(net, x, progress=True).states, sim.run(net, x, progress=False).states)
+    assert capsys.readouterr().err.split("\r")[-1].startswith("run [" + "#" * 30 + "] 5/5 steps | ")
+    monkeypatch.setattr(simulate, "AUTO_MIN_WORK", 1)
+    sim.run(net, x)
+    sim.solve(net, x, (0.0, 2.0), dt=0.5, method="RK45")
     assert capsys.readouterr() == ("", "")
+    sim.solve(net, x, (0.0, 2.0), dt=0.5, method="RK45", progress=True)
+    assert capsys.readouterr().err.split("\r")[-1].startswith("solve [" + "#" * 30 + "] 2/2 time | ")
+    sim.train(net, x, np.zeros((5, net.n_outputs)), epochs=3)
+    assert "train [" + "#" * 30 + "] 3/3 epochs | loss " in capsys.readouterr().err
 
 
 def test_training_counts_epochs_with_the_loss(bars):
@@ -159,8 +169,8 @@ def test_training_counts_epochs_with_the_loss(bars):
     y = np.full((6, net.n_outputs), 0.1)
     _, history = sim.train(net, x, y, epochs=3, lr=0.01)
     (bar,) = bars
-    assert (bar.total, bar.desc, bar.unit, bar.counts, bar.closed) == (3, "train", "epoch", [1, 1, 1], True)
-    assert float(bar.postfix["loss"]) == pytest.approx(history["loss"][-1], rel=1e-3)
+    assert (bar.total, bar.desc, bar.unit, bar.counts, bar.closed) == (3, "train", "epochs", [1, 1, 1], True)
+    assert float(bar.postfix.removeprefix("loss ")) == pytest.approx(history["loss"][-1], rel=1e-3)
 
 
 @pytest.mark.parametrize("method", ["RK45", "BDF", "LSODA"])

@@ -14,7 +14,7 @@ from ._checkpoint import Checkpoint
 from ._optional import need
 from ._plan import make_plan
 from ._point import INVALID, OK, Outcome, fn_name
-from ._progress import progress_bar
+from ._progress import sweep_bar
 from ._run import check_client, connect, run_dask, run_serial
 
 if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
@@ -190,7 +190,7 @@ def sweep(
     outcomes: dict[int, Outcome] = {i: o for i, o in book.done.items() if not o.error} if book else {}
     todo = [i for i in range(plan.n_points) if i not in outcomes]
     state = {"returned": any(not o.error for o in outcomes.values())}
-    bar = progress_bar(progress, len(todo), len(outcomes))
+    bar = sweep_bar(progress, len(todo), len(outcomes))
 
     def record(i: int, status: str | None, values: dict | None, error: str) -> None:
         if status == INVALID and not state["returned"]:
