@@ -17,7 +17,6 @@ straddles a jump.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import warnings
 from typing import Callable, Literal
 
@@ -32,6 +31,7 @@ from .errors import raise_if_nonfinite
 from .inputs import make_signal
 from .jacobians import Blocks, choose_jacobian
 from .network import Network
+from .ode_args import check_options, check_span, check_tolerances, tolerance_layout
 from .progress import AUTO_DELAY, clock, progress_bar
 from .results import Result
 
@@ -43,74 +43,10 @@ IMPLICIT = ("Radau", "BDF", "LSODA")
 #: Explicit methods whose steps run as one compiled call (`simulator.explicit`).
 COMPILED = ("RK23", "RK45", "DOP853")
 JACOBIANS = ("auto", "dense", "sparse", "none")
-#: Keywords of SciPy's solvers that `solve` sets itself (``vectorized``: the
-#: right-hand side takes one state at a time).
-SET_BY_SOLVE = ("fun", "t0", "y0", "t_bound", "rtol", "atol", "jac", "vectorized")
-#: Keywords that shape the Jacobian SciPy estimates by differences.
-DIFFERENCED = ("jac_sparsity", "lband", "uband")
 
 
 class SolverError(RuntimeError):
     """`solve_ivp` gave up; the message is SciPy's, with the largest state at that time."""
-
-
-def _check_span(t_span, t_eval, signal_end: float):
-    try:
-        t0, t1 = (float(v) for v in t_span)
-    except (TypeError, ValueError):
-        raise ValueError(f"`t_span` must be a pair (t0, t1) of numbers, got {t_span!r}") from None
-    if not (np.isfinite(t0) and np.isfinite(t1)):
-        raise ValueError(f"`t_span` must be finite, got {(t0, t1)}")
-    if not t1 > t0:
-        raise ValueError(f"`t_span` must run forward, t0 < t1; got {(t0, t1)}")
-    if t1 > signal_end * (1 + 1e-12) + 1e-300:
-        raise ValueError(f"the input samples cover t <= {signal_end:g} but `t_span` ends at {t1:g}")
-    if t_eval is not None:
-        t_eval = np.asarray(t_eval, dtype=np.float64)
-        if t_eval.ndim != 1:
-            raise ValueError("`t_eval` must be 1-dimensional.")
-        if t_eval.size and (t_eval.min() < t0 or t_eval.max() > t1):
-            raise ValueError(f"`t_eval` must lie within `t_span` {(t0, t1)}; got values from "
-                             f"{t_eval.min():g} to {t_eval.max():g}")
-        if np.any(np.diff(t_eval) <= 0):
-            raise ValueError("`t_eval` must be strictly increasing.")
-    return t0, t1, t_eval
-
-
-def _check_tolerances(rtol, atol):
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        a = np.asarray(value, dtype=np.float64)
-        if a.ndim > 1 or not np.all(np.isfinite(a)) or np.any(a <= 0):
-            raise ValueError(f"`{name}` must be a positive finite number (or 1-D array), got {value!r}")
-    if np.ndim(rtol) == 0 and rtol < 100 * np.finfo(np.float64).eps:
-        raise ValueError(f"`rtol` must be at least {100 * np.finfo(np.float64).eps:.1e} (SciPy's floor), got {rtol}")
-    if np.ndim(rtol) == 0 and rtol >= 1:
-        raise ValueError(f"`rtol` must be < 1, got {rtol}")
-
-
-def _check_options(options: dict, method: str, jacobian: str) -> None:
-    """Refuse keywords that `solve` would not pass on to SciPy's `method`.
-
-    The accepted ones are read from the signature of SciPy's solver class
-    (``max_step``, ``first_step``; ``min_step``, ``lband``, ``uband`` for
-    LSODA; ``jac_sparsity`` for BDF and Radau), less those `solve` sets itself,
-    so they follow the installed SciPy.
-    """
-    import scipy.integrate
-
-    if "args" in options:
-        raise TypeError("`solve` takes no `args`: the right-hand side is the network's own; "
-                        "pass the inputs through `x` (a callable x(t) can close over any parameters)")
-    accepted = [name for name, p in inspect.signature(getattr(scipy.integrate, method)).parameters.items()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in SET_BY_SOLVE]
-    unknown = [name for name in options if name not in accepted]
-    if unknown:
-        raise TypeError(f"`solve` got unknown option(s) {', '.join(map(repr, unknown))}; with method {method!r} "
-                        f"it passes on to SciPy only {', '.join(map(repr, accepted))}")
-    differenced = [name for name in options if name in DIFFERENCED]
-    if differenced and jacobian != "none":
-        raise ValueError(f"`{differenced[0]}` shapes the Jacobian SciPy estimates by differences: pass it with "
-                         f"jacobian='none' (otherwise `solve` gives {method} the analytic Jacobian)")
 
 
 def _largest_state(net: Network, h: np.ndarray) -> str:
@@ -121,20 +57,6 @@ def _largest_state(net: Network, h: np.ndarray) -> str:
     where = f" (batch element {b})" if h.shape[1] > 1 else ""
     return (f"; largest state there: neuron {net.neurons[i]!r}{where} = {h[i, b]:.3g} "
             "(a runaway? check the weights and any unbounded activation)")
-
-
-def _tolerance_layout(tol, n: int, batch: int, neuron_major: bool, name: str):
-    """A tolerance for SciPy: a scalar as is; per neuron (n_neurons,) or per
-    state entry (batch * n_neurons, batch-major) laid out as the solver's state."""
-    if np.ndim(tol) == 0:
-        return tol
-    tol = np.asarray(tol, dtype=np.float64)
-    if tol.size == n:
-        return np.tile(tol, batch) if not neuron_major else np.repeat(tol, batch)
-    if tol.size == n * batch:
-        return np.ascontiguousarray(tol.reshape(batch, n).T).ravel() if neuron_major else tol
-    raise ValueError(f"`{name}` must be a number, or an array of {n} (one per neuron) or {n * batch} "
-                     f"(batch x neurons) values; got {tol.size}")
 
 
 def solve(
@@ -259,8 +181,8 @@ def solve(
         warnings.warn("`dt` has no effect when `x` is a callable", stacklevel=2)
     if interpolation != "hold" and (x is None or callable(x)):
         warnings.warn("`interpolation` has no effect unless `x` is given as samples", stacklevel=2)
-    _check_tolerances(rtol, atol)
-    _check_options(options, method, jacobian)
+    check_tolerances(rtol, atol)
+    check_options(options, method, jacobian)
 
     n, dtype = net.n_neurons, net.dtype
     h0a = None if h0 is None else np.asarray(h0, dtype=dtype)
@@ -270,7 +192,7 @@ def solve(
         require_finite(h0a, "h0")
     t0_guess = float(t_span[0]) if np.ndim(t_span) == 1 and len(t_span) == 2 else 0.0
     signal = make_signal(net, x, dt, interpolation, t0_guess, None if h0a is None or h0a.ndim == 1 else h0a.shape[0])
-    t0, t1, t_eval = _check_span(t_span, t_eval, signal.end())
+    t0, t1, t_eval = check_span(t_span, t_eval, signal.end())
     if signal.samples is not None and np.isfinite(signal.dt) and t0 < 0:
         raise ValueError(f"the input samples start at t = 0 but `t_span` starts at {t0:g}")
     batch, batched = signal.batch, signal.batched
@@ -309,8 +231,8 @@ def solve(
         rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks)
         return flat(out)
 
-    rtol = _tolerance_layout(rtol, n, batch, neuron_major, "rtol")
-    atol = _tolerance_layout(atol, n, batch, neuron_major, "atol")
+    rtol = tolerance_layout(rtol, n, batch, neuron_major, "rtol")
+    atol = tolerance_layout(atol, n, batch, neuron_major, "atol")
     y = np.zeros(size) if h0a is None else flat(np.broadcast_to(h0a, (batch, n)).T).astype(np.float64)
     kwargs = dict(options)
     form = "none"
