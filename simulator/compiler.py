@@ -25,6 +25,8 @@ INPUT, HIDDEN, OUTPUT = 0, 1, 2
 ROLE_NAMES = ("input", "hidden", "output")
 #: Model-owned node attributes per role (the rest travel as extra attributes).
 OWNED = (frozenset({"role"}), frozenset({"bias", "activation", "tau"}), frozenset({"role", "bias", "activation"}))
+#: The node attributes the model reads (on the roles that own them).
+MODEL_ATTRIBUTES = frozenset({"bias", "activation", "tau"})
 DEFAULT_ACTIVATION = ("identity", "tanh", "identity")
 #: Edge kind code by (source role, target role); -1 into an input, -2 output->output.
 KIND_TABLE = np.array([[-1, 1, 4], [-1, 0, 3], [-1, 2, -2]], dtype=np.int8)
@@ -265,11 +267,18 @@ def compile(
                 raise ValueError(f"node {name!r} has tau {t:g}, which {dt.name} cannot hold (it becomes "
                                  f"{held}); use dtype='float64'")
             tau.append(t)
+    unused = []  # model attributes on a node whose role has no use for them
     for name, attrs in G.nodes(data=True):
         owned = OWNED[roles[position[name]]]
         rest = {k: v for k, v in attrs.items() if k not in owned}
         if rest:
             node_extra[name] = rest
+            unused += [(name, k) for k in sorted(MODEL_ATTRIBUTES & rest.keys())]
+    if unused:
+        name, key = unused[0]
+        more = f" ({len(unused) - 1} more like it)" if len(unused) > 1 else ""
+        warnings.warn(f"node {name!r} is an {ROLE_NAMES[roles[position[name]]]} node, which has no {key}: its "
+                      f"{key!r} attribute is not used (it stays on the graph){more}", stacklevel=2)
 
     edge_extra = {}
     for e in np.flatnonzero(extra).tolist():

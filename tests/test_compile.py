@@ -88,7 +88,9 @@ def test_to_networkx_keeps_every_attribute(four_neuron):
     G.nodes["Output"]["tau"] = 3.0  # meaningless on an output, but kept
     G.nodes["B2"]["role"] = "hidden"
     G.edges["A1", "B1"]["color"] = "red"
-    net = sim.compile(G)
+    with pytest.warns(UserWarning, match=r"node 'Output' is an output node, which has no tau: its 'tau' attribute "
+                                         r"is not used \(it stays on the graph\)"):
+        net = sim.compile(G)
     net2 = net.with_params(weight=net.weight * 2)
     H = net2.to_networkx()
     assert list(H) == list(G) and list(H.edges) == list(G.edges)
