@@ -121,7 +121,7 @@ def solve(
         Passed to SciPy's solver: the keywords its class takes that `solve`
         does not set itself (``max_step``, ``first_step``; LSODA's
         ``min_step``; ``jac_sparsity``, ``lband``, ``uband`` with
-        ``jacobian="none"``).
+        ``jacobian="none"``). Any other has no effect, and a warning says so.
 
     Returns
     -------
@@ -133,11 +133,16 @@ def solve(
         SciPy's counts (``nfev``, ``njev``, ``nlu``), ``status``, ``message``,
         the Jacobian form used and the threads the right-hand side ran on.
 
+    Warns
+    -----
+    UserWarning
+        An argument or option that has no effect with the chosen method or
+        input (the message lists the options that do).
+
     Raises
     ------
     TypeError
-        An option SciPy's solver would not take (the message lists those it
-        would), or ``args`` (inputs come through `x`).
+        ``args`` (inputs come through `x`).
     ValueError
         A reversed or empty `t_span`, `t_eval` outside it, an unknown method
         (the message lists them), tolerances that make no sense, inputs that do
@@ -182,7 +187,7 @@ def solve(
     if interpolation != "hold" and (x is None or callable(x)):
         warnings.warn("`interpolation` has no effect unless `x` is given as samples", stacklevel=2)
     check_tolerances(rtol, atol)
-    check_options(options, method, jacobian)
+    options = check_options(options, method, jacobian)
 
     n, dtype = net.n_neurons, net.dtype
     h0a = None if h0 is None else np.asarray(h0, dtype=dtype)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
@@ -52,13 +53,16 @@ def check_tolerances(rtol, atol):
         raise ValueError(f"`rtol` must be < 1, got {rtol}")
 
 
-def check_options(options: dict, method: str, jacobian: str) -> None:
-    """Refuse keywords that `solve` would not pass on to SciPy's `method`.
+def check_options(options: dict, method: str, jacobian: str) -> dict:
+    """The options `solve` passes on to SciPy's `method`; each other one has
+    no effect and says so in a warning (once, from `solve`).
 
     The accepted ones are read from the signature of SciPy's solver class
     (``max_step``, ``first_step``; ``min_step``, ``lband``, ``uband`` for
-    LSODA; ``jac_sparsity`` for BDF and Radau), less those `solve` sets itself,
-    so they follow the installed SciPy.
+    LSODA; ``jac_sparsity`` for BDF and Radau), less those `solve` sets
+    itself, so they follow the installed SciPy. Those that shape a Jacobian
+    SciPy estimates by differences count only with ``jacobian="none"``.
+    ``args`` is refused: the inputs come through `x`.
     """
     import scipy.integrate
 
@@ -69,12 +73,15 @@ def check_options(options: dict, method: str, jacobian: str) -> None:
                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in SET_BY_SOLVE]
     unknown = [name for name in options if name not in accepted]
     if unknown:
-        raise TypeError(f"`solve` got unknown option(s) {', '.join(map(repr, unknown))}; with method {method!r} "
-                        f"it passes on to SciPy only {', '.join(map(repr, accepted))}")
-    differenced = [name for name in options if name in DIFFERENCED]
+        warnings.warn(f"`solve` option(s) {', '.join(map(repr, unknown))} have no effect with method {method!r}: "
+                      f"it passes on to SciPy only {', '.join(map(repr, accepted))}", stacklevel=3)
+    differenced = [name for name in options if name in DIFFERENCED and name in accepted]
     if differenced and jacobian != "none":
-        raise ValueError(f"`{differenced[0]}` shapes the Jacobian SciPy estimates by differences: pass it with "
-                         f"jacobian='none' (otherwise `solve` gives {method} the analytic Jacobian)")
+        warnings.warn(f"{', '.join(map(repr, differenced))} shape the Jacobian SciPy estimates by differences and "
+                      f"have no effect with the analytic one that `solve` gives {method}: pass jacobian='none' to "
+                      "use them", stacklevel=3)
+    return {name: value for name, value in options.items()
+            if name in accepted and (name not in DIFFERENCED or jacobian == "none")}
 
 
 def tolerance_layout(tol, n: int, batch: int, neuron_major: bool, name: str):

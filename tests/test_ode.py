@@ -542,31 +542,35 @@ def test_failure_on_a_nonfinite_state_is_a_nonfinite_error(monkeypatch):
 
 @pytest.mark.parametrize("method", ["RK45", "BDF", "LSODA"])
 @pytest.mark.parametrize("name", ["foo", "args", "vectorized", "events", "dense_output", "jac"])
-def test_options_solve_does_not_pass_on_are_refused(method, name):
-    """`args` (inputs come through `x`) and keywords SciPy's solver would not
-    take, or that `solve` sets itself, are TypeErrors; the message lists the
-    solver's own options."""
+def test_options_solve_does_not_pass_on_warn(method, name):
+    """Keywords SciPy's solver would not take, or that `solve` sets itself,
+    have no effect and say so once, listing the solver's own options (and the
+    solve is the one without them); `args` (inputs come through `x`) is a
+    TypeError."""
     import inspect
 
     net = sim.compile(_net_graph())
-    with pytest.raises(TypeError) as err:
-        sim.solve(net, _x_of_t, (0, 1), method=method, **{name: 1})
     if name == "args":
-        assert "`solve` takes no `args`" in str(err.value) and "through `x`" in str(err.value)
+        with pytest.raises(TypeError, match=r"`solve` takes no `args`.*through `x`"):
+            sim.solve(net, _x_of_t, (0, 1), method=method, args=(1,))
         return
-    message = str(err.value)
-    assert message.startswith(f"`solve` got unknown option(s) {name!r}; with method {method!r} it passes on")
+    with pytest.warns(UserWarning) as caught:
+        res = sim.solve(net, _x_of_t, (0, 1), method=method, **{name: 1})
+    (warning,) = caught
+    message = str(warning.message)
+    assert message.startswith(f"`solve` option(s) {name!r} have no effect with method {method!r}: it passes on")
     own = set(inspect.signature(getattr(scipy.integrate, method)).parameters) - {
         "fun", "t0", "y0", "t_bound", "rtol", "atol", "jac", "vectorized", "extraneous"}
     assert set(re.findall(r"'(\w+)'", message.split(" only ")[1])) == own
     assert {"max_step", "first_step"} <= own
+    np.testing.assert_array_equal(res.states, sim.solve(net, _x_of_t, (0, 1), method=method).states)
 
 
 def test_options_passed_on_take_effect():
     """`max_step` bounds the steps (no warning); LSODA's band with
     jacobian='none' (full width: a dense Jacobian) gives the dense
-    reference; with the analytic Jacobian, which SciPy would read as
-    banded, it is refused."""
+    reference; with the analytic Jacobian (which SciPy would misread as
+    banded) it has no effect, and says so."""
     G = _net_graph()
     net = sim.compile(G)
     with warnings.catch_warnings():
@@ -579,9 +583,10 @@ def test_options_passed_on_take_effect():
                        t_eval=t_eval, rtol=1e-9, atol=1e-11)
     exact = ref.solve_dense(G, _x_of_t, (0, 2), np.zeros(n), t_eval)
     np.testing.assert_allclose(banded.states, exact, rtol=0, atol=1e-6)
-    with pytest.raises(ValueError, match=r"`lband` shapes the Jacobian SciPy estimates by differences: pass it with "
-                                         r"jacobian='none'"):
-        sim.solve(net, _x_of_t, (0, 2), method="LSODA", lband=1, uband=1)
+    with pytest.warns(UserWarning, match=r"'lband', 'uband' shape the Jacobian SciPy estimates by differences and "
+                                         r"have no effect with the analytic one"):
+        analytic = sim.solve(net, _x_of_t, (0, 2), method="LSODA", lband=1, uband=1, t_eval=t_eval)
+    np.testing.assert_array_equal(analytic.states, sim.solve(net, _x_of_t, (0, 2), method="LSODA", t_eval=t_eval).states)
 
 
 def test_nonfinite_h0_is_located_as_run_does():
