@@ -97,7 +97,7 @@ def activate(code, a):
     if code == 2:
         return min(max(a / 6.0 + 0.5, 0.0), 1.0)
     if code == 3:
-        return a if a > 0 else 0.0 * a
+        return a if a > 0 else (0.0 if a == a else a)  # +0 for every a <= 0 (-inf too); NaN stays NaN
     if code == 4:
         return a if a > 0 else el.expm1(a)
     if code == 5:
@@ -109,7 +109,7 @@ def activate(code, a):
         return 1.0
     if a < 0:
         return -1.0
-    return 0.0 * a
+    return 0.0 if a == a else a
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -155,7 +155,7 @@ def activate_rows(codes, uniform, out, lo, hi):
     elif uniform == 3:
         for j in range(start, stop):
             v = flat[j]
-            flat[j] = v if v > 0 else 0.0 * v
+            flat[j] = v if v > 0 else (0.0 if v == v else v)
     elif uniform == 6:
         pass
     else:

@@ -330,3 +330,23 @@ def test_output_overflow_is_reported():
     G.nodes["y"]["activation"] = "elu"
     with pytest.raises(sim.NonFiniteError, match=r"the output became non-finite at step 0: first in output 'y'"):
         sim.run(sim.compile(G), np.full((2, 1), 5.0))
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_relu_and_sign_give_plus_zero_and_relu_of_minus_inf_is_zero(mixed):
+    """relu(a <= 0) is +0 (no -0 in printed states), relu(-inf) = 0 (not NaN),
+    sign(0) = +0; through the uniform-activation path and the mixed one."""
+    G = nx.DiGraph()
+    G.add_nodes_from(["x0", "x1"], role="input")
+    G.add_node("r", activation="relu")
+    G.add_node("s", activation="sign")
+    G.add_node("t", activation="tanh" if mixed else "relu")
+    G.add_edge("x0", "r", weight=-1e308)
+    G.add_edge("x1", "r", weight=-1e308)
+    G.add_edge("x0", "t", weight=0.5)
+    net = sim.compile(G)
+    res = sim.run(net, np.array([[1.0, 1.0], [0.0, 0.0], [-3.0, 0.0]]), check_finite=False)
+    r, s, t = res["r"], res["s"], res["t"]
+    assert r[1] == 0.0 and not np.signbit(r).any()  # -1e308 - 1e308 = -inf -> 0
+    assert (s == 0.0).all() and not np.signbit(s).any()
+    assert not np.signbit(t).any() or mixed
