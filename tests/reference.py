@@ -75,15 +75,16 @@ class Dense:
         return self.g(h @ self.V.T + x @ self.D.T + self.c)
 
 
-def run_discrete(G, x, h0=None, inputs=None, outputs=None, teacher=None):
-    """Design section 3, one step at a time. `x` is (T, [B,] n_in)."""
+def run_discrete(G, x, h0=None, inputs=None, outputs=None, teacher=None, y0=None):
+    """Design section 3, one step at a time. `x` is (T, [B,] n_in); `y0`
+    is the output fed back at step 0 (zeros: a run from rest)."""
     net = Dense(G, inputs, outputs)
     x = np.asarray(x, dtype=float)
     T = x.shape[0]
     batch_shape = x.shape[1:-1]
     h = np.zeros(batch_shape + (len(net.neurons),)) if h0 is None else np.asarray(h0, float) * np.ones(batch_shape + (1,))
     states, outs = [h], []
-    yhat = np.zeros(batch_shape + (len(net.outputs),))
+    yhat = np.zeros(batch_shape + (len(net.outputs),)) if y0 is None else np.array(y0, dtype=float)
     for t in range(T):
         h = net.phi(net.drive(h, x[t], yhat))
         y = net.readout(h, x[t])

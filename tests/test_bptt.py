@@ -134,6 +134,44 @@ def test_truncated_gradient_equals_windowed_reference():
     np.testing.assert_allclose(cut.weight, total, rtol=1e-12, atol=1e-15)
 
 
+def test_truncated_gradient_with_feedback_equals_windowed_differences():
+    """With output feedback, truncate=k cuts the state *and* the fed-back
+    output at each window start: the gradient equals central differences of
+    the windows' losses, each run by the reference from the recorded state
+    and recorded output, both held fixed."""
+    G = _all_kinds_graph(feedback=True)
+    net = sim.compile(G)
+    rng = np.random.default_rng(14)
+    T, k = 9, 3
+    x, targets = rng.normal(size=(T, 2)), rng.normal(size=(T, net.n_outputs))
+    h0 = rng.normal(0, 0.5, net.n_neurons)
+    _, cut = sim.bptt(net, x, targets, h0=h0, truncate=k)
+    states, outputs = ref.run_discrete(G, x, h0)
+
+    def windows_loss(n, h_start):
+        H, total = n.to_networkx(), 0.0
+        for s in range(0, T, k):
+            h = h_start if s == 0 else states[s]
+            y0 = None if s == 0 else outputs[s - 1]
+            _, y = ref.run_discrete(H, x[s:s + k], h, y0=y0)
+            total += np.sum((y - targets[s:s + k]) ** 2)
+        return total / targets.size
+
+    _check(cut, _central_differences(net, h0, windows_loss))
+
+
+def test_batched_teacher_forcing_gradients_with_masks_per_element():
+    """Each batch element forces its own entries (NaN: not forced)."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(15)
+    x, h0 = rng.normal(size=(6, 2, 2)), rng.normal(0, 0.5, (2, net.n_neurons))
+    targets = rng.normal(size=(6, 2, net.n_outputs))
+    targets[1, 0, 0] = targets[3, 1, 1] = targets[4, 0, :] = np.nan
+    loss, grads = sim.bptt(net, x, targets, h0=h0, teacher_forcing=True)
+    assert loss == pytest.approx(_ref_loss(net, x, targets, "mse", h0, teacher=True), rel=1e-12)
+    _check(grads, _finite_differences(net, x, targets, "mse", h0, teacher=True))
+
+
 def test_clip_scales_to_the_given_norm():
     """Clipping rescales all gradients together to the clip norm."""
     net = sim.compile(_all_kinds_graph())
@@ -267,6 +305,27 @@ def test_rk4_truncate_and_diagnostics():
     _, same = sim.bptt(net, x, y, h0=h0, dt=0.2, method="rk4", truncate=6)
     np.testing.assert_array_equal(full.weight, same.weight)
     assert full.diagnostics["dh_norm"][0] == pytest.approx(np.linalg.norm(full.h0))
+
+
+@pytest.mark.parametrize("method", ["euler", "exp_euler", "rk4"])
+def test_truncated_continuous_gradient_equals_windowed_reference(method):
+    """In continuous time too, truncate=k equals the sum of the gradients of
+    each window started from the recorded state (weights, biases and taus)."""
+    from .test_continuous import _net_graph
+
+    net = sim.compile(_net_graph(feedback=True))
+    rng = np.random.default_rng(16)
+    T, k, dt = 9, 3, 0.3
+    x, y = rng.normal(size=(T, 2)), rng.normal(size=(T, net.n_outputs))
+    _, cut = sim.bptt(net, x, y, dt=dt, method=method, truncate=k)
+    states = sim.run(net, x, dt=dt, method=method).states
+    total = {name: 0.0 for name in ("weight", "bias", "tau")}
+    for s in range(0, T, k):
+        _, g = sim.bptt(net, x[s:s + k], y[s:s + k], h0=states[s], dt=dt, method=method)
+        for name in total:
+            total[name] = total[name] + getattr(g, name) * k / T
+    for name, expected in total.items():
+        np.testing.assert_allclose(getattr(cut, name), expected, rtol=1e-12, atol=1e-15, err_msg=name)
 
 
 @pytest.mark.parametrize("checkpoint", [1, 3, 4, True])

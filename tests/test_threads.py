@@ -141,3 +141,37 @@ def test_every_kernel_reports_where_a_run_overflowed(monkeypatch, path):
     with pytest.raises(sim.NonFiniteError, match=r"non-finite at step 2 \(states\[3\], time 3\): first in neuron 'h0'"):
         sim.run(net, x, **kwargs)
     assert not np.isfinite(sim.run(net, x, check_finite=False, **kwargs).states[3]).any()
+
+
+def test_threaded_kernels_are_right_on_any_machine(monkeypatch):
+    """The threaded kernels split each step's rows into chunks; with the plan
+    forced to two threads they run (on however many cores there are, one
+    included) and every path follows its reference: discrete with feedback
+    and teacher forcing, batched; Euler and RK4; an adaptive RK45 solve; the
+    forward pass of BPTT."""
+    from .test_continuous import _net_graph
+
+    monkeypatch.setattr(threads, "plan", lambda work, parallel: 2)
+    G = _all_kinds_graph()
+    net = sim.compile(G)
+    x = _inputs(net, 7, 3)
+    targets = np.where(np.arange(7)[:, None, None] % 2 == 0, np.nan, np.full((7, 3, net.n_outputs), 0.3))
+    for kwargs, teacher in (({}, None), ({"targets": targets, "teacher_forcing": True}, targets)):
+        res = sim.run(net, x, **kwargs)
+        states, outputs = ref.run_discrete(G, x, teacher=teacher)
+        np.testing.assert_allclose(res.states, states, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(res.outputs, outputs, rtol=1e-12, atol=1e-12)
+    for method in ("euler", "rk4"):
+        states, outputs = ref.run_fixed_step(G, x, 0.3, method)
+        np.testing.assert_allclose(sim.run(net, x, dt=0.3, method=method).states, states, rtol=1e-12, atol=1e-12)
+    H = _net_graph(feedback=True)
+    cnet = sim.compile(H)
+    h0 = np.random.default_rng(8).normal(0, 0.5, cnet.n_neurons)
+    x_of_t = lambda t: np.array([np.sin(t), np.cos(2 * t)])  # noqa: E731
+    t_eval = np.linspace(0, 3, 7)
+    res = sim.solve(cnet, x_of_t, (0, 3), method="RK45", h0=h0, t_eval=t_eval, rtol=1e-10, atol=1e-12)
+    assert res.info["threads"] == 2
+    np.testing.assert_allclose(res.states, ref.solve_dense(H, x_of_t, (0, 3), h0, t_eval), rtol=0, atol=1e-8)
+    y = np.random.default_rng(9).normal(size=(7, 3, net.n_outputs))
+    loss, _ = sim.bptt(net, x, y)
+    assert loss == pytest.approx(ref.mse(ref.run_discrete(G, x)[1], y), rel=1e-12)
