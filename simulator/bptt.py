@@ -35,7 +35,9 @@ class Gradients:
     tau : ndarray, shape (n_neurons,)
         Continuous time; zero in discrete time (tau plays no part there).
     h0 : ndarray, shape (n_neurons,) or (batch, n_neurons)
-        Shaped like the run's initial state.
+        Shaped like the `h0` given: a state shared by a batch gets the sum
+        of the batch's gradients; without `h0`, one row per batch element
+        of a batched run.
     diagnostics : dict
         With ``return_diagnostics=True``: ``"dh_norm"``, the norm of
         ``dL/dh[t]`` for t = 0 .. n_steps (vanishing and exploding gradients),
@@ -232,7 +234,12 @@ def bptt(
     g_weight[order] = g_weight.copy()
     if step_abs.shape[0]:
         step_abs[:, order] = step_abs.copy()
-    h0_grad = g_h0.T.copy() if drive.batched else g_h0[:, 0].copy()
+    if not drive.batched:
+        h0_grad = g_h0[:, 0].copy()
+    elif h0 is not None and np.ndim(h0) == 1:  # one state shared by the batch: its gradient sums theirs
+        h0_grad = g_h0.sum(axis=1)
+    else:
+        h0_grad = g_h0.T.copy()
     grads = Gradients(g_weight, g_bias, g_tau, h0_grad,
                       {"dh_norm": dh_norm, "edge_grad": np.abs(step_abs)} if return_diagnostics else {})
     return value, clip_norm(grads, clip)

@@ -11,13 +11,15 @@ SMOOTH = ["tanh", "sigmoid", "hard_sigmoid", "relu", "elu", "softplus", "identit
 
 
 @st.composite
-def graphs(draw, max_hidden=6, max_io=3, activations=SMOOTH):
+def graphs(draw, max_hidden=6, max_io=3, activations=SMOOTH, min_io=0):
     """A DiGraph with inputs, hidden neurons and outputs, edges of every
-    kind drawn at random, random weights, biases, taus and activations, and
-    the nodes inserted in a shuffled order (roles interleave in graph order)."""
-    n_in = draw(st.integers(0, max_io))
+    kind drawn at random (and at least one of each kind the roles allow),
+    random weights, biases, taus and activations, and the nodes inserted in
+    a shuffled order (roles interleave in graph order). ``min_io=1`` leaves
+    out the graphs without inputs or outputs."""
+    n_in = draw(st.integers(min_io, max_io))
     n_hid = draw(st.integers(1, max_hidden))
-    n_out = draw(st.integers(0, max_io))
+    n_out = draw(st.integers(min_io, max_io))
     seed = draw(st.integers(0, 2**32 - 1))
     density = draw(st.floats(0.1, 1.0))
     rng = np.random.default_rng(seed)
@@ -35,6 +37,11 @@ def graphs(draw, max_hidden=6, max_io=3, activations=SMOOTH):
     hidden = [n for n in names if n[0] == "h"]
     pairs = [(u, v) for u in names for v in hidden] + [(u, v) for u in names if u[0] != "o" for v in names if v[0] == "o"]
     for u, v in pairs:
-        if not (u[0] == "h" and v[0] == "o" and u == v) and rng.random() < density:
+        if rng.random() < density:
             G.add_edge(u, v, weight=float(rng.normal(0, 1.0)))
+    for kind in ("ih", "hh", "oh", "ho", "io"):  # U, W, F, V, D: one edge each where the roles exist
+        sources = [n for n in names if n[0] == kind[0]]
+        targets = [n for n in names if n[0] == kind[1]]
+        if sources and targets and not any(u[0] == kind[0] and v[0] == kind[1] for u, v in G.edges):
+            G.add_edge(str(rng.choice(sources)), str(rng.choice(targets)), weight=float(rng.normal(0, 1.0)))
     return G
