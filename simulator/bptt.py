@@ -341,7 +341,7 @@ def _continuous_passes(net, drive, code, dt, truncate, slots, g_weight, g_bias, 
     w, wt = net.wiring(), net.wiring_t()[0]
 
     def forward(s, t0, t1, states, outputs, n_chunks):
-        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], n_chunks)
+        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], n_chunks or None)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
         args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,

@@ -226,14 +226,16 @@ def solve(
         """Kernel layout (n_neurons, batch) as the solver's state vector."""
         return h.ravel() if neuron_major or batch == 1 else h.T.ravel()
 
+    # One thread: the kernel gets None for its chunks, and never compiles the threaded code.
+    one_thread = n_threads < 2 or n == 0  # as `threads.using` decides
     rhs = entry_point(kernels.rhs, w, inv_tau, state(np.zeros(size)), signal.at(t0), ybuf,
-                      np.empty((n, batch), dtype), n_chunks)
+                      np.empty((n, batch), dtype), None if one_thread else 1)
 
     def fun(t, y):
         if tick is not None:
             tick(t)
         out = np.empty((n, batch), dtype=dtype)
-        rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks)
+        rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks or None)
         return flat(out)
 
     rtol = tolerance_layout(rtol, n, batch, neuron_major, "rtol")

@@ -235,7 +235,7 @@ def run(
                 with threads.using(n_threads, n) as n_chunks:
                     bad.append(continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x[start:stop],
                                                                  states[start:stop + 1], outputs[start:stop],
-                                                                 n_chunks))
+                                                                 n_chunks or None))
             times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
         else:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}

@@ -334,7 +334,7 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
                 cot[i, b] = coef[i] * d[i, b]
         rhs_vjp(w, wt, edges, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k)
         if method != 0:
-            rhs(w, inv_tau, h, xk, ybuf, f, 0)
+            rhs(w, inv_tau, h, xk, ybuf, f, None)
             for i in range(n):
                 for b in range(nb):
                     g_tau[i] += d[i, b] * f[i, b] * dcoef[i]
@@ -381,15 +381,15 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate, offse
         dh_norm[k + 1] = step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset,
                                            dz, d, g_weight, g_bias, step_abs, k)
         # recompute the stages
-        rhs(w, inv_tau, h, xk, ybuf, k1, 0)
+        rhs(w, inv_tau, h, xk, ybuf, k1, None)
         for i in range(n):
             for b in range(nb):
                 s2[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
-        rhs(w, inv_tau, s2, xk, ybuf, k2, 0)
+        rhs(w, inv_tau, s2, xk, ybuf, k2, None)
         for i in range(n):
             for b in range(nb):
                 s3[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
-        rhs(w, inv_tau, s3, xk, ybuf, k3, 0)
+        rhs(w, inv_tau, s3, xk, ybuf, k3, None)
         for i in range(n):
             for b in range(nb):
                 s4[i, b] = h[i, b] + dt * k3[i, b]

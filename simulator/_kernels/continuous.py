@@ -10,7 +10,8 @@ on one thread, or with the neurons in chunks spread over threads (each neuron
 gathers its own inputs, so there are no write conflicts); `rhs` turns it into
 dh/dt. The one-step kernels (`euler_step`, `exp_euler_step`, `rk4_step`) and
 the time loop `run_fixed_step` take the thread choice as an argument
-(``n_chunks``, 0 for one thread), so each is compiled once.
+(``n_chunks``: None for one thread, so that a one-thread run never compiles
+the threaded code, whose compilation is the larger part of a cold start).
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ def relax_target(w, h, xt, ybuf, out, n_chunks):
     ybuf : ndarray, shape (n_outputs, batch)
         Filled with the outputs at `h`.
     out : ndarray, shape (n_neurons, batch)
-    n_chunks : int
-        0: one thread; else the neurons split into this many chunks spread
-        over threads (`relax_target_parallel`).
+    n_chunks : int or None
+        None: one thread (a kernel compiled for None never compiles the
+        threaded one: Numba prunes the branch by type); else the neurons
+        split into this many chunks spread over threads
+        (`relax_target_parallel`).
     """
-    if n_chunks > 0:
+    if n_chunks is not None:
         relax_target_parallel(w, h, xt, ybuf, out, n_chunks)
         return
     readout(w, h, xt, ybuf)
@@ -145,9 +148,9 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
         ``states[0]`` holds h(0) on entry; ``states[k] = h(k dt)`` filled.
     outputs : ndarray, shape (n_steps, n_outputs, batch)
         Filled with ``y((k + 1) dt) = g(V h((k+1) dt) + D x[k] + c)``.
-    n_chunks : int
-        0: one thread; else split each right-hand side into this many chunks
-        of neurons spread over threads.
+    n_chunks : int or None
+        None: one thread; else split each right-hand side into this many
+        chunks of neurons spread over threads.
 
     Returns
     -------
