@@ -31,7 +31,7 @@ def test_every_method_matches_dop853_reference(method):
     t_eval = np.linspace(0, 6, 13)
     res = sim.solve(net, _x_of_t, (0, 6), method=method, t_eval=t_eval, h0=h0, rtol=1e-9, atol=1e-11)
     exact = ref.solve_dense(G, _x_of_t, (0, 6), h0, t_eval)
-    np.testing.assert_allclose(res.states, exact, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(res.states, exact, rtol=0, atol=2e-7)  # measured: 2.5e-10 (Radau) .. 3.4e-8 (RK45)
     np.testing.assert_array_equal(res.times, t_eval)
     d = ref.Dense(G)
     expect_y = np.array([d.readout(exact[k], _x_of_t(t)) for k, t in enumerate(t_eval)][1:])
