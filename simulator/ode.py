@@ -231,9 +231,12 @@ def solve(
     rhs = entry_point(kernels.rhs, w, inv_tau, state(np.zeros(size)), signal.at(t0), ybuf,
                       np.empty((n, batch), dtype), None if one_thread else 1)
 
+    seen = [t0, None]  # the last time and state the right-hand side was asked for
+
     def fun(t, y):
         if tick is not None:
             tick(t)
+        seen[0], seen[1] = t, y
         out = np.empty((n, batch), dtype=dtype)
         rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks or None)
         return flat(out)
@@ -305,8 +308,15 @@ def solve(
                     held_stages = np.ascontiguousarray(np.broadcast_to(held, (n_times, *held.shape)))
             wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
             seg_eval = None if wanted is None else np.union1d(wanted, [b])
-            sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=solver, t_eval=seg_eval, rtol=rtol, atol=atol,
-                                            **kwargs)
+            try:
+                sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=solver, t_eval=seg_eval, rtol=rtol,
+                                                atol=atol, **kwargs)
+            except ValueError as exc:
+                # NumPy's check inside SciPy's linear algebra: its arithmetic broke down (Radau's on a runaway)
+                if "must not contain infs or NaNs" not in str(exc):
+                    raise
+                last = "" if seen[1] is None else _largest_state(net, state(seen[1]))
+                raise SolverError(f"solve_ivp ({method}) failed near t = {seen[0]:g}: {exc}{last}") from exc
             for key in counts:
                 counts[key] += int(getattr(sol, key, 0) or 0)
             message, status = sol.message, sol.status

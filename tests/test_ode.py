@@ -517,6 +517,17 @@ def test_runaway_failure_names_the_largest_state(method):
         sim.solve(net, None, (0, 100), method=method, h0=[[1.0], [-3.0]])
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")  # inside SciPy's Radau
+def test_runaway_that_breaks_scipys_arithmetic_is_a_solver_error():
+    """Radau's own arithmetic overflows on the runaway and NumPy refuses the
+    result; that ValueError becomes a SolverError naming the largest state
+    at the last time the right-hand side was asked for."""
+    with pytest.raises(sim.SolverError, match=r"solve_ivp \(Radau\) failed near t = \S+: array must not contain infs "
+                                              r"or NaNs; largest state there: neuron 'h' = ") as err:
+        sim.solve(_runaway_net(), None, (0, 100), method="Radau", h0=[1.0])
+    assert isinstance(err.value.__cause__, ValueError)
+
+
 def test_runaway_with_lsoda_is_a_nonfinite_error():
     """LSODA carries on into NaN (SciPy reports success): `check_finite` names the neuron."""
     with pytest.raises(sim.NonFiniteError, match=r"the state became non-finite at step \d+ .*first in neuron 'h'"):
