@@ -14,6 +14,7 @@ from .errors import NonFiniteError
 from .network import Network
 from .optim import OPTIMIZERS, check_options
 from .progress import progress_bar
+from .simulate import check_fixed_step
 
 __all__ = ["train", "trainable_masks", "TrainingDiverged"]
 
@@ -182,6 +183,7 @@ def train(
     step = OPTIMIZERS[optimizer]
     continuous = dt is not None or method is not None
     if continuous:
+        check_fixed_step(dt, method)  # names a missing `dt` before `min_tau` defaults to it
         min_tau = dt if min_tau is None else min_tau
         if not (np.isscalar(min_tau) and np.isfinite(min_tau) and min_tau > 0):
             raise ValueError(f"`min_tau` must be a positive number, got {min_tau!r}")
@@ -223,9 +225,11 @@ def train(
                     diverged = f"the forward pass overflowed ({error})"
                     break
                 norm = grads.norm()
-                if not (np.isfinite(value) and np.isfinite(norm)):
-                    diverged = f"the loss became {value}" if not np.isfinite(value) else \
-                        f"the gradient norm became {norm}"
+                if not np.isfinite(value):
+                    diverged = f"the loss became {value}"
+                    break
+                if not np.isfinite(norm):
+                    diverged = f"the gradient norm became {norm}"
                     break
                 grads = clip_norm(grads, clip, norm)
                 g = [grads.weight * masks["weight"], grads.bias * masks["bias"], grads.tau * masks["tau"]]

@@ -97,6 +97,7 @@ def test_progress_bar_runs_with_or_without_tqdm():
     ({"eps": 0.0}, ValueError, r"optimizer 'adam' needs eps > 0, got 0.0"),
     ({"clip": 0.0}, ValueError, r"`clip` must be a positive number, got 0.0"),
     ({"dt": 0.1, "method": "euler", "min_tau": -1.0}, ValueError, r"`min_tau` must be a positive number, got -1.0"),
+    ({"method": "rk4"}, ValueError, r"`method='rk4'` needs a time step `dt`"),
 ])
 def test_train_errors(kwargs, kind, match):
     """Bad options are refused before any work."""
