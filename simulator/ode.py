@@ -172,8 +172,6 @@ def solve(
     >>> res["h"].round(4)                      # tanh(1) (1 - e^{-t})
     array([0.    , 0.4814, 0.7237])
     """
-    import scipy.integrate
-
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
     if method not in ODE_METHODS:
@@ -200,153 +198,37 @@ def solve(
     t0, t1, t_eval = check_span(t_span, t_eval, signal.end())
     if signal.samples is not None and np.isfinite(signal.dt) and t0 < 0:
         raise ValueError(f"the input samples start at t = 0 but `t_span` starts at {t0:g}")
-    batch, batched = signal.batch, signal.batched
-    if h0a is not None and h0a.ndim == 2 and not batched:
-        batched = True
+    batch = signal.batch
+    batched = signal.batched or (h0a is not None and h0a.ndim == 2)
 
-    w = net.wiring()
     n_threads = threads.plan((net.n_edges + n) * batch, parallel)
-    n_chunks = 0  # rebound for the integration below (`fun` reads it then)
-    inv_tau = np.ascontiguousarray(1.0 / net.tau)
-    ybuf = np.empty((net.n_outputs, batch), dtype=dtype)
-    size = n * batch
-    # The explicit methods keep the kernels' neuron-major layout (y[i * batch + b]);
-    # the implicit ones are batch-major, so that a batch's Jacobian is block diagonal.
-    neuron_major = method not in IMPLICIT
-    held = None  # the input over the segment being integrated, when it is constant there
+    system = _System(net, signal, batch, neuron_major=method not in IMPLICIT,
+                     one_thread=n_threads < 2 or n == 0, t0=t0)  # as `threads.using` decides
+    y = np.zeros(n * batch) if h0a is None else system.flat(np.broadcast_to(h0a, (batch, n)).T).astype(np.float64)
+    form, jac = _jacobian(system, method, jacobian, t0, y)
+    kwargs = dict(options, **({} if jac is None else {"jac": jac}))
+    solver = _solver_class(system, method, form, kwargs)
+    rtol = tolerance_layout(rtol, n, batch, system.neuron_major, "rtol")
+    atol = tolerance_layout(atol, n, batch, system.neuron_major, "atol")
 
-    def state(y: np.ndarray) -> np.ndarray:
-        """The solver's state as the kernels' C-contiguous (n_neurons, batch), in the net's dtype."""
-        y = np.ascontiguousarray(y, dtype=dtype)
-        if neuron_major or batch == 1:
-            return y.reshape(n, batch)
-        return np.ascontiguousarray(y.reshape(batch, n).T)
-
-    def flat(h: np.ndarray) -> np.ndarray:
-        """Kernel layout (n_neurons, batch) as the solver's state vector."""
-        return h.ravel() if neuron_major or batch == 1 else h.T.ravel()
-
-    # One thread: the kernel gets None for its chunks, and never compiles the threaded code.
-    one_thread = n_threads < 2 or n == 0  # as `threads.using` decides
-    rhs = entry_point(kernels.rhs, w, inv_tau, state(np.zeros(size)), signal.at(t0), ybuf,
-                      np.empty((n, batch), dtype), None if one_thread else 1)
-
-    seen = [t0, None]  # the last time and state the right-hand side was asked for
-
-    def fun(t, y):
-        if tick is not None:
-            tick(t)
-        seen[0], seen[1] = t, y
-        out = np.empty((n, batch), dtype=dtype)
-        rhs(w, inv_tau, state(y), signal.at(t) if held is None else held, ybuf, out, n_chunks or None)
-        return flat(out)
-
-    rtol = tolerance_layout(rtol, n, batch, neuron_major, "rtol")
-    atol = tolerance_layout(atol, n, batch, neuron_major, "atol")
-    y = np.zeros(size) if h0a is None else flat(np.broadcast_to(h0a, (batch, n)).T).astype(np.float64)
-    kwargs = dict(options)
-    form = "none"
-    if method in IMPLICIT and jacobian != "none" and size > 0:
-        blocks = Blocks(net)
-        s_h = np.empty((n, batch), dtype=dtype)
-        s_o = np.empty((net.n_outputs, batch), dtype=dtype)
-
-        def scales(t, y):
-            kernels.jacobian_scales(w, inv_tau, state(y), signal.at(t) if held is None else held, s_h, s_o)
-            return s_h.astype(np.float64), s_o.astype(np.float64)
-
-        form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y))
-        if method == "LSODA" and form == "sparse":
-            form = "none"  # SciPy's LSODA takes a dense (or banded) Jacobian only
-
-        def jac(t, y):
-            sh, so = scales(t, y)
-            mats = [blocks.matrix(sh[:, b], so[:, b]) for b in range(batch)]
-            J = mats[0] if batch == 1 else blocks.sp.block_diag(mats, format="csr")
-            return J.toarray() if form == "dense" else J.tocsc()
-
-        if form != "none":
-            kwargs["jac"] = jac
-
-    solver = method
-    if (form == "sparse" and method == "Radau") or (form != "none" and method == "BDF"):
-        from .implicit import ORDERED_SOLVERS
-
-        solver = ORDERED_SOLVERS[method]
-    if method in COMPILED and dtype == np.float64 and size:
-        from .explicit import COMPILED_SOLVERS, Stepper
-
-        solver = COMPILED_SOLVERS[method]
-        n_times = solver.n_stages + 1
-
-        def stage_inputs(times: np.ndarray) -> np.ndarray:
-            if tick is not None:
-                tick(times[0])
-            return held_stages if held is not None else signal.many(times)
-
-        kwargs["stepper"] = Stepper(w, inv_tau, batch, net.n_outputs, stage_inputs, lambda: n_chunks)
-
-    # Integrate piecewise between the jumps of a held input (constant on each
-    # piece); every piece reports its end state, from which the next starts.
-    edges = [t0, *signal.jumps(t0, t1), t1]
-    is_held = signal.samples is not None and signal.interpolation == "hold"
-    times, values = [], []
-    if t_eval is None or (t_eval.size and t_eval[0] == t0):
-        times.append(np.array([t0]))
-        values.append(y[:, None])
-    counts = {"nfev": 0, "njev": 0, "nlu": 0}
-    message, status = "", 0
-    failure = None  # (time, SciPy's message) where a piece failed
     bar = progress_bar(progress is not False, t1 - t0, "solve", "time", AUTO_DELAY if progress is None else 0.0,
                        text=progress is True)
-    tick = None if bar is None else clock(bar, t0, t1)  # read by `fun` and `stage_inputs`
-    with threads.using(n_threads, n) as n_chunks, bar if bar is not None else contextlib.nullcontext():
-        for a, b in zip(edges[:-1], edges[1:]):
-            if is_held:
-                held = signal.at(0.5 * (a + b))
-                if "stepper" in kwargs:
-                    held_stages = np.ascontiguousarray(np.broadcast_to(held, (n_times, *held.shape)))
-            wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
-            seg_eval = None if wanted is None else np.union1d(wanted, [b])
-            try:
-                sol = scipy.integrate.solve_ivp(fun, (a, b), y, method=solver, t_eval=seg_eval, rtol=rtol,
-                                                atol=atol, **kwargs)
-            except ValueError as exc:
-                # NumPy's check inside SciPy's linear algebra: its arithmetic broke down (Radau's on a runaway)
-                if "must not contain infs or NaNs" not in str(exc):
-                    raise
-                last = "" if seen[1] is None else _largest_state(net, state(seen[1]))
-                raise SolverError(f"solve_ivp ({method}) failed near t = {seen[0]:g}: {exc}{last}") from exc
-            for key in counts:
-                counts[key] += int(getattr(sol, key, 0) or 0)
-            message, status = sol.message, sol.status
-            keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
-            times.append(sol.t[keep])
-            values.append(sol.y[:, keep])
-            if not sol.success:
-                # The history ends at the solver's last state: its last step, which
-                # `t_eval` need not hold (then the piece is retraced; the steps do not
-                # depend on `t_eval`).
-                last = sol if wanted is None else scipy.integrate.solve_ivp(fun, (a, b), y, method=solver,
-                                                                            rtol=rtol, atol=atol, **kwargs)
-                failure = (last.t[-1], sol.message)
-                if last.t[-1] > np.concatenate([[-np.inf], *times])[-1]:
-                    times.append(last.t[-1:])
-                    values.append(last.y[:, -1:])
-                break
-            y = sol.y[:, -1]
-        if tick is not None:
-            tick(t1)
-    t_all = np.concatenate(times)
-    Y = np.concatenate(values, axis=1).T  # (n_times, size), the solver's layout
-    if neuron_major:
+    system.tick = None if bar is None else clock(bar, t0, t1)
+    with threads.using(n_threads, n) as system.n_chunks, bar if bar is not None else contextlib.nullcontext():
+        t_all, Y, counts, failure = _integrate(system, solver, y, t0, t1, t_eval, method,
+                                               dict(kwargs, rtol=rtol, atol=atol))
+        if system.tick is not None:
+            system.tick(t1)
+
+    # The states from the solver's layout (n_times, size) to the kernels' (n_times, n_neurons, batch)
+    if system.neuron_major:
         states = Y.reshape(len(t_all), n, batch).astype(dtype)
     else:
         states = np.ascontiguousarray(Y.reshape(len(t_all), batch, n).transpose(0, 2, 1)).astype(dtype)
     steps = len(t_all) - 1
     xs = signal.many(t_all[1:], left=True) if steps > 0 else np.empty((0, net.n_inputs, batch), dtype=dtype)
     outputs = np.empty((max(steps, 0), net.n_outputs, batch), dtype=dtype)
-    kernels.read_outputs(w, states, xs, outputs)
+    kernels.read_outputs(system.w, states, xs, outputs)
     times_out = t_all.astype(dtype)
     if check_finite or failure is not None:
         raise_if_nonfinite(net, states, outputs, times_out, batched)
@@ -354,9 +236,7 @@ def solve(
         where, why = failure
         raise SolverError(f"solve_ivp ({method}) failed at t = {where:g}: {why.rstrip('.')}"
                           f"{_largest_state(net, states[-1])}")
-    info = {"mode": "ode", "method": method, "dt": dt, "jacobian": form, "threads": n_threads, "status": status,
-            "message": message,
-            **counts}
+    info = {"mode": "ode", "method": method, "dt": dt, "jacobian": form, "threads": n_threads, **counts}
     return Result(
         states=to_public(states, batched),
         outputs=to_public(outputs, batched),
@@ -366,3 +246,175 @@ def solve(
         info=info,
     )
 
+
+class _System:
+    """The network as `solve_ivp`'s system of ``batch * n_neurons`` equations.
+
+    The explicit methods keep the kernels' neuron-major layout
+    (``y[i * batch + b]``); the implicit ones are batch-major, so that a
+    batch's Jacobian is block diagonal. The solve sets, as it goes,
+    `n_chunks` (the kernels' thread choice, 0: one thread), `tick` (the
+    progress clock) and, through `hold`, the input of a piece over which it
+    is constant.
+    """
+
+    def __init__(self, net: Network, signal, batch: int, neuron_major: bool, one_thread: bool, t0: float):
+        self.net, self.signal, self.batch, self.neuron_major = net, signal, batch, neuron_major
+        self.n, self.dtype = net.n_neurons, net.dtype
+        self.w = net.wiring()
+        self.inv_tau = np.ascontiguousarray(1.0 / net.tau)
+        self.ybuf = np.empty((net.n_outputs, batch), dtype=self.dtype)
+        self.n_chunks = 0
+        self.tick = None
+        self.n_stage_times = 0  # inputs per compiled step (`simulator.explicit`), 0: not compiled
+        self.held = self.held_stages = None
+        self.seen = (t0, None)  # the last time and state the right-hand side was asked for
+        # One thread: the kernel gets None for its chunks, and never compiles the threaded code.
+        self._rhs = entry_point(kernels.rhs, self.w, self.inv_tau, self.state(np.zeros(self.n * batch)),
+                                signal.at(t0), self.ybuf, np.empty((self.n, batch), self.dtype),
+                                None if one_thread else 1)
+
+    def state(self, y: np.ndarray) -> np.ndarray:
+        """The solver's state as the kernels' C-contiguous (n_neurons, batch), in the net's dtype."""
+        y = np.ascontiguousarray(y, dtype=self.dtype)
+        if self.neuron_major or self.batch == 1:
+            return y.reshape(self.n, self.batch)
+        return np.ascontiguousarray(y.reshape(self.batch, self.n).T)
+
+    def flat(self, h: np.ndarray) -> np.ndarray:
+        """Kernel layout (n_neurons, batch) as the solver's state vector."""
+        return h.ravel() if self.neuron_major or self.batch == 1 else h.T.ravel()
+
+    def hold(self, value: np.ndarray | None) -> None:
+        """Take `value` (n_inputs, batch) as the input until further notice (None: read the signal)."""
+        self.held = value
+        if value is not None and self.n_stage_times:
+            self.held_stages = np.ascontiguousarray(np.broadcast_to(value, (self.n_stage_times, *value.shape)))
+
+    def inputs(self, t: float) -> np.ndarray:
+        """The input at time `t` (n_inputs, batch)."""
+        return self.signal.at(t) if self.held is None else self.held
+
+    def stage_inputs(self, times: np.ndarray) -> np.ndarray:
+        """The inputs at the stage times of a compiled step (len(times), n_inputs, batch)."""
+        if self.tick is not None:
+            self.tick(times[0])
+        return self.held_stages if self.held is not None else self.signal.many(times)
+
+    def fun(self, t: float, y: np.ndarray) -> np.ndarray:
+        """dy/dt, as `solve_ivp` calls it."""
+        if self.tick is not None:
+            self.tick(t)
+        self.seen = (t, y)
+        out = np.empty((self.n, self.batch), dtype=self.dtype)
+        self._rhs(self.w, self.inv_tau, self.state(y), self.inputs(t), self.ybuf, out, self.n_chunks or None)
+        return self.flat(out)
+
+
+def _jacobian(system: _System, method: str, jacobian: str, t0: float, y0: np.ndarray):
+    """The Jacobian's form (``"dense"``, ``"sparse"``, ``"none"``: SciPy
+    differences) and the function `solve_ivp` calls for it (None for "none")."""
+    if method not in IMPLICIT or jacobian == "none" or y0.size == 0:
+        return "none", None
+    net, batch = system.net, system.batch
+    blocks = Blocks(net)
+    s_h = np.empty((net.n_neurons, batch), dtype=net.dtype)
+    s_o = np.empty((net.n_outputs, batch), dtype=net.dtype)
+
+    def scales(t, y):
+        kernels.jacobian_scales(system.w, system.inv_tau, system.state(y), system.inputs(t), s_h, s_o)
+        return s_h.astype(np.float64), s_o.astype(np.float64)
+
+    form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y0))
+    if method == "LSODA" and form == "sparse":
+        return "none", None  # SciPy's LSODA takes a dense (or banded) Jacobian only
+
+    def jac(t, y):
+        sh, so = scales(t, y)
+        mats = [blocks.matrix(sh[:, b], so[:, b]) for b in range(batch)]
+        J = mats[0] if batch == 1 else blocks.sp.block_diag(mats, format="csr")
+        return J.toarray() if form == "dense" else J.tocsc()
+
+    return form, jac
+
+
+def _solver_class(system: _System, method: str, form: str, kwargs: dict):
+    """SciPy's method, or the subclass that runs it: factorisations in a
+    fill-reducing order and reused (`simulator.implicit`), or every step
+    compiled (`simulator.explicit`, which adds its ``stepper`` to `kwargs`)."""
+    if (form == "sparse" and method == "Radau") or (form != "none" and method == "BDF"):
+        from .implicit import ORDERED_SOLVERS
+
+        return ORDERED_SOLVERS[method]
+    if method in COMPILED and system.dtype == np.float64 and system.n * system.batch:
+        from .explicit import COMPILED_SOLVERS, Stepper
+
+        solver = COMPILED_SOLVERS[method]
+        system.n_stage_times = solver.n_stages + 1
+        kwargs["stepper"] = Stepper(system.w, system.inv_tau, system.batch, system.net.n_outputs,
+                                    system.stage_inputs, lambda: system.n_chunks)
+        return solver
+    return method
+
+
+def _integrate(system: _System, solver, y: np.ndarray, t0: float, t1: float, t_eval: np.ndarray | None,
+               method: str, kwargs: dict):
+    """Integrate from `y` at `t0` to `t1`, piecewise between the jumps of a
+    held input (constant on each piece); every piece starts from the end
+    state of the one before.
+
+    Returns
+    -------
+    times : ndarray (n_times,)
+    values : ndarray (n_times, size)
+        The states at `times` in the solver's layout.
+    counts : dict
+        SciPy's ``nfev``, ``njev``, ``nlu`` summed over the pieces, and the
+        last piece's ``status`` and ``message``.
+    failure : (float, str) or None
+        Where and why SciPy gave up (the history then ends there).
+    """
+    import scipy.integrate
+
+    signal = system.signal
+    is_held = signal.samples is not None and signal.interpolation == "hold"
+    edges = [t0, *signal.jumps(t0, t1), t1]
+    times, values = [], []
+    if t_eval is None or (t_eval.size and t_eval[0] == t0):
+        times.append(np.array([t0]))
+        values.append(y[:, None])
+    counts = {"nfev": 0, "njev": 0, "nlu": 0, "status": 0, "message": ""}
+    failure = None
+    for a, b in zip(edges[:-1], edges[1:]):
+        if is_held:
+            system.hold(signal.at(0.5 * (a + b)))
+        wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
+        seg_eval = None if wanted is None else np.union1d(wanted, [b])
+        try:
+            sol = scipy.integrate.solve_ivp(system.fun, (a, b), y, method=solver, t_eval=seg_eval, **kwargs)
+        except ValueError as exc:
+            # NumPy's check inside SciPy's linear algebra: its arithmetic broke down (Radau's on a runaway)
+            if "must not contain infs or NaNs" not in str(exc):
+                raise
+            t_seen, y_seen = system.seen
+            last = "" if y_seen is None else _largest_state(system.net, system.state(y_seen))
+            raise SolverError(f"solve_ivp ({method}) failed near t = {t_seen:g}: {exc}{last}") from exc
+        for key in ("nfev", "njev", "nlu"):
+            counts[key] += int(getattr(sol, key, 0) or 0)
+        counts["status"], counts["message"] = sol.status, sol.message
+        keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
+        times.append(sol.t[keep])
+        values.append(sol.y[:, keep])
+        if not sol.success:
+            # The history ends at the solver's last state: its last step, which
+            # `t_eval` need not hold (then the piece is retraced; the steps do not
+            # depend on `t_eval`).
+            last = sol if wanted is None else scipy.integrate.solve_ivp(system.fun, (a, b), y, method=solver,
+                                                                        **kwargs)
+            failure = (last.t[-1], sol.message)
+            if last.t[-1] > np.concatenate([[-np.inf], *times])[-1]:
+                times.append(last.t[-1:])
+                values.append(last.y[:, -1:])
+            break
+        y = sol.y[:, -1]
+    return np.concatenate(times), np.concatenate(values, axis=1).T, counts, failure

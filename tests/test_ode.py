@@ -399,7 +399,7 @@ def test_compiled_steps_on_random_graphs(G, method, batch):
     for b, a in enumerate(amp):
         exact = ref.solve_dense(G, lambda t, a=a: a * x_one(t), (0, 2), h0, t_eval)
         got = res.states if batch is None else res.states[:, b]
-        np.testing.assert_allclose(got, exact, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(got, exact, rtol=1e-7, atol=1e-6)  # rtol: states can grow to 1e3 (identity, softplus)
 
 
 @settings(max_examples=50, deadline=None)
