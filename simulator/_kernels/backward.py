@@ -32,7 +32,7 @@ from ..activations import activate
 from ..activations import derivative as act_derivative
 from .elementary import expm1
 from .continuous import output_slopes, rhs
-from .forward import drive, fill_feedback, row_dot
+from .forward import ONE, drive, fill_feedback, row_dot
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -56,30 +56,33 @@ def slope(code, v):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def outer_into(indptr, indices, edge, rows, cols, g_weight, step_abs, t):
-    """``g_weight[edge[k]] += sum_b rows[r, b] * cols[indices[k], b]`` for
-    every slot k of every row r of a by-target block; when `step_abs` has
-    rows, also add each edge's contribution to row `t` of it."""
+def outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t):
+    """``g_weight[first + k] += sum_b rows[r, b] * cols[indices[k], b]`` for
+    every slot k of every row r of a by-target block whose slots' gradients
+    start at `first` (uint64); when `step_abs` has rows, also add each
+    edge's contribution to row `t` of it. Rows and slots run unsigned, and
+    the slots' gradients lie side by side, so the batch-1 loop vectorises."""
     nb = rows.shape[1]
     record = step_abs.shape[0] > 0
-    for r in range(indptr.shape[0] - 1):
+    for r in range(np.uint64(indptr.shape[0] - 1)):
+        lo, hi = indptr[r], indptr[r + ONE]
         if nb == 1 and not record:
             rr = rows[r, 0]
-            for k in range(indptr[r], indptr[r + 1]):
-                g_weight[edge[k]] += rr * cols[indices[k], 0]
+            for k in range(lo, hi):
+                g_weight[first + k] += rr * cols[indices[k], 0]
             continue
-        for k in range(indptr[r], indptr[r + 1]):
+        for k in range(lo, hi):
             j = indices[k]
             acc = 0.0
             for b in range(nb):
                 acc += rows[r, b] * cols[j, b]
-            g_weight[edge[k]] += acc
+            g_weight[first + k] += acc
             if record:
-                step_abs[t, edge[k]] += acc
+                step_abs[t, first + k] += acc
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
+def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
                   carry, g_weight, g_bias, g_h0, dh_norm, step_abs):
     """Gradients of a discrete run; fills the four gradient arrays.
 
@@ -89,10 +92,10 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
         The forward blocks (rows = targets) with their weights.
     wt : Wiring
         The same blocks transposed (rows = sources), weights aligned.
-    edges : tuple of five uint64 arrays
-        For each block of `w`, where each slot's gradient goes in `g_weight`
-        (and in the columns of `step_abs`): the slots' own consecutive
-        numbers make the accumulation stream through memory.
+    first_slot : ndarray of uint64, shape (5,)
+        Where each block of `w` starts in `g_weight` (and in the columns of
+        `step_abs`), which hold the gradients in the blocks' slot order
+        (block after block), so each step's sums stream through memory.
     x : ndarray, shape (n_steps, n_inputs, batch)
     states : ndarray, shape (n_steps + 1, n_neurons, batch)
     outputs : ndarray, shape (n_steps, n_outputs, batch)
@@ -164,11 +167,11 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
                 gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
         # parameter contributions of step t
         fill_feedback(outputs, teacher, t, yhat, y_before)
-        outer_into(w.W.indptr, w.W.indices, edges[0], da, states[t], g_weight, step_abs, t)
-        outer_into(w.U.indptr, w.U.indices, edges[1], da, x[t], g_weight, step_abs, t)
-        outer_into(w.F.indptr, w.F.indices, edges[2], da, yhat, g_weight, step_abs, t)
-        outer_into(w.V.indptr, w.V.indices, edges[3], dz, states[t + 1], g_weight, step_abs, t)
-        outer_into(w.D.indptr, w.D.indices, edges[4], dz, x[t], g_weight, step_abs, t)
+        outer_into(w.W.indptr, w.W.indices, first_slot[0], da, states[t], g_weight, step_abs, t)
+        outer_into(w.U.indptr, w.U.indices, first_slot[1], da, x[t], g_weight, step_abs, t)
+        outer_into(w.F.indptr, w.F.indices, first_slot[2], da, yhat, g_weight, step_abs, t)
+        outer_into(w.V.indptr, w.V.indices, first_slot[3], dz, states[t + 1], g_weight, step_abs, t)
+        outer_into(w.D.indptr, w.D.indices, first_slot[4], dz, x[t], g_weight, step_abs, t)
         for i in range(n):
             for b in range(nb):
                 g_bias[i] += da[i, b]
@@ -186,7 +189,7 @@ def bptt_discrete(w, wt, edges, x, states, outputs, teacher, y_before, gy_loss, 
 
 
 @njit(cache=CACHE, error_model="numpy")
-def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs, k):
+def readout_grads(w, wt, first_slot, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs, k):
     """The recorded outputs of fixed step `k`, ``y = g(V h[k+1] + D x[k] + c)``
     (n_outputs, batch): fill ``dz = gy g'(z)``, add its V, D and bias
     gradients, add ``V^T dz`` to ``d = dL/dh[k+1]`` (n_neurons, batch) and
@@ -198,8 +201,8 @@ def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs
         for b in range(nb):
             dz[o, b] = gy[o, b] * slope(code, y[o, b])
             g_bias[n + o] += dz[o, b]
-    outer_into(w.V.indptr, w.V.indices, edges[3], dz, hn, g_weight, step_abs, k)
-    outer_into(w.D.indptr, w.D.indices, edges[4], dz, xk, g_weight, step_abs, k)
+    outer_into(w.V.indptr, w.V.indices, first_slot[3], dz, hn, g_weight, step_abs, k)
+    outer_into(w.D.indptr, w.D.indices, first_slot[4], dz, xk, g_weight, step_abs, k)
     total = 0.0
     for j in range(n):
         for b in range(nb):
@@ -209,19 +212,19 @@ def readout_grads(w, wt, edges, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset, dz, d,
+def step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset, dz, d,
                       g_weight, g_bias, step_abs, k):
     """The start of fixed step `k` going backwards: cut ``d = dL/dh[k+1]``
     at a truncation boundary, then add what the step's outputs send back
     (`readout_grads`); returns the norm of the result."""
     if truncate > 0 and (offset + k + 1) % truncate == 0:
         d[:, :] = 0.0
-    return readout_grads(w, wt, edges, gy_loss[k], outputs[k], states[k + 1], x[k], dz, d,
+    return readout_grads(w, wt, first_slot, gy_loss[k], outputs[k], states[k + 1], x[k], dz, d,
                          g_weight, g_bias, step_abs, k)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k):
+def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k):
     """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
 
     Fills ``ds = (df/ds)^T cot`` (n_neurons, batch) and adds the parameter
@@ -253,11 +256,11 @@ def rhs_vjp(w, wt, edges, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step
         for b in range(nb):
             ds[j, b] = -cot[j, b] * inv_tau[j] + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b) \
                 + row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dzs, b)
-    outer_into(w.W.indptr, w.W.indices, edges[0], da, s, g_weight, step_abs, k)
-    outer_into(w.U.indptr, w.U.indices, edges[1], da, xk, g_weight, step_abs, k)
-    outer_into(w.F.indptr, w.F.indices, edges[2], da, ys, g_weight, step_abs, k)
-    outer_into(w.V.indptr, w.V.indices, edges[3], dzs, s, g_weight, step_abs, k)
-    outer_into(w.D.indptr, w.D.indices, edges[4], dzs, xk, g_weight, step_abs, k)
+    outer_into(w.W.indptr, w.W.indices, first_slot[0], da, s, g_weight, step_abs, k)
+    outer_into(w.U.indptr, w.U.indices, first_slot[1], da, xk, g_weight, step_abs, k)
+    outer_into(w.F.indptr, w.F.indices, first_slot[2], da, ys, g_weight, step_abs, k)
+    outer_into(w.V.indptr, w.V.indices, first_slot[3], dzs, s, g_weight, step_abs, k)
+    outer_into(w.D.indptr, w.D.indices, first_slot[4], dzs, xk, g_weight, step_abs, k)
     for i in range(n):
         for b in range(nb):
             g_bias[i] += da[i, b]
@@ -278,7 +281,7 @@ def initial_grads(d, g_h0):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, truncate, offset, carry,
+def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_loss, truncate, offset, carry,
                     g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step continuous run (Euler or exponential Euler).
 
@@ -291,7 +294,7 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
 
     Parameters
     ----------
-    w, wt, edges, x, states, outputs, gy_loss, truncate, offset, g_weight, g_bias, g_h0, dh_norm, step_abs
+    w, wt, first_slot, x, states, outputs, gy_loss, truncate, offset, g_weight, g_bias, g_h0, dh_norm, step_abs
         As in `bptt_discrete`.
     carry : ndarray, shape (n_neurons, batch)
         In: ``dL/dh`` at the step after the last, through the later steps
@@ -327,12 +330,12 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
     ybuf = np.empty((n_out, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
         h, xk = states[k], x[k]
-        dh_norm[k + 1] = step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset,
+        dh_norm[k + 1] = step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset,
                                            dz, d, g_weight, g_bias, step_abs, k)
         for i in range(n):
             for b in range(nb):
                 cot[i, b] = coef[i] * d[i, b]
-        rhs_vjp(w, wt, edges, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k)
         if method != 0:
             rhs(w, inv_tau, h, xk, ybuf, f, None)
             for i in range(n):
@@ -346,7 +349,7 @@ def bptt_fixed_step(w, wt, edges, tau, dt, method, x, states, outputs, gy_loss, 
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate, offset, carry,
+def bptt_rk4(w, wt, first_slot, tau, dt, x, states, outputs, gy_loss, truncate, offset, carry,
              g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
     """Gradients of a fixed-step RK4 run, through its four stages.
 
@@ -378,7 +381,7 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate, offse
     ds = np.empty((n, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
         h, xk = states[k], x[k]
-        dh_norm[k + 1] = step_output_grads(w, wt, edges, x, outputs, states, gy_loss, truncate, offset,
+        dh_norm[k + 1] = step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset,
                                            dz, d, g_weight, g_bias, step_abs, k)
         # recompute the stages
         rhs(w, inv_tau, h, xk, ybuf, k1, None)
@@ -401,22 +404,22 @@ def bptt_rk4(w, wt, edges, tau, dt, x, states, outputs, gy_loss, truncate, offse
                 c2[i, b] = dt / 3.0 * d[i, b]
                 c3[i, b] = dt / 3.0 * d[i, b]
                 c4[i, b] = dt / 6.0 * d[i, b]
-        rhs_vjp(w, wt, edges, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
                 c3[i, b] += dt * ds[i, b]
-        rhs_vjp(w, wt, edges, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
                 c2[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, edges, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
                 c1[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, edges, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
