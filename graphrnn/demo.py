@@ -1,6 +1,6 @@
 """`graphrnn demo`: the product in half a minute.
 
-Builds the design's four-neuron network and shows the explicit time step (a
+Builds the textbook four-neuron network and shows the explicit time step (a
 pulse on ``Input1`` reaching one neuron per step), runs it in continuous time
 at shrinking dt beside the ODE solution, runs a 1,000-neuron echo-state
 reservoir, recalls a corrupted pattern with a Hopfield network, trains a small

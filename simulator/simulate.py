@@ -110,8 +110,8 @@ def run(
         stage uses ``x[k]``; output feedback is evaluated inside every stage.
         ``"exp_euler"`` is exact for a constant drive and stable for any dt.
     update : {"sync", "async"}
-        ``"sync"``: every neuron from the previous state at once (design
-        section 3). ``"async"``: one sweep per step, neurons updated in place one
+        ``"sync"``: every neuron from the previous state at once (the
+        equations in the Notes). ``"async"``: one sweep per step, neurons updated in place one
         at a time in a random order drawn from `seed` (Hopfield recall); the
         same order serves every batch element; the orders are kept in
         ``result.info["order"]`` (n_steps, n_neurons).

@@ -1,6 +1,6 @@
 """Graph builders for graphrnn: every generator returns a ``networkx.DiGraph``.
 
-Conventions (design, section 2): node attribute ``role`` is ``"input"`` or
+Conventions (the README's "The graph conventions"): node attribute ``role`` is ``"input"`` or
 ``"output"`` (absent on hidden neurons); every edge has a float ``weight``.
 Inputs are named ``"in0", "in1", ...`` and outputs ``"out0", "out1", ...``;
 node order is inputs, hidden neurons, outputs. Random generators take

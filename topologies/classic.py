@@ -59,7 +59,7 @@ _FOUR_NEURON_POS = {
 def four_neuron(
     weight: float = 1.0, self_weight: float = 0.5, seed: Seed = None
 ) -> nx.DiGraph:
-    """The design's textbook network: two inputs, four neurons, one output.
+    """The textbook four-neuron network: two inputs, four neurons, one output.
 
     Parameters
     ----------

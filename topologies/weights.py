@@ -1,8 +1,9 @@
 """Seeded weight initialisers, spectral-radius scaling and input/output wiring.
 
-Edge kinds follow the design's roles (section 2): ``input->hidden`` (U),
-``hidden->hidden`` (W, self-loops included), ``hidden->output`` (V),
-``input->output`` (D) and ``output->hidden`` (F). A node is an input or an
+Edge kinds follow the roles of the graph conventions (README, "The graph
+conventions"): ``input->hidden`` (U), ``hidden->hidden`` (W, self-loops
+included), ``hidden->output`` (V), ``input->output`` (D) and
+``output->hidden`` (F). A node is an input or an
 output when its ``role`` attribute says so; every other node is hidden.
 """
 

@@ -295,6 +295,7 @@ def phase_portrait(
         ax.set_ylim(y0, y1)
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))
+    ax.locator_params(axis="x", nbins=5)  # a square panel: labels such as -0.75 would touch
     ax.legend(fontsize=8, loc="best")
     if title is not None:
         ax.set_title(title)
