@@ -54,7 +54,15 @@ def float_array(value: Any, name: str, dtype: np.dtype) -> np.ndarray:
         raise ValueError(f"`{name}` could not be read as an array: {exc}") from None
     if a.dtype.kind not in "biuf":
         raise TypeError(f"`{name}` must hold real numbers, got dtype {a.dtype}")
-    return a.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):
+        out = a.astype(dtype, copy=False)
+    if a.dtype.kind == "f" and a.dtype.itemsize > out.dtype.itemsize:  # narrowed: a finite value may not fit
+        lost = np.isinf(out) & np.isfinite(a)
+        if lost.any():
+            where = tuple(int(i) for i in np.argwhere(lost)[0])
+            raise ValueError(f"`{name}` has the value {a[where]:g} at index {where}, beyond the range of "
+                             f"{out.dtype.name} (a network compiled with dtype='float64' takes it)")
+    return out
 
 
 def require_finite(a: np.ndarray, name: str) -> None:
@@ -111,13 +119,12 @@ def prepare(net: Network, x: ArrayLike | int, h0: ArrayLike | None = None) -> Dr
     else:
         batch = h.shape[0] if batched else 1
         xa = np.broadcast_to(xa[:, None, :], (xa.shape[0], batch, n_in))
-    kx = np.ascontiguousarray(xa.transpose(0, 2, 1))
+    kx = np.array(xa.transpose(0, 2, 1), order="C")  # a copy: a Result's inputs must not change with the caller's
     if h is None:
         kh = np.zeros((n, batch), dtype=dtype)
     else:
         kh = np.ascontiguousarray(np.broadcast_to(h.reshape(-1, n), (batch, n)).T)
-    public_x = xa if batched else xa[:, 0, :]
-    return Drive(kx, kh, batched, public_x)
+    return Drive(kx, kh, batched, to_public(kx, batched))
 
 
 def prepare_targets(net: Network, targets: ArrayLike, drive: Drive, name: str = "targets") -> np.ndarray:

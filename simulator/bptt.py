@@ -240,8 +240,8 @@ def bptt(
         h0_grad = g_h0.sum(axis=1)
     else:
         h0_grad = g_h0.T.copy()
-    grads = Gradients(g_weight, g_bias, g_tau, h0_grad,
-                      {"dh_norm": dh_norm, "edge_grad": np.abs(step_abs)} if return_diagnostics else {})
+    diagnostics = {"dh_norm": dh_norm.astype(net.dtype, copy=False), "edge_grad": np.abs(step_abs)}
+    grads = Gradients(g_weight, g_bias, g_tau, h0_grad, diagnostics if return_diagnostics else {})
     return value, clip_norm(grads, clip)
 
 

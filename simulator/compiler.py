@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 
 from .activations import activation_code
-from .network import GraphAttributes, Network, as_dtype
+from .network import GraphAttributes, Network, as_dtype, detached
 
 __all__ = ["compile"]
 
@@ -272,7 +272,7 @@ def compile(
         owned = OWNED[roles[position[name]]]
         rest = {k: v for k, v in attrs.items() if k not in owned}
         if rest:
-            node_extra[name] = rest
+            node_extra[name] = detached(rest)
             unused += [(name, k) for k in sorted(MODEL_ATTRIBUTES & rest.keys())]
     if unused:
         name, key = unused[0]
@@ -283,7 +283,7 @@ def compile(
     edge_extra = {}
     for e in np.flatnonzero(extra).tolist():
         u, v = _edge_name(nodes, src, dst, e)
-        edge_extra[e] = {k: val for k, val in G.edges[u, v].items() if k != "weight"}
+        edge_extra[e] = detached({k: val for k, val in G.edges[u, v].items() if k != "weight"})
 
     _check_range(bias, neurons + list(output_names), "bias", dt)
     return Network(
@@ -297,5 +297,5 @@ def compile(
         bias=np.array(bias, dtype=dt),
         tau=np.array(tau, dtype=dt),
         activation_codes=np.array(codes, dtype=np.int8),
-        attributes=GraphAttributes(graph=dict(G.graph), nodes=node_extra, edges=edge_extra, node_order=tuple(nodes)),
+        attributes=GraphAttributes(graph=detached(G.graph), nodes=node_extra, edges=edge_extra, node_order=tuple(nodes)),
     )

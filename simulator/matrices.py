@@ -156,8 +156,11 @@ def compile_arrays(
     if len(shape_w) != 2 or shape_w[0] != shape_w[1]:
         raise ValueError(f"`W` must be a square (n, n) matrix, got shape {shape_w}")
     n = shape_w[0]
-    n_in = _size(U, 1, D, 1)
-    n_out = _size(V, 0, D, 0, F, 1)
+    # Sizes from the names where given (then a matrix that disagrees is named
+    # with the shape the names imply), else from the first matrix that has them.
+    inputs, outputs = (None if g is None else tuple(g) for g in (inputs, outputs))
+    n_in = len(inputs) if inputs is not None else _size(U, 1, D, 1)
+    n_out = len(outputs) if outputs is not None else _size(V, 0, D, 0, F, 1)
     sizes = (n_in, n, n_out)
     given = {"W": W, "U": U, "F": F, "V": V, "D": D}
     kinds, srcs, dsts, weights, src_pos = [], [], [], [], []

@@ -15,6 +15,7 @@ from a NetworkX graph, and holds
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,7 +29,7 @@ from .activations import NAMES
 from .display import count, html_table, network_rows
 from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
 
-__all__ = ["Network", "GraphAttributes", "EdgeList"]
+__all__ = ["Network", "GraphAttributes", "EdgeList", "detached"]
 
 DTYPES: dict[str, type] = {"float64": np.float64, "float32": np.float32}
 
@@ -70,6 +71,35 @@ class GraphAttributes:
     nodes: dict = field(default_factory=dict)
     edges: dict = field(default_factory=dict)
     node_order: tuple = ()
+
+
+#: Attribute values that cannot change in place (shared without a copy).
+_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, range, np.generic)
+
+
+def detached(attrs: dict) -> dict:
+    """A copy of the attribute dictionary `attrs` that shares no value that
+    could change in place (lists, dicts, arrays are deep-copied; numbers,
+    strings and tuples of them are shared), so that a network and the
+    graphs it is compiled from or exported to never change one another.
+    A value that cannot be copied is shared.
+
+    Examples
+    --------
+    >>> tags = ["a"]; d = detached({"tags": tags, "pos": (0.0, 1.0)})
+    >>> tags.append("b"); d
+    {'tags': ['a'], 'pos': (0.0, 1.0)}
+    """
+    out = {}
+    for key, value in attrs.items():
+        if not (isinstance(value, _IMMUTABLE)
+                or (type(value) in (tuple, frozenset) and all(isinstance(v, _IMMUTABLE) for v in value))):
+            try:
+                value = copy.deepcopy(value)
+            except Exception:  # noqa: BLE001 - an object that refuses copying is kept as it is
+                pass
+        out[key] = value
+    return out
 
 
 class EdgeList(Sequence):
@@ -467,16 +497,24 @@ class Network:
         """The compiled graph with the current parameters as attributes.
 
         Every attribute the original graph carried (graph, node and edge
-        attributes, node order) is kept; ``role``, ``weight``, ``bias``,
-        ``activation`` and ``tau`` are written from the network.
+        attributes, as copies) and the node order are kept, except that
+        inputs and outputs appear in their column order; ``role``,
+        ``weight``, ``bias``, ``activation`` and ``tau`` are written from
+        the network.
 
         Returns
         -------
         networkx.DiGraph
             Compiling it again gives an identical network.
         """
+        return self._graph(columns_first=True)
+
+    def _graph(self, columns_first: bool) -> nx.DiGraph:
+        """`to_networkx`, with the inputs and outputs in their column order
+        (`columns_first`) or in the original graph's node order (for the
+        files, which record the columns themselves)."""
         G = nx.DiGraph()
-        G.graph.update(self.attributes.graph)
+        G.graph.update(detached(self.attributes.graph))
         n = self.n_neurons
         acts = self.activations
         model: dict = {}
@@ -486,12 +524,19 @@ class Network:
             model[name] = {"bias": float(self.bias[i]), "activation": acts[i], "tau": float(self.tau[i])}
         for o, name in enumerate(self.outputs):
             model[name] = {"role": "output", "bias": float(self.bias[n + o]), "activation": acts[n + o]}
-        order = self.attributes.node_order or tuple(model)
+        order = list(self.attributes.node_order or model)
+        # The inputs (outputs) take the places of the graph's inputs (outputs)
+        # in column order, so that compiling the graph again without
+        # `inputs=`/`outputs=` gives the same columns.
+        for group in (self.inputs, self.outputs) if columns_first else ():
+            members = set(group)
+            for k, name in zip([k for k, name in enumerate(order) if name in members], group):
+                order[k] = name
         extra = self.attributes.nodes
-        G.add_nodes_from((name, {**extra.get(name, {}), **model[name]}) for name in order)
+        G.add_nodes_from((name, {**detached(extra.get(name, {})), **model[name]}) for name in order)
         edge_extra = self.attributes.edges
         G.add_edges_from(
-            (u, v, {**edge_extra[e], "weight": w} if e in edge_extra else {"weight": w})
+            (u, v, {**detached(edge_extra[e]), "weight": w} if e in edge_extra else {"weight": w})
             for e, ((u, v), w) in enumerate(zip(self.edges, self.weight.tolist()))
         )
         return G

@@ -212,8 +212,9 @@ def test_float32_gradients_close_to_float64():
     rng = np.random.default_rng(7)
     x, targets = rng.normal(size=(6, 2)), rng.normal(size=(6, 2))
     l64, g64 = sim.bptt(sim.compile(G), x, targets)
-    l32, g32 = sim.bptt(sim.compile(G, dtype="float32"), x, targets)
+    l32, g32 = sim.bptt(sim.compile(G, dtype="float32"), x, targets, return_diagnostics=True)
     assert g32.weight.dtype == g32.bias.dtype == g32.h0.dtype == np.float32
+    assert g32.diagnostics["dh_norm"].dtype == g32.diagnostics["edge_grad"].dtype == np.float32
     for name in ("weight", "bias", "h0"):
         np.testing.assert_allclose(getattr(g32, name), getattr(g64, name), rtol=1e-3, atol=1e-5, err_msg=name)
 

@@ -114,6 +114,41 @@ def test_round_trip_is_identical(G):
             assert a.dtype == b.dtype and np.array_equal(a, b), name
 
 
+def test_to_networkx_keeps_the_column_order_given_to_compile():
+    """Inputs and outputs ordered by `inputs=`/`outputs=` come back in that
+    order without the arguments: the exported graph lists them so, in the
+    places the graph's own inputs and outputs held."""
+    G = nx.DiGraph([("a", "h"), ("b", "h"), ("h", "y"), ("h", "z")])
+    G.edges["a", "h"]["weight"], G.edges["b", "h"]["weight"] = 0.5, -1.0
+    net = sim.compile(G, inputs=["b", "a"], outputs=["z", "y"])
+    H = net.to_networkx()
+    assert list(H) == ["b", "h", "a", "z", "y"]
+    again = sim.compile(H)
+    assert (again.inputs, again.outputs) == (("b", "a"), ("z", "y"))
+    x = np.array([[1.0, 0.0]])
+    np.testing.assert_array_equal(sim.run(again, x).outputs, sim.run(net, x).outputs)
+
+
+def test_network_and_graphs_share_no_mutable_attribute():
+    """A list or dict on the source graph, on the network's exports, or on
+    the graph itself can change without changing the network."""
+    G = nx.DiGraph([("x", "h"), ("h", "y")])
+    G.nodes["h"]["tags"] = ["a"]
+    G.edges["x", "h"]["notes"] = {"k": [1]}
+    G.graph["meta"] = {"runs": [1]}
+    net = sim.compile(G, inputs=["x"], outputs=["y"])
+    H = net.to_networkx()
+    H.nodes["h"]["tags"].append("exported")
+    H.edges["x", "h"]["notes"]["k"].append(2)
+    H.graph["meta"]["runs"].append(2)
+    G.nodes["h"]["tags"].append("source")
+    G.graph["meta"]["runs"].append(3)
+    K = net.to_networkx()
+    assert K.nodes["h"]["tags"] == ["a"]
+    assert K.edges["x", "h"]["notes"] == {"k": [1]}
+    assert K.graph["meta"] == {"runs": [1]}
+
+
 def test_float32_parameters(four_neuron):
     """dtype='float32' stores every parameter as float32."""
     net = sim.compile(four_neuron, dtype="float32")

@@ -95,6 +95,9 @@ def test_names_float32_and_per_node_settings():
      r"`D` must have shape \(1, 1\) .* got \(2, 1\)"),
     (lambda: sim.compile_arrays(np.array([[0.0, np.inf], [1.0, 0.0]])), r"`W\[0, 1\]` is inf"),
     (lambda: sim.compile_arrays(np.eye(2), neurons=["a"]), "`neurons` has 1 names but the matrices give 2"),
+    (lambda: sim.compile_arrays(np.eye(6), U=np.ones((6, 2)), V=np.ones((6, 2)), outputs=["a", "b"]),
+     r"`V` must have shape \(2, 6\) .* got \(6, 2\)"),  # the names fix the size the wrong matrix would set
+    (lambda: sim.compile_arrays(np.eye(2), U=np.ones((2, 2)), inputs=["p"]), r"`U` must have shape \(2, 1\)"),
     (lambda: sim.compile_arrays(np.eye(2), bias=[1.0, 2.0, 3.0]), r"`bias` must be a number or have shape \(2,\)"),
     (lambda: sim.compile_arrays(np.eye(2), tau=[1.0, -1.0]), "node 1 has tau -1.0"),
     (lambda: sim.compile_arrays(np.eye(2), activation="swish"), "swish"),

@@ -288,6 +288,28 @@ def test_run_errors(four_neuron, x, h0, kwargs, kind, match):
         sim.run(net, x, h0, **kwargs)
 
 
+def test_float32_refuses_inputs_beyond_its_range(four_neuron):
+    """A finite float64 input that float32 cannot hold is named as such
+    (not as the inf the cast would make of it)."""
+    net = sim.compile(four_neuron, dtype="float32")
+    x = np.zeros((3, 2))
+    x[1, 0] = 1e300
+    with pytest.raises(ValueError, match=r"`x` has the value 1e\+300 at index \(1, 0\), beyond the range of float32"):
+        sim.run(net, x)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_result_inputs_do_not_follow_the_callers_array(four_neuron, batched):
+    """`Result.inputs` keeps the inputs the run was driven with, even when
+    the caller's array changes afterwards."""
+    net = sim.compile(four_neuron)
+    x = np.random.default_rng(0).normal(size=(5, 3, 2) if batched else (5, 2))
+    res = sim.run(net, x)
+    kept = x.copy()
+    x[:] = 0.0
+    np.testing.assert_array_equal(res.inputs, kept)
+
+
 def test_run_warns_on_options_without_effect(four_neuron):
     """`targets` without teacher forcing and `seed` with sync updates warn."""
     net = sim.compile(four_neuron)

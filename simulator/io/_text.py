@@ -80,8 +80,9 @@ def _unique_field(wanted: str, taken: set) -> str:
 
 def _text_graph(net: Network, graphml: bool) -> nx.DiGraph:
     """The graph written to a GraphML or node-link file: `net.to_networkx()`
-    with names and values encoded, and the file's description as graph attributes."""
-    G = net.to_networkx()
+    in the original node order, with names and values encoded, and the file's
+    description (the column order among it) as graph attributes."""
+    G = net._graph(columns_first=False)
     names = list(G)
     io_names = set(net.inputs) | set(net.outputs)
     meta: dict[str, Any] = {
