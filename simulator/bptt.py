@@ -271,7 +271,9 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     ``outputs[t0:t1]``, on threads as `simulator.threads` plans them (the
     threaded kernels give the one-thread results bit for bit), and returns
     the first bad step as the kernels do; ``backward(s, t0, t1, states,
-    outputs, gy, carry, seg_h0, flow)`` backpropagates it. With one segment
+    outputs, gy, carry, seg_h0, flow, n_chunks)`` backpropagates it (the
+    discrete kernel on the same threads, again bit for bit; the fixed-step
+    ones on one). With one segment
     this is plain BPTT; the gradients are the same either way, bit for bit
     (the same kernels on the same numbers).
     """
@@ -299,12 +301,12 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     for s in range(len(starts) - 1, -1, -1):
         t0 = starts[s]
         t1 = min(T, t0 + segment)
-        if len(starts) > 1:
-            states[0] = firsts[s]
-            with threads.using(n_threads, n) as n_chunks:
-                forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks)
         flow = np.empty(t1 - t0 + 1)
-        backward(s, t0, t1, states[: t1 - t0 + 1], outputs, gy, carry, seg_h0, flow)
+        with threads.using(n_threads, n) as n_chunks:
+            if len(starts) > 1:
+                states[0] = firsts[s]
+                forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks)
+            backward(s, t0, t1, states[: t1 - t0 + 1], outputs, gy, carry, seg_h0, flow, n_chunks)
         dh_norm[t0:t1 + 1] = flow
         if s == 0:
             g_h0[:] = seg_h0
@@ -326,10 +328,10 @@ def _discrete_passes(net, drive, teacher, truncate, first_slot, g_weight, g_bias
         args = (w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s])
         return run_sync_parallel(*args, n_chunks) if n_chunks else run_sync_serial(*args)
 
-    def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
+    def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
         bptt_discrete(w, wt, first_slot, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
                       befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow,
-                      step_abs[t0:t1] if step_abs.shape[0] else step_abs)
+                      step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
 
     return forward, backward
 
@@ -342,7 +344,7 @@ def _continuous_passes(net, drive, code, dt, truncate, first_slot, g_weight, g_b
     def forward(s, t0, t1, states, outputs, n_chunks):
         return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], n_chunks or None)
 
-    def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow):
+    def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
         args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,
                 seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs)
         if code == RK4:

@@ -389,24 +389,28 @@ def test_checkpointed_continuous_gradients_equal_plain(method, checkpoint):
         np.testing.assert_array_equal(g1.diagnostics["edge_grad"], g0.diagnostics["edge_grad"])
 
 
-@pytest.mark.parametrize("step", [{}, {"teacher_forcing": True}, {"dt": 0.3, "method": "rk4"},
+@pytest.mark.parametrize("step", [{}, {"teacher_forcing": True}, {"truncate": 3}, {"dt": 0.3, "method": "rk4"},
                                   {"dt": 0.3, "method": "exp_euler"}])
-def test_threaded_forward_gives_the_same_gradients(monkeypatch, step):
-    """The forward passes run on threads when planned so; the gradients are
-    those of the one-thread passes bit for bit, checkpointed or not."""
+@pytest.mark.parametrize("batch", [None, 2])
+def test_threaded_passes_give_the_same_gradients(monkeypatch, step, batch):
+    """The forward passes (and the discrete backward pass) run on threads
+    when planned so; the gradients and diagnostics are those of the
+    one-thread passes bit for bit, checkpointed or not."""
     import numba
 
     net = sim.compile(_all_kinds_graph())
     rng = np.random.default_rng(12)
-    x = rng.normal(size=(9, 2, 2))
-    targets = rng.normal(size=(9, 2, 2))
-    plain = sim.bptt(net, x, targets, **step)
+    shape = (9, 2) if batch is None else (9, batch, 2)
+    x, targets = rng.normal(size=shape), rng.normal(size=shape)
+    plain = sim.bptt(net, x, targets, return_diagnostics=True, **step)
     monkeypatch.setattr(sim.threads, "plan", lambda work, parallel: numba.get_num_threads())
-    for checkpoint in (None, 4):
-        loss, grads = sim.bptt(net, x, targets, checkpoint=checkpoint, **step)
+    for checkpoint, diagnostics in ((None, False), (None, True), (4, True)):
+        loss, grads = sim.bptt(net, x, targets, checkpoint=checkpoint, return_diagnostics=diagnostics, **step)
         assert loss == plain[0]
         for name in ("weight", "bias", "tau", "h0"):
             np.testing.assert_array_equal(getattr(grads, name), getattr(plain[1], name))
+        for name in ("dh_norm", "edge_grad") if diagnostics else ():
+            np.testing.assert_array_equal(grads.diagnostics[name], plain[1].diagnostics[name])
 
 
 def test_checkpoint_errors():

@@ -16,7 +16,10 @@ and the parameter gradients summed over steps (``da[t] h[t]^T`` for W,
 ``dz[t] x[t]^T`` for D, ``da`` and ``dz`` for the biases), ``dh[0] = W^T da[0]``.
 The transposed products gather over the by-source blocks (each source sums
 its own outgoing edges: no write conflicts). Activation derivatives are read
-off the recorded values, so no pre-activation is stored.
+off the recorded values, so no pre-activation is stored. A discrete step's
+neurons need nothing from one another once ``dz`` is known (`hidden_rows`),
+so they run in chunks on threads when `simulator.threads` plans so, with
+every sum in the one-thread order.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import CACHE
 
@@ -32,7 +35,7 @@ from ..activations import activate
 from ..activations import derivative as act_derivative
 from .elementary import expm1
 from .continuous import output_slopes, rhs
-from .forward import ONE, drive, fill_feedback, row_dot
+from .forward import ONE, chunk_bounds, drive, fill_feedback, row_dot
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -56,22 +59,23 @@ def slope(code, v):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t):
+def rows_outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t, lo, hi):
     """``g_weight[first + k] += sum_b rows[r, b] * cols[indices[k], b]`` for
-    every slot k of every row r of a by-target block whose slots' gradients
-    start at `first` (uint64); when `step_abs` has rows, also add each
-    edge's contribution to row `t` of it. Rows and slots run unsigned, and
-    the slots' gradients lie side by side, so the batch-1 loop vectorises."""
+    every slot k of rows ``lo:hi`` (unsigned) of a by-target block whose
+    slots' gradients start at `first` (uint64); when `step_abs` has rows,
+    also add each edge's contribution to row `t` of it. Rows and slots run
+    unsigned, and the slots' gradients lie side by side, so the batch-1
+    loop vectorises."""
     nb = rows.shape[1]
     record = step_abs.shape[0] > 0
-    for r in range(np.uint64(indptr.shape[0] - 1)):
-        lo, hi = indptr[r], indptr[r + ONE]
+    for r in range(lo, hi):
+        a, z = indptr[r], indptr[r + ONE]
         if nb == 1 and not record:
             rr = rows[r, 0]
-            for k in range(lo, hi):
+            for k in range(a, z):
                 g_weight[first + k] += rr * cols[indices[k], 0]
             continue
-        for k in range(lo, hi):
+        for k in range(a, z):
             j = indices[k]
             acc = 0.0
             for b in range(nb):
@@ -81,9 +85,16 @@ def outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t):
                 step_abs[t, first + k] += acc
 
 
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t):
+    """`rows_outer_into` over every row of the block."""
+    rows_outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t, np.uint64(0),
+                    np.uint64(indptr.shape[0] - 1))
+
+
 @njit(cache=CACHE, error_model="numpy")
 def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
-                  carry, g_weight, g_bias, g_h0, dh_norm, step_abs):
+                  carry, g_weight, g_bias, g_h0, dh_norm, step_abs, n_chunks):
     """Gradients of a discrete run; fills the four gradient arrays.
 
     Parameters
@@ -123,11 +134,16 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
         When it has rows: each edge's gradient contribution at each step
         (zeros on entry; the caller takes magnitudes).
+    n_chunks : int or None
+        None: one thread; else each step's neurons in this many chunks
+        spread over threads (`hidden_rows_parallel`). Every sum runs in the
+        same order either way, so the results agree to the bit.
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
     dtype = states.dtype
     da = carry.copy()                           # da[t+1] while at step t
+    da_new = np.empty((n, nb), dtype=dtype)     # da[t]
     dz = np.empty((n_out, nb), dtype=dtype)
     dh = np.empty((n, nb), dtype=dtype)
     gyhat = np.zeros((n_out, nb), dtype=dtype)  # F^T da[t+1]
@@ -149,32 +165,30 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
                 if not forced:
                     g += gyhat[o, b]
                 dz[o, b] = g * slope(code, outputs[t, o, b])
-        # hidden errors, one step back
+        fill_feedback(outputs, teacher, t, yhat, y_before)
+        # hidden errors one step back, and the contributions of step t into the neurons
+        if n_chunks is None:
+            hidden_rows(w.W.indptr, w.W.indices, w.U.indptr, w.U.indices, w.F.indptr, w.F.indices,
+                        wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data,
+                        first_slot, w.act_h, states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
+                        g_weight, g_bias, step_abs, t, 0, n)
+        else:
+            hidden_rows_parallel(w.W.indptr, w.W.indices, w.U.indptr, w.U.indices, w.F.indptr, w.F.indices,
+                                 wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data,
+                                 first_slot, w.act_h, states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
+                                 g_weight, g_bias, step_abs, t, n_chunks)
+        da, da_new = da_new, da
         total = 0.0
         for j in range(n):
             for b in range(nb):
-                v = row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b) \
-                    + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
-                dh[j, b] = v
-                total += v * v
+                total += dh[j, b] * dh[j, b]
         dh_norm[t + 1] = math.sqrt(total)
-        for i in range(n):
-            code = w.act_h[i]
-            for b in range(nb):
-                da[i, b] = dh[i, b] * slope(code, states[t + 1, i, b])
         for o in range(n_out):
             for b in range(nb):
                 gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
-        # parameter contributions of step t
-        fill_feedback(outputs, teacher, t, yhat, y_before)
-        outer_into(w.W.indptr, w.W.indices, first_slot[0], da, states[t], g_weight, step_abs, t)
-        outer_into(w.U.indptr, w.U.indices, first_slot[1], da, x[t], g_weight, step_abs, t)
-        outer_into(w.F.indptr, w.F.indices, first_slot[2], da, yhat, g_weight, step_abs, t)
+        # contributions of step t into the outputs
         outer_into(w.V.indptr, w.V.indices, first_slot[3], dz, states[t + 1], g_weight, step_abs, t)
         outer_into(w.D.indptr, w.D.indices, first_slot[4], dz, x[t], g_weight, step_abs, t)
-        for i in range(n):
-            for b in range(nb):
-                g_bias[i] += da[i, b]
         for o in range(n_out):
             for b in range(nb):
                 g_bias[n + o] += dz[o, b]
@@ -186,6 +200,46 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
             total += v * v
     dh_norm[0] = math.sqrt(total)
     carry[:, :] = da
+
+
+@njit(cache=CACHE, error_model="numpy")
+def hidden_rows(Wp, Wi, Up, Ui, Fp, Fi, WTp, WTi, WTd, VTp, VTi, VTd, first_slot, codes, h, hn, xt, yhat, dz,
+                da_next, da, dh, g_weight, g_bias, step_abs, t, lo, hi):
+    """Neurons ``lo:hi`` of one backward step of a discrete run.
+
+    ``dh = V^T dz + W^T da_next`` and ``da = dh * phi'`` for these neurons
+    (their outgoing edges, the by-source rows ``WT``, ``VT``), then what
+    step t adds to the gradients of their incoming W, U and F edges
+    (``da h^T``, ``da x^T``, ``da yhat^T`` over the by-target rows) and to
+    their biases. No neuron's values depend on another's, so chunks of
+    neurons run on threads without write conflicts. `h` and `hn` are the
+    states h[t] and h[t+1]; `da_next` is da[t+1] (read only).
+    """
+    lo, hi = np.uint64(lo), np.uint64(hi)
+    nb = h.shape[1]
+    for j in range(lo, hi):
+        code = codes[j]
+        for b in range(nb):
+            v = row_dot(VTp, VTi, VTd, j, dz, b) + row_dot(WTp, WTi, WTd, j, da_next, b)
+            dh[j, b] = v
+            da[j, b] = v * slope(code, hn[j, b])
+    rows_outer_into(Wp, Wi, first_slot[0], da, h, g_weight, step_abs, t, lo, hi)
+    rows_outer_into(Up, Ui, first_slot[1], da, xt, g_weight, step_abs, t, lo, hi)
+    rows_outer_into(Fp, Fi, first_slot[2], da, yhat, g_weight, step_abs, t, lo, hi)
+    for i in range(lo, hi):
+        for b in range(nb):
+            g_bias[i] += da[i, b]
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def hidden_rows_parallel(Wp, Wi, Up, Ui, Fp, Fi, WTp, WTi, WTd, VTp, VTi, VTd, first_slot, codes, h, hn, xt, yhat,
+                         dz, da_next, da, dh, g_weight, g_bias, step_abs, t, n_chunks):
+    """`hidden_rows` over every neuron, in `n_chunks` chunks spread over threads."""
+    n = h.shape[0]
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(n, n_chunks, c)
+        hidden_rows(Wp, Wi, Up, Ui, Fp, Fi, WTp, WTi, WTd, VTp, VTi, VTd, first_slot, codes, h, hn, xt, yhat, dz,
+                    da_next, da, dh, g_weight, g_bias, step_abs, t, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
