@@ -271,9 +271,8 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     ``outputs[t0:t1]``, on threads as `simulator.threads` plans them (the
     threaded kernels give the one-thread results bit for bit), and returns
     the first bad step as the kernels do; ``backward(s, t0, t1, states,
-    outputs, gy, carry, seg_h0, flow, n_chunks)`` backpropagates it (the
-    discrete kernel on the same threads, again bit for bit; the fixed-step
-    ones on one). With one segment
+    outputs, gy, carry, seg_h0, flow, n_chunks)`` backpropagates it, on
+    the same threads and again bit for bit. With one segment
     this is plain BPTT; the gradients are the same either way, bit for bit
     (the same kernels on the same numbers).
     """
@@ -346,7 +345,7 @@ def _continuous_passes(net, drive, code, dt, truncate, first_slot, g_weight, g_b
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
         args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,
-                seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs)
+                seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
         if code == RK4:
             bptt_rk4(w, wt, first_slot, net.tau, dt, *args)
         else:

@@ -18,8 +18,9 @@ The transposed products gather over the by-source blocks (each source sums
 its own outgoing edges: no write conflicts). Activation derivatives are read
 off the recorded values, so no pre-activation is stored. A discrete step's
 neurons need nothing from one another once ``dz`` is known (`hidden_rows`),
-so they run in chunks on threads when `simulator.threads` plans so, with
-every sum in the one-thread order.
+and likewise the pull-back of a continuous right-hand side in two passes
+(`vjp_slopes_rows`, `vjp_rows`), so they run in chunks on threads when
+`simulator.threads` plans so, with every sum in the one-thread order.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ..activations import activate
 from ..activations import derivative as act_derivative
 from .elementary import expm1
 from .continuous import output_slopes, rhs
-from .forward import ONE, chunk_bounds, drive, fill_feedback, row_dot
+from .forward import ONE, chunk_bounds, fill_feedback, row_dot
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -278,7 +279,7 @@ def step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, 
 
 
 @njit(cache=CACHE, error_model="numpy")
-def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k):
+def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks):
     """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
 
     Fills ``ds = (df/ds)^T cot`` (n_neurons, batch) and adds the parameter
@@ -289,6 +290,10 @@ def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau,
         W += da s^T, U += da x^T, F += da y'^T, b += da
         V += dz' s^T, D += dz' x^T, c += dz'      (dz' = g'(z') F^T da)
         tau += -cot (phi(a) - s) / tau^2
+
+    The neurons' parts (`vjp_slopes_rows`, then `vjp_rows` once ``dz'`` is
+    known) run in `n_chunks` chunks on threads (None: one thread), every
+    sum in the one-thread order.
     """
     n, nb = s.shape
     n_out = w.bias_o.shape[0]
@@ -296,31 +301,81 @@ def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau,
     gs = np.empty((n_out, nb), dtype=s.dtype)
     output_slopes(w, s, xk, ys, gs)
     da = np.empty((n, nb), dtype=s.dtype)
-    for i in range(n):
-        code = w.act_h[i]
-        for b in range(nb):
-            a = drive(w, i, s, xk, ys, b)
-            da[i, b] = act_derivative(code, a) * cot[i, b] * inv_tau[i]
-            g_tau[i] -= cot[i, b] * (activate(code, a) - s[i, b]) * inv_tau[i] * inv_tau[i]
+    Wp, Wi, Wd = w.W
+    Up, Ui, Ud = w.U
+    Fp, Fi, Fd = w.F
+    if n_chunks is None:
+        vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da, g_tau,
+                        0, n)
+    else:
+        vjp_slopes_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da,
+                            g_tau, n_chunks)
     dzs = np.empty((n_out, nb), dtype=s.dtype)
     for o in range(n_out):
         for b in range(nb):
             dzs[o, b] = gs[o, b] * row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
-    for j in range(n):
-        for b in range(nb):
-            ds[j, b] = -cot[j, b] * inv_tau[j] + row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b) \
-                + row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dzs, b)
-    outer_into(w.W.indptr, w.W.indices, first_slot[0], da, s, g_weight, step_abs, k)
-    outer_into(w.U.indptr, w.U.indices, first_slot[1], da, xk, g_weight, step_abs, k)
-    outer_into(w.F.indptr, w.F.indices, first_slot[2], da, ys, g_weight, step_abs, k)
+    if n_chunks is None:
+        vjp_rows(wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data, Wp, Wi, Up, Ui,
+                 Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds, g_weight, g_bias, step_abs, k, 0, n)
+    else:
+        vjp_rows_parallel(wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data, Wp, Wi,
+                          Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds, g_weight, g_bias,
+                          step_abs, k, n_chunks)
     outer_into(w.V.indptr, w.V.indices, first_slot[3], dzs, s, g_weight, step_abs, k)
     outer_into(w.D.indptr, w.D.indices, first_slot[4], dzs, xk, g_weight, step_abs, k)
-    for i in range(n):
-        for b in range(nb):
-            g_bias[i] += da[i, b]
     for o in range(n_out):
         for b in range(nb):
             g_bias[n + o] += dzs[o, b]
+
+
+@njit(cache=CACHE, error_model="numpy")
+def vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau, lo, hi):
+    """Neurons ``lo:hi`` of `rhs_vjp`'s first part: ``da = phi'(a) cot / tau``
+    and the tau gradients, from the pre-activations ``a`` at state `s`."""
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        code = codes[i]
+        for b in range(s.shape[1]):
+            a = (bias[i] + row_dot(Wp, Wi, Wd, i, s, b) + row_dot(Up, Ui, Ud, i, xk, b)
+                 + row_dot(Fp, Fi, Fd, i, ys, b))
+            da[i, b] = act_derivative(code, a) * cot[i, b] * inv_tau[i]
+            g_tau[i] -= cot[i, b] * (activate(code, a) - s[i, b]) * inv_tau[i] * inv_tau[i]
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def vjp_slopes_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau,
+                        n_chunks):
+    """`vjp_slopes_rows` over every neuron, in `n_chunks` chunks spread over threads."""
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(s.shape[0], n_chunks, c)
+        vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau, lo, hi)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def vjp_rows(WTp, WTi, WTd, VTp, VTi, VTd, Wp, Wi, Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds,
+             g_weight, g_bias, step_abs, k, lo, hi):
+    """Neurons ``lo:hi`` of `rhs_vjp`'s second part: their ``ds`` (over
+    their outgoing edges, the by-source rows ``WT``, ``VT``), the gradients
+    of their incoming W, U and F edges and their biases."""
+    lo, hi = np.uint64(lo), np.uint64(hi)
+    for j in range(lo, hi):
+        for b in range(s.shape[1]):
+            ds[j, b] = -cot[j, b] * inv_tau[j] + row_dot(WTp, WTi, WTd, j, da, b) + row_dot(VTp, VTi, VTd, j, dzs, b)
+    rows_outer_into(Wp, Wi, first_slot[0], da, s, g_weight, step_abs, k, lo, hi)
+    rows_outer_into(Up, Ui, first_slot[1], da, xk, g_weight, step_abs, k, lo, hi)
+    rows_outer_into(Fp, Fi, first_slot[2], da, ys, g_weight, step_abs, k, lo, hi)
+    for i in range(lo, hi):
+        for b in range(s.shape[1]):
+            g_bias[i] += da[i, b]
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def vjp_rows_parallel(WTp, WTi, WTd, VTp, VTi, VTd, Wp, Wi, Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da,
+                      dzs, ds, g_weight, g_bias, step_abs, k, n_chunks):
+    """`vjp_rows` over every neuron, in `n_chunks` chunks spread over threads."""
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(s.shape[0], n_chunks, c)
+        vjp_rows(WTp, WTi, WTd, VTp, VTi, VTd, Wp, Wi, Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs,
+                 ds, g_weight, g_bias, step_abs, k, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -336,7 +391,7 @@ def initial_grads(d, g_h0):
 
 @njit(cache=CACHE, error_model="numpy")
 def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_loss, truncate, offset, carry,
-                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
+                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
     """Gradients of a fixed-step continuous run (Euler or exponential Euler).
 
     Both steps read ``h[k+1] = h[k] + c f(h[k])`` with
@@ -360,6 +415,9 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
         0 Euler, 1 exponential Euler.
     g_tau : ndarray, shape (n_neurons,)
         Filled (zeros on entry).
+    n_chunks : int or None
+        As in `bptt_discrete`: the right-hand sides and their pull-backs
+        on threads, bit for bit the one-thread results.
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
@@ -389,9 +447,9 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
         for i in range(n):
             for b in range(nb):
                 cot[i, b] = coef[i] * d[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
         if method != 0:
-            rhs(w, inv_tau, h, xk, ybuf, f, None)
+            rhs(w, inv_tau, h, xk, ybuf, f, n_chunks)
             for i in range(n):
                 for b in range(nb):
                     g_tau[i] += d[i, b] * f[i, b] * dcoef[i]
@@ -404,7 +462,7 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
 
 @njit(cache=CACHE, error_model="numpy")
 def bptt_rk4(w, wt, first_slot, tau, dt, x, states, outputs, gy_loss, truncate, offset, carry,
-             g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs):
+             g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
     """Gradients of a fixed-step RK4 run, through its four stages.
 
     Each step's stage states ``s1 = h``, ``s2 = h + dt/2 k1``,
@@ -438,15 +496,15 @@ def bptt_rk4(w, wt, first_slot, tau, dt, x, states, outputs, gy_loss, truncate, 
         dh_norm[k + 1] = step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset,
                                            dz, d, g_weight, g_bias, step_abs, k)
         # recompute the stages
-        rhs(w, inv_tau, h, xk, ybuf, k1, None)
+        rhs(w, inv_tau, h, xk, ybuf, k1, n_chunks)
         for i in range(n):
             for b in range(nb):
                 s2[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
-        rhs(w, inv_tau, s2, xk, ybuf, k2, None)
+        rhs(w, inv_tau, s2, xk, ybuf, k2, n_chunks)
         for i in range(n):
             for b in range(nb):
                 s3[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
-        rhs(w, inv_tau, s3, xk, ybuf, k3, None)
+        rhs(w, inv_tau, s3, xk, ybuf, k3, n_chunks)
         for i in range(n):
             for b in range(nb):
                 s4[i, b] = h[i, b] + dt * k3[i, b]
@@ -458,22 +516,22 @@ def bptt_rk4(w, wt, first_slot, tau, dt, x, states, outputs, gy_loss, truncate, 
                 c2[i, b] = dt / 3.0 * d[i, b]
                 c3[i, b] = dt / 3.0 * d[i, b]
                 c4[i, b] = dt / 6.0 * d[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
                 c3[i, b] += dt * ds[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
                 c2[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
                 c1[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k)
+        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
         for i in range(n):
             for b in range(nb):
                 d[i, b] += ds[i, b]
