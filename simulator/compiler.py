@@ -1,8 +1,9 @@
 """`compile`: read a NetworkX graph into a `Network`, validating as it goes.
 
 The graph is read in bulk: node attributes once per node, edges once per
-source node through C-level iterators (``map`` over the adjacency dicts), and
-everything after that is NumPy on whole arrays.
+source node through C-level iterators (``map`` over the adjacency dicts),
+moved into arrays chunk by chunk, and everything after that is NumPy on
+whole arrays.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import networkx as nx
 import numpy as np
 
 from .activations import activation_code
+from .layout import build_layout
 from .network import GraphAttributes, Network, as_dtype, detached
 
 __all__ = ["compile"]
@@ -93,55 +95,94 @@ def _resolve_roles(
     return roles, groups[0], groups[1]
 
 
-def _read_edges(G: nx.Graph, position: dict) -> tuple[np.ndarray, np.ndarray, list, np.ndarray]:
-    """Source and target positions, weight objects and an extra-attribute flag per edge."""
-    counts, dst, weights, n_attrs, has_weight = [], [], [], [], []
+#: Edges read into Python lists before they move into the arrays (bounds
+#: the lists' memory: a list holds 8 bytes a value on top of the arrays).
+_EDGES_PER_CHUNK = 1 << 18
+
+
+def _read_edges(G: nx.Graph, position: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple | None]:
+    """Source and target positions, float64 weights and an extra-attribute
+    flag per edge, read chunk by chunk into arrays made once; and the first
+    weight that is not a real number, as ``(edge, value)`` (None if none;
+    the weights from there on are not filled)."""
+    counts = np.fromiter((len(nbrs) for _, nbrs in G.adjacency()), dtype=np.int64, count=len(position))
+    n_edges = int(counts.sum())
+    index = np.int32 if len(position) < 2**31 else np.int64
+    dst = np.empty(n_edges, dtype=index)
+    weight = np.zeros(n_edges, dtype=np.float64)
+    extra = np.empty(n_edges, dtype=bool)
+    chunk_dst, chunk_w, n_attrs, has_weight = [], [], [], []
     get_weight = methodcaller("get", "weight", 1.0)
+    done, bad = 0, None
+
+    def flush() -> None:
+        nonlocal done, bad
+        stop = done + len(chunk_dst)
+        dst[done:stop] = chunk_dst
+        if bad is None:
+            values, first_bad = _real_numbers(chunk_w)
+            if first_bad < 0:
+                weight[done:stop] = values
+            else:
+                bad = (done + first_bad, chunk_w[first_bad])
+        extra[done:stop] = np.array(n_attrs, dtype=np.int64) > np.array(has_weight, dtype=np.int64)
+        done = stop
+        for chunk in (chunk_dst, chunk_w, n_attrs, has_weight):
+            chunk.clear()
+
     for _, nbrs in G.adjacency():
-        counts.append(len(nbrs))
-        dst.extend(map(position.__getitem__, nbrs))
+        chunk_dst.extend(map(position.__getitem__, nbrs))
         datas = nbrs.values()
-        weights.extend(map(get_weight, datas))
+        chunk_w.extend(map(get_weight, datas))
         n_attrs.extend(map(len, datas))
         has_weight.extend(map(contains, datas, repeat("weight")))
-    src = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-    extra = np.array(n_attrs, dtype=np.int64) > np.array(has_weight, dtype=np.int64)
-    return src, np.array(dst, dtype=np.int64), weights, extra
+        if len(chunk_dst) >= _EDGES_PER_CHUNK:
+            flush()
+    flush()
+    src = np.repeat(np.arange(len(counts), dtype=index), counts)
+    return src, dst, weight, extra, bad
 
 
 def _edge_name(nodes: list, src: np.ndarray, dst: np.ndarray, e: int) -> tuple:
     return (nodes[src[e]], nodes[dst[e]])
 
 
-def _weights_array(weights: list, nodes: list, src: np.ndarray, dst: np.ndarray, dtype) -> np.ndarray:
-    # One conversion for the common case (numbers); anything else (strings,
-    # None, arrays) is looked at value by value and named.
+def _real_numbers(values: list) -> tuple[np.ndarray | None, int]:
+    """`values` as float64 in one conversion (the common case), or the
+    position of the first that is not a real number (strings, None, arrays)."""
     try:
-        w = np.asarray(weights)
-        if w.ndim != 1 or w.dtype.kind not in "biuf":
-            raise ValueError
+        w = np.asarray(values)
+        if w.ndim == 1 and w.dtype.kind in "biuf":
+            return w.astype(np.float64, copy=False), -1
     except (TypeError, ValueError):
-        for e, value in enumerate(weights):
-            try:
-                ok = np.ndim(value) == 0 and np.isreal(value) and not isinstance(value, (str, bytes))
-                float(value)
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError(
-                    f"edge {_edge_name(nodes, src, dst, e)!r} has weight {value!r}: weights must be real numbers"
-                ) from None
-        w = np.array(weights, dtype=np.float64)
-    w = w.astype(np.float64, copy=False)
-    bad = np.flatnonzero(~np.isfinite(w))
-    if bad.size:
-        e = bad[0]
+        pass
+    for e, value in enumerate(values):
+        try:
+            ok = np.ndim(value) == 0 and np.isreal(value) and not isinstance(value, (str, bytes))
+            float(value)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            return None, e
+    return np.array(values, dtype=np.float64), -1
+
+
+def _weights_array(w: np.ndarray, bad: tuple | None, nodes: list, src: np.ndarray, dst: np.ndarray,
+                   dtype) -> np.ndarray:
+    """The float64 weights `w` checked (real, finite, within `dtype`'s range;
+    the message names the edge) and in `dtype`."""
+    if bad is not None:
+        e, value = bad
+        raise ValueError(f"edge {_edge_name(nodes, src, dst, e)!r} has weight {value!r}: weights must be real numbers")
+    bad_at = np.flatnonzero(~np.isfinite(w))
+    if bad_at.size:
+        e = bad_at[0]
         raise ValueError(f"edge {_edge_name(nodes, src, dst, e)!r} has non-finite weight {w[e]}")
     with np.errstate(over="ignore"):
-        cast = w.astype(dtype)
-    bad = np.flatnonzero(np.isinf(cast))
-    if bad.size:
-        e = bad[0]
+        cast = w.astype(dtype, copy=False)
+    bad_at = np.flatnonzero(np.isinf(cast))
+    if bad_at.size:
+        e = bad_at[0]
         raise ValueError(f"edge {_edge_name(nodes, src, dst, e)!r} has weight {w[e]:g}, "
                          f"beyond the range of {np.dtype(dtype).name}")
     return cast
@@ -226,14 +267,14 @@ def compile(
     roles, input_names, output_names = _resolve_roles(nodes, G, inputs, outputs)
 
     # Position of each node within its role group, in graph order.
-    local = np.empty(len(nodes), dtype=np.int64)
+    local = np.empty(len(nodes), dtype=np.int32)
     for code in (INPUT, HIDDEN, OUTPUT):
         members = np.flatnonzero(roles == code)
         local[members] = np.arange(members.size)
     for code, names in ((INPUT, input_names), (OUTPUT, output_names)):
         local[[position[n] for n in names]] = np.arange(len(names))
 
-    src, dst, weight_objs, extra = _read_edges(G, position)
+    src, dst, weight, extra, bad_weight = _read_edges(G, position)
     kind = KIND_TABLE[roles[src], roles[dst]]
     bad = np.flatnonzero(kind < 0)
     if bad.size:
@@ -248,8 +289,7 @@ def compile(
             f"edge {(u, v)!r} joins two output nodes: outputs are read out, "
             f"and feed back only to hidden neurons{hint}"
         )
-    weight = _weights_array(weight_objs, nodes, src, dst, dt)
-    del weight_objs
+    weight = _weights_array(weight, bad_weight, nodes, src, dst, dt)
 
     neurons = [n for n, r in zip(nodes, roles) if r == HIDDEN]
     bias, codes, tau, node_extra = [], [], [], {}
@@ -286,16 +326,28 @@ def compile(
         edge_extra[e] = detached({k: val for k, val in G.edges[u, v].items() if k != "weight"})
 
     _check_range(bias, neurons + list(output_names), "bias", dt)
+    edge_src = local[src]
+    del src  # the layout needs room too
+    edge_dst = local[dst]
+    del dst, position
+    # The network keeps these arrays as they are (read-only, not copied), and
+    # takes the layout ready-made: a graph holds one edge per ordered pair of
+    # nodes, so the network's check for repeated edges (a sort of them all)
+    # has nothing to find.
+    for a in (kind, edge_src, edge_dst, weight):
+        a.flags.writeable = False
+    layout = build_layout(kind, edge_src, edge_dst, (len(input_names), len(neurons), len(output_names)))
     return Network(
         neurons=tuple(neurons),
         inputs=tuple(input_names),
         outputs=tuple(output_names),
         edge_kind=kind,
-        edge_src=local[src].astype(np.int32),
-        edge_dst=local[dst].astype(np.int32),
+        edge_src=edge_src,
+        edge_dst=edge_dst,
         weight=weight,
         bias=np.array(bias, dtype=dt),
         tau=np.array(tau, dtype=dt),
         activation_codes=np.array(codes, dtype=np.int8),
         attributes=GraphAttributes(graph=detached(G.graph), nodes=node_extra, edges=edge_extra, node_order=tuple(nodes)),
+        layout=layout,
     )

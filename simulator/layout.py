@@ -73,13 +73,23 @@ class Layout:
     by_source: tuple[Block, ...]
 
 
-def _block(rows: np.ndarray, cols: np.ndarray, edge_ids: np.ndarray, n_rows: int) -> Block:
-    order = np.argsort(rows, kind="stable")
-    edge = edge_ids[order]
+def _block(rows: np.ndarray, cols: np.ndarray, edge_ids: np.ndarray | None, n_rows: int) -> Block:
+    """One block from its edges' rows and columns; `edge_ids` their positions
+    in the edge list (None: the identity, when the block holds every edge).
+    Rows already in order (the by-source block of a graph read source by
+    source) are taken as they are, without a sort."""
+    if rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1])):
+        edge = np.arange(rows.size) if edge_ids is None else edge_ids
+        indices = cols.astype(np.uint32)
+    else:
+        order = np.argsort(rows, kind="stable")
+        edge = order if edge_ids is None else edge_ids[order]
+        indices = cols[order].astype(np.uint32)
+        del order
     counts = np.bincount(rows, minlength=n_rows)
     indptr = np.zeros(n_rows + 1, dtype=np.uint64)
     np.cumsum(counts, out=indptr[1:])
-    return Block(indptr, cols[order].astype(np.uint32), edge.astype(np.int64))
+    return Block(indptr, indices, edge.astype(np.int64, copy=False))
 
 
 def build_layout(
@@ -106,8 +116,14 @@ def build_layout(
     """
     by_target, by_source = [], []
     for code, (src_role, dst_role) in enumerate(KIND_ROLES):
-        ids = np.flatnonzero(edge_kind == code)
-        src, dst = edge_src[ids], edge_dst[ids]
+        sel = edge_kind == code
+        if sel.all():  # one kind holds every edge: no copies of the index arrays
+            ids, src, dst = None, edge_src, edge_dst
+        else:
+            ids = np.flatnonzero(sel)
+            src, dst = edge_src[ids], edge_dst[ids]
+        del sel
         by_target.append(_block(dst, src, ids, sizes[dst_role]))
         by_source.append(_block(src, dst, ids, sizes[src_role]))
+        del ids, src, dst
     return Layout(tuple(by_target), tuple(by_source))
