@@ -198,6 +198,8 @@ def compile_arrays(
     # sparse formats, or one entry per array cell), so the layout is built here
     # and the network skips its duplicate-edge check.
     layout = build_layout(edge_kind, edge_src, edge_dst, sizes)
+    for a in (edge_kind, edge_src, edge_dst, weight):  # handed over read-only: the network keeps them uncopied
+        a.flags.writeable = False
     return Network(
         neurons=names[1], inputs=names[0], outputs=names[2],
         edge_kind=edge_kind, edge_src=edge_src, edge_dst=edge_dst, weight=weight,
