@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import simulator
 
@@ -45,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import demo
 
+        folder = Path(args.out).resolve().parent
+        if not folder.is_dir():
+            parser.error(f"--out {args.out}: the folder {folder} does not exist")
         return demo(out=args.out, seed=args.seed)
     if args.command == "bench":
         from .bench import bench

@@ -12,7 +12,7 @@ from .simulate import run
 
 __all__ = ["fit_readout"]
 
-V_KIND, D_KIND = 3, 4
+F_KIND, V_KIND, D_KIND = 2, 3, 4
 
 
 def fit_readout(
@@ -33,6 +33,11 @@ def fit_readout(
     over the steps ``t >= washout`` where the target is not NaN, with
     ``y_o[t] = V_o h[t + 1] + D_o x[t] + c_o`` (the bias is not penalised).
     Only edges that exist in the graph are fitted; nothing else changes.
+
+    A network with output -> hidden feedback edges is recorded with the
+    targets fed back in place of its outputs (teacher forcing, where a
+    target is given), the classical way for echo-state networks: the
+    readout then learns to produce what it will be fed in a free run.
 
     Parameters
     ----------
@@ -83,7 +88,8 @@ def fit_readout(
                              "fit_readout fits linear readouts (identity outputs)")
     drive = prepare(net, x, h0)
     tk = prepare_targets(net, targets, drive)  # (T, n_out, batch)
-    res = run(net, x, h0)
+    feedback = bool((net.edge_kind == F_KIND).any())
+    res = run(net, x, h0, targets=targets if feedback else None, teacher_forcing=feedback)
     states = res.states if res.batched else res.states[:, None, :]      # (T+1, batch, N)
     inputs = drive.x.transpose(0, 2, 1)                                  # (T, batch, n_in)
 

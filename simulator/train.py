@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bptt import bptt, check_clip, clip_norm
+from .bptt import Gradients, bptt, check_clip, clip_norm
 from .errors import NonFiniteError
 from .network import Network
 from .optim import OPTIMIZERS, check_options
@@ -115,9 +115,13 @@ def train(
     Parameters
     ----------
     net : Network
-    x, targets, loss, truncate, clip, teacher_forcing, h0, dt, method
+    x, targets, loss, truncate, teacher_forcing, h0, dt, method
         As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"``,
         ``"exp_euler"`` or ``"rk4"``; teacher forcing is discrete-time only).
+    clip : float, optional
+        Scale each update's gradients down to this global norm when they
+        are longer; the norm covers the parameters that train (not frozen
+        ones, nor `h0`, which does not train).
     epochs : int
         Passes over the data.
     optimizer : {"adam", "sgd"}
@@ -152,8 +156,10 @@ def train(
     trained : Network
         ``trained.to_networkx()`` carries the new weights and biases.
     history : dict of ndarray
-        ``"loss"`` (mean over the epoch's steps, measured before each update)
-        and ``"grad_norm"`` (the global norm before clipping) per epoch.
+        Per epoch: ``"loss"``, measured before each update and averaged
+        over the epoch's minibatches weighted by their sizes (so the mean
+        over the sequences), and ``"grad_norm"``, the global norm of the
+        trained parameters' gradients before clipping, averaged likewise.
 
     Warns
     -----
@@ -187,9 +193,15 @@ def train(
         min_tau = dt if min_tau is None else min_tau
         if not (np.isscalar(min_tau) and np.isfinite(min_tau) and min_tau > 0):
             raise ValueError(f"`min_tau` must be a positive number, got {min_tau!r}")
+    elif min_tau is not None:
+        warnings.warn("`min_tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable as callback(epoch, net, loss), got {callback!r}")
     if trainable is None and continuous:
         trainable = ("weight", "bias", "tau")
     masks = trainable_masks(net, trainable)
+    if not continuous and masks["tau"].any():
+        warnings.warn("training `tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)
     steps_only = isinstance(x, (int, np.integer)) and not isinstance(x, bool)  # a free run of x steps
     xa, ta = (x if steps_only else np.asarray(x)), np.asarray(targets)
     batched = not steps_only and xa.ndim == 3
@@ -224,6 +236,9 @@ def train(
                 except NonFiniteError as error:
                     diverged = f"the forward pass overflowed ({error})"
                     break
+                # only what trains: frozen parameters and h0 neither count in the norm nor move
+                grads = Gradients(grads.weight * masks["weight"], grads.bias * masks["bias"],
+                                  grads.tau * masks["tau"], np.zeros(0, dtype=net.dtype))
                 norm = grads.norm()
                 if not np.isfinite(value):
                     diverged = f"the loss became {value}"
@@ -232,8 +247,7 @@ def train(
                     diverged = f"the gradient norm became {norm}"
                     break
                 grads = clip_norm(grads, clip, norm)
-                g = [grads.weight * masks["weight"], grads.bias * masks["bias"], grads.tau * masks["tau"]]
-                params, state = step(params, g, state, lr, **hyper)
+                params, state = step(params, [grads.weight, grads.bias, grads.tau], state, lr, **hyper)
                 if continuous:
                     params[2] = np.maximum(params[2], min_tau)
                 last_finite = net  # its loss and gradients were finite

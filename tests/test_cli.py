@@ -75,3 +75,12 @@ def test_bench_rows_check_against_the_baselines():
 
 def test_bench_is_a_command():
     assert _parser().parse_args(["bench", "--quick"]).quick is True
+
+
+def test_demo_refuses_an_out_path_in_a_missing_folder(tmp_path, capsys):
+    """A picture path whose folder does not exist is refused before the demo runs."""
+    with pytest.raises(SystemExit) as stop:
+        main(["demo", "--out", str(tmp_path / "no" / "such" / "demo.png")])
+    assert stop.value.code == 2
+    err = capsys.readouterr()
+    assert "the folder" in err.err and "does not exist" in err.err and "Four-neuron" not in err.out

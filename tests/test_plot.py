@@ -489,3 +489,14 @@ def test_missing_matplotlib_message(monkeypatch, res):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "graphrnn\[plot\]"'):
         plot.activity(res)
+
+
+def test_trajectories_without_hidden_neurons_asks_for_a_node():
+    """With no hidden neuron to default to, trajectories says so (an output can be named)."""
+    G = nx.DiGraph([("x", "y")])
+    G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    res = sim.run(sim.compile(G), np.ones((3, 1)))
+    with pytest.raises(ValueError, match="nothing to show: the network has no hidden neurons; name an output"):
+        plot.trajectories(res)
+    assert plot.trajectories(res, neuron="y").lines[0].get_label() == "run"
+    plt.close("all")

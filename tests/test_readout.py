@@ -7,6 +7,8 @@ import pytest
 import simulator as sim
 import topologies as tp
 
+from . import reference as ref
+
 
 def _reservoir_with_skip(seed=0):
     G = tp.echo_state(60, n_inputs=2, n_outputs=2, spectral_radius=0.9, seed=seed)
@@ -92,3 +94,29 @@ def test_an_output_without_edges_gets_the_mean_target_as_bias():
     np.testing.assert_allclose(fitted.bias[-1], targets[:, 1].mean(), rtol=1e-12)
     np.testing.assert_allclose([fitted.weight[fitted.edges.index(("h", "y1"))], fitted.bias[-2]], [2.0, 0.5],
                                rtol=1e-9)
+
+
+def test_feedback_networks_are_fitted_on_teacher_forced_states():
+    """With output -> hidden edges the states are recorded with the targets
+    fed back (the plain-NumPy reference run with the teacher), and the fitted
+    generator, run freely from where the teacher stopped, continues the sine
+    it was taught."""
+    G = tp.echo_state(80, n_inputs=0, n_outputs=1, spectral_radius=0.8, seed=3)
+    rng = np.random.default_rng(0)
+    for h in range(80):
+        G.add_edge("out0", h, weight=rng.uniform(-1, 1))
+    net = sim.compile(G)
+    T, washout = 600, 100
+    target = 0.5 * np.sin(np.arange(T + 60) * 2 * np.pi / 25)[:, None]
+    fitted = sim.fit_readout(net, T, target[:T], ridge=1e-4, washout=washout)
+
+    ref_states, _ = ref.run_discrete(G, np.zeros((T, 0)), teacher=target[:T])
+    A = np.hstack([ref_states[1 + washout:], np.ones((T - washout, 1))])
+    sol = np.linalg.solve(A.T @ A + np.diag([1e-4] * 80 + [0.0]), A.T @ target[washout:T, 0])
+    got = [fitted.weight[fitted.edges.index((h, "out0"))] for h in range(80)]
+    np.testing.assert_allclose(got, sol[:-1], rtol=1e-6, atol=1e-8)
+
+    # teacher-forced for T steps, then free: the outputs go on with the sine
+    forced = np.vstack([target[:T], np.full((60, 1), np.nan)])
+    run = sim.run(fitted, T + 60, targets=forced, teacher_forcing=True)
+    assert np.abs(run.outputs[T:, 0] - target[T:, 0]).max() < 0.05

@@ -167,15 +167,42 @@ def test_diverging_training_stops_and_keeps_the_last_finite_network():
 
 
 def test_history_records_the_gradient_norm_before_clipping():
-    """``grad_norm`` is the norm of the gradients bptt computes; the update
+    """``grad_norm`` is the norm of the trained parameters' gradients
+    (weights and biases here; not h0, which does not train); the update
     uses them scaled to `clip` (plain SGD, checked by hand)."""
     net = sim.compile(tp.elman(1, 3, 1, seed=0))
     x, y = np.ones((6, 1)), np.full((6, 1), 2.0)
     _, grads = sim.bptt(net, x, y)
-    norm = np.sqrt(sum(np.sum(g ** 2) for g in (grads.weight, grads.bias, grads.tau, grads.h0)))
+    norm = np.sqrt(np.sum(grads.weight ** 2) + np.sum(grads.bias ** 2))
     trained, history = sim.train(net, x, y, epochs=1, optimizer="sgd", lr=0.1, clip=0.01, progress=False)
     assert norm > 0.01 and history["grad_norm"][0] == pytest.approx(norm, rel=1e-12)
     np.testing.assert_allclose(trained.weight, net.weight - 0.1 * 0.01 / norm * grads.weight, rtol=1e-12)
+
+
+def test_clipping_counts_only_what_trains():
+    """With biases frozen, the norm and the clipped step use the weights' gradients alone."""
+    net = sim.compile(tp.elman(1, 3, 1, seed=0))
+    x, y = np.ones((6, 1)), np.full((6, 1), 2.0)
+    _, grads = sim.bptt(net, x, y)
+    norm = np.linalg.norm(grads.weight)
+    trained, history = sim.train(net, x, y, epochs=1, optimizer="sgd", lr=0.1, clip=0.01, trainable=["weight"],
+                                 progress=False)
+    assert norm > 0.01 and history["grad_norm"][0] == pytest.approx(norm, rel=1e-12)
+    np.testing.assert_allclose(trained.weight, net.weight - 0.1 * 0.01 / norm * grads.weight, rtol=1e-12)
+    np.testing.assert_array_equal(trained.bias, net.bias)
+
+
+def test_discrete_training_warns_about_tau_options():
+    """tau plays no part in discrete time: training it, or `min_tau`, warns;
+    a callback that cannot be called is refused before any epoch runs."""
+    net = sim.compile(tp.elman(1, 3, 1, seed=0))
+    x, y = np.ones((4, 1)), np.zeros((4, 1))
+    with pytest.warns(UserWarning, match=r"training `tau` has no effect in discrete time"):
+        sim.train(net, x, y, epochs=1, trainable=["weight", "tau"], progress=False)
+    with pytest.warns(UserWarning, match=r"`min_tau` has no effect in discrete time"):
+        sim.train(net, x, y, epochs=1, min_tau=0.1, progress=False)
+    with pytest.raises(TypeError, match=r"`callback` must be callable as callback\(epoch, net, loss\), got 3"):
+        sim.train(net, x, y, epochs=1, callback=3, progress=False)
 
 
 def test_gradient_norm_does_not_overflow():

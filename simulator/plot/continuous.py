@@ -60,12 +60,13 @@ def trajectories(
     ----------
     runs : dict, sequence of Result, or Result
         ``{dt: Result}`` (keys that are not numbers are used as labels as
-        they are), or Results labelled from their ``info`` (method and dt).
+        they are), or Results labelled from their ``info`` (method and dt;
+        a discrete run is labelled ``"run"``).
     reference : Result, optional
         An ODE solution (`simulator.solve`), drawn as a thick dashed black line.
     neuron : node name, optional
-        Which node (default: the first hidden neuron). Outputs are drawn at
-        ``times[1:]``.
+        Which node (default: the first hidden neuron). An output's values
+        belong to ``times[1:]`` (the line has no point at ``times[0]``).
     batch : int
     ax : matplotlib Axes, optional
     title : str, optional
@@ -80,7 +81,7 @@ def trajectories(
     KeyError
         A `neuron` that is not a node of every run's network.
     ValueError
-        No runs, or a `batch` out of range.
+        No runs, a `batch` out of range, or no hidden neuron to default to.
 
     Examples
     --------
@@ -110,6 +111,8 @@ def trajectories(
     if reference is not None:
         _check_result(reference, "reference")
     first = items[0][1]
+    if neuron is None and not first.network.neurons:
+        raise ValueError("nothing to show: the network has no hidden neurons; name an output in `neuron`")
     name = first.network.neurons[0] if neuron is None else neuron
     ax = _axes(ax, (6.0, 3.5))
     styles = ["-", "--", "-.", ":"]
