@@ -168,16 +168,14 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
                 dz[o, b] = g * slope(code, outputs[t, o, b])
         fill_feedback(outputs, teacher, t, yhat, y_before)
         # hidden errors one step back, and the contributions of step t into the neurons
+        args = (w.W.indptr, w.W.indices, w.U.indptr, w.U.indices, w.F.indptr, w.F.indices,
+                wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data,
+                first_slot, w.act_h, states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
+                g_weight, g_bias, step_abs, t)
         if n_chunks is None:
-            hidden_rows(w.W.indptr, w.W.indices, w.U.indptr, w.U.indices, w.F.indptr, w.F.indices,
-                        wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data,
-                        first_slot, w.act_h, states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
-                        g_weight, g_bias, step_abs, t, 0, n)
+            hidden_rows(*args, 0, n)
         else:
-            hidden_rows_parallel(w.W.indptr, w.W.indices, w.U.indptr, w.U.indices, w.F.indptr, w.F.indices,
-                                 wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data,
-                                 first_slot, w.act_h, states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
-                                 g_weight, g_bias, step_abs, t, n_chunks)
+            hidden_rows_parallel(*args, n_chunks)
         da, da_new = da_new, da
         total = 0.0
         for j in range(n):
@@ -304,23 +302,21 @@ def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau,
     Wp, Wi, Wd = w.W
     Up, Ui, Ud = w.U
     Fp, Fi, Fd = w.F
+    args = (Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da, g_tau)
     if n_chunks is None:
-        vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da, g_tau,
-                        0, n)
+        vjp_slopes_rows(*args, 0, n)
     else:
-        vjp_slopes_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da,
-                            g_tau, n_chunks)
+        vjp_slopes_parallel(*args, n_chunks)
     dzs = np.empty((n_out, nb), dtype=s.dtype)
     for o in range(n_out):
         for b in range(nb):
             dzs[o, b] = gs[o, b] * row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+    args = (wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data, Wp, Wi, Up, Ui, Fp, Fi,
+            first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds, g_weight, g_bias, step_abs, k)
     if n_chunks is None:
-        vjp_rows(wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data, Wp, Wi, Up, Ui,
-                 Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds, g_weight, g_bias, step_abs, k, 0, n)
+        vjp_rows(*args, 0, n)
     else:
-        vjp_rows_parallel(wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data, Wp, Wi,
-                          Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds, g_weight, g_bias,
-                          step_abs, k, n_chunks)
+        vjp_rows_parallel(*args, n_chunks)
     outer_into(w.V.indptr, w.V.indices, first_slot[3], dzs, s, g_weight, step_abs, k)
     outer_into(w.D.indptr, w.D.indices, first_slot[4], dzs, xk, g_weight, step_abs, k)
     for o in range(n_out):
