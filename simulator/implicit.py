@@ -1,6 +1,7 @@
 """SciPy's BDF and Radau with a sparse Jacobian's systems factorised in a
 fill-reducing order, and BDF keeping a factorisation across small changes
-of its step (`OrderedBDF`).
+of its step, incomplete where that approximates the inverse well enough
+for Newton's iteration (`OrderedBDF`).
 
 The implicit methods factorise ``I - c J`` (BDF; Radau's two systems likewise)
 every time the step size changes. SciPy calls `splu` with its defaults:
@@ -26,11 +27,22 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import BDF, Radau
 from scipy.sparse import issparse
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import spilu, splu
 
 __all__ = ["ORDERED_SOLVERS", "factorise", "OrderedLU"]
 
 _NO_PIVOTING = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
+#: BDF's incomplete factorisations: entries below this (relative) are dropped,
+#: and the factors may hold this many times the matrix's entries.
+ILU_DROP_TOL = 1e-3
+ILU_FILL = 2.0
+#: An incomplete LU ``M`` is kept only if ``M^{-1} A`` maps a probe vector
+#: ``p`` (ones) to within this fraction of ``|p|`` of itself, else the
+#: complete one is made. It stands in for ``A^{-1}`` in Newton's iteration,
+#: whose error it must shrink at every step: on the stiff networks measured
+#: it does by 1e-3 to 7e-2 at BDF's small ``c`` (``c = 1e-3 .. 1e-2``) and
+#: not at all at larger ones (the dropped entries grow with ``c``).
+ILU_MAX_CONTRACTION = 0.1
 
 
 class OrderedLU:
@@ -49,19 +61,37 @@ class OrderedLU:
         return x
 
 
-def factorise(A, order: np.ndarray | None):
+def factorise(A, order: np.ndarray | None, incomplete: bool = False):
     """LU of sparse `A` with the diagonal pivots kept, in `order` (None: find
     a minimum-degree order on ``A + A^T``). Returns ``(factor, order)``.
-    SuperLU still swaps rows where a diagonal entry is exactly zero."""
+    SuperLU still swaps rows where a diagonal entry is exactly zero.
+
+    `incomplete` (with an `order`): SuperLU's incomplete LU, dropping entries
+    below `ILU_DROP_TOL`, in that order; the complete one where it breaks
+    down (a zero pivot) or approximates the inverse worse than
+    `ILU_MAX_CONTRACTION` along a probe vector."""
     A = A.tocsc()
     if order is None:
         lu = splu(A, permc_spec="MMD_AT_PLUS_A", **_NO_PIVOTING)
         return OrderedLU(lu, None), np.argsort(lu.perm_c)
-    return OrderedLU(splu(A[order][:, order].tocsc(), permc_spec="NATURAL", **_NO_PIVOTING), order), order
+    B = A[order][:, order].tocsc()
+    if incomplete:
+        try:
+            ilu = spilu(B, drop_tol=ILU_DROP_TOL, fill_factor=ILU_FILL, permc_spec="NATURAL")
+        except RuntimeError:  # "Factor is exactly singular": the dropped entries mattered
+            ilu = None
+        if ilu is not None:
+            probe = np.ones(B.shape[0], dtype=B.dtype)
+            if np.linalg.norm(ilu.solve(B @ probe) - probe) <= ILU_MAX_CONTRACTION * np.linalg.norm(probe):
+                return OrderedLU(ilu, order), order
+    return OrderedLU(splu(B, permc_spec="NATURAL", **_NO_PIVOTING), order), order
 
 
 class _OrderedFactorisation:
-    """Mixin over SciPy's BDF and Radau: `factorise` for a sparse Jacobian."""
+    """Mixin over SciPy's BDF and Radau: `factorise` for a sparse Jacobian
+    (incomplete where the class says `INCOMPLETE`)."""
+
+    INCOMPLETE = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,7 +101,7 @@ class _OrderedFactorisation:
 
     def _factorise(self, A):
         self.nlu += 1
-        factor, self._order = factorise(A, self._order)
+        factor, self._order = factorise(A, self._order, self.INCOMPLETE)
         return factor
 
 
@@ -96,7 +126,18 @@ class OrderedBDF(_OrderedFactorisation, BDF):
     Measured on the stiff networks of `benchmarks/bench_ode.py`: small-world
     (N = 2,000, sparse J) 1,386 factorisations -> 667 and 33.5 s -> 21.9 s;
     random (N = 1,000, dense J) 987 -> 431 and 19.4 s -> 13.9 s.
+
+    A sparse system's factorisation is incomplete (`factorise`): Newton's
+    iteration needs a good approximation of ``(I - c J)^{-1}``, not the exact
+    inverse, and already works with a stale one. On the small-world network
+    the incomplete factors hold about 20,000 entries against the complete
+    ones' 300,000; a factorisation takes 7 against 20 ms and a solve 0.06
+    against 0.34 ms, while one solve leaves a residual of 1e-3 (a Newton
+    step contracts the error by about 5e-3): the evaluations stayed within
+    3% (20,678 -> 21,392) and the solve went from 25.2 to 7.4 s.
     """
+
+    INCOMPLETE = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -36,6 +36,44 @@ def test_factorise_solves_and_fills_less_than_scipys_default(c):
     assert again.lu.L.nnz + again.lu.U.nnz < 0.8 * (default.L.nnz + default.U.nnz)
 
 
+def test_incomplete_factors_are_small_and_close_at_small_steps():
+    """At a small step (c = 1e-3) BDF's incomplete LU holds a fraction of the
+    complete factors' entries and stands in for the inverse: applied to
+    ``A x`` it gives back x to 1e-2 (Newton's iteration corrects the rest)."""
+    A = _system(1e-3)
+    x = np.random.default_rng(1).normal(size=A.shape[0])
+    complete, order = factorise(A, None)
+    incomplete, same = factorise(A, order, incomplete=True)
+    assert same is order
+    assert incomplete.lu.L.nnz + incomplete.lu.U.nnz < 0.5 * (complete.lu.L.nnz + complete.lu.U.nnz)
+    assert 0 < np.linalg.norm(incomplete.solve(A @ x) - x) < 1e-2 * np.linalg.norm(x)
+
+
+def test_incomplete_factorisation_is_refused_where_it_would_not_converge():
+    """At a large step (c = 1) the dropped entries matter (the incomplete
+    factors would amplify errors): the complete LU is made instead."""
+    A = _system(1.0)
+    b = np.random.default_rng(2).normal(size=A.shape[0])
+    _, order = factorise(A, None)
+    factor, _ = factorise(A, order, incomplete=True)
+    np.testing.assert_allclose(A @ factor.solve(b), b, rtol=0, atol=1e-10)
+
+
+def test_incomplete_factorisation_falls_back_to_the_complete_one(monkeypatch):
+    """Where the incomplete LU breaks down (a zero pivot), the complete one solves."""
+    from simulator import implicit
+
+    def breaks_down(*args, **kwargs):
+        raise RuntimeError("Factor is exactly singular")
+
+    A = _system(0.1)
+    b = np.random.default_rng(3).normal(size=A.shape[0])
+    _, order = factorise(A, None)
+    monkeypatch.setattr(implicit, "spilu", breaks_down)
+    factor, _ = factorise(A, order, incomplete=True)
+    np.testing.assert_allclose(A @ factor.solve(b), b, rtol=0, atol=1e-10)
+
+
 def test_factorise_complex_system():
     """Radau factorises a complex system too."""
     A = _system(0.3, n=120, dtype=complex) + 0.5j * sp.identity(120, format="csc")
