@@ -12,6 +12,12 @@ settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Slow tests (the README's commands in a fresh clone) run last, when the
+    kernel cache the clone shares is warm."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
 @pytest.fixture
 def four_neuron() -> nx.DiGraph:
     """The design's textbook network, drawn by hand (independent of topologies)."""

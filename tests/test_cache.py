@@ -1,46 +1,102 @@
-"""The on-disk kernel cache: on by default, off with ``GRAPHRNN_CACHE=0``."""
+"""The on-disk kernel cache: a per-user folder keyed by the kernel sources'
+digest, never the package's own folder; on by default, off with
+``GRAPHRNN_CACHE=0``; ``NUMBA_CACHE_DIR`` moves it."""
 
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
+from simulator._kernels.cache import SOURCES, cache_base, kernel_folder, prune
+
+PACKAGE = Path(__file__).resolve().parents[1] / "simulator"
+
 PROBE = (
     "import simulator._kernels as k; from simulator._kernels.forward import run_sync_serial as f; "
-    "print(k.CACHE, type(f._cache).__name__)"
+    "print(k.CACHE, type(f._cache).__name__, getattr(f._cache, '_cache_path', ''))"
 )
 
 
-@pytest.mark.parametrize("value, expected", [(None, "True FunctionCache"), ("0", "False NullCache"),
-                                             ("off", "False NullCache"), ("1", "True FunctionCache")])
+def probe(code: str, **env: str | None) -> list[str]:
+    """`code`'s printed words in a fresh process with `env` changed (None: unset)."""
+    environ = dict(os.environ)
+    for key, value in env.items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("value, expected", [(None, ["True", "FunctionCache"]), ("0", ["False", "NullCache"]),
+                                             ("off", ["False", "NullCache"]), ("1", ["True", "FunctionCache"])])
 def test_cache_switch(value, expected):
-    env = {k: v for k, v in os.environ.items() if k != "GRAPHRNN_CACHE"}
-    if value is not None:
-        env["GRAPHRNN_CACHE"] = value
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == expected
+    """GRAPHRNN_CACHE turns the on-disk cache on (default) or off."""
+    assert probe(PROBE, GRAPHRNN_CACHE=value)[:2] == expected
 
 
-def test_an_edit_to_any_kernel_source_drops_the_whole_cache(tmp_path):
-    """Numba checks a cached kernel only against its own file; the digest of
-    every source drops all cached kernels when any source changes (an
-    inlined helper included), and only then."""
-    from simulator._kernels import refresh_cache
+def test_kernels_are_cached_in_the_user_folder_not_beside_the_package(tmp_path):
+    """A run compiles into $XDG_CACHE_HOME/graphrnn/kernels-<digest> and
+    leaves no cache file in the package's folders (which would outlive an
+    uninstall and shadow a later install)."""
+    code = ("import numpy as np, simulator as sim, topologies as tp; "
+            "sim.run(sim.compile(tp.four_neuron()), np.zeros((3, 2))); " + PROBE)
+    before = set(PACKAGE.rglob("*.nb[ic]"))
+    words = probe(code, XDG_CACHE_HOME=str(tmp_path), NUMBA_CACHE_DIR=None, GRAPHRNN_CACHE=None)
+    folder = Path(words[2])
+    assert folder.parent == tmp_path / "graphrnn" and folder.name.startswith("kernels-")
+    assert folder == kernel_folder(tmp_path, SOURCES)
+    assert any(folder.glob("forward.run_sync_serial-*.nbi")) and any(folder.glob("*.nbc"))
+    assert set(PACKAGE.rglob("*.nb[ic]")) == before == set()
 
-    sources = [tmp_path / "kernel.py", tmp_path / "helper.py"]
-    for p in sources:
-        p.write_text("x = 1\n")
-    cache = tmp_path / "__pycache__"
-    cache.mkdir()
-    stamp = cache / "sources.sha256"
-    assert refresh_cache(sources, [cache], stamp)  # no stamp yet
-    (cache / "kernel.f-1.py311.nbi").write_text("index")
-    (cache / "kernel.f-1.py311.1.nbc").write_text("code")
-    (cache / "kernel.cpython-311.pyc").write_text("bytecode")
-    assert not refresh_cache(sources, [cache], stamp)
-    assert len(list(cache.glob("*.nb[ic]"))) == 2
-    sources[1].write_text("x = 2\n")  # the helper changes, not the kernel's own file
-    assert refresh_cache(sources, [cache], stamp)
-    assert sorted(p.name for p in cache.iterdir()) == ["kernel.cpython-311.pyc", "sources.sha256"]
-    assert not refresh_cache(sources, [cache], stamp)
+
+def test_numba_cache_dir_moves_the_cache(tmp_path):
+    """NUMBA_CACHE_DIR, when set, is the base of the keyed folder."""
+    folder = Path(probe(PROBE, NUMBA_CACHE_DIR=str(tmp_path), GRAPHRNN_CACHE=None)[2])
+    assert folder == kernel_folder(tmp_path, SOURCES)
+
+
+def test_cache_base_order(tmp_path):
+    """NUMBA_CACHE_DIR first, then XDG_CACHE_HOME, then ~/.cache."""
+    assert cache_base({"NUMBA_CACHE_DIR": "/a", "XDG_CACHE_HOME": "/b"}) == Path("/a")
+    assert cache_base({"XDG_CACHE_HOME": "/b"}) == Path("/b")
+    assert cache_base({}) == Path.home() / ".cache"
+
+
+def test_the_folder_changes_with_any_source_and_only_then(tmp_path):
+    """An edit to any source (an inlined helper, not only the kernel's own
+    file) gives a new folder, so no stale code is served; identical sources
+    in two checkouts share one."""
+    sources = []
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        sources.append([tmp_path / where / "kernel.py", tmp_path / where / "helper.py"])
+        for p in sources[-1]:
+            p.write_text("x = 1\n")
+    base = tmp_path / "cache"
+    first = kernel_folder(base, sources[0])
+    assert first == kernel_folder(base, sources[1])
+    sources[0][1].write_text("x = 2\n")  # the helper changes, not the kernel's own file
+    assert kernel_folder(base, sources[0]) != first
+    assert kernel_folder(base, sources[1]) == first
+
+
+def test_prune_keeps_the_newest_and_any_in_use(tmp_path):
+    """Beyond the `keep` most recently used folders, those idle for longer
+    than `idle` are removed; the current one and any used recently stay."""
+    now = time.time()
+    ages = {"kernels-current": 0, "kernels-a": 10, "kernels-b": 20, "kernels-c": 5000, "kernels-d": 9000,
+            "kernels-busy": 30}
+    for name, age in ages.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "f.nbi").write_text("index")
+        os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / "not-a-kernel-folder").mkdir()
+    removed = prune(tmp_path / "kernels-current", keep=2, idle=1000)
+    assert sorted(p.name for p in removed) == ["kernels-c", "kernels-d"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernels-a", "kernels-b", "kernels-busy",
+                                                         "kernels-current", "not-a-kernel-folder"]
