@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from .activations import activation_code
-from .layout import build_layout
+from .layout import KIND_NAMES, build_layout
 from .network import GraphAttributes, Network, as_dtype, detached
 
 __all__ = ["compile"]
@@ -32,6 +32,9 @@ MODEL_ATTRIBUTES = frozenset({"bias", "activation", "tau"})
 DEFAULT_ACTIVATION = ("identity", "tanh", "identity")
 #: Edge kind code by (source role, target role); -1 into an input, -2 output->output.
 KIND_TABLE = np.array([[-1, 1, 4], [-1, 0, 3], [-1, 2, -2]], dtype=np.int8)
+#: The steps a signal takes along an edge of each kind (W, U, F, V, D): the
+#: only `delay` this version simulates.
+DEFAULT_DELAY = (1, 0, 1, 0, 0)
 
 
 def _check_graph(G: Any) -> None:
@@ -46,6 +49,25 @@ def _check_graph(G: Any) -> None:
         raise TypeError(f"`G` must be a networkx.DiGraph or Graph, got {type(G).__name__}")
     if G.number_of_nodes() == 0:
         raise ValueError("`G` has no nodes")
+
+
+def _refuse_unsimulated(G: nx.Graph, neurons: list, nodes: list, src: np.ndarray, dst: np.ndarray,
+                        kind: np.ndarray, extra: np.ndarray) -> None:
+    """Refuse, by name, a gated unit (``unit`` other than ``"rnn"``) or an
+    edge ``delay`` other than its kind's default: this version does not
+    simulate them, and ignoring them would run a different network."""
+    for name in neurons:
+        unit = G.nodes[name].get("unit", "rnn")
+        if unit != "rnn":
+            raise ValueError(f"node {name!r} has unit {unit!r}: gated units (GRU, LSTM) are not simulated by "
+                             "this version; only unit='rnn' (the default) compiles")
+    for e in np.flatnonzero(extra).tolist():
+        u, v = _edge_name(nodes, src, dst, e)
+        delay = G.edges[u, v].get("delay")
+        if delay is not None and not (np.isscalar(delay) and delay == DEFAULT_DELAY[kind[e]]):
+            raise ValueError(f"edge {(u, v)!r} has delay {delay!r}: this version simulates only the default "
+                             f"delay of each edge kind ({DEFAULT_DELAY[kind[e]]} for {KIND_NAMES[kind[e]]}); "
+                             "remove the attribute")
 
 
 def _resolve_roles(
@@ -292,6 +314,7 @@ def compile(
     weight = _weights_array(weight, bad_weight, nodes, src, dst, dt)
 
     neurons = [n for n, r in zip(nodes, roles) if r == HIDDEN]
+    _refuse_unsimulated(G, neurons, nodes, src, dst, kind, extra)
     bias, codes, tau, node_extra = [], [], [], {}
     for name, code in [(n, HIDDEN) for n in neurons] + [(n, OUTPUT) for n in output_names]:
         attrs = G.nodes[name]

@@ -172,3 +172,108 @@ def cross_entropy(y, classes):
     mask = classes >= 0
     picked = np.take_along_axis(logp, np.where(mask, classes, 0)[..., None], axis=-1)[..., 0]
     return float(-picked[mask].mean()) if mask.any() else 0.0
+
+
+# ----------------------------------------------- gated units and delays
+#: Default delay of an edge by the roles at its ends (design section 9).
+DEFAULT_DELAY = {("input", "hidden"): 0, ("hidden", "hidden"): 1, ("output", "hidden"): 1,
+                 ("hidden", "output"): 0, ("input", "output"): 0}
+#: Each gated unit's gates; the first one's weight is the edge's plain `weight`.
+GATES = {"rnn": ("a",), "gru": ("n", "r", "z"), "lstm": ("g", "i", "f", "o")}
+
+
+def run_general(G, x, h0=None, c0=None, teacher=None, inputs=None, outputs=None):
+    """Design sections 3, 8 and 9 together, one node at a time: plain, GRU
+    and LSTM neurons, a delay on every edge, delay-0 paths evaluated in a
+    topological order within the step.
+
+    `x` is (T, [B,] n_in); `teacher` (T, [B,] n_out) replaces each fed-back
+    output by its target where the target is not NaN. Returns ``states``
+    (T+1, [B,] N), ``outputs`` (T, [B,] n_out), ``cells`` (T+1, [B,] n_lstm)
+    (None without LSTM neurons) and ``gates``: name -> (T, [B,] N), NaN for
+    neurons without that gate (the values after the sigmoid or phi).
+    """
+    G = G if G.is_directed() else G.to_directed()
+    dense = Dense(G, inputs, outputs)
+    ins, outs, hid = dense.inputs, dense.outputs, dense.neurons
+    role = {n: "input" for n in ins} | {n: "output" for n in outs} | {n: "hidden" for n in hid}
+    col = {n: k for k, n in enumerate(ins)} | {n: k for k, n in enumerate(outs)} | {n: k for k, n in enumerate(hid)}
+    unit = {n: G.nodes[n].get("unit", "rnn") for n in hid}
+    cells = [n for n in hid if unit[n] == "lstm"]
+    cell_col = {n: k for k, n in enumerate(cells)}
+    x = np.asarray(x, dtype=float)
+    T, batch = x.shape[0], x.shape[1:-1]
+    N = len(hid)
+
+    def delay(u, v):
+        return int(G.edges[u, v].get("delay", DEFAULT_DELAY[role[u], role[v]]))
+
+    zero_delay = nx.DiGraph()
+    zero_delay.add_nodes_from(hid + outs)
+    zero_delay.add_edges_from((u, v) for u, v in G.edges if role[u] != "input" and delay(u, v) == 0)
+    order = list(nx.topological_sort(zero_delay))  # raises on a cycle of delay-0 edges
+
+    H = [np.zeros(batch + (N,)) if h0 is None else np.asarray(h0, float) * np.ones(batch + (N,))]
+    C = [np.zeros(batch + (len(cells),)) if c0 is None else np.asarray(c0, float) * np.ones(batch + (len(cells),))]
+    Y, fed = [], []
+    gates = {q: np.full((T,) + batch + (N,), np.nan) for q in ("r", "z", "n", "i", "f", "g", "o")}
+
+    def value(u, s):
+        """What node u delivers at time s (before the start: h0, zero input, zero output)."""
+        if role[u] == "input":
+            return x[s][..., col[u]] if s >= 0 else np.zeros(batch)
+        if role[u] == "output":
+            return fed[s][..., col[u]] if s >= 0 else np.zeros(batch)
+        return H[max(s, -1) + 1][..., col[u]]
+
+    def sums(v, gate_names, u_filter=lambda u: True):
+        """Each gate's sum over v's in-edges (those passing u_filter)."""
+        total = {q: np.zeros(batch) for q in gate_names}
+        for u in G.predecessors(v):
+            if not u_filter(u):
+                continue
+            s = value(u, t - delay(u, v))
+            for k, q in enumerate(gate_names):
+                key = "weight" if k == 0 else f"weight_{q}"
+                total[q] = total[q] + G.edges[u, v].get(key, 1.0 if k == 0 else 0.0) * s
+        return total
+
+    for t in range(T):
+        H.append(H[t].copy())
+        C.append(C[t].copy())
+        Y.append(np.zeros(batch + (len(outs),)))
+        fed.append(np.zeros(batch + (len(outs),)))
+        for v in order:
+            attrs = G.nodes[v]
+            if role[v] == "output":
+                y = ACTIVATIONS[attrs.get("activation", "identity")](sums(v, ("a",))["a"] + attrs.get("bias", 0.0))
+                Y[t][..., col[v]] = y
+                target = np.nan if teacher is None else np.asarray(teacher[t], float)[..., col[v]]
+                fed[t][..., col[v]] = np.where(np.isnan(target), y, target)
+                continue
+            i, kind = col[v], unit[v]
+            phi = ACTIVATIONS[attrs.get("activation", "tanh")]
+            sig = ACTIVATIONS[attrs.get("gate_activation", "sigmoid")]
+            A = sums(v, GATES[kind])
+            if kind == "rnn":
+                H[t + 1][..., i] = phi(A["a"] + attrs.get("bias", 0.0))
+            elif kind == "gru":
+                R_n = sums(v, ("n",), lambda u: role[u] == "hidden" and delay(u, v) >= 1)["n"]
+                r = sig(A["r"] + attrs.get("bias_r", 0.0))
+                z = sig(A["z"] + attrs.get("bias_z", 0.0))
+                n = phi(A["n"] - R_n + attrs.get("bias", 0.0) + r * (R_n + attrs.get("bias_hn", 0.0)))
+                H[t + 1][..., i] = (1 - z) * n + z * H[t][..., i]
+                for q, val in (("r", r), ("z", z), ("n", n)):
+                    gates[q][t][..., i] = val
+            else:
+                ig = sig(A["i"] + attrs.get("bias_i", 0.0))
+                f = sig(A["f"] + attrs.get("bias_f", 0.0))
+                o = sig(A["o"] + attrs.get("bias_o", 0.0))
+                g = phi(A["g"] + attrs.get("bias", 0.0))
+                k = cell_col[v]
+                C[t + 1][..., k] = f * C[t][..., k] + ig * g
+                H[t + 1][..., i] = o * phi(C[t + 1][..., k])
+                for q, val in (("i", ig), ("f", f), ("g", g), ("o", o)):
+                    gates[q][t][..., i] = val
+    outputs_ = np.array(Y).reshape((T,) + batch + (len(outs),))
+    return np.array(H), outputs_, (np.array(C) if cells else None), gates

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 
 import simulator as sim
+import topologies as tp
 
 from .strategies import graphs
 
@@ -277,3 +278,24 @@ def test_network_post_init_validates(four_neuron):
     kind = net.edge_kind.copy(); kind[1] = kind[0]
     with pytest.raises(ValueError, match=r"appears more than once"):
         replace(net, edge_src=src, edge_dst=dst, edge_kind=kind, layout=None)
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda: tp.gru(1, 2, 1), "node 'h0' has unit 'gru': gated units"),
+    (lambda: tp.gate(tp.ring(3, seed=0), unit="lstm", nodes=[1]), "node 1 has unit 'lstm'"),
+    (lambda: tp.stacked(1, [2, 2], 1), r"edge \('L0_0', 'L1_0'\) has delay 0: .* \(1 for hidden->hidden\)"),
+    (lambda: tp.delay_line(2, link_delay=3), r"edge \('d0', 'd1'\) has delay 3"),
+])
+def test_gated_units_and_delays_are_refused_by_name_not_ignored(build, match):
+    """A graph this version would simulate differently from what it says
+    (a gated unit, a non-default delay) is refused, naming the culprit."""
+    with pytest.raises(ValueError, match=match):
+        sim.compile(build())
+
+
+def test_a_default_delay_compiles_and_stays_on_the_graph():
+    G = tp.delay_line(3, seed=0)
+    G.edges["d0", "d1"]["delay"] = 1
+    G.edges["in0", "d0"]["delay"] = 0
+    net = sim.compile(G)
+    assert net.to_networkx().edges["d0", "d1"]["delay"] == 1

@@ -151,6 +151,23 @@ def check_choice(name: str, value: Any, options: Sequence[str]) -> str:
     return value
 
 
+#: The longest delay a builder draws: a step's history is kept that deep.
+MAX_DELAY = 10_000
+
+
+def check_delay_range(value: Any) -> tuple[int, int]:
+    """Return ``(lo, hi)`` for a ``delays=`` range of recurrent delays,
+    ``1 <= lo <= hi <= MAX_DELAY``; otherwise raise ``TypeError`` /
+    ``ValueError``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise TypeError(f"`delays` must be a pair (lo, hi) of integers, got {value!r}")
+    lo = check_int("delays[0]", value[0], minimum=1)
+    hi = check_int("delays[1]", value[1], minimum=lo)
+    if hi > MAX_DELAY:
+        raise ValueError(f"`delays` must stay <= {MAX_DELAY} steps, got {value!r}")
+    return lo, hi
+
+
 def check_activation(value: Any) -> str:
     """Check an activation name against :data:`ACTIVATIONS`."""
     return check_choice("activation", value, ACTIVATIONS)

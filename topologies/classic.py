@@ -1,4 +1,5 @@
-"""Classic named architectures: the textbook four-neuron net, Elman, layered.
+"""Classic named architectures: the textbook four-neuron net, Elman, layered,
+a tapped delay line.
 
 Hidden nodes here have string names chosen by the architecture (``"A1"``,
 ``"h0"``, ``"L0_0"``); inputs are ``"in0", "in1", ...`` and outputs
@@ -29,7 +30,7 @@ from ._util import (
 )
 from .weights import _wire_io
 
-__all__ = ["four_neuron", "elman", "layered"]
+__all__ = ["four_neuron", "elman", "layered", "delay_line"]
 
 Seed = int | np.random.Generator | None
 
@@ -359,4 +360,55 @@ def layered(
     first = hidden[: sizes[0]]
     last = hidden[n_hidden - sizes[-1]:]
     _wire_io(G, rng, inputs, first, outputs, last, 1.0, input_scale)
+    return G
+
+
+def delay_line(length: int, n_outputs: int = 1, seed: Seed = None, *, link_delay: int = 1) -> nx.DiGraph:
+    """A tapped delay line: one input passed along a chain of identity neurons.
+
+    Parameters
+    ----------
+    length : int
+        Number of taps ``"d0" .. "d{length-1}"``, ``>= 1``.
+    n_outputs : int, default 1
+        Outputs ``"out0" ..`` reading every tap (``>= 0``).
+    seed : int, numpy.random.Generator or None
+        Seed for the readout weights, ``N(0, 1 / length)``.
+    link_delay : int, default 1
+        Keyword only: the steps each link of the chain takes (``>= 1``);
+        written as the links' ``delay`` attribute when not 1.
+
+    Returns
+    -------
+    networkx.DiGraph
+        ``"in0" -> "d0"`` (weight 1, the same step) and ``"d{k}" ->
+        "d{k+1}"`` (weight 1, `link_delay` steps); taps have the
+        ``identity`` activation; every tap feeds every output.
+
+    Notes
+    -----
+    Tap ``k`` holds the input ``k * link_delay`` steps back:
+    ``h_k[t+1] = x[t - k * link_delay]`` (zero before the start), so a
+    linear readout of the taps is an FIR filter of the input.
+
+    Examples
+    --------
+    >>> from topologies import delay_line
+    >>> G = delay_line(3, seed=0)
+    >>> list(G), G.nodes["d1"]["activation"]
+    (['in0', 'd0', 'd1', 'd2', 'out0'], 'identity')
+    >>> "delay" in G.edges["d0", "d1"], delay_line(3, link_delay=2).edges["d0", "d1"]["delay"]
+    (False, 2)
+    """
+    length = check_int("length", length, minimum=1)
+    n_outputs = check_int("n_outputs", n_outputs, minimum=0)
+    link_delay = check_int("link_delay", link_delay, minimum=1)
+    rng = as_rng(seed)
+    taps = [f"d{k}" for k in range(length)]
+    inputs, outputs = io_names(1, n_outputs)
+    G = new_graph(inputs, taps, outputs, hidden_attrs=[{"activation": "identity"}] * length)
+    G.add_edge("in0", "d0", weight=1.0)
+    link = {} if link_delay == 1 else {"delay": link_delay}
+    G.add_edges_from((a, b, {"weight": 1.0, **link}) for a, b in zip(taps, taps[1:]))
+    _wire_io(G, rng, [], taps, outputs, taps)
     return G

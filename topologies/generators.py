@@ -29,6 +29,7 @@ from ._util import (
     add_weighted_edges,
     as_rng,
     bernoulli_pairs,
+    check_delay_range,
     check_int,
     check_real,
     distinct_rows,
@@ -63,8 +64,11 @@ def _build(
     input_scale: float,
     hidden_attrs=None,
     weights: np.ndarray | None = None,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
-    """Graph over hidden ints 0..n-1 with edges src -> dst plus I/O wiring."""
+    """Graph over hidden ints 0..n-1 with edges src -> dst plus I/O wiring,
+    and a ``delay`` drawn from ``delays`` on each hidden edge when given."""
+    lo_hi = None if delays is None else check_delay_range(delays)
     hidden = list(range(n))
     inputs, outputs = io_names(n_inputs, n_outputs)
     G = new_graph(inputs, hidden, outputs, hidden_attrs=hidden_attrs)
@@ -72,6 +76,10 @@ def _build(
         weights = fan_in_weights(rng, dst, n, scale)
     add_weighted_edges(G, hidden, hidden, src, dst, weights)
     _wire_io(G, rng, inputs, hidden, outputs, hidden, input_density, input_scale)
+    if lo_hi is not None:
+        edges = G.edges
+        for u, v, d in zip(src.tolist(), dst.tolist(), rng.integers(lo_hi[0], lo_hi[1] + 1, size=src.size).tolist()):
+            edges[u, v]["delay"] = d
     return G
 
 
@@ -102,6 +110,7 @@ def erdos_renyi(
     scale: float = 1.0,
     input_density: float = 1.0,
     input_scale: float = 1.0,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
     """Directed Erdos-Renyi network G(n, p) of ``n`` neurons.
 
@@ -121,6 +130,11 @@ def erdos_renyi(
         Recurrent weight scale (keyword only), see the module notes.
     input_density, input_scale : float, default 1.0
         Input wiring probability and weight scale (keyword only).
+    delays : (int, int), optional
+        Keyword only: draw each hidden -> hidden edge's ``delay`` uniformly
+        from the integers ``lo .. hi`` (``1 <= lo <= hi``), after everything
+        else (the same seed gives the same graph plus delays); default: no
+        ``delay`` attribute (one step each).
 
     Returns
     -------
@@ -162,7 +176,7 @@ def erdos_renyi(
     io = _io_args(n_inputs, n_outputs, scale, input_density, input_scale)
     rng = as_rng(seed)
     src, dst = bernoulli_pairs(rng, n, n, p, exclude_diagonal=not self_loops)
-    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4])
+    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], delays=delays)
 
 
 def _fixed_indegree_pairs(rng, n: int, k: int, self_loops: bool):
@@ -184,6 +198,7 @@ def fixed_indegree(
     scale: float = 1.0,
     input_density: float = 1.0,
     input_scale: float = 1.0,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
     """Random network in which every neuron has exactly ``k`` presynaptic neurons.
 
@@ -205,6 +220,11 @@ def fixed_indegree(
         ``N(0, scale**2 / k)``.
     input_density, input_scale : float, default 1.0
         Input wiring probability and weight scale (keyword only).
+    delays : (int, int), optional
+        Keyword only: draw each hidden -> hidden edge's ``delay`` uniformly
+        from the integers ``lo .. hi`` (``1 <= lo <= hi``), after everything
+        else (the same seed gives the same graph plus delays); default: no
+        ``delay`` attribute (one step each).
 
     Returns
     -------
@@ -257,7 +277,7 @@ def fixed_indegree(
     weights = rng.standard_normal(src.size)
     if k:
         weights *= io[2] / np.sqrt(k)
-    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], weights=weights)
+    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], delays=delays, weights=weights)
 
 
 def small_world(
@@ -271,6 +291,7 @@ def small_world(
     scale: float = 1.0,
     input_density: float = 1.0,
     input_scale: float = 1.0,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
     """Directed Watts-Strogatz small-world network.
 
@@ -291,6 +312,11 @@ def small_world(
         Recurrent weight scale (keyword only).
     input_density, input_scale : float, default 1.0
         Input wiring probability and weight scale (keyword only).
+    delays : (int, int), optional
+        Keyword only: draw each hidden -> hidden edge's ``delay`` uniformly
+        from the integers ``lo .. hi`` (``1 <= lo <= hi``), after everything
+        else (the same seed gives the same graph plus delays); default: no
+        ``delay`` attribute (one step each).
 
     Returns
     -------
@@ -368,7 +394,7 @@ def small_world(
         targets.sort(axis=1)
     src = np.repeat(np.arange(n, dtype=np.int64), k)
     dst = targets.ravel()
-    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4])
+    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], delays=delays)
 
 
 def _preferential_targets(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
@@ -417,6 +443,7 @@ def scale_free(
     scale: float = 1.0,
     input_density: float = 1.0,
     input_scale: float = 1.0,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
     """Barabasi-Albert preferential-attachment network, edges in both directions.
 
@@ -435,6 +462,11 @@ def scale_free(
         Recurrent weight scale (keyword only).
     input_density, input_scale : float, default 1.0
         Input wiring probability and weight scale (keyword only).
+    delays : (int, int), optional
+        Keyword only: draw each hidden -> hidden edge's ``delay`` uniformly
+        from the integers ``lo .. hi`` (``1 <= lo <= hi``), after everything
+        else (the same seed gives the same graph plus delays); default: no
+        ``delay`` attribute (one step each).
 
     Returns
     -------
@@ -484,7 +516,7 @@ def scale_free(
     src = np.concatenate((owner, target))
     dst = np.concatenate((target, owner))
     src, dst = lexsort_pairs(src, dst)
-    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4])
+    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], delays=delays)
 
 
 def _unique_pairs(src: np.ndarray, dst: np.ndarray, n: int, keep_self: bool):
@@ -508,6 +540,7 @@ def ring(
     scale: float = 1.0,
     input_density: float = 1.0,
     input_scale: float = 1.0,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
     """Ring of ``n`` neurons, ``i -> i + 1 (mod n)``.
 
@@ -527,6 +560,11 @@ def ring(
         Recurrent weight scale (keyword only).
     input_density, input_scale : float, default 1.0
         Input wiring probability and weight scale (keyword only).
+    delays : (int, int), optional
+        Keyword only: draw each hidden -> hidden edge's ``delay`` uniformly
+        from the integers ``lo .. hi`` (``1 <= lo <= hi``), after everything
+        else (the same seed gives the same graph plus delays); default: no
+        ``delay`` attribute (one step each).
 
     Returns
     -------
@@ -568,7 +606,7 @@ def ring(
     src, dst = _unique_pairs(np.concatenate(src), np.concatenate(dst), n, False)
     if self_loops:
         src, dst = lexsort_pairs(np.concatenate((src, i)), np.concatenate((dst, i)))
-    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4])
+    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], delays=delays)
 
 
 def lattice_2d(
@@ -582,6 +620,7 @@ def lattice_2d(
     scale: float = 1.0,
     input_density: float = 1.0,
     input_scale: float = 1.0,
+    delays: tuple[int, int] | None = None,
 ) -> nx.DiGraph:
     """Two-dimensional grid with 4-neighbour coupling in both directions.
 
@@ -600,6 +639,11 @@ def lattice_2d(
         Recurrent weight scale (keyword only).
     input_density, input_scale : float, default 1.0
         Input wiring probability and weight scale (keyword only).
+    delays : (int, int), optional
+        Keyword only: draw each hidden -> hidden edge's ``delay`` uniformly
+        from the integers ``lo .. hi`` (``1 <= lo <= hi``), after everything
+        else (the same seed gives the same graph plus delays); default: no
+        ``delay`` attribute (one step each).
 
     Returns
     -------
@@ -647,4 +691,4 @@ def lattice_2d(
         dst.append((rr * cols + cc)[ok])
     src, dst = _unique_pairs(np.concatenate(src), np.concatenate(dst), n, False)
     attrs = ({"pos": (cc, rr)} for rr, cc in zip(r.tolist(), c.tolist()))
-    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], hidden_attrs=attrs)
+    return _build(n, src, dst, rng, io[2], io[0], io[1], io[3], io[4], delays=delays, hidden_attrs=attrs)
