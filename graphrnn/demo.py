@@ -126,17 +126,26 @@ def _picture(path: Path, four: Result, cont: dict, reservoir: Result, hop: tuple
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
-    fig, axes = plt.subplots(2, 3, figsize=(16, 8), constrained_layout=True)
-    axes = axes.ravel()
-    ax = axes[0]
+    fig, axes = plt.subplot_mosaic([["four", "cont", "res"], ["hop", "hop", "train"]], figsize=(16, 8.5),
+                                   constrained_layout=True)
+    ax = axes["four"]
+    # A2 and B2 never respond (both stay at 0) and Output reads B1: the lower
+    # line of each pair is drawn wide and pale, the upper one thin and dashed.
+    looks = {"A1": dict(lw=1.5),
+             "A2": dict(lw=5, alpha=0.45, label="A2 (no path from Input1)"),
+             "B1": dict(lw=5, alpha=0.45),
+             "B2": dict(lw=1.5, ls="--", label="B2 (no path from Input1)")}
     for name in four.network.neurons:
-        ax.step(four.times, four[name], where="post", label=name)
-    ax.step(four.times[1:], four["Output"], where="post", label="Output", color="k", ls="--")
+        look = {"label": name, **looks.get(name, {})}
+        ax.step(four.times, four[name], where="post", **look)
+    ax.step(four.times[1:], four["Output"], where="post", label="Output (reads B1)", color="k", ls="--",
+            lw=1.5, marker="s", ms=4)
     ax.set(title="Four-neuron network: pulse on Input1 at t = 0", xlabel="step", ylabel="activity")
     ax.legend(fontsize=8)
 
-    ax = axes[1]
+    ax = axes["cont"]
     ode, col = cont["ode"], four.network.neurons.index("B1")
     for (dt, res), style in zip(cont["runs"].items(), (":", "--", "-.")):
         ax.plot(res.times, res.states[:, col], style, label=f"Euler dt = {dt}")
@@ -144,24 +153,37 @@ def _picture(path: Path, four: Result, cont: dict, reservoir: Result, hop: tuple
     ax.set(title="Neuron B1 in continuous time", xlabel="time", ylabel="activity")
     ax.legend(fontsize=8)
 
-    ax = axes[2]
+    ax = axes["res"]
     im = ax.imshow(reservoir.states[:, :60].T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
                    interpolation="nearest")
     ax.set(title="Echo-state reservoir (60 of 1,000 neurons)", xlabel="step", ylabel="neuron")
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="state h (tanh)")
 
-    ax = axes[3]
+    ax = axes["hop"]
     patterns, probe, res = hop
-    side = 10
-    gap = np.zeros((side, 2))
-    panels = [patterns[0].reshape(side, side), gap, probe.reshape(side, side), gap, res.states[-1].reshape(side, side)]
-    ax.imshow(np.hstack(panels), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-    ax.set(title="Hopfield: stored | corrupted | recalled", xticks=[], yticks=[])
+    side, gap = 10, 3
+    blocks = [patterns[0], probe, res.states[-1]]
+    strip = np.full((side, len(blocks) * (side + gap) - gap), np.nan)
+    for k, block in enumerate(blocks):
+        strip[:, k * (side + gap):k * (side + gap) + side] = block.reshape(side, side)
+    ax.imshow(strip, cmap=plt.get_cmap("gray").with_extremes(bad="white"), vmin=-1, vmax=1, interpolation="nearest")
+    for k in range(len(blocks)):  # a frame, or the white (+1) bits at the edges merge into the page
+        ax.add_patch(Rectangle((k * (side + gap) - 0.5, -0.5), side, side, fill=False, lw=1, color="0.4"))
+    rows, cols = np.divmod(np.flatnonzero(probe != patterns[0]), side)
+    ax.scatter(cols + side + gap, rows, marker="x", s=40, color="tab:red", lw=1.5)
+    sweeps = next((k for k, s in enumerate(res.states) if np.array_equal(s, patterns[0])), None)
+    recalled = f"recalled in {sweeps} sweep{'s' * (sweeps != 1)}" if sweeps is not None \
+        else f"not recalled in {len(res.states) - 1} sweeps"
+    ax.set_xticks([side / 2 - 0.5 + k * (side + gap) for k in range(3)],
+                  ["stored pattern", f"corrupted: {len(rows)} of {side * side} bits flipped (x)", recalled])
+    ax.tick_params(length=0, labelsize=10)
+    ax.set(yticks=[], title="Hopfield network (100 neurons, 3 patterns): asynchronous recall")
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
-    ax = axes[4]
+    ax = axes["train"]
     ax.semilogy(history["loss"])
     ax.set(title="Training on the word-order task (BPTT, Adam)", xlabel="epoch", ylabel="cross-entropy")
-    axes[5].axis("off")
     fig.savefig(path, dpi=90)
     plt.close(fig)
 

@@ -1,5 +1,13 @@
 """Progress bars for long work: tqdm (a widget in Jupyter) when it is
-installed, else a line of text on stderr when a bar was asked for."""
+installed, else a line of text on stderr when a bar was asked for.
+
+Without tqdm the text bar depends on where stderr goes. In a terminal
+(``stderr.isatty()``) it is redrawn in place as the work goes on. Anywhere
+else (a Jupyter kernel, a pipe, a log file) a redrawn line would land as many
+separate pieces of output, so the bar writes exactly one line, its final
+state, when it closes. Bars nobody asked for (`run`'s bar for a long run,
+`solve`'s after a few seconds) draw no text at all; an asked-for one is
+``progress=True``, the default of `train` and `sweep`."""
 
 from __future__ import annotations
 
@@ -22,35 +30,53 @@ class TextBar:
     interface used here (``update``, ``set_postfix_str``, ``close``, a
     context manager), for when tqdm is not installed.
 
+    On a terminal stream (``stream.isatty()`` true) the line is redrawn in
+    place, at most ten times a second; on any other stream (a notebook's, a
+    pipe, a file) nothing is written until `close`, which writes the final
+    line once.
+
     Examples
     --------
     >>> import io
-    >>> out = io.StringIO()
+    >>> out = io.StringIO()  # not a terminal: one line, at the close
     >>> with TextBar(4, "run", "steps", stream=out, width=8) as bar:
     ...     bar.update(3); bar.set_postfix_str("1 failed")
-    >>> out.getvalue().split("\\r")[-1].split(" | ")[:2]
+    ...     out.getvalue()
+    ''
+    >>> out.getvalue().split(" | ")[:2]
     ['run [######  ] 3/4 steps', '1 failed']
     """
 
     def __init__(self, total: float, desc: str, unit: str, stream=None, width: int = 30):
         self.total, self.desc, self.unit, self.width = total, desc, unit, width
         self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        try:
+            self.live = bool(isatty()) if callable(isatty) else False
+        except (ValueError, OSError):  # a closed or detached stream
+            self.live = False
         self.done, self.note = 0, ""
         self.start = self.last = time.perf_counter()
         self.shown = None
-        self._draw()
+        if self.live:
+            self._draw()
 
-    def _draw(self) -> None:
+    def _line(self) -> str:
         frac = min(1.0, self.done / self.total) if self.total else 1.0
         note = f" | {self.note}" if self.note else ""
         elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{self.desc} [{'#' * int(self.width * frac):<{self.width}}] "
-                          f"{self.done:.4g}/{self.total:.4g} {self.unit}{note} | {elapsed:.1f}s")
+        return (f"{self.desc} [{'#' * int(self.width * frac):<{self.width}}] "
+                f"{self.done:.4g}/{self.total:.4g} {self.unit}{note} | {elapsed:.1f}s")
+
+    def _draw(self) -> None:
+        self.stream.write("\r" + self._line())
         self.stream.flush()
         self.shown = (self.done, self.note)
 
     def update(self, n: float = 1) -> None:
         self.done += n
+        if not self.live:
+            return
         now = time.perf_counter()
         if now - self.last > 0.1 or self.done >= self.total:
             self.last = now
@@ -62,9 +88,12 @@ class TextBar:
     def close(self) -> None:
         if self.stream is None:
             return
-        if self.shown != (self.done, self.note):
-            self._draw()
-        self.stream.write("\n")
+        if not self.live:
+            self.stream.write(self._line() + "\n")
+        else:
+            if self.shown != (self.done, self.note):
+                self._draw()
+            self.stream.write("\n")
         self.stream.flush()
         self.stream = None
 
@@ -77,8 +106,9 @@ class TextBar:
 
 def progress_bar(show: bool, total: float, desc: str, unit: str, delay: float = 0.0, text: bool = True):
     """A `tqdm.auto.tqdm` bar over `total` units, drawn once `delay` seconds
-    have passed; without tqdm a `TextBar` (when `text`); None when it is not
-    to be shown or there is nothing to count.
+    have passed; without tqdm a `TextBar` on stderr when `text` (the bar was
+    asked for: redrawn in a terminal, else one line at the close); None when
+    it is not to be shown or there is nothing to count.
 
     Examples
     --------

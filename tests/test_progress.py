@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import simulator as sim
-from simulator import simulate, threads
+from simulator import progress, simulate, threads
 
 from . import reference as ref
 from .test_run import _all_kinds_graph, _inputs
@@ -147,7 +147,8 @@ def test_a_bar_closes_when_the_run_fails(bars):
 
 def test_without_tqdm_an_asked_for_bar_is_a_line_of_text(monkeypatch, capsys):
     """Without tqdm, ``progress=True`` draws a text bar on stderr (the
-    numbers unchanged); the automatic bars stay silent."""
+    numbers unchanged; pytest's stderr is no terminal, so one line at the
+    close); the automatic bars stay silent."""
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
     net = sim.compile(_all_kinds_graph())
     x = _inputs(net, 5, None)
@@ -161,6 +162,97 @@ def test_without_tqdm_an_asked_for_bar_is_a_line_of_text(monkeypatch, capsys):
     assert capsys.readouterr().err.split("\r")[-1].startswith("solve [" + "#" * 30 + "] 2/2 time | ")
     sim.train(net, x, np.zeros((5, net.n_outputs)), epochs=3)
     assert "train [" + "#" * 30 + "] 3/3 epochs | loss " in capsys.readouterr().err
+
+
+class FakeStream:
+    """A stderr that says whether it is a terminal and records each write."""
+
+    def __init__(self, tty):
+        self.tty, self.writes = tty, []
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.writes.append(text)
+
+    def flush(self):
+        pass
+
+    @property
+    def text(self):
+        return "".join(self.writes)
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_without_tqdm_a_bar_is_redrawn_in_a_terminal_and_one_line_elsewhere(monkeypatch, tty):
+    """In a terminal the text bar is drawn at once and redrawn in place
+    (``\\r``) as the work goes; on any other stream (a notebook's stderr, a
+    pipe) nothing is written until the close, which writes one line, the
+    final state, in one piece. A bar nobody asked for writes nothing on
+    either."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    stream = FakeStream(tty)
+    with monkeypatch.context() as patch:
+        clock = iter(range(100))
+        patch.setattr(progress.time, "perf_counter", lambda: float(next(clock)))  # 1 s per reading
+        bar = progress.TextBar(3, "sweep", "points", stream=stream, width=6)
+        assert bar.live is tty and len(stream.writes) == tty
+        for _ in range(3):
+            bar.update(1)
+        bar.set_postfix_str("1 failed")
+        assert len(stream.writes) == (4 if tty else 0)
+        bar.close()
+        bar.close()  # once only
+    final = "sweep [######] 3/3 points | 1 failed | "
+    if tty:
+        assert stream.writes[0].startswith("\rsweep [      ] 0/3 points | ")
+        assert stream.writes[3].startswith("\rsweep [######] 3/3 points | ")
+        assert stream.writes[4].startswith("\r" + final) and stream.writes[5:] == ["\n"]
+    else:
+        (line,) = stream.writes
+        assert line.startswith(final) and line.endswith("s\n") and "\r" not in line
+
+    net = sim.compile(_all_kinds_graph())
+    x = _inputs(net, 5, None)
+    stderr = FakeStream(tty)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(simulate, "AUTO_MIN_WORK", 1)
+    sim.run(net, x)
+    sim.solve(net, x, (0.0, 2.0), dt=0.5, method="RK45")
+    assert stderr.writes == []
+    sim.run(net, x, progress=True)
+    sim.train(net, x, np.zeros((5, net.n_outputs)), epochs=3)
+    lines = stderr.text.split("\n")
+    assert len(lines) == 3 and lines[2] == ""
+    assert lines[0].split("\r")[-1].startswith("run [" + "#" * 30 + "] 5/5 steps | ")
+    assert lines[1].split("\r")[-1].startswith("train [" + "#" * 30 + "] 3/3 epochs | loss ")
+    if not tty:
+        assert len(stderr.writes) == 2 and "\r" not in stderr.text
+
+
+def test_a_text_bar_on_a_stream_that_cannot_say_is_one_line():
+    """A stream without ``isatty`` (or a closed one) is taken for no terminal."""
+
+    class Bare:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, text):
+            self.writes.append(text)
+
+        def flush(self):
+            pass
+
+    class Closed(FakeStream):
+        def isatty(self):
+            raise ValueError("I/O operation on closed file")
+
+    for stream in (Bare(), Closed(True)):
+        with progress.TextBar(2, "run", "steps", stream=stream) as bar:
+            bar.update(2)
+        (line,) = stream.writes
+        assert line.startswith("run [") and line.endswith("\n")
 
 
 def test_training_counts_epochs_with_the_loss(bars):
@@ -178,8 +270,6 @@ def test_a_solve_with_a_bar_counts_simulated_time(bars, method):
     """The bar runs over ``t1 - t0`` in forward steps of at least 1% and ends
     full and closed; by default it waits `AUTO_DELAY` seconds before it is
     drawn; the solution is that without a bar."""
-    from simulator import progress
-
     net = sim.compile(_all_kinds_graph())
     samples = _inputs(net, 4, None)
     plain = sim.solve(net, samples, (0.0, 2.0), dt=0.5, method=method, progress=False)
