@@ -4,7 +4,9 @@ backpropagation through the recorded history."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -20,7 +22,9 @@ from .losses import LOSSES
 from .network import Network
 from .simulate import check_fixed_step, run
 
-__all__ = ["bptt", "Gradients"]
+__all__ = ["bptt", "Gradients", "SparseReadoutWarning"]
+
+READOUT_KIND = 3  # Network.edge_kind of hidden -> output edges (V)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,17 +72,82 @@ def check_clip(clip: float | None) -> None:
         raise ValueError(f"`clip` must be a positive number, got {clip!r}")
 
 
-def clip_norm(grads: Gradients, clip: float | None, norm: float | None = None) -> Gradients:
-    """`grads` scaled down to the global norm `clip` when they are longer
-    (`norm`: their norm, when already known); as they are for ``clip=None``."""
+def trained_norm(grads: Gradients, masks: Mapping[str, np.ndarray]) -> float:
+    """The global L2 norm of the gradients of what trains: the entries of
+    ``weight``, ``bias`` and ``tau`` that `masks` selects (never ``h0``, which
+    does not train). The norm `clip_norm` clips, in `bptt` and `train` alike."""
+    return Gradients(grads.weight[masks["weight"]], grads.bias[masks["bias"]], grads.tau[masks["tau"]],
+                     grads.h0[:0]).norm()
+
+
+def clip_norm(grads: Gradients, clip: float | None, masks: Mapping[str, np.ndarray],
+              norm: float | None = None) -> Gradients:
+    """The gradient clipping of `bptt` and `train`, as
+    ``torch.nn.utils.clip_grad_norm_`` over the trainable parameters: when
+    `trained_norm` (`norm`, when already known) exceeds `clip`, the
+    gradients of what trains are scaled by ``clip / norm``; those of frozen
+    parameters and of ``h0`` are returned as they are (``clip=None``: all
+    of them)."""
     if clip is None:
         return grads
-    norm = grads.norm() if norm is None else norm
+    norm = trained_norm(grads, masks) if norm is None else norm
     if norm <= clip:
         return grads
     scale = clip / norm
-    return Gradients(grads.weight * scale, grads.bias * scale, grads.tau * scale, grads.h0 * scale,
-                     grads.diagnostics)
+    weight, bias, tau = (np.where(masks[kind], g * scale, g).astype(g.dtype, copy=False)
+                         for kind, g in (("weight", grads.weight), ("bias", grads.bias), ("tau", grads.tau)))
+    return Gradients(weight, bias, tau, grads.h0, grads.diagnostics)
+
+
+class SparseReadoutWarning(UserWarning):
+    """An output that has targets reads few of the hidden neurons: training
+    changes only the edges that exist, so its target must be met through
+    those few."""
+
+
+#: `warn_sparse_readout` looks at networks of at least this many hidden neurons,
+#: and at outputs with fewer hidden -> output edges than this fraction of them.
+SPARSE_READOUT_MIN_HIDDEN = 10
+SPARSE_READOUT_FRACTION = 0.1
+
+
+def supervised_outputs(net: Network, targets: ArrayLike, loss: str) -> np.ndarray:
+    """Which outputs have a target somewhere (boolean, one per output);
+    none for targets of a shape `bptt` would refuse. Cross-entropy's softmax
+    takes every output, so all of them count once any position is supervised."""
+    t = np.asarray(targets)
+    none = np.zeros(net.n_outputs, dtype=bool)
+    if t.dtype.kind not in "biuf" or net.n_outputs == 0:
+        return none
+    if loss == "cross_entropy":
+        return none | bool((t >= 0).any())
+    if t.ndim not in (2, 3) or t.shape[-1] != net.n_outputs:
+        return none
+    return ~np.isnan(t.reshape(-1, net.n_outputs)).all(axis=0)
+
+
+def warn_sparse_readout(net: Network, supervised: np.ndarray, stacklevel: int = 3) -> None:
+    """Warn (`SparseReadoutWarning`, once) when an output that has targets
+    (`supervised`) has fewer hidden -> output edges than a tenth of the
+    hidden neurons, in a network of at least ten; the message names the
+    outputs and the way to wire them."""
+    n = net.n_neurons
+    if n < SPARSE_READOUT_MIN_HIDDEN or not np.any(supervised):
+        return
+    reads = np.bincount(net.edge_dst[net.edge_kind == READOUT_KIND], minlength=net.n_outputs)
+    sparse = np.flatnonzero(np.asarray(supervised) & (reads < SPARSE_READOUT_FRACTION * n))
+    if not sparse.size:
+        return
+    names = [net.outputs[o] for o in sparse]
+    which = (f"output {names[0]!r} reads only {reads[sparse[0]]}" if len(names) == 1 else
+             f"outputs {', '.join(map(repr, names))} read only {', '.join(str(reads[o]) for o in sparse)}")
+    wiring = f"G.add_edges_from((h, {names[0]!r}) for h in G if G.nodes[h].get('role') is None)"
+    warnings.warn(
+        f"{which} of the {n} hidden neurons: training changes only the edges that exist in the graph, so a "
+        f"target must be met through those. Wire each output to every hidden neuron before compiling: "
+        f"`{wiring}` and `tp.init_weights(G, kinds='hidden->output', seed=0)`; or draw the graph without outputs "
+        f"and add them with `tp.attach_io(G, n_outputs=1, seed=0)`, which wires each new output to every hidden "
+        f"neuron.", SparseReadoutWarning, stacklevel=stacklevel)
 
 
 def _loss_targets(net: Network, loss: str, targets: ArrayLike, drive) -> np.ndarray:
@@ -112,6 +181,7 @@ def bptt(
     clip: float | None = None,
     return_diagnostics: bool = False,
     checkpoint: bool | int | None = None,
+    trainable: Iterable[str] | Mapping[str, Any] | None = None,
 ) -> tuple[float, Gradients]:
     """Run `net` on `x`, then backpropagate the loss through the history.
 
@@ -140,7 +210,15 @@ def bptt(
         of the outputs, where they are not NaN (``"mse"`` only; discrete
         time only).
     clip : float, optional
-        Scale all gradients down together when their global norm exceeds it.
+        Gradient-norm clipping, the rule `simulator.train` applies (as
+        ``torch.nn.utils.clip_grad_norm_`` over the trainable parameters):
+        the norm is the global L2 norm of the gradients of the parameters
+        that train (`trainable`; by default weights, biases and, in
+        continuous time, time constants; never `h0`), and when it exceeds
+        `clip` those gradients are scaled by ``clip / norm``. The gradients
+        of frozen parameters and of `h0` come back unscaled (and
+        ``grads.norm()`` covers every array, `h0` too). A `train` step with
+        ``clip=c`` moves the parameters by exactly these gradients.
     return_diagnostics : bool
         Add ``dh_norm`` and ``edge_grad`` to ``grads.diagnostics`` (the
         latter costs n_steps x n_edges values).
@@ -150,6 +228,10 @@ def bptt(
         back: memory O(sqrt(n_steps)) states instead of n_steps, for about
         one extra forward pass; the same gradients, bit for bit. Discrete
         and fixed-step continuous runs alike.
+    trainable : optional
+        Which parameters count as training for `clip`, as in
+        `simulator.train` (a list of kinds or a mapping to edges, nodes or
+        masks). Every gradient is computed and returned either way.
 
     Returns
     -------
@@ -164,6 +246,15 @@ def bptt(
     NonFiniteError
         When the forward pass overflows to inf/NaN; the message names the
         step and the neuron, as `run`'s does.
+
+    Warns
+    -----
+    SparseReadoutWarning
+        When an output that has targets reads fewer than a tenth of the
+        hidden neurons (networks of ten or more): only existing edges have
+        gradients, so it cannot learn to read the others. The message names
+        the output and how to wire it (``tp.attach_io``, or hidden -> output
+        edges and ``tp.init_weights(G, kinds="hidden->output")``).
 
     Examples
     --------
@@ -186,6 +277,9 @@ def bptt(
                                  or truncate < 1):
         raise ValueError(f"`truncate` must be a positive int, got {truncate!r}")
     check_clip(clip)
+    from .train import trained_masks  # train imports this module
+
+    masks = trained_masks(net, trainable, continuous)  # what `clip` counts and scales
     if teacher_forcing and loss != "mse":
         raise ValueError("teacher forcing needs float targets (loss='mse')")
     flat = np.flatnonzero(~np.isin(net.activation_codes, DIFFERENTIABLE_CODES))
@@ -199,6 +293,7 @@ def bptt(
     if unsupervised.all():
         warnings.warn("`targets` supervise nothing (every entry is NaN, or -1 for cross-entropy): "
                       "the loss and every gradient are 0", stacklevel=2)
+    warn_sparse_readout(net, supervised_outputs(net, targets, loss))
     T, batch, n = drive.n_steps, drive.batch, net.n_neurons
     segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
@@ -242,7 +337,7 @@ def bptt(
         h0_grad = g_h0.T.copy()
     diagnostics = {"dh_norm": dh_norm.astype(net.dtype, copy=False), "edge_grad": np.abs(step_abs)}
     grads = Gradients(g_weight, g_bias, g_tau, h0_grad, diagnostics if return_diagnostics else {})
-    return value, clip_norm(grads, clip)
+    return value, clip_norm(grads, clip, masks)
 
 
 def _segment_length(checkpoint, n_steps: int) -> int:

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bptt import Gradients, bptt, check_clip, clip_norm
+from .bptt import (SparseReadoutWarning, bptt, check_clip, clip_norm, supervised_outputs, trained_norm,
+                   warn_sparse_readout)
 from .errors import NonFiniteError
 from .network import Network
 from .optim import OPTIMIZERS, check_options
@@ -88,6 +89,15 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
     return masks
 
 
+def trained_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] | None,
+                  continuous: bool) -> dict[str, np.ndarray]:
+    """`trainable_masks` with the default of `train` and `bptt`: weights and
+    biases, and time constants too in continuous time."""
+    if trainable is None and continuous:
+        trainable = ("weight", "bias", "tau")
+    return trainable_masks(net, trainable)
+
+
 def train(
     net: Network,
     x: ArrayLike,
@@ -119,9 +129,14 @@ def train(
         As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"``,
         ``"exp_euler"`` or ``"rk4"``; teacher forcing is discrete-time only).
     clip : float, optional
-        Scale each update's gradients down to this global norm when they
-        are longer; the norm covers the parameters that train (not frozen
-        ones, nor `h0`, which does not train).
+        Gradient-norm clipping, the rule of `simulator.bptt` (as
+        ``torch.nn.utils.clip_grad_norm_`` over the trainable parameters):
+        the global L2 norm of the gradients of the parameters that train
+        (`trainable`; not frozen ones, nor `h0`, which does not train); when
+        it exceeds `clip`, those gradients are scaled by ``clip / norm``
+        before the optimizer's step. One SGD step therefore moves the
+        parameters by ``-lr`` times the gradients that
+        ``sim.bptt(..., clip=clip, trainable=trainable)`` returns.
     epochs : int
         Passes over the data.
     optimizer : {"adam", "sgd"}
@@ -163,6 +178,10 @@ def train(
 
     Warns
     -----
+    SparseReadoutWarning
+        Once per call, when an output that has targets reads fewer than a
+        tenth of the hidden neurons (networks of ten or more): only existing
+        edges train. The message names the output and how to wire it.
     TrainingDiverged
         When the forward pass overflows or the loss or a gradient becomes inf
         or NaN: training stops there and returns the last network with a
@@ -197,9 +216,7 @@ def train(
         warnings.warn("`min_tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable as callback(epoch, net, loss), got {callback!r}")
-    if trainable is None and continuous:
-        trainable = ("weight", "bias", "tau")
-    masks = trainable_masks(net, trainable)
+    masks = trained_masks(net, trainable, continuous)
     if not continuous and masks["tau"].any():
         warnings.warn("training `tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)
     steps_only = isinstance(x, (int, np.integer)) and not isinstance(x, bool)  # a free run of x steps
@@ -216,6 +233,7 @@ def train(
     n_batch = xa.shape[1] if batched else 1
     size = batch_size or n_batch
     h0a = None if h0 is None else np.asarray(h0)
+    warn_sparse_readout(net, supervised_outputs(net, ta, loss))  # once here; not from every epoch's bptt
 
     params = [net.weight.copy(), net.bias.copy(), net.tau.copy()]
     state: dict = {}
@@ -231,23 +249,23 @@ def train(
                 xb, tb = (xa[:, idx], ta[:, idx]) if batched else (xa, ta)
                 hb = h0a[idx] if batched and h0a is not None and h0a.ndim == 2 else h0a
                 try:
-                    value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
-                                        teacher_forcing=teacher_forcing)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", SparseReadoutWarning)
+                        value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
+                                            teacher_forcing=teacher_forcing)
                 except NonFiniteError as error:
                     diverged = f"the forward pass overflowed ({error})"
                     break
-                # only what trains: frozen parameters and h0 neither count in the norm nor move
-                grads = Gradients(grads.weight * masks["weight"], grads.bias * masks["bias"],
-                                  grads.tau * masks["tau"], np.zeros(0, dtype=net.dtype))
-                norm = grads.norm()
+                norm = trained_norm(grads, masks)  # only what trains: neither frozen parameters nor h0
                 if not np.isfinite(value):
                     diverged = f"the loss became {value}"
                     break
                 if not np.isfinite(norm):
                     diverged = f"the gradient norm became {norm}"
                     break
-                grads = clip_norm(grads, clip, norm)
-                params, state = step(params, [grads.weight, grads.bias, grads.tau], state, lr, **hyper)
+                grads = clip_norm(grads, clip, masks, norm)
+                params, state = step(params, [grads.weight * masks["weight"], grads.bias * masks["bias"],
+                                              grads.tau * masks["tau"]], state, lr, **hyper)
                 if continuous:
                     params[2] = np.maximum(params[2], min_tau)
                 last_finite = net  # its loss and gradients were finite

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import simulator as sim
+import topologies as tp
+from simulator.bptt import SparseReadoutWarning
 
 from . import reference as ref
 from .strategies import graphs
@@ -171,15 +173,73 @@ def test_batched_teacher_forcing_gradients_with_masks_per_element():
     _check(grads, _finite_differences(net, x, targets, "mse", h0, teacher=True))
 
 
-def test_clip_scales_to_the_given_norm():
-    """Clipping rescales all gradients together to the clip norm."""
+def test_clip_scales_what_trains_to_the_given_norm():
+    """Clipping scales the gradients of what trains (weights and biases by
+    default) together to the clip norm; h0's gradient, which is not in the
+    norm, comes back as computed."""
     net = sim.compile(_all_kinds_graph())
     rng = np.random.default_rng(5)
     x, targets = rng.normal(size=(6, 2)), 5 * rng.normal(size=(6, 2))
     _, full = sim.bptt(net, x, targets)
+    norm = np.sqrt(np.sum(full.weight ** 2) + np.sum(full.bias ** 2))
+    assert norm > 0.1 and np.linalg.norm(full.h0) > 0.1
     _, clipped = sim.bptt(net, x, targets, clip=0.1)
-    assert clipped.norm() == pytest.approx(0.1)
-    np.testing.assert_allclose(clipped.weight, full.weight * 0.1 / full.norm())
+    assert np.sqrt(np.sum(clipped.weight ** 2) + np.sum(clipped.bias ** 2)) == pytest.approx(0.1, rel=1e-12)
+    np.testing.assert_allclose(clipped.weight, full.weight * 0.1 / norm, rtol=1e-13)
+    np.testing.assert_allclose(clipped.bias, full.bias * 0.1 / norm, rtol=1e-13)
+    np.testing.assert_array_equal(clipped.h0, full.h0)
+
+
+def test_clip_with_frozen_parameters_uses_only_what_trains():
+    """``trainable=`` as in `train`: frozen gradients are neither in the norm
+    nor scaled; without `clip` it changes nothing."""
+    net = sim.compile(_all_kinds_graph())
+    rng = np.random.default_rng(5)
+    x, targets = rng.normal(size=(6, 2)), 5 * rng.normal(size=(6, 2))
+    _, full = sim.bptt(net, x, targets)
+    _, clipped = sim.bptt(net, x, targets, clip=0.1, trainable=["weight"])
+    np.testing.assert_allclose(clipped.weight, full.weight * 0.1 / np.linalg.norm(full.weight), rtol=1e-13)
+    np.testing.assert_array_equal(clipped.bias, full.bias)
+    _, unclipped = sim.bptt(net, x, targets, trainable=["weight"])
+    np.testing.assert_array_equal(unclipped.weight, full.weight)
+    with pytest.raises(ValueError, match=r"`trainable` has unknown kind 'h0'"):
+        sim.bptt(net, x, targets, clip=0.1, trainable=["h0"])
+
+
+def _sparse_readout_graph(n=30, reads=2):
+    """A ring of `n` neurons with an input into every fourth and an output
+    ``"y"`` reading the first `reads` of them."""
+    G = nx.DiGraph([(i, (i + 1) % n) for i in range(n)] + [(i, i) for i in range(n)])
+    G.add_node("x", role="input")
+    G.add_node("y", role="output")
+    G.add_edges_from(("x", i) for i in range(0, n, 4))
+    G.add_edges_from((i, "y") for i in range(reads))
+    return G
+
+
+def test_an_output_reading_few_hidden_neurons_warns_with_its_name_and_the_fix():
+    """Only existing edges have gradients: an output with targets that reads
+    fewer than a tenth of 30 neurons gets a warning naming it and the fix."""
+    net = sim.compile(_sparse_readout_graph())
+    x, y = np.ones((5, 1)), np.zeros((5, 1))
+    with pytest.warns(SparseReadoutWarning,
+                      match=r"output 'y' reads only 2 of the 30 hidden neurons.*tp\.attach_io\(G, n_outputs=1"):
+        sim.bptt(net, x, y)
+
+
+def test_no_sparse_readout_warning_on_a_wired_readout_an_unsupervised_one_or_a_small_graph(recwarn):
+    """No warning for a readout of a tenth or more, a network under ten neurons,
+    an output without targets, or the textbook four-neuron network."""
+    x = np.ones((5, 1))
+    sim.bptt(sim.compile(_sparse_readout_graph(reads=30)), x, np.zeros((5, 1)))
+    sim.bptt(sim.compile(_sparse_readout_graph(n=30, reads=3)), x, np.zeros((5, 1)))  # a tenth: enough
+    sim.bptt(sim.compile(_sparse_readout_graph(n=9, reads=0)), x, np.zeros((5, 1)))  # below ten neurons
+    G = _sparse_readout_graph(reads=30)
+    G.add_node("z", role="output")
+    G.add_edge(0, "z")
+    sim.bptt(sim.compile(G), x, np.c_[np.zeros(5), np.full(5, np.nan)])  # 'z' has no target
+    sim.bptt(sim.compile(tp.four_neuron()), np.ones((5, 2)), np.zeros((5, 1)))
+    assert not [w for w in recwarn if issubclass(w.category, SparseReadoutWarning)]
 
 
 def test_gradient_flow_diagnostics():

@@ -1,12 +1,16 @@
 """`simulator.train`, the optimizers and the word-order task."""
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
 
 import simulator as sim
 import topologies as tp
+from simulator.bptt import SparseReadoutWarning
 from simulator.optim import adam_step, sgd_step
+from simulator.train import trained_masks
 
 
 def test_adam_matches_the_paper_by_hand():
@@ -190,6 +194,52 @@ def test_clipping_counts_only_what_trains():
     assert norm > 0.01 and history["grad_norm"][0] == pytest.approx(norm, rel=1e-12)
     np.testing.assert_allclose(trained.weight, net.weight - 0.1 * 0.01 / norm * grads.weight, rtol=1e-12)
     np.testing.assert_array_equal(trained.bias, net.bias)
+
+
+@pytest.mark.parametrize("kw", [{}, {"trainable": {"weight": True, "bias": ["h"]}},
+                                {"dt": 0.5, "method": "rk4"}], ids=["default", "frozen", "continuous"])
+def test_a_clipped_train_step_is_a_step_with_bptts_clipped_gradients(kw):
+    """`train` and `bptt` clip by one rule: one SGD step of `train` with
+    `clip` equals a step by hand with `bptt`'s clipped gradients, here where
+    clipping is active and h0's gradient is large (it is in neither norm)."""
+    G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "g"), ("g", "h"), ("g", "g"), ("h", "y"), ("g", "y")])
+    G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
+    net = sim.compile(G)
+    x, y, h0 = np.ones((6, 1)), np.full((6, 1), 2.0), np.array([0.9, -0.7])
+    trainable = kw.get("trainable")
+    kw = {k: v for k, v in kw.items() if k != "trainable"}
+    _, full = sim.bptt(net, x, y, h0=h0, **kw)
+    _, clipped = sim.bptt(net, x, y, h0=h0, clip=0.01, trainable=trainable, **kw)
+    assert np.linalg.norm(full.h0) > 0.1 and not np.allclose(clipped.weight, full.weight)
+    trained, _ = sim.train(net, x, y, epochs=1, optimizer="sgd", lr=0.1, clip=0.01, h0=h0, trainable=trainable,
+                           progress=False, **kw)
+    masks = trained_masks(net, trainable, "dt" in kw)
+    np.testing.assert_allclose(trained.weight, net.weight - 0.1 * clipped.weight * masks["weight"], rtol=1e-14)
+    np.testing.assert_allclose(trained.bias, net.bias - 0.1 * clipped.bias * masks["bias"], rtol=1e-14)
+    np.testing.assert_allclose(trained.tau, net.tau - 0.1 * clipped.tau * masks["tau"], rtol=1e-14)
+
+
+def test_train_warns_once_about_an_output_that_reads_few_neurons():
+    """A hand-drawn graph whose output reads 2 of 30 neurons: one warning per
+    call (not per epoch or minibatch) naming the output; none once the
+    readout is wired with `tp.init_weights(..., kinds="hidden->output")`."""
+    n = 30
+    G = nx.DiGraph([(i, (i + 1) % n) for i in range(n)])
+    G.add_node("in", role="input")
+    G.add_node("out", role="output")
+    G.add_edges_from(("in", i) for i in range(0, n, 4))
+    G.add_edges_from([(0, "out"), (15, "out")])
+    x, y = sim.tasks.sine(20, n_samples=4, period=10, seed=0)
+    with pytest.warns(SparseReadoutWarning) as record:
+        sim.train(sim.compile(G), x, y, epochs=3, batch_size=2, seed=0, progress=False)
+    sparse = [w for w in record if issubclass(w.category, SparseReadoutWarning)]
+    assert len(sparse) == 1 and "output 'out' reads only 2 of the 30 hidden neurons" in str(sparse[0].message)
+    assert sparse[0].filename == __file__
+    G.add_edges_from((i, "out") for i in range(n))
+    tp.init_weights(G, kinds="hidden->output", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SparseReadoutWarning)
+        sim.train(sim.compile(G), x, y, epochs=2, progress=False)
 
 
 def test_discrete_training_warns_about_tau_options():
