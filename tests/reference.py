@@ -174,6 +174,33 @@ def cross_entropy(y, classes):
     return float(-picked[mask].mean()) if mask.any() else 0.0
 
 
+# ------------------------------------------------------- reservoir computing
+def run_leaky_esn(G, x, leak, teacher=None, inputs=None, outputs=None):
+    """The classic leaky-integrator ESN, ``h[t+1] = (1 - a) h[t] + a phi(W h[t]
+    + U x[t] + F yhat[t] + b)``, with ``yhat[0] = 0`` and ``yhat[t] =
+    teacher[t - 1]`` (zero without a teacher). Returns the states (T + 1, N)."""
+    net = Dense(G, inputs, outputs)
+    x = np.asarray(x, dtype=float)
+    h = np.zeros(len(net.neurons))
+    yhat = np.zeros(len(net.outputs))
+    states = [h]
+    for t in range(x.shape[0]):
+        h = (1 - leak) * h + leak * net.phi(net.drive(h, x[t], yhat))
+        states.append(h)
+        if teacher is not None:
+            yhat = np.asarray(teacher[t], dtype=float)
+    return np.array(states)
+
+
+def ridge_readout(features, z, ridge):
+    """Weights and bias minimising ``|features w + c - z|^2 + ridge |w|^2``
+    (the bias not penalised), by the normal equations."""
+    A = np.hstack([features, np.ones((features.shape[0], 1))])
+    penalty = np.diag([float(ridge)] * features.shape[1] + [0.0])
+    sol = np.linalg.solve(A.T @ A + penalty, A.T @ z)
+    return sol[:-1], sol[-1]
+
+
 # ----------------------------------------------- gated units and delays
 #: Default delay of an edge by the roles at its ends (design section 9).
 DEFAULT_DELAY = {("input", "hidden"): 0, ("hidden", "hidden"): 1, ("output", "hidden"): 1,
