@@ -1,15 +1,36 @@
 """`graphrnn bench`: the performance table on the machine at hand.
 
 Every figure is a ratio measured in this one process against the baseline a
-user would otherwise write, the two timed alternately (medians of repeats):
+user would otherwise write, the two timed alternately:
 
 * discrete forward, every state recorded, against a ``scipy.sparse`` loop
   (`graphrnn.baselines.scipy_loop`), float32 against float64;
 * BPTT (forward + backward) against PyTorch autograd on the same sparse graph,
   and the backward pass against the forward pass;
-* a dense Elman network against ``torch.nn.RNN`` (torch rows need torch);
+* a dense Elman network against ``torch.nn.RNN`` (torch rows need torch:
+  ``pip install "graphrnn[bench]"``);
 * cold and warm start of a fresh process (``import`` + first call);
 * the slowdown of a run while another process keeps a core busy.
+
+How sure each figure is
+-----------------------
+Each round times graphrnn and its baseline back to back and gives one ratio;
+a row's ratio is the median over its rounds, and its spread the interquartile
+range of the rounds' ratios. A row whose spread is wider than `WIDE` of its
+median gets two more rounds at a time, up to `MORE` times the rounds it
+started with.
+
+Other processes slow graphrnn and its baseline unequally (graphrnn's threads
+wait for the slowest core at every step), so each row also records its
+*load*: the cores that other processes kept busy, on average, while the row
+was measured: CPU time spent on the cores this process may run on (from
+``/proc/stat``) less this process's own and its children's (``os.times``).
+Where ``/proc/stat`` is missing, the 1-minute load average less this
+process's own use stands in (coarser: it lags by about a minute). A row whose
+load exceeds `LOAD_LIMIT` (half a core, on any number of cores: a single
+busy neighbour already stalls every threaded step) is marked
+``(under load 0.9)``, and the summary counts such rows. The 1-minute load
+average and the core count are printed at the start and at the end.
 
 The scripts in ``benchmarks/`` measure the same things in more detail.
 """
@@ -18,12 +39,13 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,12 +54,25 @@ import simulator as sim
 
 from .baselines import random_csr, scipy_loop, torch_loss, torch_sparse
 
-__all__ = ["bench", "Row"]
+__all__ = ["bench", "Row", "LOAD_LIMIT", "WIDE", "MORE"]
+
+#: A row is "under load" when other processes kept more than this many cores
+#: busy, on average, while it was measured.
+LOAD_LIMIT = 0.5
+#: A row whose ratios' interquartile range exceeds this fraction of their
+#: median is repeated more.
+WIDE = 0.10
+#: Rounds are added until the spread is narrow or there are MORE times the first count.
+MORE = 3
 
 
 @dataclass
 class Row:
-    """One line of the table: a measured ratio against its target."""
+    """One line of the table: a measured ratio against its target.
+
+    `samples` holds the ratio of every round (the ratio is their median);
+    `load` the cores other processes kept busy while the row was measured.
+    """
 
     what: str
     ratio: float
@@ -45,6 +80,8 @@ class Row:
     detail: str
     higher_is_better: bool = True
     unit: str = "x"
+    samples: tuple[float, ...] = ()
+    load: float | None = None
 
     @property
     def met(self) -> bool | None:
@@ -53,24 +90,217 @@ class Row:
             return None
         return self.ratio >= self.target if self.higher_is_better else self.ratio <= self.target
 
+    @property
+    def under_load(self) -> bool:
+        """Whether the row was measured while other processes kept the machine busy."""
+        return under_load(self.load)
+
     def line(self) -> str:
+        """The table line: ratio, spread of the rounds, load, target, verdict, detail, and the load mark."""
         value = f"{self.ratio:.2f}{self.unit}"
+        if len(self.samples) > 1:
+            lo, hi = spread(self.samples)
+            spread_text = f"{lo:.2f}-{hi:.2f} of {len(self.samples)}"
+        else:
+            spread_text = "1 round"
+        load = "" if self.load is None else f"{self.load:.2f}"
+        mark = f"  (under load {self.load:.1f})" if self.under_load else ""
+        head = f"{self.what:<48} {value:>9}  {spread_text:<17} {load:>5}  "
         if self.target is None:
-            return f"{self.what:<48} {value:>9}  {'':<7} {'report':<7} {self.detail}"
+            return f"{head}{'':<7} {'report':<7} {self.detail}{mark}"
         sign = ">=" if self.higher_is_better else "<="
         verdict = "met" if self.met else "MISSED"
-        return f"{self.what:<48} {value:>9}  {sign}{self.target:<5.3g} {verdict:<7} {self.detail}"
+        return f"{head}{sign}{self.target:<5.3g} {verdict:<7} {self.detail}{mark}"
 
 
-def _alternate(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median seconds of each function, called in turn `repeats` times."""
+def spread(samples: Sequence[float]) -> tuple[float, float]:
+    """The interquartile range (25th and 75th percentiles, linear
+    interpolation) of a row's per-round ratios.
+
+    Examples
+    --------
+    >>> spread([1.0, 2.0, 3.0, 4.0, 5.0])
+    (2.0, 4.0)
+    """
+    lo, hi = np.percentile(np.asarray(samples, dtype=float), [25, 75])
+    return float(lo), float(hi)
+
+
+def is_wide(samples: Sequence[float], wide: float = WIDE) -> bool:
+    """Whether the ratios' interquartile range exceeds `wide` times their median.
+
+    Examples
+    --------
+    >>> is_wide([1.0, 1.02, 0.99]), is_wide([1.0, 1.5, 0.7])
+    (False, True)
+    """
+    if len(samples) < 2:
+        return False
+    lo, hi = spread(samples)
+    return hi - lo > wide * abs(statistics.median(samples))
+
+
+def _rounds(round_fn: Callable[[], Sequence[float]], repeats: int, most: int | None = None) -> list[list[float]]:
+    """Figures of `round_fn` over its rounds, one list per figure.
+
+    `repeats` rounds are run; then, while any figure is spread wider than
+    `WIDE` of its median (`is_wide`), two more at a time, up to `most` rounds
+    (default ``MORE * repeats``).
+    """
+    most = MORE * repeats if most is None else most
+    figures = [list(f) for f in zip(*(round_fn() for _ in range(repeats)))]
+    while len(figures[0]) < most and any(is_wide(f) for f in figures):
+        for _ in range(min(2, most - len(figures[0]))):
+            for bucket, value in zip(figures, round_fn()):
+                bucket.append(value)
+    return figures
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _alternate(fns: list[Callable[[], object]], repeats: int,
+               *ratios: Callable[..., float]) -> tuple[list[float], list[list[float]]]:
+    """Time each function in turn, round after round (see `_rounds`).
+
+    Returns the median seconds of each function and, for each of `ratios`
+    (called with one round's seconds, in the order of `fns`), its value in
+    every round.
+    """
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times):
-            t0 = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
+
+    def one_round():
+        took = [_seconds(fn) for fn in fns]
+        for bucket, t in zip(times, took):
+            bucket.append(t)
+        return [r(*took) for r in ratios]
+
+    samples = _rounds(one_round, repeats)
+    return [statistics.median(t) for t in times], samples
+
+
+def _row(what: str, samples: list[float], target: float | None, detail: str, **kw) -> Row:
+    return Row(what, statistics.median(samples), target, detail, samples=tuple(samples), **kw)
+
+
+@dataclass(frozen=True)
+class LoadSample:
+    """What `load_sample` reads at one instant.
+
+    wall : float
+        ``time.perf_counter()``, seconds.
+    busy : float or None
+        CPU seconds spent so far, by every process, on the cores this process
+        may run on (``/proc/stat``); None where that file is missing.
+    own : float
+        CPU seconds of this process and of its finished children (``os.times``).
+    loadavg : float or None
+        The 1-minute load average; None where the system has none.
+    """
+
+    wall: float
+    busy: float | None
+    own: float
+    loadavg: float | None
+
+
+def _busy_seconds() -> float | None:
+    try:
+        cores = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        cores = None
+    try:
+        with open("/proc/stat") as f:
+            lines = [line.split() for line in f if line.startswith("cpu") and line[3:4].isdigit()]
+    except OSError:
+        return None
+    ticks = 0
+    for fields in lines:
+        if cores is None or int(fields[0][3:]) in cores:
+            # user nice system idle iowait irq softirq steal: all but idle and iowait
+            values = [int(v) for v in fields[1:9]]
+            ticks += sum(values) - values[3] - values[4]
+    return ticks / os.sysconf("SC_CLK_TCK") if lines else None
+
+
+def loadavg() -> float | None:
+    """The 1-minute load average, or None where the system keeps none."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def load_sample() -> LoadSample:
+    """Read the clocks `others_load` compares."""
+    t = os.times()
+    return LoadSample(time.perf_counter(), _busy_seconds(),
+                      t.user + t.system + t.children_user + t.children_system, loadavg())
+
+
+def others_load(before: LoadSample, after: LoadSample) -> float | None:
+    """Cores that other processes kept busy, on average, between two samples.
+
+    From the CPU time spent on this process's cores less its own (and its
+    children's); without ``/proc/stat``, the 1-minute load average at the end
+    less this process's own use. None when neither is known.
+
+    Examples
+    --------
+    >>> a = LoadSample(wall=0.0, busy=10.0, own=1.0, loadavg=0.2)
+    >>> round(others_load(a, LoadSample(wall=2.0, busy=13.8, own=3.0, loadavg=1.9)), 6)
+    0.9
+    >>> others_load(a, LoadSample(wall=2.0, busy=None, own=3.0, loadavg=1.5))
+    0.5
+    """
+    wall = after.wall - before.wall
+    if wall <= 0:
+        return None
+    own = (after.own - before.own) / wall
+    if before.busy is not None and after.busy is not None:
+        return max(0.0, (after.busy - before.busy) / wall - own)
+    if after.loadavg is not None:
+        return max(0.0, after.loadavg - own)
+    return None
+
+
+def under_load(load: float | None, limit: float = LOAD_LIMIT) -> bool:
+    """Whether a row measured while others kept `load` cores busy is marked.
+
+    Examples
+    --------
+    >>> under_load(0.9), under_load(0.1), under_load(None)
+    (True, False, False)
+    """
+    return load is not None and load > limit
+
+
+def summary(rows: Sequence[Row]) -> str:
+    """The closing line: targets met, and how many rows were measured under load.
+
+    Examples
+    --------
+    >>> rows = [Row("a", 2.0, 1.0, "", load=0.0), Row("b", 0.5, 1.0, "", load=1.2),
+    ...         Row("c", 3.0, None, "", load=0.9)]
+    >>> summary(rows)
+    '# 1 of 2 targets met; 2 rows measured under load, among them 1 of the 1 misses: rerun on a quiet machine'
+    >>> summary(rows[:1])
+    '# 1 of 1 targets met; no row measured under load'
+    """
+    targets = [r for r in rows if r.target is not None]
+    met = sum(bool(r.met) for r in targets)
+    loaded = [r for r in rows if r.under_load]
+    line = f"# {met} of {len(targets)} targets met"
+    if not loaded:
+        return line + "; no row measured under load"
+    line += f"; {len(loaded)} {'row' if len(loaded) == 1 else 'rows'} measured under load"
+    missed = [r for r in targets if not r.met]
+    if missed:
+        line += f", among them {sum(r.under_load for r in missed)} of the {len(missed)} misses"
+    return line + ": rerun on a quiet machine"
 
 
 def _steps_for(fn: Callable[[int], object], seconds: float) -> int:
@@ -111,9 +341,10 @@ def forward_row(n: int, k: int, batch: int, target: float, seconds: float, repea
     steps = _steps_for(lambda s: scipy_loop(W, U, b, x_of(s)), seconds)
     steps = min(steps, max(2, int(5e8 // (8 * n * batch))))
     x = x_of(steps)
-    t_ours, t_base = _alternate([lambda: sim.run(net, x), lambda: scipy_loop(W, U, b, x)], repeats)
-    return Row(f"forward N={n:,} k={k} batch {batch}", t_base / t_ours, target,
-               f"{t_ours / steps * 1e6:.1f} vs {t_base / steps * 1e6:.1f} us/step")
+    (t_ours, t_base), (ratios,) = _alternate([lambda: sim.run(net, x), lambda: scipy_loop(W, U, b, x)], repeats,
+                                             lambda ours, base: base / ours)
+    return _row(f"forward N={n:,} k={k} batch {batch}", ratios, target,
+                f"{t_ours / steps * 1e6:.1f} vs {t_base / steps * 1e6:.1f} us/step")
 
 
 def float32_row(n: int, k: int, target: float, seconds: float, repeats: int) -> Row:
@@ -121,10 +352,11 @@ def float32_row(n: int, k: int, target: float, seconds: float, repeats: int) -> 
     runs = [_problem(n, k, dtype)[0] for dtype in (np.float64, np.float32)]
     steps = _steps_for(lambda s: sim.run(runs[0], s, h0=np.full(n, 0.5)), seconds)
     h0 = np.full(n, 0.5)
-    t64, t32 = _alternate([lambda: sim.run(runs[0], steps, h0=h0),
-                           lambda: sim.run(runs[1], steps, h0=h0.astype(np.float32))], repeats)
-    return Row(f"float32 vs float64 N={n:,} k={k}", t64 / t32, target,
-               f"{t32 / steps * 1e3:.2f} vs {t64 / steps * 1e3:.2f} ms/step")
+    (t64, t32), (ratios,) = _alternate([lambda: sim.run(runs[0], steps, h0=h0),
+                                        lambda: sim.run(runs[1], steps, h0=h0.astype(np.float32))], repeats,
+                                       lambda t64, t32: t64 / t32)
+    return _row(f"float32 vs float64 N={n:,} k={k}", ratios, target,
+                f"{t32 / steps * 1e3:.2f} vs {t64 / steps * 1e3:.2f} ms/step")
 
 
 def bptt_rows(torch, n: int, k: int, steps: int, repeats: int) -> list[Row]:
@@ -142,12 +374,14 @@ def bptt_rows(torch, n: int, k: int, steps: int, repeats: int) -> list[Row]:
         kinds_, b_, c_ = torch_sparse(net, torch)
         torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
 
-    t_ours, t_torch, t_fwd = _alternate([lambda: sim.bptt(net, x, y), torch_once, lambda: sim.run(net, x)], repeats)
+    (t_ours, t_torch, t_fwd), (vs_torch, backward) = _alternate(
+        [lambda: sim.bptt(net, x, y), torch_once, lambda: sim.run(net, x)], repeats,
+        lambda ours, torch_, fwd: torch_ / ours, lambda ours, torch_, fwd: (ours - fwd) / fwd)
     return [
-        Row(f"BPTT vs torch autograd N={n:,} k={k} T={steps}", t_torch / t_ours, 10.0,
-            f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms"),
-        Row("  backward / forward time", (t_ours - t_fwd) / t_fwd, 3.0,
-            f"forward {t_fwd * 1e3:.1f} ms, forward+backward {t_ours * 1e3:.1f} ms", higher_is_better=False),
+        _row(f"BPTT vs torch autograd N={n:,} k={k} T={steps}", vs_torch, 10.0,
+             f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms"),
+        _row("  backward / forward time", backward, 3.0,
+             f"forward {t_fwd * 1e3:.1f} ms, forward+backward {t_ours * 1e3:.1f} ms", higher_is_better=False),
     ]
 
 
@@ -173,9 +407,10 @@ def dense_row(torch, n_hidden: int, batch: int, steps: int, repeats: int) -> Row
         with torch.no_grad():
             rnn(xt)
 
-    t_ours, t_torch = _alternate([lambda: sim.run(net, x), torch_once], repeats)
-    return Row(f"dense Elman N={n_hidden} batch {batch} vs nn.RNN", t_torch / t_ours, 1 / 1.5,
-               f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps")
+    (t_ours, t_torch), (ratios,) = _alternate([lambda: sim.run(net, x), torch_once], repeats,
+                                              lambda ours, torch_: torch_ / ours)
+    return _row(f"dense Elman N={n_hidden} batch {batch} vs nn.RNN", ratios, 1 / 1.5,
+                f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps")
 
 
 _START = """
@@ -212,38 +447,83 @@ def _fresh(code: str, *args: str, cache_dir: str | None = None) -> float:
 
 
 def start_rows(repeats: int) -> list[Row]:
-    """Cold (empty kernel cache) and warm start of fresh processes."""
+    """Cold (empty kernel cache) and warm start of fresh processes.
+
+    A cold start is measured once (it compiles for seconds); the warm starts,
+    less the median import time, over rounds as the other rows.
+    """
     base = statistics.median(_fresh(_IMPORTS) for _ in range(repeats))
     rows = []
     for what in ("run", "rk4", "bptt"):
         with tempfile.TemporaryDirectory() as cache:
             cold = _fresh(_START, what, cache_dir=cache)
-            warm = statistics.median(_fresh(_START, what, cache_dir=cache) for _ in range(repeats))
+            (beyond,) = _rounds(lambda: [_fresh(_START, what, cache_dir=cache) - base], repeats, 2 * repeats)
+        warm = base + statistics.median(beyond)
         # The target is for a first `run`; rk4 and bptt compile more kernels
         # and are reported beside it.
         rows.append(Row(f"cold start: import + first {what}", cold, 4.0 if what == "run" else None,
-                        "empty kernel cache", higher_is_better=False, unit=" s"))
-        rows.append(Row(f"warm start: import + first {what}, beyond imports", warm - base, 0.3,
-                        f"{warm:.2f} s vs {base:.2f} s for numpy+scipy+networkx+numba", higher_is_better=False,
-                        unit=" s"))
+                        "empty kernel cache", higher_is_better=False, unit=" s", samples=(cold,)))
+        rows.append(_row(f"warm start: import + first {what}, beyond imports", beyond, 0.3,
+                         f"{warm:.2f} s vs {base:.2f} s for numpy+scipy+networkx+numba", higher_is_better=False,
+                         unit=" s"))
     return rows
 
 
+class _Spinner:
+    """Another process that keeps one core busy while switched on."""
+
+    def __init__(self):
+        self._proc = None
+        self._pausable = hasattr(signal, "SIGSTOP")
+
+    def on(self):
+        if self._proc is None:
+            self._proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            time.sleep(0.2)  # until it spins
+        else:
+            self._proc.send_signal(signal.SIGCONT)
+            time.sleep(0.01)
+
+    def off(self):
+        if self._proc is not None and self._pausable:
+            self._proc.send_signal(signal.SIGSTOP)
+        elif self._proc is not None:
+            self.close()
+
+    def close(self):
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
 def busy_row(n: int, k: int, seconds: float, repeats: int) -> Row:
-    """How much a run slows while another process keeps one core busy."""
+    """How much a run slows while another process keeps one core busy.
+
+    Each round times a run with the other process paused (``SIGSTOP``; where
+    there is none, it is stopped and started again) and one with it spinning.
+    """
     net = _problem(n, k)[0]
     h0 = np.full(n, 0.5)
     steps = _steps_for(lambda s: sim.run(net, s, h0=h0), seconds)
-    quiet = _alternate([lambda: sim.run(net, steps, h0=h0)], repeats)[0]
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    t_quiet: list[float] = []
+    t_busy: list[float] = []
+    spinner = _Spinner()
+
+    def one_round():
+        spinner.off()
+        t_quiet.append(_seconds(lambda: sim.run(net, steps, h0=h0)))
+        spinner.on()
+        t_busy.append(_seconds(lambda: sim.run(net, steps, h0=h0)))
+        return [t_busy[-1] / t_quiet[-1]]
+
     try:
-        time.sleep(0.2)
-        busy = _alternate([lambda: sim.run(net, steps, h0=h0)], repeats)[0]
+        (ratios,) = _rounds(one_round, repeats)
     finally:
-        spinner.kill()
-        spinner.wait()
-    return Row(f"slowdown beside a busy process N={n:,} k={k}", busy / quiet, 2.0,
-               f"{busy / steps * 1e3:.2f} vs {quiet / steps * 1e3:.2f} ms/step", higher_is_better=False)
+        spinner.close()
+    busy, quiet = statistics.median(t_busy), statistics.median(t_quiet)
+    return _row(f"slowdown beside a busy process N={n:,} k={k}", ratios, 2.0,
+                f"{busy / steps * 1e3:.2f} vs {quiet / steps * 1e3:.2f} ms/step", higher_is_better=False)
 
 
 def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
@@ -252,18 +532,35 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
     Parameters
     ----------
     quick : bool
-        Smaller sizes and shorter timings (about half a minute).
+        Smaller sizes and shorter timings (about half a minute on a quiet machine).
     say : callable
         Where each line goes.
+
+    Notes
+    -----
+    Each ratio is the median of rounds, with its interquartile range ("spread");
+    rows spread wide get more rounds. The "load" column gives the cores other
+    processes kept busy while a row was measured; rows above `LOAD_LIMIT` are
+    marked "(under load ...)" and counted in the summary (see the module's notes).
     """
     seconds, repeats = (0.1, 3) if quick else (0.3, 5)
-    say(f"# graphrnn bench{' --quick' if quick else ''}: ratios measured in one process (>1: graphrnn faster); "
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-    say(f"{'case':<48} {'ratio':>9}  {'target':<7}{'':<8}detail")
+    cores = os.cpu_count()
+    start = loadavg()
+    say(f"# graphrnn bench{' --quick' if quick else ''}: ratios measured in one process (>1: graphrnn faster), "
+        f"each the median of rounds; {cores} cores, {_loadavg_text(start)} at the start")
+    if start is not None and start > LOAD_LIMIT:
+        say(f"# other processes are running (load average {start:.2f}): ratios may read low")
+    say(f"# spread: interquartile range of the rounds' ratios; load: cores kept busy by other processes while "
+        f"the row was measured, marked above {LOAD_LIMIT}")
+    say(f"{'case':<48} {'ratio':>9}  {'spread':<17} {'load':>5}  {'target':<7}{'':<8}detail")
     rows: list[Row] = []
 
-    def add(new):
+    def add(measure, *args):
+        before = load_sample()
+        new = measure(*args)
+        load = others_load(before, load_sample())
         for row in new if isinstance(new, list) else [new]:
+            row.load = load
             rows.append(row)
             say(row.line())
 
@@ -271,18 +568,24 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
     if not quick:
         cases += [(10_000, 100, 1, 1.5), (10_000, 10, 32, 6.0), (100_000, 100, 1, 1.5)]
     for n, k, batch, target in cases:
-        add(forward_row(n, k, batch, target, seconds, repeats))
-    add(float32_row(10_000 if quick else 100_000, 100, 1.4, seconds, repeats))
+        add(forward_row, n, k, batch, target, seconds, repeats)
+    add(float32_row, 10_000 if quick else 100_000, 100, 1.4, seconds, repeats)
     try:
         import torch
     except ImportError:
-        say("(torch is not installed: the BPTT and dense rows need it)")
+        say('(torch is not installed: the BPTT and dense rows need it; pip install "graphrnn[bench]")')
     else:
         torch.set_num_threads(1)
-        add(bptt_rows(torch, 1000, 10, 50 if quick else 200, repeats))
-        add(dense_row(torch, 512, 32, 20 if quick else 100, repeats))
-    add(start_rows(1 if quick else 3))
-    add(busy_row(10_000, 100, seconds, repeats))
-    targets = [r for r in rows if r.target is not None]
-    say(f"# {sum(bool(r.met) for r in targets)} of {len(targets)} targets met")
+        add(bptt_rows, torch, 1000, 10, 50 if quick else 200, repeats)
+        add(dense_row, torch, 512, 32, 20 if quick else 100, repeats)
+    add(start_rows, 2 if quick else 3)
+    add(busy_row, 10_000, 100, seconds, repeats)
+    end = loadavg()
+    say(f"# {cores} cores, {_loadavg_text(end)} at the end"
+        + ("" if start is None else f" ({start:.2f} at the start)"))
+    say(summary(rows))
     return rows
+
+
+def _loadavg_text(value: float | None) -> str:
+    return "load average unknown" if value is None else f"load average {value:.2f}"
