@@ -8,7 +8,7 @@
 import importlib
 
 from .activations import ACTIVATIONS
-from .bptt import Gradients, bptt
+from .bptt import Gradients, SparseReadoutWarning, bptt
 from .compiler import compile
 from .errors import NonFiniteError
 from .jacobians import jacobian
@@ -24,7 +24,8 @@ from . import optim, tasks
 #: What loads on first use (files, sweeps, plots), so that ``import
 #: simulator`` stays quick: name -> the submodule that holds it.
 _LAZY = {"FileFormatError": "io", "load": "io", "save": "io", "CheckpointError": "sweeps", "sweep": "sweeps",
-         "plot": None}
+         "plot": None, "fixed_points": "analysis", "lyapunov": "analysis", "memory_capacity": "analysis",
+         "FixedPoints": "analysis", "LyapunovSpectrum": "analysis", "MemoryCapacity": "analysis"}
 
 
 def __getattr__(name: str):
@@ -42,5 +43,5 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "Gradients", "Network", "NonFiniteError", "Result", "SolverError", "TrainingDiverged", "bptt", "compile", "compile_arrays", "fit_readout", "jacobian", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "FixedPoints", "Gradients", "LyapunovSpectrum", "MemoryCapacity", "Network", "NonFiniteError", "Result", "SolverError", "SparseReadoutWarning", "TrainingDiverged", "bptt", "compile", "compile_arrays", "fit_readout", "fixed_points", "jacobian", "lyapunov", "memory_capacity", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
 __version__ = "0.1.0"
