@@ -304,3 +304,104 @@ def run_general(G, x, h0=None, c0=None, teacher=None, inputs=None, outputs=None)
                     gates[q][t][..., i] = val
     outputs_ = np.array(Y).reshape((T,) + batch + (len(outs),))
     return np.array(H), outputs_, (np.array(C) if cells else None), gates
+
+
+# ------------------------------------------------------------ dynamics analysis
+def step_map(net: Dense, x, yhat=None):
+    """The discrete step h -> phi(W h + U x + F yhat + b) as a function of
+    h; with `yhat` None the outputs of the same state are fed back (the map
+    whose fixed points are the network's)."""
+    if yhat is None:
+        return lambda h: net.phi(net.drive(h, x, net.readout(h, x)))
+    return lambda h: net.phi(net.drive(h, x, yhat(h)))
+
+
+def jacobian_fd(f, h, eps=1e-6):
+    """Dense Jacobian of `f` at `h` by central differences, column by column."""
+    h = np.asarray(h, dtype=float)
+    cols = []
+    for j in range(h.size):
+        e = np.zeros_like(h)
+        e[j] = eps
+        cols.append((f(h + e) - f(h - e)) / (2 * eps))
+    return np.array(cols).T
+
+
+def fixed_points_grid(G, n_grid=401, lim=1.0):
+    """Fixed points of a network of two hidden neurons (no inputs): local
+    minima of |F(h) - h| on a dense grid over [-lim, lim]^2, polished by
+    Newton's method with a finite-difference Jacobian and deduplicated.
+    Returns (points (K, 2) sorted by |h|, eigenvalues of the step's Jacobian
+    (K, 2), the Jacobians (K, 2, 2))."""
+    net = Dense(G)
+    assert len(net.neurons) == 2 and not net.inputs
+    F = step_map(net, np.zeros(0))
+    g = np.linspace(-lim, lim, n_grid)
+    H = np.stack(np.meshgrid(g, g, indexing="ij"), axis=-1)
+    r = np.linalg.norm(F(H) - H, axis=-1)
+    points = []
+    for i in range(1, n_grid - 1):
+        for j in range(1, n_grid - 1):
+            if r[i, j] <= r[i - 1:i + 2, j - 1:j + 2].min():
+                h = H[i, j].copy()
+                for _ in range(50):
+                    J = jacobian_fd(F, h) - np.eye(2)
+                    h = h - np.linalg.solve(J, F(h) - h)
+                if np.linalg.norm(F(h) - h) < 1e-12 and not any(np.abs(h - p).max() < 1e-8 for p in points):
+                    points.append(h)
+    points.sort(key=np.linalg.norm)
+    jacs = np.array([jacobian_fd(F, p) for p in points])
+    return np.array(points), np.array([np.linalg.eigvals(J) for J in jacs]), jacs
+
+
+def lyapunov_dense(G, x, h0, k, seed, warmup, dt=None, method=None, inputs=None, outputs=None):
+    """Lyapunov exponents by the QR method with dense Jacobians: each step's
+    map differentiated by central differences, ``np.linalg.qr`` after every
+    step, the tangents started as the Q of a standard normal (n, k) drawn
+    from `seed`. Returns the exponents, descending (per unit time with dt)."""
+    net = Dense(G, inputs, outputs)
+    x = np.asarray(x, dtype=float)
+    n = len(net.neurons)
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.standard_normal((n, k)))[0]
+    h = np.array(h0, dtype=float)
+    logs = []
+    for t, xt in enumerate(x):
+        if dt is None:
+            prev = x[t - 1] if t else None
+            yhat = (lambda s, p=prev: net.readout(s, p)) if t else (lambda s: np.zeros(len(net.outputs)))
+            step = step_map(net, xt, yhat)
+        else:
+            def f(s, xt=xt):
+                return rhs(net, s, xt)
+
+            def step(s, f=f):
+                if method == "euler":
+                    return s + dt * f(s)
+                if method == "exp_euler":
+                    d = np.exp(-dt / net.tau)
+                    return d * s + (1 - d) * (s + net.tau * f(s))
+                k1 = f(s)
+                k2 = f(s + dt / 2 * k1)
+                k3 = f(s + dt / 2 * k2)
+                k4 = f(s + dt * k3)
+                return s + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        J = jacobian_fd(step, h)
+        h = step(h)
+        Q, R = np.linalg.qr(J @ Q)
+        logs.append(np.log(np.abs(np.diag(R))))
+    lam = np.mean(logs[warmup:], axis=0) / (1.0 if dt is None else dt)
+    return np.sort(lam)[::-1]
+
+
+def memory_capacity_lstsq(states, u, k_max, start):
+    """Jaeger's r^2 by delay, one least-squares readout (with intercept) per
+    delay k = 1..k_max, of ``u[t - k]`` from ``states[t]`` over t = start..T."""
+    r2 = []
+    t = np.arange(start, states.shape[0])
+    A = np.column_stack([states[t], np.ones(t.size)])
+    for k in range(1, k_max + 1):
+        target = u[t - k]
+        w = np.linalg.lstsq(A, target, rcond=None)[0]
+        r2.append(np.corrcoef(A @ w, target)[0, 1] ** 2)
+    return np.array(r2)
