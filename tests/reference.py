@@ -357,13 +357,13 @@ def fixed_points_grid(G, n_grid=401, lim=1.0):
 def lyapunov_dense(G, x, h0, k, seed, warmup, dt=None, method=None, inputs=None, outputs=None):
     """Lyapunov exponents by the QR method with dense Jacobians: each step's
     map differentiated by central differences, ``np.linalg.qr`` after every
-    step, the tangents started as the Q of a standard normal (n, k) drawn
+    step, the tangents started as the Q of a standard normal (k, n).T drawn
     from `seed`. Returns the exponents, descending (per unit time with dt)."""
     net = Dense(G, inputs, outputs)
     x = np.asarray(x, dtype=float)
     n = len(net.neurons)
     rng = np.random.default_rng(seed)
-    Q = np.linalg.qr(rng.standard_normal((n, k)))[0]
+    Q = np.linalg.qr(rng.standard_normal((k, n)).T)[0]
     h = np.array(h0, dtype=float)
     logs = []
     for t, xt in enumerate(x):

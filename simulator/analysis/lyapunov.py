@@ -108,7 +108,8 @@ def lyapunov(
         ``0 <= warmup < n_steps``.
     seed : int, numpy.random.Generator or None, default 0
         Draws h0 (when not given), then the initial tangents: the Q of the
-        QR of an (n_neurons, n_exponents) standard normal matrix.
+        QR of the transpose of an (n_exponents, n_neurons) standard normal
+        matrix (so the first tangents do not depend on n_exponents).
 
     Returns
     -------
@@ -174,7 +175,7 @@ def lyapunov(
         h0 = model.starts(rng, 1)[0]
     else:
         h0 = real_array(h0, "h0", (n,), f"({n},)")
-    Q = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((n, k)))[0])
+    Q = np.ascontiguousarray(np.linalg.qr(rng.standard_normal((k, n)).T)[0])
 
     import simulator as sim
 
