@@ -14,6 +14,9 @@ names of ``res.network`` or `net`).
 `training`             loss per epoch, gradient norm on a twin axis
 `trajectories`         one neuron at several fixed steps dt beside the ODE
 `phase_portrait`       two neurons against each other, with the vector field
+`eigenvalues`          eigenvalues in the complex plane, stability boundary
+`lyapunov`             a Lyapunov spectrum and its convergence
+`fixed_points`         fixed points on principal components, runs through them
 =====================  =======================================================
 
 Alignment in time: row ``s`` of ``res.states`` is at ``res.times[s]``;
@@ -31,6 +34,7 @@ squares, hidden neurons as circles and outputs as diamonds.
 # The functions, and the named colours, shapes and limits they use (``NEUTRAL``,
 # ``LAYOUTS``, ...).
 from ._common import NEUTRAL
+from .analysis import SLOW, STABLE, UNSTABLE, eigenvalues, fixed_points, lyapunov
 from .continuous import FIELDS, NULLCLINE, phase_portrait, trajectories
 from .drawing import LAYOUTS, NEGATIVE, POSITIVE, SHAPES, SPRING_MAX, ZERO, animate, graph
 from .learning import gradient_flow, training
@@ -39,8 +43,11 @@ from .timeseries import activity, traces
 __all__ = [
     "activity",
     "animate",
+    "eigenvalues",
+    "fixed_points",
     "gradient_flow",
     "graph",
+    "lyapunov",
     "phase_portrait",
     "trajectories",
     "training",
