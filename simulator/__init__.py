@@ -25,7 +25,8 @@ from . import optim, tasks
 #: simulator`` stays quick: name -> the submodule that holds it.
 _LAZY = {"FileFormatError": "io", "load": "io", "save": "io", "CheckpointError": "sweeps", "sweep": "sweeps",
          "plot": None, "fixed_points": "analysis", "lyapunov": "analysis", "memory_capacity": "analysis",
-         "FixedPoints": "analysis", "LyapunovSpectrum": "analysis", "MemoryCapacity": "analysis"}
+         "FixedPoints": "analysis", "LyapunovSpectrum": "analysis", "MemoryCapacity": "analysis",
+         "explore": "explorer"}
 
 
 def __getattr__(name: str):
@@ -43,5 +44,5 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "FixedPoints", "Gradients", "LyapunovSpectrum", "MemoryCapacity", "Network", "NonFiniteError", "Result", "SolverError", "SparseReadoutWarning", "TrainingDiverged", "bptt", "compile", "compile_arrays", "fit_readout", "fixed_points", "jacobian", "lyapunov", "memory_capacity", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
+__all__ = ["ACTIVATIONS", "CheckpointError", "FileFormatError", "FixedPoints", "Gradients", "LyapunovSpectrum", "MemoryCapacity", "Network", "NonFiniteError", "Result", "SolverError", "SparseReadoutWarning", "TrainingDiverged", "bptt", "compile", "compile_arrays", "explore", "fit_readout", "fixed_points", "jacobian", "lyapunov", "memory_capacity", "load", "optim", "plot", "run", "save", "solve", "sweep", "tasks", "train"]
 __version__ = "0.1.0"
