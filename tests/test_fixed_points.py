@@ -185,6 +185,8 @@ def test_float32_network_and_starts():
     fp64 = sim.fixed_points(sim.compile(G))
     fp32 = sim.fixed_points(sim.compile(G, dtype="float32"))
     np.testing.assert_allclose(fp32.states, fp64.states, atol=1e-6)
+    assert fp32.states.dtype == np.float32 and fp32.eigenvalues.dtype == np.complex64
+    assert fp64.states.dtype == np.float64 and fp64.eigenvalues.dtype == np.complex128
     one = sim.fixed_points(sim.compile(G), starts=[0.9, -0.9])
     assert len(one) == 1 and one.n_starts == 1 and one.stable[0]
 

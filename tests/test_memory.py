@@ -83,6 +83,15 @@ def test_continuous_euler_with_unit_step_is_the_discrete_capacity():
     assert c.dt == 0.5 and c.method == "rk4" and 0 < c.total < 12
 
 
+def test_float32_network_returns_float32():
+    """A float32 network's r^2 are float32 and close to the float64 ones."""
+    G = tp.echo_state(10, spectral_radius=0.8, seed=4)
+    a = sim.memory_capacity(sim.compile(G), n_steps=1000)
+    b = sim.memory_capacity(sim.compile(G, dtype="float32"), n_steps=1000)
+    assert b.by_delay.dtype == np.float32
+    np.testing.assert_allclose(a.by_delay, b.by_delay, atol=1e-3)
+
+
 def test_ridge_only_lowers_the_fit():
     """A larger ridge penalty cannot raise any r^2 much above the plain fit's."""
     net = sim.compile(tp.echo_state(10, seed=0))

@@ -199,7 +199,9 @@ def fixed_points(
     -------
     FixedPoints
         ``states`` (K, n_neurons), ``residual`` (K,), ``eigenvalues`` (K, m),
-        ``stable`` (K,), ``q`` (K,), ``slow`` (K,), ``to_pandas()``.
+        ``stable`` (K,), ``q`` (K,), ``slow`` (K,), ``to_pandas()``; arrays
+        in the network's dtype (complex64 eigenvalues for float32), computed
+        in float64.
 
     Raises
     ------
@@ -306,14 +308,16 @@ def fixed_points(
     else:
         stable = eig.real.max(axis=1) < 0 if m else np.ones(K, dtype=bool)
     residual = np.array([problem.residual(h) for h in points])
+    # computed in float64; returned in the network's dtype (complex64 for float32)
+    dtype = np.dtype(net.dtype)
     return FixedPoints(
-        states=states,
-        residual=residual,
-        eigenvalues=eig,
+        states=states.astype(dtype),
+        residual=residual.astype(dtype),
+        eigenvalues=eig.astype(np.result_type(dtype, np.complex64)),
         stable=np.asarray(stable, dtype=bool),
-        q=np.array([q_of(h) for h in points]),
+        q=np.array([q_of(h) for h in points], dtype=dtype),
         slow=np.arange(K) >= len(fixed),
-        x=xc,
+        x=xc.astype(dtype),
         dt=dt,
         network=net,
         n_starts=H0.shape[0],

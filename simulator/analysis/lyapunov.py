@@ -116,7 +116,8 @@ def lyapunov(
     LyapunovSpectrum
         ``exponents`` (n_exponents,), descending; ``history``
         (n_steps - warmup, n_exponents), the running estimates, whose last
-        row equals ``exponents``.
+        row equals ``exponents``; in the network's dtype (the tangents are
+        pushed in float64).
 
     Raises
     ------
@@ -204,6 +205,6 @@ def lyapunov(
                              np.ascontiguousarray(s_o), Q, logs[t0:t1])
     history = np.cumsum(logs[warmup:], axis=0) / (step * np.arange(1, n_steps - warmup + 1))[:, None]
     order = np.argsort(-history[-1], kind="stable")
-    history = np.ascontiguousarray(history[:, order])
+    history = np.ascontiguousarray(history[:, order], dtype=net.dtype)  # float64 tangents, the network's dtype out
     return LyapunovSpectrum(exponents=history[-1].copy(), history=history, dt=dt, method=method,
                             warmup=warmup, n_steps=n_steps, autonomous=autonomous, network=net)

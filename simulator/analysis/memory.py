@@ -53,7 +53,8 @@ def memory_capacity(
     Returns
     -------
     MemoryCapacity
-        ``total`` and ``by_delay`` (k_max,), ``by_delay[k - 1]`` for delay k.
+        ``total`` and ``by_delay`` (k_max,), ``by_delay[k - 1]`` for delay k (in the
+        network's dtype; the fits are float64).
 
     Raises
     ------
@@ -127,5 +128,5 @@ def memory_capacity(
     num = np.einsum("ij,ij->j", Yhat, Yc) ** 2
     den = np.einsum("ij,ij->j", Yhat, Yhat) * np.einsum("ij,ij->j", Yc, Yc)
     r2 = np.divide(num, den, out=np.zeros(k_max), where=den > 0)
-    return MemoryCapacity(total=float(r2.sum()), by_delay=r2, delays=np.arange(1, k_max + 1),
+    return MemoryCapacity(total=float(r2.sum()), by_delay=r2.astype(net.dtype), delays=np.arange(1, k_max + 1),
                           n_samples=int(n_samples), dt=dt, method=method, network=net)
