@@ -18,7 +18,8 @@ from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
-from .simulate import check_fixed_step, run
+from .methods import check_fixed_step
+from .simulate import run
 
 __all__ = ["bptt", "Gradients"]
 

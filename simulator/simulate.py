@@ -14,6 +14,7 @@ from ._kernels import continuous as continuous_kernels
 from ._kernels import forward
 from .arrays import fed_back, prepare, prepare_targets, to_public
 from .errors import raise_if_nonfinite
+from .methods import DEFAULT_METHOD, METHODS, check_fixed_step
 from .network import Network
 from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
@@ -22,14 +23,6 @@ __all__ = ["run", "UPDATES", "METHODS"]
 
 #: Valid values of ``update=``.
 UPDATES = ("sync", "async")
-#: Fixed-step methods of continuous time, name -> kernel code.
-METHODS = {
-    "euler": continuous_kernels.EULER,
-    "exp_euler": continuous_kernels.EXP_EULER,
-    "rk4": continuous_kernels.RK4,
-}
-DEFAULT_METHOD = "rk4"
-ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 #: A synchronous discrete run multiplies W as a dense matrix (one BLAS product
 #: per step) when at least this fraction of the n x n entries are edges ...
 DENSE_MIN_FILL = 0.25
@@ -55,22 +48,6 @@ def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
         yield start, stop, threads.plan(work, parallel)
         if bar is not None:
             bar.update(stop - start)
-
-
-def check_fixed_step(dt, method) -> int:
-    """Validate `dt` and `method`; return the method's kernel code."""
-    if dt is None:
-        raise ValueError(f"`method={method!r}` needs a time step `dt`")
-    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`dt` must be a real number, got {dt!r}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"`dt` must be finite and > 0, got {dt}")
-    method = DEFAULT_METHOD if method is None else method
-    if method not in METHODS:
-        valid = ", ".join(repr(m) for m in METHODS)
-        hint = " (adaptive ODE methods go through sim.solve)" if method in ODE_METHODS else ""
-        raise ValueError(f"`method` must be one of {valid}, got {method!r}{hint}")
-    return METHODS[method]
 
 
 def run(

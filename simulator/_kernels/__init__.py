@@ -49,7 +49,7 @@ def refresh_cache(sources: list[Path], cache_dirs: list[Path], stamp: Path) -> b
 
 if CACHE and not os.environ.get("NUMBA_CACHE_DIR"):
     _here = Path(__file__).parent
-    refresh_cache(sorted(_here.glob("*.py")) + [_here.parent / "activations.py"],
+    refresh_cache(sorted(_here.glob("*.py")),
                   [_here / "__pycache__", _here.parent / "__pycache__"], _here / "__pycache__" / "graphrnn-sources.sha256")
 
 

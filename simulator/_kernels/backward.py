@@ -31,32 +31,9 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-
-from ..activations import activate
-from ..activations import derivative as act_derivative
-from .elementary import expm1
-from .continuous import output_slopes, rhs
+from .activations import activate, slope
+from .continuous import EULER, output_slopes, rhs
 from .forward import ONE, chunk_bounds, fill_feedback, row_dot
-
-
-@njit(cache=CACHE, error_model="numpy", inline="always")
-def slope(code, v):
-    """``phi'(a)`` of activation `code` from its value ``v = phi(a)``."""
-    if code == 0:
-        return 1.0 - v * v
-    if code == 1:
-        return v * (1.0 - v)
-    if code == 2:
-        return 1.0 / 6.0 if 0.0 < v < 1.0 else 0.0
-    if code == 3:
-        return 1.0 if v > 0 else 0.0
-    if code == 4:
-        return 1.0 if v > 0 else v + 1.0
-    if code == 5:
-        return -expm1(-v)
-    if code == 6:
-        return 1.0
-    return math.nan
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -333,8 +310,9 @@ def vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s,
         for b in range(s.shape[1]):
             a = (bias[i] + row_dot(Wp, Wi, Wd, i, s, b) + row_dot(Up, Ui, Ud, i, xk, b)
                  + row_dot(Fp, Fi, Fd, i, ys, b))
-            da[i, b] = act_derivative(code, a) * cot[i, b] * inv_tau[i]
-            g_tau[i] -= cot[i, b] * (activate(code, a) - s[i, b]) * inv_tau[i] * inv_tau[i]
+            v = activate(code, a)
+            da[i, b] = slope(code, v) * cot[i, b] * inv_tau[i]
+            g_tau[i] -= cot[i, b] * (v - s[i, b]) * inv_tau[i] * inv_tau[i]
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
@@ -408,7 +386,7 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
     tau : ndarray, shape (n_neurons,)
     dt : float
     method : int
-        0 Euler, 1 exponential Euler.
+        `continuous.EULER` or `continuous.EXP_EULER`.
     g_tau : ndarray, shape (n_neurons,)
         Filled (zeros on entry).
     n_chunks : int or None
@@ -423,7 +401,7 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
     dcoef = np.empty(n, dtype=np.float64)
     for i in range(n):
         inv_tau[i] = 1.0 / tau[i]
-        if method == 0:
+        if method == EULER:
             coef[i] = dt
             dcoef[i] = 0.0
         else:
@@ -444,7 +422,7 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
             for b in range(nb):
                 cot[i, b] = coef[i] * d[i, b]
         rhs_vjp(w, wt, first_slot, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        if method != 0:
+        if method != EULER:
             rhs(w, inv_tau, h, xk, ybuf, f, n_chunks)
             for i in range(n):
                 for b in range(nb):

@@ -22,9 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-
-from ..activations import activate
-from ..activations import derivative as act_derivative
+from .activations import activate, slope
 from .forward import chunk_bounds, count_nonfinite, drive, output_drive, poll, readout
 
 #: Codes of the fixed-step methods.
@@ -215,7 +213,7 @@ def jacobian_scales(w, inv_tau, h, xt, s_h, s_o):
     for i in range(h.shape[0]):
         code = w.act_h[i]
         for b in range(nb):
-            s_h[i, b] = act_derivative(code, drive(w, i, h, xt, ybuf, b)) * inv_tau[i]
+            s_h[i, b] = slope(code, activate(code, drive(w, i, h, xt, ybuf, b))) * inv_tau[i]
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -225,6 +223,6 @@ def output_slopes(w, h, xt, y, slopes):
     for o in range(y.shape[0]):
         code = w.act_o[o]
         for b in range(y.shape[1]):
-            z = output_drive(w, o, h, xt, b)
-            y[o, b] = activate(code, z)
-            slopes[o, b] = act_derivative(code, z)
+            v = activate(code, output_drive(w, o, h, xt, b))
+            y[o, b] = v
+            slopes[o, b] = slope(code, v)

@@ -22,8 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-
-from ..activations import activate, activate_rows
+from .activations import activate, activate_rows
 
 ONE = np.uint64(1)
 
