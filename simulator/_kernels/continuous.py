@@ -52,24 +52,19 @@ def relax_target(w, h, xt, ybuf, out, n_chunks):
         relax_target_parallel(w, h, xt, ybuf, out, n_chunks)
         return
     readout(w, h, xt, ybuf)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
-    poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
-         h, xt, ybuf, out, 0, h.shape[0])
+    ptr, index, weight = w.hidden
+    poll(ptr, index, weight, w.bias_h, w.act_h, w.uniform_h, h, xt, ybuf, out, 0, h.shape[0])
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
     """`relax_target` with the neurons in `n_chunks` chunks spread over threads."""
     readout(w, h, xt, ybuf)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
+    ptr, index, weight = w.hidden
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(h.shape[0], n_chunks, c)
-        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, ybuf, out, lo, hi)
+        poll(ptr, index, weight, bias, codes, uniform, h, xt, ybuf, out, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
