@@ -10,15 +10,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import threads
-from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
-from ._kernels.continuous import RK4, run_fixed_step
+from ._kernels.backward import bptt_discrete, bptt_fixed_step
+from ._kernels.continuous import run_fixed_step
 from ._kernels.forward import run_sync_parallel, run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
-from .methods import check_fixed_step
+from .methods import check_fixed_step, step_coefficients
 from .simulate import run
 
 __all__ = ["bptt", "Gradients"]
@@ -131,7 +131,8 @@ def bptt(
     dt, method : optional
         Continuous time with a fixed step, as in `simulator.run`:
         ``"euler"``, ``"exp_euler"`` and ``"rk4"`` are differentiated
-        exactly through their steps (RK4 through its four stages).
+        exactly through their steps (RK4 through its four stages), each
+        pulled back through the method's coefficients (`simulator.methods`).
     truncate : int, optional
         Truncated BPTT: the history is cut into windows of `truncate` steps
         and gradients do not cross a window's start (``truncate >= n_steps``
@@ -180,7 +181,7 @@ def bptt(
         raise ValueError(f"`loss` must be one of {', '.join(repr(k) for k in LOSSES)}, got {loss!r}")
     continuous = dt is not None or method is not None
     if continuous:
-        code = check_fixed_step(dt, method)
+        stepper = check_fixed_step(dt, method)
         if teacher_forcing:
             raise ValueError("teacher forcing is available in discrete time only")
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
@@ -214,7 +215,7 @@ def bptt(
     step_abs = np.zeros((T if return_diagnostics else 0, net.n_edges), dtype=net.dtype)
     g_tau = np.zeros_like(net.tau)
     if continuous:
-        forward, backward = _continuous_passes(net, drive, code, float(dt), truncate or 0,
+        forward, backward = _continuous_passes(net, drive, stepper, float(dt), truncate or 0,
                                                g_weight, g_bias, g_tau, step_abs)
     else:
         forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, g_weight, g_bias, step_abs)
@@ -328,20 +329,18 @@ def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
     return forward, backward
 
 
-def _continuous_passes(net, drive, code, dt, truncate, g_weight, g_bias, g_tau, step_abs):
+def _continuous_passes(net, drive, stepper, dt, truncate, g_weight, g_bias, g_tau, step_abs):
     """`_through_segments`'s passes for a fixed-step continuous run (the
     output feedback is inside each step, so a segment needs only its state)."""
     w, wt = net.wiring(), net.wiring_t()
+    coef, dcoef = step_coefficients(stepper, dt, net.tau)
 
     def forward(s, t0, t1, states, outputs, n_chunks):
-        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], n_chunks or None)
+        return run_fixed_step(w, coef, drive.x[t0:t1], states, outputs[t0:t1], n_chunks or None)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
-        args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,
-                seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
-        if code == RK4:
-            bptt_rk4(w, wt, net.tau, dt, *args)
-        else:
-            bptt_fixed_step(w, wt, net.tau, dt, code, *args)
+        bptt_fixed_step(w, wt, coef, dcoef, drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry,
+                        g_weight, g_bias, g_tau, seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs,
+                        n_chunks or None)
 
     return forward, backward

@@ -14,7 +14,7 @@ from ._kernels import continuous as continuous_kernels
 from ._kernels import forward
 from .arrays import fed_back, prepare, prepare_targets, to_public
 from .errors import raise_if_nonfinite
-from .methods import DEFAULT_METHOD, METHODS, check_fixed_step
+from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, step_coefficients
 from .network import Network
 from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
@@ -177,7 +177,7 @@ def run(
         raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}")
     continuous = dt is not None or method is not None
     if continuous:
-        code = check_fixed_step(dt, method)
+        stepper = check_fixed_step(dt, method)
         if update != "sync":
             raise ValueError("`update='async'` is a discrete-time mode: leave out `dt` and `method`")
         if teacher_forcing:
@@ -201,18 +201,18 @@ def run(
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
-    stages = 4 if continuous and code == continuous_kernels.RK4 else 1
+    stages = stepper.n_stages if continuous else 1
     long_run = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
     bar = progress_bar(long_run if progress is None else progress, T, "run", "steps", text=progress is True)
     bad = []  # the first non-finite state each kernel call saw (-1: none)
     try:
         if continuous:
             info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
+            coef = step_coefficients(stepper, float(dt), net.tau)[0]
             for start, stop, n_threads in segments(net, T, batch, parallel, bar):
                 with threads.using(n_threads, n) as n_chunks:
-                    bad.append(continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x[start:stop],
-                                                                 states[start:stop + 1], outputs[start:stop],
-                                                                 n_chunks or None))
+                    bad.append(continuous_kernels.run_fixed_step(w, coef, drive.x[start:stop], states[start:stop + 1],
+                                                                 outputs[start:stop], n_chunks or None))
             times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
         else:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}

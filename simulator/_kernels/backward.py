@@ -1,6 +1,6 @@
 """Backpropagation through time (design sections 3-5): the discrete run
-(`bptt_discrete`), the fixed-step Euler and exponential-Euler runs
-(`bptt_fixed_step`) and RK4 through its four stages (`bptt_rk4`).
+(`bptt_discrete`) and the fixed-step runs through their stages
+(`bptt_fixed_step`, every method from its coefficients).
 
 Discrete time.
 
@@ -34,7 +34,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, slope
-from .continuous import EULER, output_slopes, rhs
+from .continuous import fixed_step, output_slopes
 from .forward import add_segment, chunk_bounds, fill_feedback, row_drive
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -298,17 +298,16 @@ def step_output_grads(w, wt, x, outputs, states, gy_loss, truncate, offset, dz, 
 
 
 @njit(cache=CACHE, error_model="numpy")
-def rhs_vjp(w, wt, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks):
-    """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
+def relax_vjp(w, wt, s, xk, cot, ds, g_weight, g_bias, step_abs, k, n_chunks):
+    """Pull the cotangent `cot` of the targets ``p(s) = phi(a(s))`` back.
 
-    Fills ``ds = (df/ds)^T cot`` (n_neurons, batch) and adds the parameter
+    Fills ``ds = (dp/ds)^T cot`` (n_neurons, batch) and adds the parameter
     gradients: with ``z' = V s + D x + c``, ``y' = g(z')``,
-    ``a = W s + U x + F y' + b`` and ``da = phi'(a) cot / tau``::
+    ``a = W s + U x + F y' + b`` and ``da = phi'(a) cot``::
 
-        ds  = -cot / tau + W^T da + V^T (g'(z') F^T da)
+        ds  = W^T da + V^T (g'(z') F^T da)
         W += da s^T, U += da x^T, F += da y'^T, b += da
         V += dz' s^T, D += dz' x^T, c += dz'      (dz' = g'(z') F^T da)
-        tau += -cot (phi(a) - s) / tau^2
 
     The neurons' parts (`vjp_slopes_rows`, then `vjp_rows` once ``dz'`` is
     known) run in `n_chunks` chunks on threads (None: one thread), every
@@ -321,7 +320,7 @@ def rhs_vjp(w, wt, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k
     output_slopes(w, s, xk, ys, gs)
     da = np.empty((n, nb), dtype=s.dtype)
     ptr, index, weight = w.hidden
-    args = (ptr, index, weight, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da, g_tau)
+    args = (ptr, index, weight, w.bias_h, w.act_h, s, xk, ys, cot, da)
     if n_chunks is None:
         vjp_slopes_rows(*args, 0, n)
     else:
@@ -331,8 +330,7 @@ def rhs_vjp(w, wt, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k
     for o in range(n_out):
         for b in range(nb):
             dzs[o, b] = gs[o, b] * add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
-    args = (out.ptr, out.index, out.weight, ptr, index, inv_tau, s, xk, ys, cot, da, dzs, ds,
-            g_weight, g_bias, step_abs, k)
+    args = (out.ptr, out.index, out.weight, ptr, index, s, xk, ys, da, dzs, ds, g_weight, g_bias, step_abs, k)
     if n_chunks is None:
         vjp_rows(*args, 0, n)
     else:
@@ -342,28 +340,25 @@ def rhs_vjp(w, wt, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k
 
 @njit(cache=CACHE, error_model="numpy")
 def vjp_slopes_rows(ptr, index, weight, bias, codes,
-                    inv_tau, s, xk, ys, cot,
-                    da, g_tau,
+                    s, xk, ys, cot,
+                    da,
                     lo, hi):
-    """Neurons ``lo:hi`` of `rhs_vjp`'s first part: ``da = phi'(a) cot / tau``
-    and the tau gradients, from the pre-activations ``a`` at state `s`.
+    """Neurons ``lo:hi`` of `relax_vjp`'s first part: ``da = phi'(a) cot``,
+    from the pre-activations ``a`` at state `s`.
 
     Parameters
     ----------
     ptr, index, weight, bias, codes : ndarray
         The hidden neurons' in-edge table, biases and activation codes.
-    inv_tau : ndarray, shape (n_neurons,)
     s : ndarray, shape (n_neurons, batch)
         The state.
     xk : ndarray, shape (n_inputs, batch)
     ys : ndarray, shape (n_outputs, batch)
         The outputs at `s`.
     cot : ndarray, shape (n_neurons, batch)
-        The cotangent of ``f(s)``.
+        The cotangent of ``p(s)``.
     da : ndarray, shape (n_neurons, batch)
         Filled on rows ``lo:hi``.
-    g_tau : ndarray, shape (n_neurons,)
-        Accumulated.
     lo, hi : int
         The neurons.
     """
@@ -371,29 +366,28 @@ def vjp_slopes_rows(ptr, index, weight, bias, codes,
         code = codes[i]
         for b in range(s.shape[1]):
             v = activate(code, row_drive(ptr, index, weight, bias, i, s, xk, ys, b))
-            da[i, b] = slope(code, v) * cot[i, b] * inv_tau[i]
-            g_tau[i] -= cot[i, b] * (v - s[i, b]) * inv_tau[i] * inv_tau[i]
+            da[i, b] = slope(code, v) * cot[i, b]
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def vjp_slopes_parallel(ptr, index, weight, bias, codes,
-                        inv_tau, s, xk, ys, cot,
-                        da, g_tau,
+                        s, xk, ys, cot,
+                        da,
                         n_chunks):
     """`vjp_slopes_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(s.shape[0], n_chunks, c)
-        vjp_slopes_rows(ptr, index, weight, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau, lo, hi)
+        vjp_slopes_rows(ptr, index, weight, bias, codes, s, xk, ys, cot, da, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
 def vjp_rows(out_ptr, out_index, out_weight,
              ptr, index,
-             inv_tau, s, xk, ys, cot, da, dzs,
+             s, xk, ys, da, dzs,
              ds,
              g_weight, g_bias, step_abs, k,
              lo, hi):
-    """Neurons ``lo:hi`` of `rhs_vjp`'s second part: their ``ds`` (over
+    """Neurons ``lo:hi`` of `relax_vjp`'s second part: their ``ds`` (over
     their out-edges), the gradients of their in-edges and their biases.
 
     Parameters
@@ -402,7 +396,7 @@ def vjp_rows(out_ptr, out_index, out_weight,
         The hidden neurons' out-edge table (``Transposed.hidden``).
     ptr, index : ndarray
         Their in-edge table (``Wiring.hidden``; the weights are not read).
-    inv_tau, s, xk, ys, cot, da
+    s, xk, ys, da
         As in `vjp_slopes_rows` (`da` now read).
     dzs : ndarray, shape (n_outputs, batch)
         The outputs' cotangents ``g'(z') F^T da``.
@@ -416,7 +410,7 @@ def vjp_rows(out_ptr, out_index, out_weight,
     lo, hi = np.uint64(lo), np.uint64(hi)
     for j in range(lo, hi):
         for b in range(s.shape[1]):
-            ds[j, b] = (-cot[j, b] * inv_tau[j] + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da, b, 0.0)
+            ds[j, b] = (add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da, b, 0.0)
                         + add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dzs, b, 0.0))
     in_edge_grads(ptr, index, da, s, xk, ys, g_weight, g_bias, step_abs, k, lo, hi)
 
@@ -424,14 +418,14 @@ def vjp_rows(out_ptr, out_index, out_weight,
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def vjp_rows_parallel(out_ptr, out_index, out_weight,
                       ptr, index,
-                      inv_tau, s, xk, ys, cot, da, dzs,
+                      s, xk, ys, da, dzs,
                       ds,
                       g_weight, g_bias, step_abs, k,
                       n_chunks):
     """`vjp_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(s.shape[0], n_chunks, c)
-        vjp_rows(out_ptr, out_index, out_weight, ptr, index, inv_tau, s, xk, ys, cot, da, dzs, ds,
+        vjp_rows(out_ptr, out_index, out_weight, ptr, index, s, xk, ys, da, dzs, ds,
                  g_weight, g_bias, step_abs, k, lo, hi)
 
 
@@ -446,30 +440,49 @@ def initial_grads(d, g_h0):
     return math.sqrt(total)
 
 
-@njit(cache=CACHE, error_model="numpy")
-def bptt_fixed_step(w, wt, tau, dt, method, x, states, outputs, gy_loss, truncate, offset, carry,
-                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
-    """Gradients of a fixed-step continuous run (Euler or exponential Euler).
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def pull_row(coef, dcoef, r, cot, h, P, dh, DP, g_tau):
+    """Pull the cotangent `cot` of row `r` of a fixed step,
+    ``coef[:, r, 0] h + sum_{j < r} coef[:, r, 1 + j] P[j]``, back: add to
+    ``dh`` (dL/dh), to ``DP[j]`` (the targets' cotangents) and, through
+    ``dcoef`` (d coef / d tau), to ``g_tau``."""
+    for i in range(h.shape[0]):
+        c0, d0 = coef[i, r, 0], dcoef[i, r, 0]
+        for b in range(h.shape[1]):
+            c = cot[i, b]
+            dh[i, b] += c0 * c
+            g = d0 * h[i, b]
+            for j in range(r):
+                DP[j, i, b] += coef[i, r, 1 + j] * c
+                g += dcoef[i, r, 1 + j] * P[j, i, b]
+            g_tau[i] += c * g
 
-    Both steps read ``h[k+1] = h[k] + c f(h[k])`` with
-    ``f(h) = (phi(a(h)) - h) / tau`` (in-step output feedback inside ``a``)
-    and ``c = dt`` (Euler) or ``c = (1 - e^{-dt/tau}) tau`` (exponential
-    Euler). With ``d = dL/dh[k+1]``, `rhs_vjp` pulls ``c d`` back through f;
-    ``dL/dh[k] = d + (df/dh)^T (c d)`` and ``dL/dtau`` gains the explicit
-    ``d f dc/dtau`` (zero for Euler).
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_fixed_step(w, wt, coef, dcoef, x, states, outputs, gy_loss, truncate, offset, carry,
+                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
+    """Gradients of a fixed-step continuous run, through its stages.
+
+    Each step's stages are recomputed from the recorded state by
+    `continuous.fixed_step`, the forward pass's own step. With
+    ``d = dL/dh[k+1]``, the result row of `coef` sends ``d`` to ``h`` and to
+    the stages' targets; from the last stage to the first, `relax_vjp`
+    pulls a target's cotangent back to its stage state, whose row of `coef`
+    sends it on to ``h`` and the earlier targets. The taus enter only
+    through the coefficients (``r = dt / tau``), so their gradients come
+    from `dcoef`.
 
     Parameters
     ----------
     w, wt, x, states, outputs, gy_loss, truncate, offset, g_weight, g_bias, g_h0, dh_norm, step_abs
         As in `bptt_discrete`.
+    coef, dcoef : ndarray of float64, shape (n_neurons, S + 1, S + 1)
+        The method's coefficients (`continuous.fixed_step`) and their
+        derivatives in tau.
     carry : ndarray, shape (n_neurons, batch)
         In: ``dL/dh`` at the step after the last, through the later steps
         (zeros for a whole run; the next segment's when checkpointing). Out:
         ``dL/dh[0]``.
-    tau : ndarray, shape (n_neurons,)
-    dt : float
-    method : int
-        `continuous.EULER` or `continuous.EXP_EULER`.
     g_tau : ndarray, shape (n_neurons,)
         Filled (zeros on entry).
     n_chunks : int or None
@@ -478,119 +491,28 @@ def bptt_fixed_step(w, wt, tau, dt, method, x, states, outputs, gy_loss, truncat
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
+    n_stages = coef.shape[1] - 1
     dtype = states.dtype
-    inv_tau = np.empty(n, dtype=dtype)
-    coef = np.empty(n, dtype=np.float64)
-    dcoef = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        inv_tau[i] = 1.0 / tau[i]
-        if method == EULER:
-            coef[i] = dt
-            dcoef[i] = 0.0
-        else:
-            alpha = math.exp(-dt / tau[i])
-            coef[i] = (1.0 - alpha) * tau[i]
-            dcoef[i] = (1.0 - alpha) - alpha * dt / tau[i]
     d = carry.copy()
+    dh = np.empty((n, nb), dtype=dtype)
     dz = np.empty((n_out, nb), dtype=dtype)
-    cot = np.empty((n, nb), dtype=dtype)
     ds = np.empty((n, nb), dtype=dtype)
-    f = np.empty((n, nb), dtype=dtype)
     ybuf = np.empty((n_out, nb), dtype=dtype)
+    step = np.empty((n, nb), dtype=dtype)
+    P = np.empty((n_stages, n, nb), dtype=dtype)
+    Y = np.empty((n_stages - 1, n, nb), dtype=dtype)
+    DP = np.empty((n_stages, n, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
         h, xk = states[k], x[k]
         dh_norm[k + 1] = step_output_grads(w, wt, x, outputs, states, gy_loss, truncate, offset,
                                            dz, d, g_weight, g_bias, step_abs, k)
-        for i in range(n):
-            for b in range(nb):
-                cot[i, b] = coef[i] * d[i, b]
-        rhs_vjp(w, wt, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        if method != EULER:
-            rhs(w, inv_tau, h, xk, ybuf, f, n_chunks)
-            for i in range(n):
-                for b in range(nb):
-                    g_tau[i] += d[i, b] * f[i, b] * dcoef[i]
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-    dh_norm[0] = initial_grads(d, g_h0)
-    carry[:, :] = d
-
-
-@njit(cache=CACHE, error_model="numpy")
-def bptt_rk4(w, wt, tau, dt, x, states, outputs, gy_loss, truncate, offset, carry,
-             g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
-    """Gradients of a fixed-step RK4 run, through its four stages.
-
-    Each step's stage states ``s1 = h``, ``s2 = h + dt/2 k1``,
-    ``s3 = h + dt/2 k2``, ``s4 = h + dt k3`` are recomputed from the recorded
-    state; then, from ``d = dL/dh[k+1]`` and
-    ``h[k+1] = h + dt/6 (k1 + 2 k2 + 2 k3 + k4)``, the stages are pulled back
-    in reverse order with `rhs_vjp`. Arguments as in `bptt_fixed_step`.
-    """
-    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
-    n_out = outputs.shape[1]
-    dtype = states.dtype
-    inv_tau = np.empty(n, dtype=dtype)
-    for i in range(n):
-        inv_tau[i] = 1.0 / tau[i]
-    d = carry.copy()
-    dz = np.empty((n_out, nb), dtype=dtype)
-    ybuf = np.empty((n_out, nb), dtype=dtype)
-    k1 = np.empty((n, nb), dtype=dtype)
-    k2 = np.empty((n, nb), dtype=dtype)
-    k3 = np.empty((n, nb), dtype=dtype)
-    s2 = np.empty((n, nb), dtype=dtype)
-    s3 = np.empty((n, nb), dtype=dtype)
-    s4 = np.empty((n, nb), dtype=dtype)
-    c1 = np.empty((n, nb), dtype=dtype)
-    c2 = np.empty((n, nb), dtype=dtype)
-    c3 = np.empty((n, nb), dtype=dtype)
-    c4 = np.empty((n, nb), dtype=dtype)
-    ds = np.empty((n, nb), dtype=dtype)
-    for k in range(T - 1, -1, -1):
-        h, xk = states[k], x[k]
-        dh_norm[k + 1] = step_output_grads(w, wt, x, outputs, states, gy_loss, truncate, offset,
-                                           dz, d, g_weight, g_bias, step_abs, k)
-        # recompute the stages
-        rhs(w, inv_tau, h, xk, ybuf, k1, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                s2[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
-        rhs(w, inv_tau, s2, xk, ybuf, k2, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                s3[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
-        rhs(w, inv_tau, s3, xk, ybuf, k3, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                s4[i, b] = h[i, b] + dt * k3[i, b]
-        # cotangents of the stage slopes (delta = d), pulled back stage 4 -> 1;
-        # d accumulates dL/dh[k] along the way
-        for i in range(n):
-            for b in range(nb):
-                c1[i, b] = dt / 6.0 * d[i, b]
-                c2[i, b] = dt / 3.0 * d[i, b]
-                c3[i, b] = dt / 3.0 * d[i, b]
-                c4[i, b] = dt / 6.0 * d[i, b]
-        rhs_vjp(w, wt, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-                c3[i, b] += dt * ds[i, b]
-        rhs_vjp(w, wt, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-                c2[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-                c1[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
+        fixed_step(w, coef, h, xk, step, P, Y, ybuf, n_chunks)
+        dh[:, :] = 0.0
+        DP[:, :, :] = 0.0
+        pull_row(coef, dcoef, n_stages, d, h, P, dh, DP, g_tau)
+        for s in range(n_stages - 1, -1, -1):
+            relax_vjp(w, wt, h if s == 0 else Y[s - 1], xk, DP[s], ds, g_weight, g_bias, step_abs, k, n_chunks)
+            pull_row(coef, dcoef, s, ds, h, P, dh, DP, g_tau)
+        d, dh = dh, d
     dh_norm[0] = initial_grads(d, g_h0)
     carry[:, :] = d
