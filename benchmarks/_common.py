@@ -164,4 +164,4 @@ def network_nbytes(net) -> dict[str, int]:
 def wiring_nbytes(net) -> int:
     """Bytes of the weight copies in the kernels' view of `net` (built on first use)."""
     w = net.wiring()
-    return sum(b.data.nbytes for b in (w.W, w.U, w.F, w.V, w.D))
+    return w.hidden.weight.nbytes + w.outputs.weight.nbytes

@@ -1,9 +1,11 @@
-"""Activation functions: a registry from names to integer codes, and the
-jitted scalar functions the kernels call with those codes.
+"""Activation functions by name: the registry from names to the kernels'
+integer codes, and what each name computes.
 
 A neuron's activation is chosen per node in the graph (the ``activation``
 attribute). Kernels cannot take strings, so `compile` turns each name into the
-integer code of `ACTIVATIONS`, and the kernels evaluate ``activate(code, a)``.
+integer code of `ACTIVATIONS`; the kernels evaluate the codes with the jitted
+functions of `simulator._kernels.activations`, where the registry itself
+lives (so the kernels import nothing from outside `_kernels`).
 
 ========================  =====================================  ==========================
 name                      phi(a)                                 phi'(a)
@@ -26,27 +28,11 @@ the last place of NumPy's).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 
-from ._kernels import CACHE
-from ._kernels import elementary as el
+from ._kernels.activations import ACTIVATIONS
 
-__all__ = ["ACTIVATIONS", "DIFFERENTIABLE", "activation_code", "activate", "activate_rows", "derivative"]
-
-#: Activation name -> integer code used by the kernels.
-ACTIVATIONS: dict[str, int] = {
-    "tanh": 0,
-    "sigmoid": 1,
-    "hard_sigmoid": 2,
-    "relu": 3,
-    "elu": 4,
-    "softplus": 5,
-    "identity": 6,
-    "sign": 7,
-}
+__all__ = ["ACTIVATIONS", "DIFFERENTIABLE", "activation_code"]
 
 #: Names of the activations that have a derivative (all but ``sign``).
 DIFFERENTIABLE: frozenset[str] = frozenset(ACTIVATIONS) - {"sign"}
@@ -85,81 +71,3 @@ def activation_code(name: object, where: str) -> int:
         raise ValueError(
             f"{where} has unknown activation {name!r}: choose one of {valid}"
         ) from None
-
-
-@njit(cache=CACHE, error_model="numpy")
-def activate(code, a):
-    """Evaluate activation `code` at pre-activation `a` (scalar)."""
-    if code == 0:
-        return el.tanh(a)
-    if code == 1:
-        return el.sigmoid(a)
-    if code == 2:
-        return min(max(a / 6.0 + 0.5, 0.0), 1.0)
-    if code == 3:
-        return a if a > 0 else (0.0 if a == a else a)  # +0 for every a <= 0 (-inf too); NaN stays NaN
-    if code == 4:
-        return a if a > 0 else el.expm1(a)
-    if code == 5:
-        return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
-    if code == 6:
-        return a
-    # sign
-    if a > 0:
-        return 1.0
-    if a < 0:
-        return -1.0
-    return 0.0 if a == a else a
-
-
-@njit(cache=CACHE, error_model="numpy")
-def derivative(code, a):
-    """Evaluate the derivative of activation `code` at `a` (``sign``: 0)."""
-    if code == 0:
-        t = el.tanh(a)
-        return 1.0 - t * t
-    if code == 1:
-        s = activate(1, a)
-        return s * (1.0 - s)
-    if code == 2:
-        return 1.0 / 6.0 if -3.0 < a < 3.0 else 0.0
-    if code == 3:
-        return 1.0 if a > 0 else 0.0
-    if code == 4:
-        return 1.0 if a > 0 else el.exp(a)
-    if code == 5:
-        return activate(1, a)
-    if code == 6:
-        return 1.0
-    return 0.0
-
-
-@njit(cache=CACHE, error_model="numpy")
-def activate_rows(codes, uniform, out, lo, hi):
-    """Apply each row's activation in place to rows ``lo:hi`` of `out`
-    (n_rows, batch), C-contiguous.
-
-    When every row shares one activation (`uniform` is its code, else -1)
-    the loop runs over the flat block with that function alone, which LLVM
-    vectorises; mixed activations take one branch per row.
-    """
-    nb = np.uint64(out.shape[1])
-    flat = out.reshape(out.size)
-    start, stop = np.uint64(lo) * nb, np.uint64(hi) * nb
-    if uniform == 0:
-        for j in range(start, stop):
-            flat[j] = el.tanh(flat[j])
-    elif uniform == 1:
-        for j in range(start, stop):
-            flat[j] = el.sigmoid(flat[j])
-    elif uniform == 3:
-        for j in range(start, stop):
-            v = flat[j]
-            flat[j] = v if v > 0 else (0.0 if v == v else v)
-    elif uniform == 6:
-        pass
-    else:
-        for i in range(np.uint64(lo), np.uint64(hi)):
-            code = codes[i]
-            for b in range(nb):
-                out[i, b] = activate(code, out[i, b])

@@ -12,15 +12,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import threads
-from ._kernels.backward import bptt_discrete, bptt_fixed_step, bptt_rk4
-from ._kernels.continuous import RK4, run_fixed_step
+from ._kernels.backward import bptt_discrete, bptt_fixed_step
+from ._kernels.continuous import run_fixed_step
 from ._kernels.forward import run_sync_parallel, run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
-from .simulate import check_fixed_step, run
+from .methods import check_fixed_step, step_coefficients
+from .simulate import run
 
 __all__ = ["bptt", "Gradients", "SparseReadoutWarning"]
 
@@ -200,7 +201,8 @@ def bptt(
     dt, method : optional
         Continuous time with a fixed step, as in `simulator.run`:
         ``"euler"``, ``"exp_euler"`` and ``"rk4"`` are differentiated
-        exactly through their steps (RK4 through its four stages).
+        exactly through their steps (RK4 through its four stages), each
+        pulled back through the method's coefficients (`simulator.methods`).
     truncate : int, optional
         Truncated BPTT: the history is cut into windows of `truncate` steps
         and gradients do not cross a window's start (``truncate >= n_steps``
@@ -270,7 +272,7 @@ def bptt(
         raise ValueError(f"`loss` must be one of {', '.join(repr(k) for k in LOSSES)}, got {loss!r}")
     continuous = dt is not None or method is not None
     if continuous:
-        code = check_fixed_step(dt, method)
+        stepper = check_fixed_step(dt, method)
         if teacher_forcing:
             raise ValueError("teacher forcing is available in discrete time only")
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
@@ -298,12 +300,9 @@ def bptt(
     segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
 
-    w = net.wiring()
-    wt, to_edge = net.wiring_t()
     # The kernels accumulate weight gradients (and per-step contributions) in
-    # the forward blocks' slot order, so each step's sums stream through
+    # the in-edge tables' slot order, so each step's sums stream through
     # memory instead of scattering over the edge list; mapped back at the end.
-    first_slot = _first_slots(to_edge)
     g_weight = np.zeros(net.n_edges, dtype=net.dtype)
     g_bias = np.zeros(n + net.n_outputs, dtype=net.dtype)
     g_h0 = np.empty((n, batch), dtype=net.dtype)
@@ -311,10 +310,10 @@ def bptt(
     step_abs = np.zeros((T if return_diagnostics else 0, net.n_edges), dtype=net.dtype)
     g_tau = np.zeros_like(net.tau)
     if continuous:
-        forward, backward = _continuous_passes(net, drive, code, float(dt), truncate or 0, first_slot,
+        forward, backward = _continuous_passes(net, drive, stepper, float(dt), truncate or 0,
                                                g_weight, g_bias, g_tau, step_abs)
     else:
-        forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, first_slot, g_weight, g_bias, step_abs)
+        forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, g_weight, g_bias, step_abs)
     try:
         value = _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0)
     except NonFiniteError as overflow:
@@ -325,7 +324,7 @@ def bptt(
         except NonFiniteError as located:
             raise located from None
         raise overflow
-    order = np.concatenate(to_edge).astype(np.intp)
+    order = net.layout.slot_edges
     g_weight[order] = g_weight.copy()
     if step_abs.shape[0]:
         step_abs[:, order] = step_abs.copy()
@@ -349,11 +348,6 @@ def _segment_length(checkpoint, n_steps: int) -> int:
     if isinstance(checkpoint, bool) or not isinstance(checkpoint, (int, np.integer)) or checkpoint < 1:
         raise ValueError(f"`checkpoint` must be True or a positive int, got {checkpoint!r}")
     return int(checkpoint)
-
-
-def _first_slots(to_edge: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Where each block's slots start when the blocks lie one after another."""
-    return np.cumsum([0] + [len(e) for e in to_edge[:-1]]).astype(np.uint64)
 
 
 def _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0):
@@ -407,11 +401,11 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     return value
 
 
-def _discrete_passes(net, drive, teacher, truncate, first_slot, g_weight, g_bias, step_abs):
+def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
     """`_through_segments`'s passes for a discrete run. Each segment after
     the first starts from the output fed back into it (the teacher's where
     forced), recorded on the way forward."""
-    w, wt = net.wiring(), net.wiring_t()[0]
+    w, wt = net.wiring(), net.wiring_t()
     forced = teacher.shape[0] > 0
     befores = {}
 
@@ -423,27 +417,25 @@ def _discrete_passes(net, drive, teacher, truncate, first_slot, g_weight, g_bias
         return run_sync_parallel(*args, n_chunks) if n_chunks else run_sync_serial(*args)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
-        bptt_discrete(w, wt, first_slot, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
+        bptt_discrete(w, wt, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
                       befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow,
                       step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
 
     return forward, backward
 
 
-def _continuous_passes(net, drive, code, dt, truncate, first_slot, g_weight, g_bias, g_tau, step_abs):
+def _continuous_passes(net, drive, stepper, dt, truncate, g_weight, g_bias, g_tau, step_abs):
     """`_through_segments`'s passes for a fixed-step continuous run (the
     output feedback is inside each step, so a segment needs only its state)."""
-    w, wt = net.wiring(), net.wiring_t()[0]
+    w, wt = net.wiring(), net.wiring_t()
+    coef, dcoef = step_coefficients(stepper, dt, net.tau)
 
     def forward(s, t0, t1, states, outputs, n_chunks):
-        return run_fixed_step(w, net.tau, dt, code, drive.x[t0:t1], states, outputs[t0:t1], n_chunks or None)
+        return run_fixed_step(w, coef, drive.x[t0:t1], states, outputs[t0:t1], n_chunks or None)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
-        args = (drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, g_tau,
-                seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
-        if code == RK4:
-            bptt_rk4(w, wt, first_slot, net.tau, dt, *args)
-        else:
-            bptt_fixed_step(w, wt, first_slot, net.tau, dt, code, *args)
+        bptt_fixed_step(w, wt, coef, dcoef, drive.x[t0:t1], states, outputs[t0:t1], gy[t0:t1], truncate, t0, carry,
+                        g_weight, g_bias, g_tau, seg_h0, flow, step_abs[t0:t1] if step_abs.shape[0] else step_abs,
+                        n_chunks or None)
 
     return forward, backward

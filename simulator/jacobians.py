@@ -37,18 +37,18 @@ class Blocks:
         import scipy.sparse as sp
 
         self.sp = sp
-        w = net.wiring()
         n, n_out = net.n_neurons, net.n_outputs
+        weight = net.weight.astype(np.float64)
 
         def csr(block, shape):
             return sp.csr_matrix(
-                (block.data.astype(np.float64), block.indices.astype(np.int64), block.indptr.astype(np.int64)),
-                shape=shape,
+                (weight[block.edge], block.indices.astype(np.int64), block.indptr.astype(np.int64)), shape=shape
             )
 
-        self.W = csr(w.W, (n, n))
-        self.F = csr(w.F, (n, n_out))
-        self.V = csr(w.V, (n_out, n))
+        W, _, F, V, _ = net.layout.by_target
+        self.W = csr(W, (n, n))
+        self.F = csr(F, (n, n_out))
+        self.V = csr(V, (n_out, n))
         self.inv_tau = 1.0 / net.tau.astype(np.float64)
 
     def matrix(self, s_h: np.ndarray, s_o: np.ndarray):

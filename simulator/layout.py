@@ -13,15 +13,24 @@ code  kind                matrix (rows x cols)
 3     hidden -> output    V (outputs x neurons)
 4     input -> output     D (outputs x inputs)
 ====  ==================  =====================
+
+The kernels read the blocks merged into edge tables (`Rows`), one row per
+node: a hidden neuron's row lists all its in-edges (W, then U, then F
+slots), an output's its V then D slots; the transposed tables list a
+hidden neuron's out-edges (W, then V) and a fed-back output's (F). Within
+a row the slots come in segments, one per part of the row's source
+vector, so that a kernel reads each part where it lies without
+concatenating the parts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-__all__ = ["KINDS", "KIND_NAMES", "Block", "Layout", "build_layout"]
+__all__ = ["KINDS", "KIND_NAMES", "Block", "Rows", "Layout", "build_layout"]
 
 #: Matrix letter of each edge-kind code.
 KINDS: tuple[str, ...] = ("W", "U", "F", "V", "D")
@@ -57,6 +66,50 @@ class Block:
 
 
 @dataclass(frozen=True, eq=False)
+class Rows:
+    """An edge table: several blocks with the same rows merged row by row.
+
+    Row ``r`` owns slots ``ptr[r, 0]:ptr[r, -1]``; segment ``q`` of it,
+    slots ``ptr[r, q]:ptr[r, q + 1]``, holds the row's slots of block ``q``,
+    whose other ends index part ``q`` of the source vector. Per-slot values
+    (a weight today) are arrays over the slots beside `index`.
+
+    Attributes
+    ----------
+    ptr : ndarray of uint64, shape (n_rows, n_parts + 1)
+        Segment bounds; ``ptr[r, -1] == ptr[r + 1, 0]``.
+    index : ndarray of uint32, shape (n_slots,)
+        Each slot's other end, within its part.
+    edge : ndarray of int64, shape (n_slots,)
+        The position in ``Network.edges`` of each slot's edge.
+    """
+
+    ptr: np.ndarray
+    index: np.ndarray
+    edge: np.ndarray
+
+
+def merge_rows(blocks: tuple[Block, ...]) -> Rows:
+    """The table of `blocks` (same rows), segment ``q`` of each row from
+    ``blocks[q]``; within a segment, slots keep their block's order."""
+    n_rows, n_parts = blocks[0].indptr.size - 1, len(blocks)
+    counts = np.stack([np.diff(b.indptr.astype(np.int64)) for b in blocks], axis=1).reshape(n_rows, n_parts)
+    ptr = np.zeros((n_rows, n_parts + 1), dtype=np.uint64)
+    ends = np.cumsum(counts.ravel(), dtype=np.uint64).reshape(n_rows, n_parts)
+    ptr[:, 1:] = ends
+    ptr[1:, 0] = ends[:-1, -1]
+    n_slots = int(ptr[-1, -1]) if n_rows else 0
+    index = np.empty(n_slots, dtype=np.uint32)
+    edge = np.empty(n_slots, dtype=np.int64)
+    for q, b in enumerate(blocks):
+        rows = np.repeat(np.arange(n_rows), counts[:, q])
+        dest = ptr[rows, q] + (np.arange(b.indices.size, dtype=np.uint64) - b.indptr[rows])
+        index[dest] = b.indices
+        edge[dest] = b.edge
+    return Rows(ptr, index, edge)
+
+
+@dataclass(frozen=True, eq=False)
 class Layout:
     """The index structure of a network, shared by every parameter setting.
 
@@ -71,6 +124,34 @@ class Layout:
 
     by_target: tuple[Block, ...]
     by_source: tuple[Block, ...]
+
+    @cached_property
+    def hidden_in(self) -> Rows:
+        """Each hidden neuron's in-edges; parts: hidden states (W), inputs
+        (U), fed-back outputs (F)."""
+        return merge_rows(self.by_target[:3])
+
+    @cached_property
+    def outputs_in(self) -> Rows:
+        """Each output's in-edges; parts: hidden states (V), inputs (D)."""
+        return merge_rows(self.by_target[3:])
+
+    @cached_property
+    def hidden_out(self) -> Rows:
+        """Each hidden neuron's out-edges; parts: hidden neurons (W),
+        outputs (V)."""
+        return merge_rows((self.by_source[0], self.by_source[3]))
+
+    @cached_property
+    def fed_out(self) -> Rows:
+        """Each output's feedback edges (F) into hidden neurons."""
+        return merge_rows(self.by_source[2:3])
+
+    @cached_property
+    def slot_edges(self) -> np.ndarray:
+        """The edge of every slot of `hidden_in`, then of `outputs_in`: the
+        order in which the backward kernels accumulate weight gradients."""
+        return np.concatenate([self.hidden_in.edge, self.outputs_in.edge]).astype(np.intp)
 
 
 def _block(rows: np.ndarray, cols: np.ndarray, edge_ids: np.ndarray | None, n_rows: int) -> Block:

@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._kernels.types import Sparse, Wiring
+from ._kernels.types import Table, Transposed, Wiring
 from .activations import NAMES
 from .display import count, html_table, network_rows
 from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
@@ -443,19 +443,20 @@ class Network:
             layout=self.layout,
         )
 
+    def _table(self, rows) -> Table:
+        """The kernels' `Table` of the layout's `rows`, with this network's weights."""
+        return Table(rows.ptr, rows.index, np.ascontiguousarray(self.weight[rows.edge]))
+
     def wiring(self) -> Wiring:
         """The kernels' view of the network (built once per network)."""
         cache = self._cache  # type: ignore[attr-defined]
         if "wiring" not in cache:
-            blocks = [
-                Sparse(b.indptr, b.indices, np.ascontiguousarray(self.weight[b.edge]))
-                for b in self.layout.by_target
-            ]
             n = self.n_neurons
             act_h = self.activation_codes[:n]
             uniform = int(act_h[0]) if n and (act_h == act_h[0]).all() else -1
             cache["wiring"] = Wiring(
-                *blocks,
+                hidden=self._table(self.layout.hidden_in),
+                outputs=self._table(self.layout.outputs_in),
                 act_h=act_h,
                 act_o=self.activation_codes[n:],
                 bias_h=self.bias[:n],
@@ -476,20 +477,13 @@ class Network:
             cache["dense_w"] = W
         return cache["dense_w"]
 
-    def wiring_t(self) -> tuple[Wiring, tuple[np.ndarray, ...]]:
-        """The kernels' view of the transposed blocks (rows = sources), for
-        the backward pass, and each forward slot's position in `edges`."""
+    def wiring_t(self) -> Transposed:
+        """The kernels' view of the transposed tables (rows = sources), for
+        the backward pass; its kernels accumulate weight gradients in the
+        slot order of `wiring` (``layout.slot_edges``)."""
         cache = self._cache  # type: ignore[attr-defined]
         if "wiring_t" not in cache:
-            w = self.wiring()
-            blocks = [
-                Sparse(b.indptr, b.indices, np.ascontiguousarray(self.weight[b.edge]))
-                for b in self.layout.by_source
-            ]
-            cache["wiring_t"] = (
-                w._replace(**dict(zip("WUFVD", blocks))),
-                tuple(b.edge.astype(np.uint64) for b in self.layout.by_target),
-            )
+            cache["wiring_t"] = Transposed(self._table(self.layout.hidden_out), self._table(self.layout.fed_out))
         return cache["wiring_t"]
 
     # --------------------------------------------------------------- export

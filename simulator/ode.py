@@ -30,6 +30,7 @@ from .arrays import require_finite, to_public
 from .errors import raise_if_nonfinite
 from .inputs import make_signal
 from .jacobians import Blocks, choose_jacobian
+from .methods import ODE_METHODS, check_ode_method
 from .network import Network
 from .ode_args import check_options, check_span, check_tolerances, tolerance_layout
 from .progress import AUTO_DELAY, clock, progress_bar
@@ -37,8 +38,7 @@ from .results import Result
 
 __all__ = ["solve", "ODE_METHODS", "SolverError"]
 
-#: SciPy's methods; the implicit ones take a Jacobian.
-ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
+#: The methods of `ODE_METHODS` that take a Jacobian.
 IMPLICIT = ("Radau", "BDF", "LSODA")
 #: Explicit methods whose steps run as one compiled call (`simulator.explicit`).
 COMPILED = ("RK23", "RK45", "DOP853")
@@ -174,8 +174,7 @@ def solve(
     """
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
-    if method not in ODE_METHODS:
-        raise ValueError(f"`method` must be one of {', '.join(repr(m) for m in ODE_METHODS)}, got {method!r}")
+    check_ode_method(method)
     if jacobian not in JACOBIANS:
         raise ValueError(f"`jacobian` must be one of {JACOBIANS}, got {jacobian!r}")
     if method not in IMPLICIT and jacobian in ("dense", "sparse"):

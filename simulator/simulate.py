@@ -14,6 +14,7 @@ from ._kernels import continuous as continuous_kernels
 from ._kernels import forward
 from .arrays import fed_back, prepare, prepare_targets, to_public
 from .errors import raise_if_nonfinite
+from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, step_coefficients
 from .network import Network
 from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
@@ -22,14 +23,6 @@ __all__ = ["run", "UPDATES", "METHODS"]
 
 #: Valid values of ``update=``.
 UPDATES = ("sync", "async")
-#: Fixed-step methods of continuous time, name -> kernel code.
-METHODS = {
-    "euler": continuous_kernels.EULER,
-    "exp_euler": continuous_kernels.EXP_EULER,
-    "rk4": continuous_kernels.RK4,
-}
-DEFAULT_METHOD = "rk4"
-ODE_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 #: A synchronous discrete run multiplies W as a dense matrix (one BLAS product
 #: per step) when at least this fraction of the n x n entries are edges ...
 DENSE_MIN_FILL = 0.25
@@ -55,22 +48,6 @@ def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
         yield start, stop, threads.plan(work, parallel)
         if bar is not None:
             bar.update(stop - start)
-
-
-def check_fixed_step(dt, method) -> int:
-    """Validate `dt` and `method`; return the method's kernel code."""
-    if dt is None:
-        raise ValueError(f"`method={method!r}` needs a time step `dt`")
-    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`dt` must be a real number, got {dt!r}")
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"`dt` must be finite and > 0, got {dt}")
-    method = DEFAULT_METHOD if method is None else method
-    if method not in METHODS:
-        valid = ", ".join(repr(m) for m in METHODS)
-        hint = " (adaptive ODE methods go through sim.solve)" if method in ODE_METHODS else ""
-        raise ValueError(f"`method` must be one of {valid}, got {method!r}{hint}")
-    return METHODS[method]
 
 
 def run(
@@ -200,7 +177,7 @@ def run(
         raise ValueError(f"`update` must be one of {UPDATES}, got {update!r}")
     continuous = dt is not None or method is not None
     if continuous:
-        code = check_fixed_step(dt, method)
+        stepper = check_fixed_step(dt, method)
         if update != "sync":
             raise ValueError("`update='async'` is a discrete-time mode: leave out `dt` and `method`")
         if teacher_forcing:
@@ -224,18 +201,18 @@ def run(
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
-    stages = 4 if continuous and code == continuous_kernels.RK4 else 1
+    stages = stepper.n_stages if continuous else 1
     long_run = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
     bar = progress_bar(long_run if progress is None else progress, T, "run", "steps", text=progress is True)
     bad = []  # the first non-finite state each kernel call saw (-1: none)
     try:
         if continuous:
             info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
+            coef = step_coefficients(stepper, float(dt), net.tau)[0]
             for start, stop, n_threads in segments(net, T, batch, parallel, bar):
                 with threads.using(n_threads, n) as n_chunks:
-                    bad.append(continuous_kernels.run_fixed_step(w, net.tau, float(dt), code, drive.x[start:stop],
-                                                                 states[start:stop + 1], outputs[start:stop],
-                                                                 n_chunks or None))
+                    bad.append(continuous_kernels.run_fixed_step(w, coef, drive.x[start:stop], states[start:stop + 1],
+                                                                 outputs[start:stop], n_chunks or None))
             times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
         else:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}

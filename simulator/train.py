@@ -15,7 +15,7 @@ from .errors import NonFiniteError
 from .network import Network
 from .optim import OPTIMIZERS, check_options
 from .progress import progress_bar
-from .simulate import check_fixed_step
+from .methods import check_fixed_step
 
 __all__ = ["train", "trainable_masks", "TrainingDiverged"]
 

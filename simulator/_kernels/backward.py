@@ -1,6 +1,6 @@
 """Backpropagation through time (design sections 3-5): the discrete run
-(`bptt_discrete`), the fixed-step Euler and exponential-Euler runs
-(`bptt_fixed_step`) and RK4 through its four stages (`bptt_rk4`).
+(`bptt_discrete`) and the fixed-step runs through their stages
+(`bptt_fixed_step`, every method from its coefficients).
 
 Discrete time.
 
@@ -14,8 +14,10 @@ Walking the recorded history from the last step to the first, with
 and the parameter gradients summed over steps (``da[t] h[t]^T`` for W,
 ``da[t] x[t]^T`` for U, ``da[t] yhat[t]^T`` for F, ``dz[t] h[t+1]^T`` for V,
 ``dz[t] x[t]^T`` for D, ``da`` and ``dz`` for the biases), ``dh[0] = W^T da[0]``.
-The transposed products gather over the by-source blocks (each source sums
-its own outgoing edges: no write conflicts). Activation derivatives are read
+The transposed products gather over the out-edge tables (`types.Transposed`:
+each source sums its own outgoing edges, no write conflicts); the weight
+gradients accumulate in the slot order of the in-edge tables, the hidden
+neurons' slots first, then the outputs'. Activation derivatives are read
 off the recorded values, so no pre-activation is stored. A discrete step's
 neurons need nothing from one another once ``dz`` is known (`hidden_rows`),
 and likewise the pull-back of a continuous right-hand side in two passes
@@ -31,83 +33,76 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-
-from ..activations import activate
-from ..activations import derivative as act_derivative
-from .elementary import expm1
-from .continuous import output_slopes, rhs
-from .forward import ONE, chunk_bounds, fill_feedback, row_dot
+from .activations import activate, slope
+from .continuous import fixed_step, output_slopes
+from .forward import add_segment, chunk_bounds, fill_feedback, row_drive
+from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def slope(code, v):
-    """``phi'(a)`` of activation `code` from its value ``v = phi(a)``."""
-    if code == 0:
-        return 1.0 - v * v
-    if code == 1:
-        return v * (1.0 - v)
-    if code == 2:
-        return 1.0 / 6.0 if 0.0 < v < 1.0 else 0.0
-    if code == 3:
-        return 1.0 if v > 0 else 0.0
-    if code == 4:
-        return 1.0 if v > 0 else v + 1.0
-    if code == 5:
-        return -expm1(-v)
-    if code == 6:
-        return 1.0
-    return math.nan
-
-
-@njit(cache=CACHE, error_model="numpy", inline="always")
-def rows_outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t, lo, hi):
-    """``g_weight[first + k] += sum_b rows[r, b] * cols[indices[k], b]`` for
-    every slot k of rows ``lo:hi`` (unsigned) of a by-target block whose
-    slots' gradients start at `first` (uint64); when `step_abs` has rows,
-    also add each edge's contribution to row `t` of it. Rows and slots run
-    unsigned, and the slots' gradients lie side by side, so the batch-1
-    loop vectorises."""
+def segment_outer(ptr, index, r, q, rows, cols, first, g_weight, step_abs, t):
+    """``g_weight[first + k] += sum_b rows[r, b] * cols[index[k], b]`` over
+    segment `q` of row `r` (unsigned) of an in-edge table whose slots'
+    gradients start at `first` (uint64); when `step_abs` has rows, also add
+    each edge's contribution to row `t` of it. The slots' gradients lie
+    side by side, so the batch-1 loop vectorises."""
     nb = rows.shape[1]
     record = step_abs.shape[0] > 0
-    for r in range(lo, hi):
-        a, z = indptr[r], indptr[r + ONE]
-        if nb == 1 and not record:
-            rr = rows[r, 0]
-            for k in range(a, z):
-                g_weight[first + k] += rr * cols[indices[k], 0]
-            continue
-        for k in range(a, z):
-            j = indices[k]
-            acc = 0.0
-            for b in range(nb):
-                acc += rows[r, b] * cols[j, b]
-            g_weight[first + k] += acc
-            if record:
-                step_abs[t, first + k] += acc
+    if nb == 1 and not record:
+        rr = rows[r, 0]
+        for k in range(ptr[r, q], ptr[r, q + 1]):
+            g_weight[first + k] += rr * cols[index[k], 0]
+        return
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        j = index[k]
+        acc = 0.0
+        for b in range(nb):
+            acc += rows[r, b] * cols[j, b]
+        g_weight[first + k] += acc
+        if record:
+            step_abs[t, first + k] += acc
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t):
-    """`rows_outer_into` over every row of the block."""
-    rows_outer_into(indptr, indices, first, rows, cols, g_weight, step_abs, t, np.uint64(0),
-                    np.uint64(indptr.shape[0] - 1))
+def in_edge_grads(ptr, index, da, h, xt, yhat, g_weight, g_bias, step_abs, t, lo, hi):
+    """Add one step's ``da h^T``, ``da x^T``, ``da yhat^T`` (W, U, F) to the
+    gradients of the in-edges of neurons ``lo:hi`` (unsigned) and ``da`` to
+    their biases."""
+    zero = np.uint64(0)
+    for r in range(lo, hi):
+        segment_outer(ptr, index, r, HIDDEN, da, h, zero, g_weight, step_abs, t)
+        segment_outer(ptr, index, r, INPUT, da, xt, zero, g_weight, step_abs, t)
+        segment_outer(ptr, index, r, FED, da, yhat, zero, g_weight, step_abs, t)
+        for b in range(da.shape[1]):
+            g_bias[r] += da[r, b]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def output_grads(w, dz, hn, xt, g_weight, g_bias, step_abs, t):
+    """Add one step's ``dz h^T``, ``dz x^T`` (V, D) to the gradients of the
+    outputs' in-edges (slots after the hidden neurons') and ``dz`` to the
+    output biases."""
+    ptr, index = w.outputs.ptr, w.outputs.index
+    first = np.uint64(w.hidden.index.shape[0])
+    n = w.bias_h.shape[0]
+    for o in range(np.uint64(dz.shape[0])):
+        segment_outer(ptr, index, o, HIDDEN, dz, hn, first, g_weight, step_abs, t)
+        segment_outer(ptr, index, o, INPUT, dz, xt, first, g_weight, step_abs, t)
+        for b in range(dz.shape[1]):
+            g_bias[n + o] += dz[o, b]
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
+def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
                   carry, g_weight, g_bias, g_h0, dh_norm, step_abs, n_chunks):
     """Gradients of a discrete run; fills the four gradient arrays.
 
     Parameters
     ----------
     w : Wiring
-        The forward blocks (rows = targets) with their weights.
-    wt : Wiring
-        The same blocks transposed (rows = sources), weights aligned.
-    first_slot : ndarray of uint64, shape (5,)
-        Where each block of `w` starts in `g_weight` (and in the columns of
-        `step_abs`), which hold the gradients in the blocks' slot order
-        (block after block), so each step's sums stream through memory.
+        The in-edge tables (rows = targets) with their weights.
+    wt : Transposed
+        The out-edge tables (rows = sources), weights aligned.
     x : ndarray, shape (n_steps, n_inputs, batch)
     states : ndarray, shape (n_steps + 1, n_neurons, batch)
     outputs : ndarray, shape (n_steps, n_outputs, batch)
@@ -127,14 +122,16 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
         In: ``da`` of the step after the last (zeros for a whole run; the
         next segment's ``da[0]`` when checkpointing). Out: ``da[0]``.
     g_weight : ndarray, shape (n_edges,)
+        In the slot order of ``w.hidden`` then ``w.outputs`` (so each
+        step's sums stream through memory).
     g_bias : ndarray, shape (n_neurons + n_outputs,)
     g_h0 : ndarray, shape (n_neurons, batch)
         Filled; the first two start at zero.
     dh_norm : ndarray, shape (n_steps + 1,)
         Filled with the norm of ``dL/dh[t]`` (all batch elements).
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
-        When it has rows: each edge's gradient contribution at each step
-        (zeros on entry; the caller takes magnitudes).
+        When it has rows: each edge's gradient contribution at each step,
+        columns as `g_weight` (zeros on entry; the caller takes magnitudes).
     n_chunks : int or None
         None: one thread; else each step's neurons in this many chunks
         spread over threads (`hidden_rows_parallel`). Every sum runs in the
@@ -147,10 +144,11 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
     da_new = np.empty((n, nb), dtype=dtype)     # da[t]
     dz = np.empty((n_out, nb), dtype=dtype)
     dh = np.empty((n, nb), dtype=dtype)
+    fed, out = wt.fed, wt.hidden
     gyhat = np.zeros((n_out, nb), dtype=dtype)  # F^T da[t+1]
     for o in range(n_out):
         for b in range(nb):
-            gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+            gyhat[o, b] = add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
     yhat = np.empty((n_out, nb), dtype=dtype)
     for t in range(T - 1, -1, -1):
         cut = truncate > 0 and (offset + t + 1) % truncate == 0
@@ -168,9 +166,8 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
                 dz[o, b] = g * slope(code, outputs[t, o, b])
         fill_feedback(outputs, teacher, t, yhat, y_before)
         # hidden errors one step back, and the contributions of step t into the neurons
-        args = (w.W.indptr, w.W.indices, w.U.indptr, w.U.indices, w.F.indptr, w.F.indices,
-                wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data,
-                first_slot, w.act_h, states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
+        args = (w.hidden.ptr, w.hidden.index, out.ptr, out.index, out.weight, w.act_h,
+                states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
                 g_weight, g_bias, step_abs, t)
         if n_chunks is None:
             hidden_rows(*args, 0, n)
@@ -184,17 +181,13 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
         dh_norm[t + 1] = math.sqrt(total)
         for o in range(n_out):
             for b in range(nb):
-                gyhat[o, b] = row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
+                gyhat[o, b] = add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
         # contributions of step t into the outputs
-        outer_into(w.V.indptr, w.V.indices, first_slot[3], dz, states[t + 1], g_weight, step_abs, t)
-        outer_into(w.D.indptr, w.D.indices, first_slot[4], dz, x[t], g_weight, step_abs, t)
-        for o in range(n_out):
-            for b in range(nb):
-                g_bias[n + o] += dz[o, b]
+        output_grads(w, dz, states[t + 1], x[t], g_weight, g_bias, step_abs, t)
     total = 0.0
     for j in range(n):
         for b in range(nb):
-            v = row_dot(wt.W.indptr, wt.W.indices, wt.W.data, j, da, b)
+            v = add_segment(out.ptr, out.index, out.weight, j, HIDDEN, da, b, 0.0)
             g_h0[j, b] = v
             total += v * v
     dh_norm[0] = math.sqrt(total)
@@ -202,47 +195,76 @@ def bptt_discrete(w, wt, first_slot, x, states, outputs, teacher, y_before, gy_l
 
 
 @njit(cache=CACHE, error_model="numpy")
-def hidden_rows(Wp, Wi, Up, Ui, Fp, Fi, WTp, WTi, WTd, VTp, VTi, VTd, first_slot, codes, h, hn, xt, yhat, dz,
-                da_next, da, dh, g_weight, g_bias, step_abs, t, lo, hi):
+def hidden_rows(ptr, index,
+                out_ptr, out_index, out_weight,
+                codes,
+                h, hn, xt, yhat,
+                dz, da_next, da, dh,
+                g_weight, g_bias, step_abs, t,
+                lo, hi):
     """Neurons ``lo:hi`` of one backward step of a discrete run.
 
     ``dh = V^T dz + W^T da_next`` and ``da = dh * phi'`` for these neurons
-    (their outgoing edges, the by-source rows ``WT``, ``VT``), then what
-    step t adds to the gradients of their incoming W, U and F edges
-    (``da h^T``, ``da x^T``, ``da yhat^T`` over the by-target rows) and to
-    their biases. No neuron's values depend on another's, so chunks of
-    neurons run on threads without write conflicts. `h` and `hn` are the
-    states h[t] and h[t+1]; `da_next` is da[t+1] (read only).
+    (over their out-edges), then what step t adds to the gradients of their
+    in-edges (``da h^T``, ``da x^T``, ``da yhat^T``) and to their biases.
+    No neuron's values depend on another's, so chunks of neurons run on
+    threads without write conflicts.
+
+    Parameters
+    ----------
+    ptr, index : ndarray
+        The hidden neurons' in-edge table (``Wiring.hidden``; the weights
+        are not read).
+    out_ptr, out_index, out_weight : ndarray
+        Their out-edge table (``Transposed.hidden``).
+    codes : ndarray of int8, shape (n_neurons,)
+        Activation codes.
+    h, hn : ndarray, shape (n_neurons, batch)
+        The states h[t] and h[t+1].
+    xt : ndarray, shape (n_inputs, batch)
+    yhat : ndarray, shape (n_outputs, batch)
+        The output fed back at step t.
+    dz : ndarray, shape (n_outputs, batch)
+        The outputs' errors at step t.
+    da_next : ndarray, shape (n_neurons, batch)
+        da[t+1] (read only).
+    da, dh : ndarray, shape (n_neurons, batch)
+        Filled on rows ``lo:hi``: da[t] and dL/dh[t+1].
+    g_weight, g_bias, step_abs, t
+        As in `bptt_discrete`, and the step.
+    lo, hi : int
+        The neurons.
     """
     lo, hi = np.uint64(lo), np.uint64(hi)
     nb = h.shape[1]
     for j in range(lo, hi):
         code = codes[j]
         for b in range(nb):
-            v = row_dot(VTp, VTi, VTd, j, dz, b) + row_dot(WTp, WTi, WTd, j, da_next, b)
+            v = (add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, b, 0.0)
+                 + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da_next, b, 0.0))
             dh[j, b] = v
             da[j, b] = v * slope(code, hn[j, b])
-    rows_outer_into(Wp, Wi, first_slot[0], da, h, g_weight, step_abs, t, lo, hi)
-    rows_outer_into(Up, Ui, first_slot[1], da, xt, g_weight, step_abs, t, lo, hi)
-    rows_outer_into(Fp, Fi, first_slot[2], da, yhat, g_weight, step_abs, t, lo, hi)
-    for i in range(lo, hi):
-        for b in range(nb):
-            g_bias[i] += da[i, b]
+    in_edge_grads(ptr, index, da, h, xt, yhat, g_weight, g_bias, step_abs, t, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def hidden_rows_parallel(Wp, Wi, Up, Ui, Fp, Fi, WTp, WTi, WTd, VTp, VTi, VTd, first_slot, codes, h, hn, xt, yhat,
-                         dz, da_next, da, dh, g_weight, g_bias, step_abs, t, n_chunks):
+def hidden_rows_parallel(ptr, index,
+                         out_ptr, out_index, out_weight,
+                         codes,
+                         h, hn, xt, yhat,
+                         dz, da_next, da, dh,
+                         g_weight, g_bias, step_abs, t,
+                         n_chunks):
     """`hidden_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     n = h.shape[0]
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(n, n_chunks, c)
-        hidden_rows(Wp, Wi, Up, Ui, Fp, Fi, WTp, WTi, WTd, VTp, VTi, VTd, first_slot, codes, h, hn, xt, yhat, dz,
-                    da_next, da, dh, g_weight, g_bias, step_abs, t, lo, hi)
+        hidden_rows(ptr, index, out_ptr, out_index, out_weight, codes, h, hn, xt, yhat, dz, da_next, da, dh,
+                    g_weight, g_bias, step_abs, t, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def readout_grads(w, wt, first_slot, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs, k):
+def readout_grads(w, wt, gy, y, hn, xk, dz, d, g_weight, g_bias, step_abs, k):
     """The recorded outputs of fixed step `k`, ``y = g(V h[k+1] + D x[k] + c)``
     (n_outputs, batch): fill ``dz = gy g'(z)``, add its V, D and bias
     gradients, add ``V^T dz`` to ``d = dL/dh[k+1]`` (n_neurons, batch) and
@@ -253,41 +275,39 @@ def readout_grads(w, wt, first_slot, gy, y, hn, xk, dz, d, g_weight, g_bias, ste
         code = w.act_o[o]
         for b in range(nb):
             dz[o, b] = gy[o, b] * slope(code, y[o, b])
-            g_bias[n + o] += dz[o, b]
-    outer_into(w.V.indptr, w.V.indices, first_slot[3], dz, hn, g_weight, step_abs, k)
-    outer_into(w.D.indptr, w.D.indices, first_slot[4], dz, xk, g_weight, step_abs, k)
+    output_grads(w, dz, hn, xk, g_weight, g_bias, step_abs, k)
+    out = wt.hidden
     total = 0.0
     for j in range(n):
         for b in range(nb):
-            d[j, b] += row_dot(wt.V.indptr, wt.V.indices, wt.V.data, j, dz, b)
+            d[j, b] += add_segment(out.ptr, out.index, out.weight, j, TO_OUTPUT, dz, b, 0.0)
             total += d[j, b] * d[j, b]
     return math.sqrt(total)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset, dz, d,
+def step_output_grads(w, wt, x, outputs, states, gy_loss, truncate, offset, dz, d,
                       g_weight, g_bias, step_abs, k):
     """The start of fixed step `k` going backwards: cut ``d = dL/dh[k+1]``
     at a truncation boundary, then add what the step's outputs send back
     (`readout_grads`); returns the norm of the result."""
     if truncate > 0 and (offset + k + 1) % truncate == 0:
         d[:, :] = 0.0
-    return readout_grads(w, wt, first_slot, gy_loss[k], outputs[k], states[k + 1], x[k], dz, d,
+    return readout_grads(w, wt, gy_loss[k], outputs[k], states[k + 1], x[k], dz, d,
                          g_weight, g_bias, step_abs, k)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks):
-    """Pull the cotangent `cot` of ``f(s) = (phi(a(s)) - s) / tau`` back.
+def relax_vjp(w, wt, s, xk, cot, ds, g_weight, g_bias, step_abs, k, n_chunks):
+    """Pull the cotangent `cot` of the targets ``p(s) = phi(a(s))`` back.
 
-    Fills ``ds = (df/ds)^T cot`` (n_neurons, batch) and adds the parameter
+    Fills ``ds = (dp/ds)^T cot`` (n_neurons, batch) and adds the parameter
     gradients: with ``z' = V s + D x + c``, ``y' = g(z')``,
-    ``a = W s + U x + F y' + b`` and ``da = phi'(a) cot / tau``::
+    ``a = W s + U x + F y' + b`` and ``da = phi'(a) cot``::
 
-        ds  = -cot / tau + W^T da + V^T (g'(z') F^T da)
+        ds  = W^T da + V^T (g'(z') F^T da)
         W += da s^T, U += da x^T, F += da y'^T, b += da
         V += dz' s^T, D += dz' x^T, c += dz'      (dz' = g'(z') F^T da)
-        tau += -cot (phi(a) - s) / tau^2
 
     The neurons' parts (`vjp_slopes_rows`, then `vjp_rows` once ``dz'`` is
     known) run in `n_chunks` chunks on threads (None: one thread), every
@@ -299,79 +319,114 @@ def rhs_vjp(w, wt, first_slot, inv_tau, s, xk, cot, ds, g_weight, g_bias, g_tau,
     gs = np.empty((n_out, nb), dtype=s.dtype)
     output_slopes(w, s, xk, ys, gs)
     da = np.empty((n, nb), dtype=s.dtype)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
-    args = (Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, inv_tau, s, xk, ys, cot, da, g_tau)
+    ptr, index, weight = w.hidden
+    args = (ptr, index, weight, w.bias_h, w.act_h, s, xk, ys, cot, da)
     if n_chunks is None:
         vjp_slopes_rows(*args, 0, n)
     else:
         vjp_slopes_parallel(*args, n_chunks)
+    fed, out = wt.fed, wt.hidden
     dzs = np.empty((n_out, nb), dtype=s.dtype)
     for o in range(n_out):
         for b in range(nb):
-            dzs[o, b] = gs[o, b] * row_dot(wt.F.indptr, wt.F.indices, wt.F.data, o, da, b)
-    args = (wt.W.indptr, wt.W.indices, wt.W.data, wt.V.indptr, wt.V.indices, wt.V.data, Wp, Wi, Up, Ui, Fp, Fi,
-            first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds, g_weight, g_bias, step_abs, k)
+            dzs[o, b] = gs[o, b] * add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
+    args = (out.ptr, out.index, out.weight, ptr, index, s, xk, ys, da, dzs, ds, g_weight, g_bias, step_abs, k)
     if n_chunks is None:
         vjp_rows(*args, 0, n)
     else:
         vjp_rows_parallel(*args, n_chunks)
-    outer_into(w.V.indptr, w.V.indices, first_slot[3], dzs, s, g_weight, step_abs, k)
-    outer_into(w.D.indptr, w.D.indices, first_slot[4], dzs, xk, g_weight, step_abs, k)
-    for o in range(n_out):
-        for b in range(nb):
-            g_bias[n + o] += dzs[o, b]
+    output_grads(w, dzs, s, xk, g_weight, g_bias, step_abs, k)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau, lo, hi):
-    """Neurons ``lo:hi`` of `rhs_vjp`'s first part: ``da = phi'(a) cot / tau``
-    and the tau gradients, from the pre-activations ``a`` at state `s`."""
+def vjp_slopes_rows(ptr, index, weight, bias, codes,
+                    s, xk, ys, cot,
+                    da,
+                    lo, hi):
+    """Neurons ``lo:hi`` of `relax_vjp`'s first part: ``da = phi'(a) cot``,
+    from the pre-activations ``a`` at state `s`.
+
+    Parameters
+    ----------
+    ptr, index, weight, bias, codes : ndarray
+        The hidden neurons' in-edge table, biases and activation codes.
+    s : ndarray, shape (n_neurons, batch)
+        The state.
+    xk : ndarray, shape (n_inputs, batch)
+    ys : ndarray, shape (n_outputs, batch)
+        The outputs at `s`.
+    cot : ndarray, shape (n_neurons, batch)
+        The cotangent of ``p(s)``.
+    da : ndarray, shape (n_neurons, batch)
+        Filled on rows ``lo:hi``.
+    lo, hi : int
+        The neurons.
+    """
     for i in range(np.uint64(lo), np.uint64(hi)):
         code = codes[i]
         for b in range(s.shape[1]):
-            a = (bias[i] + row_dot(Wp, Wi, Wd, i, s, b) + row_dot(Up, Ui, Ud, i, xk, b)
-                 + row_dot(Fp, Fi, Fd, i, ys, b))
-            da[i, b] = act_derivative(code, a) * cot[i, b] * inv_tau[i]
-            g_tau[i] -= cot[i, b] * (activate(code, a) - s[i, b]) * inv_tau[i] * inv_tau[i]
+            v = activate(code, row_drive(ptr, index, weight, bias, i, s, xk, ys, b))
+            da[i, b] = slope(code, v) * cot[i, b]
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def vjp_slopes_parallel(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau,
+def vjp_slopes_parallel(ptr, index, weight, bias, codes,
+                        s, xk, ys, cot,
+                        da,
                         n_chunks):
     """`vjp_slopes_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(s.shape[0], n_chunks, c)
-        vjp_slopes_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, inv_tau, s, xk, ys, cot, da, g_tau, lo, hi)
+        vjp_slopes_rows(ptr, index, weight, bias, codes, s, xk, ys, cot, da, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def vjp_rows(WTp, WTi, WTd, VTp, VTi, VTd, Wp, Wi, Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs, ds,
-             g_weight, g_bias, step_abs, k, lo, hi):
-    """Neurons ``lo:hi`` of `rhs_vjp`'s second part: their ``ds`` (over
-    their outgoing edges, the by-source rows ``WT``, ``VT``), the gradients
-    of their incoming W, U and F edges and their biases."""
+def vjp_rows(out_ptr, out_index, out_weight,
+             ptr, index,
+             s, xk, ys, da, dzs,
+             ds,
+             g_weight, g_bias, step_abs, k,
+             lo, hi):
+    """Neurons ``lo:hi`` of `relax_vjp`'s second part: their ``ds`` (over
+    their out-edges), the gradients of their in-edges and their biases.
+
+    Parameters
+    ----------
+    out_ptr, out_index, out_weight : ndarray
+        The hidden neurons' out-edge table (``Transposed.hidden``).
+    ptr, index : ndarray
+        Their in-edge table (``Wiring.hidden``; the weights are not read).
+    s, xk, ys, da
+        As in `vjp_slopes_rows` (`da` now read).
+    dzs : ndarray, shape (n_outputs, batch)
+        The outputs' cotangents ``g'(z') F^T da``.
+    ds : ndarray, shape (n_neurons, batch)
+        Filled on rows ``lo:hi``.
+    g_weight, g_bias, step_abs, k
+        As in `bptt_discrete`, and the step.
+    lo, hi : int
+        The neurons.
+    """
     lo, hi = np.uint64(lo), np.uint64(hi)
     for j in range(lo, hi):
         for b in range(s.shape[1]):
-            ds[j, b] = -cot[j, b] * inv_tau[j] + row_dot(WTp, WTi, WTd, j, da, b) + row_dot(VTp, VTi, VTd, j, dzs, b)
-    rows_outer_into(Wp, Wi, first_slot[0], da, s, g_weight, step_abs, k, lo, hi)
-    rows_outer_into(Up, Ui, first_slot[1], da, xk, g_weight, step_abs, k, lo, hi)
-    rows_outer_into(Fp, Fi, first_slot[2], da, ys, g_weight, step_abs, k, lo, hi)
-    for i in range(lo, hi):
-        for b in range(s.shape[1]):
-            g_bias[i] += da[i, b]
+            ds[j, b] = (add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da, b, 0.0)
+                        + add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dzs, b, 0.0))
+    in_edge_grads(ptr, index, da, s, xk, ys, g_weight, g_bias, step_abs, k, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def vjp_rows_parallel(WTp, WTi, WTd, VTp, VTi, VTd, Wp, Wi, Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da,
-                      dzs, ds, g_weight, g_bias, step_abs, k, n_chunks):
+def vjp_rows_parallel(out_ptr, out_index, out_weight,
+                      ptr, index,
+                      s, xk, ys, da, dzs,
+                      ds,
+                      g_weight, g_bias, step_abs, k,
+                      n_chunks):
     """`vjp_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(s.shape[0], n_chunks, c)
-        vjp_rows(WTp, WTi, WTd, VTp, VTi, VTd, Wp, Wi, Up, Ui, Fp, Fi, first_slot, inv_tau, s, xk, ys, cot, da, dzs,
-                 ds, g_weight, g_bias, step_abs, k, lo, hi)
+        vjp_rows(out_ptr, out_index, out_weight, ptr, index, s, xk, ys, da, dzs, ds,
+                 g_weight, g_bias, step_abs, k, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -385,30 +440,49 @@ def initial_grads(d, g_h0):
     return math.sqrt(total)
 
 
-@njit(cache=CACHE, error_model="numpy")
-def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_loss, truncate, offset, carry,
-                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
-    """Gradients of a fixed-step continuous run (Euler or exponential Euler).
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def pull_row(coef, dcoef, r, cot, h, P, dh, DP, g_tau):
+    """Pull the cotangent `cot` of row `r` of a fixed step,
+    ``coef[:, r, 0] h + sum_{j < r} coef[:, r, 1 + j] P[j]``, back: add to
+    ``dh`` (dL/dh), to ``DP[j]`` (the targets' cotangents) and, through
+    ``dcoef`` (d coef / d tau), to ``g_tau``."""
+    for i in range(h.shape[0]):
+        c0, d0 = coef[i, r, 0], dcoef[i, r, 0]
+        for b in range(h.shape[1]):
+            c = cot[i, b]
+            dh[i, b] += c0 * c
+            g = d0 * h[i, b]
+            for j in range(r):
+                DP[j, i, b] += coef[i, r, 1 + j] * c
+                g += dcoef[i, r, 1 + j] * P[j, i, b]
+            g_tau[i] += c * g
 
-    Both steps read ``h[k+1] = h[k] + c f(h[k])`` with
-    ``f(h) = (phi(a(h)) - h) / tau`` (in-step output feedback inside ``a``)
-    and ``c = dt`` (Euler) or ``c = (1 - e^{-dt/tau}) tau`` (exponential
-    Euler). With ``d = dL/dh[k+1]``, `rhs_vjp` pulls ``c d`` back through f;
-    ``dL/dh[k] = d + (df/dh)^T (c d)`` and ``dL/dtau`` gains the explicit
-    ``d f dc/dtau`` (zero for Euler).
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_fixed_step(w, wt, coef, dcoef, x, states, outputs, gy_loss, truncate, offset, carry,
+                    g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
+    """Gradients of a fixed-step continuous run, through its stages.
+
+    Each step's stages are recomputed from the recorded state by
+    `continuous.fixed_step`, the forward pass's own step. With
+    ``d = dL/dh[k+1]``, the result row of `coef` sends ``d`` to ``h`` and to
+    the stages' targets; from the last stage to the first, `relax_vjp`
+    pulls a target's cotangent back to its stage state, whose row of `coef`
+    sends it on to ``h`` and the earlier targets. The taus enter only
+    through the coefficients (``r = dt / tau``), so their gradients come
+    from `dcoef`.
 
     Parameters
     ----------
-    w, wt, first_slot, x, states, outputs, gy_loss, truncate, offset, g_weight, g_bias, g_h0, dh_norm, step_abs
+    w, wt, x, states, outputs, gy_loss, truncate, offset, g_weight, g_bias, g_h0, dh_norm, step_abs
         As in `bptt_discrete`.
+    coef, dcoef : ndarray of float64, shape (n_neurons, S + 1, S + 1)
+        The method's coefficients (`continuous.fixed_step`) and their
+        derivatives in tau.
     carry : ndarray, shape (n_neurons, batch)
         In: ``dL/dh`` at the step after the last, through the later steps
         (zeros for a whole run; the next segment's when checkpointing). Out:
         ``dL/dh[0]``.
-    tau : ndarray, shape (n_neurons,)
-    dt : float
-    method : int
-        0 Euler, 1 exponential Euler.
     g_tau : ndarray, shape (n_neurons,)
         Filled (zeros on entry).
     n_chunks : int or None
@@ -417,119 +491,28 @@ def bptt_fixed_step(w, wt, first_slot, tau, dt, method, x, states, outputs, gy_l
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
+    n_stages = coef.shape[1] - 1
     dtype = states.dtype
-    inv_tau = np.empty(n, dtype=dtype)
-    coef = np.empty(n, dtype=np.float64)
-    dcoef = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        inv_tau[i] = 1.0 / tau[i]
-        if method == 0:
-            coef[i] = dt
-            dcoef[i] = 0.0
-        else:
-            alpha = math.exp(-dt / tau[i])
-            coef[i] = (1.0 - alpha) * tau[i]
-            dcoef[i] = (1.0 - alpha) - alpha * dt / tau[i]
     d = carry.copy()
+    dh = np.empty((n, nb), dtype=dtype)
     dz = np.empty((n_out, nb), dtype=dtype)
-    cot = np.empty((n, nb), dtype=dtype)
     ds = np.empty((n, nb), dtype=dtype)
-    f = np.empty((n, nb), dtype=dtype)
     ybuf = np.empty((n_out, nb), dtype=dtype)
+    step = np.empty((n, nb), dtype=dtype)
+    P = np.empty((n_stages, n, nb), dtype=dtype)
+    Y = np.empty((n_stages - 1, n, nb), dtype=dtype)
+    DP = np.empty((n_stages, n, nb), dtype=dtype)
     for k in range(T - 1, -1, -1):
         h, xk = states[k], x[k]
-        dh_norm[k + 1] = step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset,
+        dh_norm[k + 1] = step_output_grads(w, wt, x, outputs, states, gy_loss, truncate, offset,
                                            dz, d, g_weight, g_bias, step_abs, k)
-        for i in range(n):
-            for b in range(nb):
-                cot[i, b] = coef[i] * d[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, cot, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        if method != 0:
-            rhs(w, inv_tau, h, xk, ybuf, f, n_chunks)
-            for i in range(n):
-                for b in range(nb):
-                    g_tau[i] += d[i, b] * f[i, b] * dcoef[i]
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-    dh_norm[0] = initial_grads(d, g_h0)
-    carry[:, :] = d
-
-
-@njit(cache=CACHE, error_model="numpy")
-def bptt_rk4(w, wt, first_slot, tau, dt, x, states, outputs, gy_loss, truncate, offset, carry,
-             g_weight, g_bias, g_tau, g_h0, dh_norm, step_abs, n_chunks):
-    """Gradients of a fixed-step RK4 run, through its four stages.
-
-    Each step's stage states ``s1 = h``, ``s2 = h + dt/2 k1``,
-    ``s3 = h + dt/2 k2``, ``s4 = h + dt k3`` are recomputed from the recorded
-    state; then, from ``d = dL/dh[k+1]`` and
-    ``h[k+1] = h + dt/6 (k1 + 2 k2 + 2 k3 + k4)``, the stages are pulled back
-    in reverse order with `rhs_vjp`. Arguments as in `bptt_fixed_step`.
-    """
-    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
-    n_out = outputs.shape[1]
-    dtype = states.dtype
-    inv_tau = np.empty(n, dtype=dtype)
-    for i in range(n):
-        inv_tau[i] = 1.0 / tau[i]
-    d = carry.copy()
-    dz = np.empty((n_out, nb), dtype=dtype)
-    ybuf = np.empty((n_out, nb), dtype=dtype)
-    k1 = np.empty((n, nb), dtype=dtype)
-    k2 = np.empty((n, nb), dtype=dtype)
-    k3 = np.empty((n, nb), dtype=dtype)
-    s2 = np.empty((n, nb), dtype=dtype)
-    s3 = np.empty((n, nb), dtype=dtype)
-    s4 = np.empty((n, nb), dtype=dtype)
-    c1 = np.empty((n, nb), dtype=dtype)
-    c2 = np.empty((n, nb), dtype=dtype)
-    c3 = np.empty((n, nb), dtype=dtype)
-    c4 = np.empty((n, nb), dtype=dtype)
-    ds = np.empty((n, nb), dtype=dtype)
-    for k in range(T - 1, -1, -1):
-        h, xk = states[k], x[k]
-        dh_norm[k + 1] = step_output_grads(w, wt, first_slot, x, outputs, states, gy_loss, truncate, offset,
-                                           dz, d, g_weight, g_bias, step_abs, k)
-        # recompute the stages
-        rhs(w, inv_tau, h, xk, ybuf, k1, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                s2[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
-        rhs(w, inv_tau, s2, xk, ybuf, k2, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                s3[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
-        rhs(w, inv_tau, s3, xk, ybuf, k3, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                s4[i, b] = h[i, b] + dt * k3[i, b]
-        # cotangents of the stage slopes (delta = d), pulled back stage 4 -> 1;
-        # d accumulates dL/dh[k] along the way
-        for i in range(n):
-            for b in range(nb):
-                c1[i, b] = dt / 6.0 * d[i, b]
-                c2[i, b] = dt / 3.0 * d[i, b]
-                c3[i, b] = dt / 3.0 * d[i, b]
-                c4[i, b] = dt / 6.0 * d[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, s4, xk, c4, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-                c3[i, b] += dt * ds[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, s3, xk, c3, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-                c2[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, s2, xk, c2, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
-                c1[i, b] += 0.5 * dt * ds[i, b]
-        rhs_vjp(w, wt, first_slot, inv_tau, h, xk, c1, ds, g_weight, g_bias, g_tau, step_abs, k, n_chunks)
-        for i in range(n):
-            for b in range(nb):
-                d[i, b] += ds[i, b]
+        fixed_step(w, coef, h, xk, step, P, Y, ybuf, n_chunks)
+        dh[:, :] = 0.0
+        DP[:, :, :] = 0.0
+        pull_row(coef, dcoef, n_stages, d, h, P, dh, DP, g_tau)
+        for s in range(n_stages - 1, -1, -1):
+            relax_vjp(w, wt, h if s == 0 else Y[s - 1], xk, DP[s], ds, g_weight, g_bias, step_abs, k, n_chunks)
+            pull_row(coef, dcoef, s, ds, h, P, dh, DP, g_tau)
+        d, dh = dh, d
     dh_norm[0] = initial_grads(d, g_h0)
     carry[:, :] = d

@@ -49,10 +49,9 @@ CACHE: bool = os.environ.get("GRAPHRNN_CACHE", "1").strip().lower() not in ("0",
 #: How many kernel folders (the newest used) survive a prune.
 KEEP = 4
 
-_HERE = Path(__file__).resolve().parent
-#: The files that hold cached kernels or the helpers they inline, hashed
-#: into the folder's name.
-SOURCES = sorted(_HERE.glob("*.py")) + [_HERE.parent / "activations.py"]
+#: The files that hold cached kernels and the helpers they inline (no
+#: kernel imports from outside this folder), hashed into the folder's name.
+SOURCES = sorted(Path(__file__).resolve().parent.glob("*.py"))
 
 
 def cache_base(environ: Mapping[str, str] = os.environ) -> Path:

@@ -8,28 +8,23 @@ computes the value each neuron relaxes towards, ::
 
 on one thread, or with the neurons in chunks spread over threads (each neuron
 gathers its own inputs, so there are no write conflicts); `rhs` turns it into
-dh/dt. The one-step kernels (`euler_step`, `exp_euler_step`, `rk4_step`) and
-the time loop `run_fixed_step` take the thread choice as an argument
-(``n_chunks``: None for one thread, so that a one-thread run never compiles
-the threaded code, whose compilation is the larger part of a cold start).
+dh/dt. Every fixed-step method (Euler, exponential Euler, RK4) is one
+table of coefficients (`simulator.methods`) run by one stage loop, the
+one-step kernel `fixed_step`, which BPTT reuses to recompute a step's
+stages. It and the time loop `run_fixed_step` take the thread choice as an
+argument (``n_chunks``: None for one thread, so that a one-thread run never
+compiles the threaded code, whose compilation is the larger part of a cold
+start).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-
-from ..activations import activate
-from ..activations import derivative as act_derivative
+from .activations import activate, slope
 from .forward import chunk_bounds, count_nonfinite, drive, output_drive, poll, readout
-
-#: Codes of the fixed-step methods.
-EULER, EXP_EULER, RK4 = 0, 1, 2
-
 
 @njit(cache=CACHE, error_model="numpy")
 def relax_target(w, h, xt, ybuf, out, n_chunks):
@@ -54,24 +49,19 @@ def relax_target(w, h, xt, ybuf, out, n_chunks):
         relax_target_parallel(w, h, xt, ybuf, out, n_chunks)
         return
     readout(w, h, xt, ybuf)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
-    poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
-         h, xt, ybuf, out, 0, h.shape[0])
+    ptr, index, weight = w.hidden
+    poll(ptr, index, weight, w.bias_h, w.act_h, w.uniform_h, h, xt, ybuf, out, 0, h.shape[0])
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def relax_target_parallel(w, h, xt, ybuf, out, n_chunks):
     """`relax_target` with the neurons in `n_chunks` chunks spread over threads."""
     readout(w, h, xt, ybuf)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
+    ptr, index, weight = w.hidden
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(h.shape[0], n_chunks, c)
-        poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, ybuf, out, lo, hi)
+        poll(ptr, index, weight, bias, codes, uniform, h, xt, ybuf, out, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -86,62 +76,78 @@ def rhs(w, inv_tau, h, xt, ybuf, out, n_chunks):
             out[i, b] = (out[i, b] - h[i, b]) * inv_tau[i]
 
 
-@njit(cache=CACHE, error_model="numpy")
-def euler_step(w, rate, h, xt, out, ybuf, n_chunks):
-    """Forward Euler, written ``out = (1 - r) h + r phi(a(h))`` with
-    ``r = dt / tau`` (`rate`, per neuron), so that r = 1 gives the discrete
-    update exactly."""
-    relax_target(w, h, xt, ybuf, out, n_chunks)
-    for i in range(h.shape[0]):
-        r = rate[i]
-        for b in range(h.shape[1]):
-            out[i, b] = (1.0 - r) * h[i, b] + r * out[i, b]
-
-
-@njit(cache=CACHE, error_model="numpy")
-def exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks):
-    """Exponential Euler, exact for a constant drive:
-    ``out = e^{-dt/tau} h + (1 - e^{-dt/tau}) phi(a(h))`` (`decay` = e^{-dt/tau})."""
-    relax_target(w, h, xt, ybuf, out, n_chunks)
-    for i in range(h.shape[0]):
-        d = decay[i]
-        for b in range(h.shape[1]):
-            out[i, b] = d * h[i, b] + (1.0 - d) * out[i, b]
-
-
-@njit(cache=CACHE, error_model="numpy")
-def rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks):
-    """Classical Runge-Kutta 4; every stage uses the same inputs `xt`."""
-    n, nb = h.shape
-    rhs(w, inv_tau, h, xt, ybuf, k1, n_chunks)
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def combine_stage(coef, s, h, P, dst, acc):
+    """``dst = coef[:, s, 0] h + sum_{j < s} coef[:, s, 1 + j] P[j]``
+    (n_neurons, batch): row `s` of a fixed-step method's coefficients,
+    summed in float64, term by term in `acc` (batch,) so that each pass
+    over a batch vectorises."""
+    n, nb = np.uint64(h.shape[0]), np.uint64(h.shape[1])
+    if nb == 1:
+        for i in range(n):
+            v = coef[i, s, 0] * h[i, 0]
+            for j in range(s):
+                v += coef[i, s, 1 + j] * P[j, i, 0]
+            dst[i, 0] = v
+        return
     for i in range(n):
+        c0 = coef[i, s, 0]
+        hi = h[i]
         for b in range(nb):
-            tmp[i, b] = h[i, b] + 0.5 * dt * k1[i, b]
-    rhs(w, inv_tau, tmp, xt, ybuf, k2, n_chunks)
-    for i in range(n):
+            acc[b] = c0 * hi[b]
+        for j in range(s):
+            c = coef[i, s, 1 + j]
+            row = P[j, i]
+            for b in range(nb):
+                acc[b] += c * row[b]
+        out = dst[i]
         for b in range(nb):
-            tmp[i, b] = h[i, b] + 0.5 * dt * k2[i, b]
-    rhs(w, inv_tau, tmp, xt, ybuf, k3, n_chunks)
-    for i in range(n):
-        for b in range(nb):
-            tmp[i, b] = h[i, b] + dt * k3[i, b]
-    rhs(w, inv_tau, tmp, xt, ybuf, k4, n_chunks)
-    for i in range(n):
-        for b in range(nb):
-            out[i, b] = h[i, b] + dt / 6.0 * (k1[i, b] + 2.0 * k2[i, b] + 2.0 * k3[i, b] + k4[i, b])
+            out[b] = acc[b]
 
 
 @njit(cache=CACHE, error_model="numpy")
-def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
+def fixed_step(w, coef, h, xt, out, P, Y, ybuf, n_chunks):
+    """One step of a fixed-step method from its coefficients.
+
+    For s = 0 .. S - 1: the stage's targets ``P[s] = phi(a(y_s))`` (output
+    feedback inside, every stage on the inputs `xt`), then the next stage
+    state (or the result) from row ``s + 1`` of `coef`.
+
+    Parameters
+    ----------
+    w : Wiring
+    coef : ndarray of float64, shape (n_neurons, S + 1, S + 1)
+        Per neuron, ``y_s = coef[s, 0] h + sum_{j < s} coef[s, 1 + j] p_j``;
+        row S gives the result (`simulator.methods`).
+    h : ndarray, shape (n_neurons, batch)
+    xt : ndarray, shape (n_inputs, batch)
+    out : ndarray, shape (n_neurons, batch)
+        Filled with h after the step; must not alias `h`.
+    P : ndarray, shape (S, n_neurons, batch)
+        Filled with the stages' targets.
+    Y : ndarray, shape (S - 1, n_neurons, batch)
+        Filled with the stage states ``y_1 .. y_{S-1}`` (``y_0 = h``).
+    ybuf : ndarray, shape (n_outputs, batch)
+    n_chunks : int or None
+        As in `relax_target`.
+    """
+    n_stages = P.shape[0]
+    acc = np.empty(h.shape[1])
+    for s in range(n_stages):
+        relax_target(w, h if s == 0 else Y[s - 1], xt, ybuf, P[s], n_chunks)
+        combine_stage(coef, s + 1, h, P, Y[s] if s + 1 < n_stages else out, acc)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_fixed_step(w, coef, x, states, outputs, n_chunks):
     """Integrate with a fixed step, inputs held constant over each step.
 
     Parameters
     ----------
     w : Wiring
-    tau : ndarray, shape (n_neurons,)
-    dt : float
-    method : int
-        `EULER`, `EXP_EULER` or `RK4`.
+    coef : ndarray of float64, shape (n_neurons, S + 1, S + 1)
+        The method's coefficients for this step and these taus
+        (`fixed_step`).
     x : ndarray, shape (n_steps, n_inputs, batch)
         ``x[k]`` holds on ``[k dt, (k + 1) dt)``.
     states : ndarray, shape (n_steps + 1, n_neurons, batch)
@@ -158,29 +164,14 @@ def run_fixed_step(w, tau, dt, method, x, states, outputs, n_chunks):
         The first ``k`` with a non-finite value in ``states[k]`` (k >= 1), or -1.
     """
     n, nb = states.shape[1], states.shape[2]
-    dtype = states.dtype
-    inv_tau = np.empty(n, dtype=dtype)
-    rate = np.empty(n, dtype=dtype)
-    decay = np.empty(n, dtype=dtype)
-    for i in range(n):
-        inv_tau[i] = 1.0 / tau[i]
-        rate[i] = dt / tau[i]
-        decay[i] = math.exp(-dt / tau[i])
-    k1 = np.empty((n, nb), dtype=dtype)
-    k2 = np.empty((n, nb), dtype=dtype)
-    k3 = np.empty((n, nb), dtype=dtype)
-    k4 = np.empty((n, nb), dtype=dtype)
-    tmp = np.empty((n, nb), dtype=dtype)
-    ybuf = np.empty(outputs.shape[1:], dtype=dtype)
+    n_stages = coef.shape[1] - 1
+    P = np.empty((n_stages, n, nb), dtype=states.dtype)
+    Y = np.empty((n_stages - 1, n, nb), dtype=states.dtype)
+    ybuf = np.empty(outputs.shape[1:], dtype=states.dtype)
     first_bad = -1
     for k in range(x.shape[0]):
-        h, out, xt = states[k], states[k + 1], x[k]
-        if method == EULER:
-            euler_step(w, rate, h, xt, out, ybuf, n_chunks)
-        elif method == EXP_EULER:
-            exp_euler_step(w, decay, h, xt, out, ybuf, n_chunks)
-        else:
-            rk4_step(w, inv_tau, dt, h, xt, out, k1, k2, k3, k4, tmp, ybuf, n_chunks)
+        out, xt = states[k + 1], x[k]
+        fixed_step(w, coef, states[k], xt, out, P, Y, ybuf, n_chunks)
         if first_bad < 0 and count_nonfinite(out, 0, n):
             first_bad = k + 1
         readout(w, out, xt, outputs[k])
@@ -215,7 +206,7 @@ def jacobian_scales(w, inv_tau, h, xt, s_h, s_o):
     for i in range(h.shape[0]):
         code = w.act_h[i]
         for b in range(nb):
-            s_h[i, b] = act_derivative(code, drive(w, i, h, xt, ybuf, b)) * inv_tau[i]
+            s_h[i, b] = slope(code, activate(code, drive(w, i, h, xt, ybuf, b))) * inv_tau[i]
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -225,6 +216,6 @@ def output_slopes(w, h, xt, y, slopes):
     for o in range(y.shape[0]):
         code = w.act_o[o]
         for b in range(y.shape[1]):
-            z = output_drive(w, o, h, xt, b)
-            y[o, b] = activate(code, z)
-            slopes[o, b] = act_derivative(code, z)
+            v = activate(code, output_drive(w, o, h, xt, b))
+            y[o, b] = v
+            slopes[o, b] = slope(code, v)

@@ -82,14 +82,34 @@ def _sums_parallel(y, K, coeffs, n_terms, h, out, n_chunks):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
-               y, K, coeffs, n_terms, h, dst, lo, hi):
+def stage_rows(ptr, index, weight, bias, codes, uniform, inv_tau,
+               src, xt, ybuf, k_out,
+               y, K, coeffs, n_terms, h, dst,
+               lo, hi):
     """Neurons ``lo:hi`` of one stage: ``k_out = (phi(a(src)) - src) / tau``,
     then (``n_terms > 0``) the same rows of the next stage,
     ``dst = y + h sum_j coeffs[j] K[j]``, which need no other rows of `K`
-    (so both share one pass over threads). `src`, `k_out` are (n_neurons,
-    batch) views; `y`, `K`, `dst` flat."""
-    poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, src, xt, ybuf, k_out, lo, hi)
+    (so both share one pass over threads).
+
+    Parameters
+    ----------
+    ptr, index, weight, bias, codes, uniform
+        The hidden neurons' wiring, as `forward.poll` takes it.
+    inv_tau : ndarray, shape (n_neurons,)
+    src : ndarray, shape (n_neurons, batch)
+        The stage's state.
+    xt : ndarray, shape (n_inputs, batch)
+        The inputs at the stage's time.
+    ybuf : ndarray, shape (n_outputs, batch)
+        The outputs at `src` (read by the feedback edges).
+    k_out : ndarray, shape (n_neurons, batch)
+        Filled with the stage's rates.
+    y, K, coeffs, n_terms, h, dst
+        The next stage, as `combine` takes it (`y`, `K` rows and `dst` flat).
+    lo, hi : int
+        The neurons.
+    """
+    poll(ptr, index, weight, bias, codes, uniform, src, xt, ybuf, k_out, lo, hi)
     nb = src.shape[1]
     for i in range(lo, hi):
         r = inv_tau[i]
@@ -104,11 +124,9 @@ def _stage(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, dst):
     """`stage_rows` over every neuron on one thread, after the outputs at
     `src` (for the feedback edges)."""
     readout(w, src, xt, ybuf)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
-    stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt, ybuf,
-               k_out, y, K, coeffs, n_terms, h, dst, 0, src.shape[0])
+    ptr, index, weight = w.hidden
+    stage_rows(ptr, index, weight, w.bias_h, w.act_h, w.uniform_h, inv_tau, src, xt, ybuf, k_out,
+               y, K, coeffs, n_terms, h, dst, 0, src.shape[0])
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
@@ -116,13 +134,11 @@ def _stage_parallel(w, inv_tau, src, xt, ybuf, k_out, y, K, coeffs, n_terms, h, 
     """`_stage` with the neurons in `n_chunks` chunks spread over threads.
     `dst` must not be `src`: other chunks still read it."""
     readout(w, src, xt, ybuf)
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
+    ptr, index, weight = w.hidden
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(src.shape[0], n_chunks, c)
-        stage_rows(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
+        stage_rows(ptr, index, weight, bias, codes, uniform, inv_tau, src, xt, ybuf, k_out,
                    y, K, coeffs, n_terms, h, dst, lo, hi)
 
 

@@ -6,9 +6,10 @@ Per step t, for every neuron i and batch element b::
     h[t+1] = phi(a[t])
     y[t]   = g(V h[t+1] + D x[t] + c)
 
-Each neuron gathers its own inputs through the compressed rows of its block
-("poll every neuron"), so the loop over neurons has no write conflicts and
-runs in parallel in `run_sync_parallel`. The serial and parallel loops are
+Each neuron gathers its own inputs through its row of the in-edge table
+(`types.Wiring`: one row lists all its in-edges, in segments over the parts
+h, x, yhat of its source vector), so the loop over neurons has no write
+conflicts ("poll every neuron") and runs in parallel in `run_sync_parallel`. The serial and parallel loops are
 separate functions (each its own cache entry) calling the same compiled step,
 `poll`, which the continuous-time kernels call too.
 The fed-back outputs ``yhat[t]`` are gathered into a small buffer before each
@@ -22,11 +23,8 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-
-from ..activations import activate, activate_rows
-
-ONE = np.uint64(1)
-
+from .activations import activate, activate_rows
+from .types import FED, HIDDEN, INPUT
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def fill_feedback(y, teacher, t, yhat, y_before):
@@ -55,39 +53,45 @@ def chunk_bounds(n, n_chunks, c):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def row_dot(indptr, indices, data, i, src, b):
-    """``sum_k data[k] * src[indices[k], b]`` over row `i`'s slots."""
-    acc = 0.0
-    for k in range(indptr[i], indptr[i + 1]):
-        acc += data[k] * src[indices[k], b]
+def add_segment(ptr, index, weight, r, q, src, b, acc):
+    """`acc` plus ``weight[k] * src[index[k], b]`` over segment `q` of row
+    `r` of an edge table, in slot order."""
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        acc += weight[k] * src[index[k], b]
     return acc
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def gather(indptr, indices, data, src, out, lo, hi):
-    """``out[i, 0] += sum_k data[k] * src[indices[k], 0]`` for rows ``lo:hi``
-    (batch 1; `lo` and `hi` unsigned)."""
-    for i in range(lo, hi):
-        acc = out[i, 0]
-        for k in range(indptr[i], indptr[i + ONE]):
-            acc += data[k] * src[indices[k], 0]
-        out[i, 0] = acc
+def add_segment_batch(ptr, index, weight, r, q, src, acc):
+    """`add_segment` for every batch element into `acc` (batch,), slots
+    outermost so the batch loop runs over contiguous memory."""
+    nb = np.uint64(acc.shape[0])
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        j = index[k]
+        c = weight[k]
+        for b in range(nb):
+            acc[b] += c * src[j, b]
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def gather_batch(indptr, indices, data, src, out, acc, lo, hi):
-    """``out[i, :] += sum_k data[k] * src[indices[k], :]`` for rows ``lo:hi``,
-    edges outermost so the batch loop runs over contiguous memory; `acc` is
-    a scratch row (batch,)."""
-    nb = np.uint64(acc.shape[0])
+def gather(ptr, index, weight, h, xt, yhat, out, lo, hi):
+    """``out[i, b] += sum_k weight[k] * s[index[k], b]`` over every slot of
+    rows ``lo:hi`` (unsigned) of the hidden neurons' in-edge table, ``s``
+    the slot's part of the source vector (`h`, `xt` or `yhat`)."""
+    nb = np.uint64(out.shape[1])
+    if nb == 1:
+        for i in range(lo, hi):
+            acc = add_segment(ptr, index, weight, i, HIDDEN, h, 0, out[i, 0])
+            acc = add_segment(ptr, index, weight, i, INPUT, xt, 0, acc)
+            out[i, 0] = add_segment(ptr, index, weight, i, FED, yhat, 0, acc)
+        return
+    acc = np.empty(nb, dtype=out.dtype)
     for i in range(lo, hi):
         for b in range(nb):
             acc[b] = out[i, b]
-        for k in range(indptr[i], indptr[i + ONE]):
-            j = indices[k]
-            c = data[k]
-            for b in range(nb):
-                acc[b] += c * src[j, b]
+        add_segment_batch(ptr, index, weight, i, HIDDEN, h, acc)
+        add_segment_batch(ptr, index, weight, i, INPUT, xt, acc)
+        add_segment_batch(ptr, index, weight, i, FED, yhat, acc)
         for b in range(nb):
             out[i, b] = acc[b]
 
@@ -105,41 +109,47 @@ def count_nonfinite(a, lo, hi):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, out, lo, hi):
+def poll(ptr, index, weight, bias, codes, uniform, h, xt, yhat, out, lo, hi):
     """Update neurons ``lo:hi``: ``out[i] = phi_i(b + W h + U x + F yhat)[i]``.
 
-    The three incoming blocks come as their CSR arrays (``Wp, Wi, Wd`` are
-    W's indptr, indices and data; likewise U and F) because a parallel loop
-    body may only see arrays. `h` (n_neurons, batch) is the state read,
-    `xt` (n_inputs, batch) the inputs, `yhat` (n_outputs, batch) the fed-back
-    outputs; `out` (n_neurons, batch), C-contiguous, must not alias them.
-    Pre-activations start from the bias and gather block by block (a block
-    with no edges into these rows is skipped), then the activations apply
-    to the whole chunk (vectorised when all neurons share one: `uniform`,
-    else -1). Row indices are unsigned: Numba checks signed ones for
-    wrap-around on every access, which keeps LLVM from vectorising.
+    Parameters
+    ----------
+    ptr, index, weight : ndarray
+        The hidden neurons' in-edge table (``Wiring.hidden``, as arrays: a
+        parallel loop body may only see arrays).
+    bias : ndarray, shape (n_neurons,)
+    codes : ndarray of int8, shape (n_neurons,)
+        Activation codes.
+    uniform : int
+        The code every neuron shares, or -1.
+    h : ndarray, shape (n_neurons, batch)
+        The state read.
+    xt : ndarray, shape (n_inputs, batch)
+    yhat : ndarray, shape (n_outputs, batch)
+        The fed-back outputs.
+    out : ndarray, shape (n_neurons, batch), C-contiguous
+        Filled on rows ``lo:hi``; must not alias `h`, `xt` or `yhat`.
+    lo, hi : int
+        The neurons to update.
 
-    Returns the number of non-finite values written, counted while the
-    chunk is in cache (so no pass over the whole history is needed after).
+    Returns
+    -------
+    int
+        The number of non-finite values written, counted while the chunk
+        is in cache (so no pass over the whole history is needed after).
+
+    Notes
+    -----
+    Pre-activations start from the bias and gather row by row (`gather`),
+    then the activations apply to the whole chunk (vectorised when all
+    neurons share one). Row indices are unsigned: Numba checks signed
+    ones for wrap-around on every access, which keeps LLVM from vectorising.
     """
     lo, hi = np.uint64(lo), np.uint64(hi)
-    nb = out.shape[1]
     for i in range(lo, hi):
-        for b in range(nb):
+        for b in range(out.shape[1]):
             out[i, b] = bias[i]
-    if nb == 1:
-        gather(Wp, Wi, Wd, h, out, lo, hi)
-        if Up[hi] > Up[lo]:
-            gather(Up, Ui, Ud, xt, out, lo, hi)
-        if Fp[hi] > Fp[lo]:
-            gather(Fp, Fi, Fd, yhat, out, lo, hi)
-    else:
-        acc = np.empty(nb, dtype=out.dtype)
-        gather_batch(Wp, Wi, Wd, h, out, acc, lo, hi)
-        if Up[hi] > Up[lo]:
-            gather_batch(Up, Ui, Ud, xt, out, acc, lo, hi)
-        if Fp[hi] > Fp[lo]:
-            gather_batch(Fp, Fi, Fd, yhat, out, acc, lo, hi)
+    gather(ptr, index, weight, h, xt, yhat, out, lo, hi)
     activate_rows(codes, uniform, out, lo, hi)
     return count_nonfinite(out, lo, hi)
 
@@ -147,8 +157,9 @@ def poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def output_drive(w, o, h, xt, b):
     """The pre-activation ``z[o, b] = (V h + D x + c)[o]`` of one output."""
-    return (w.bias_o[o] + row_dot(w.V.indptr, w.V.indices, w.V.data, o, h, b)
-            + row_dot(w.D.indptr, w.D.indices, w.D.data, o, xt, b))
+    t = w.outputs
+    return (w.bias_o[o] + add_segment(t.ptr, t.index, t.weight, o, HIDDEN, h, b, 0.0)
+            + add_segment(t.ptr, t.index, t.weight, o, INPUT, xt, b, 0.0))
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -161,11 +172,18 @@ def readout(w, h, xt, yt):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def row_drive(ptr, index, weight, bias, i, h, xt, yhat, b):
+    """The pre-activation ``a[i, b] = (W h + U x + F yhat + b)[i]`` of one
+    neuron, from the hidden neurons' in-edge table given as arrays."""
+    return (bias[i] + add_segment(ptr, index, weight, i, HIDDEN, h, b, 0.0)
+            + add_segment(ptr, index, weight, i, INPUT, xt, b, 0.0)
+            + add_segment(ptr, index, weight, i, FED, yhat, b, 0.0))
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def drive(w, i, h, xt, yhat, b):
-    """The pre-activation ``a[i, b] = (W h + U x + F yhat + b)[i]`` of one neuron."""
-    return (w.bias_h[i] + row_dot(w.W.indptr, w.W.indices, w.W.data, i, h, b)
-            + row_dot(w.U.indptr, w.U.indices, w.U.data, i, xt, b)
-            + row_dot(w.F.indptr, w.F.indices, w.F.data, i, yhat, b))
+    """`row_drive` from the wiring `w`."""
+    return row_drive(w.hidden.ptr, w.hidden.index, w.hidden.weight, w.bias_h, i, h, xt, yhat, b)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -191,16 +209,13 @@ def run_sync_serial(w, x, states, outputs, teacher, y_before):
     int
         The first ``t`` with a non-finite value in ``states[t]`` (t >= 1), or -1.
     """
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
+    ptr, index, weight = w.hidden
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, n_out = states.shape[1], outputs.shape[1]
     first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
-        bad = poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, w.bias_h, w.act_h, w.uniform_h,
-                   states[t], x[t], yhat, states[t + 1], 0, n)
+        bad = poll(ptr, index, weight, w.bias_h, w.act_h, w.uniform_h, states[t], x[t], yhat, states[t + 1], 0, n)
         if bad and first_bad < 0:
             first_bad = t + 1
         if n_out:  # without outputs, not even the views the call takes (0.2 us a step at N = 100)
@@ -212,9 +227,7 @@ def run_sync_serial(w, x, states, outputs, teacher, y_before):
 def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
     """`run_sync_serial` with each step's neurons split into `n_chunks`
     contiguous chunks spread over threads."""
-    Wp, Wi, Wd = w.W
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
+    ptr, index, weight = w.hidden
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, n_out = states.shape[1], outputs.shape[1]
@@ -225,7 +238,7 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
         bad = 0
         for c in prange(n_chunks):
             lo, hi = chunk_bounds(n, n_chunks, c)
-            bad += poll(Wp, Wi, Wd, Up, Ui, Ud, Fp, Fi, Fd, bias, codes, uniform, h, xt, yhat, nxt, lo, hi)
+            bad += poll(ptr, index, weight, bias, codes, uniform, h, xt, yhat, nxt, lo, hi)
         if bad and first_bad < 0:
             first_bad = t + 1
         if n_out:
@@ -243,15 +256,14 @@ def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
     W : ndarray, shape (n_neurons, n_neurons), C-contiguous
         ``W[i, j]`` the weight of edge ``j -> i`` (zero where there is none).
     w, x, states, outputs, teacher, y_before
-        As in `run_sync_serial`; ``w.W`` is not read.
+        As in `run_sync_serial`; the table's W segments are not read.
 
     Returns
     -------
     int
         As `run_sync_serial`.
     """
-    Up, Ui, Ud = w.U
-    Fp, Fi, Fd = w.F
+    ptr, index, weight = w.hidden
     bias = w.bias_h
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, nb = states.shape[1], states.shape[2]
@@ -262,7 +274,8 @@ def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
         np.dot(W, h, nxt)
         for i in range(n):
             for b in range(nb):
-                nxt[i, b] += bias[i] + row_dot(Up, Ui, Ud, i, xt, b) + row_dot(Fp, Fi, Fd, i, yhat, b)
+                nxt[i, b] += (bias[i] + add_segment(ptr, index, weight, i, INPUT, xt, b, 0.0)
+                              + add_segment(ptr, index, weight, i, FED, yhat, b, 0.0))
         activate_rows(w.act_h, w.uniform_h, nxt, 0, n)
         if first_bad < 0 and count_nonfinite(nxt, 0, n):
             first_bad = t + 1

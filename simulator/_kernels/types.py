@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-#: One block of the weight matrix in compressed-row form, rows = targets:
-#: row ``i`` lists the presynaptic nodes ``indices[indptr[i]:indptr[i + 1]]``
-#: of target ``i`` with weights ``data[...]`` (uint64 ``indptr``, uint32 ``indices``).
-Sparse = namedtuple("Sparse", "indptr indices data")
+#: An edge table, one row per node (`simulator.layout.Rows` with its
+#: per-slot values): row ``r`` owns slots ``ptr[r, 0]:ptr[r, -1]`` (uint64
+#: ``ptr`` of shape (n_rows, n_parts + 1)); segment ``q``,
+#: ``ptr[r, q]:ptr[r, q + 1]``, holds the slots whose other end is row
+#: ``index[k]`` (uint32) of part ``q`` of the row's source vector, with
+#: weight ``weight[k]``. Per-gate weights or a per-slot delay would be
+#: further arrays over the same slots.
+Table = namedtuple("Table", "ptr index weight")
 
-#: Everything the forward pass needs: the five edge blocks (``W`` hidden->hidden,
-#: ``U`` input->hidden, ``F`` output->hidden, ``V`` hidden->output, ``D``
-#: input->output), activation codes and biases of hidden neurons (``act_h``,
-#: ``bias_h``) and of outputs (``act_o``, ``bias_o``), and ``uniform_h``: the
-#: code every hidden neuron shares, or -1 when they differ.
-Wiring = namedtuple("Wiring", "W U F V D act_h act_o bias_h bias_o uniform_h")
+#: The parts of a hidden neuron's source vector, in segment order: hidden
+#: states h (W edges), inputs x (U), fed-back outputs yhat (F). An output's
+#: source vector is (h, x): its V and D edges. The transposed tables'
+#: parts: a hidden neuron sends to hidden neurons (W) and outputs (V); a
+#: fed-back output to hidden neurons (F).
+HIDDEN, INPUT, FED = 0, 1, 2
+#: Part of a hidden neuron's out-edges into outputs (`Transposed.hidden`).
+TO_OUTPUT = 1
+
+#: Everything the forward pass needs: the in-edge tables of the hidden
+#: neurons (``hidden``, parts `HIDDEN`, `INPUT`, `FED`) and of the outputs
+#: (``outputs``, parts `HIDDEN`, `INPUT`), activation codes and biases of
+#: hidden neurons (``act_h``, ``bias_h``) and of outputs (``act_o``,
+#: ``bias_o``), and ``uniform_h``: the code every hidden neuron shares, or
+#: -1 when they differ.
+Wiring = namedtuple("Wiring", "hidden outputs act_h act_o bias_h bias_o uniform_h")
+
+#: The transposed tables for the backward pass: ``hidden``, each hidden
+#: neuron's out-edges (parts `HIDDEN`: W, `TO_OUTPUT`: V), and ``fed``,
+#: each output's feedback edges (one part: F).
+Transposed = namedtuple("Transposed", "hidden fed")
