@@ -9,15 +9,17 @@ trajectory, and applies ::
     P(s_h, s_o) q = diag(s_h) (W q + F diag(s_o) V q)
 
 to the columns of ``q`` (n, k). With ``s_h = phi'(a)`` and ``s_o = g'(z)``
-that is the Jacobian of ``h -> phi(a(h))``. One step of tangents:
+that is the Jacobian of ``h -> phi(a(h))``. One step of tangents follows
+the step's coefficients ``C`` (`simulator.methods`: each stage state and
+the result affine in ``h`` and the earlier stages' targets ``p_j``), so
+its tangent is the same combination of ``q`` and the stages' pushed
+tangents::
 
-=============  =====================================================
-discrete       ``q' = P q``
-euler          ``q' = (1 - r) q + r P q``, ``r = dt / tau``
-exp_euler      ``q' = d q + (1 - d) P q``, ``d = exp(-dt / tau)``
-rk4            ``k_j = (P_j (q + c_j dt k_{j-1}) - (q + c_j dt k_{j-1})) / tau``
-               with the slopes of stage j, ``q' = q + dt/6 (k1 + 2 k2 + 2 k3 + k4)``
-=============  =====================================================
+    q_0 = q,   q_s = C[s, 0] q + sum_{j < s} C[s, 1 + j] P_j q_j,
+    q' = C[S, 0] q + sum_{j < S} C[S, 1 + j] P_j q_j
+
+with ``P_j`` at stage j's slopes. The discrete step is the one-stage
+method ``C = [[1, 0], [0, 1]]`` (``q' = P q``).
 
 Arrays in, caller-allocated arrays filled; no Python objects.
 """
@@ -31,8 +33,6 @@ from numba import njit
 
 from . import CACHE
 
-#: Codes of the step kinds (the continuous ones as `simulator.analysis._model.METHODS`).
-EULER, EXP_EULER, RK4, DISCRETE = 0, 1, 2, 3
 #: Up to this many tangents, `orthonormalise` (Gram-Schmidt twice, on one
 #: thread) re-orthonormalises them; beyond, LAPACK's Householder QR
 #: (``np.linalg.qr``), whose blocked updates win for many columns.
@@ -128,79 +128,55 @@ def push(w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h, s_o
 
 
 @njit(cache=CACHE, error_model="numpy")
-def tangent_step(kind, dt, coef, inv_tau, w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val,
-                 s_h, s_o, q, out, k_acc, stage, tmp, vq):
+def tangent_step(coef, w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h, s_o, q, out,
+                 stage, pushed, vq):
     """Fill ``out`` with the tangents `q` (n, k) after one step.
 
     Parameters
     ----------
-    kind : int
-        `DISCRETE`, `EULER`, `EXP_EULER` or `RK4`.
-    dt : float
-        The step (continuous kinds).
-    coef : ndarray, shape (n,)
-        ``dt / tau`` (EULER) or ``exp(-dt / tau)`` (EXP_EULER); unused otherwise.
-    inv_tau : ndarray, shape (n,)
-        ``1 / tau`` (RK4).
-    s_h : ndarray, shape (n_stages, n)
-        ``phi'(a)`` at each stage (one stage but for RK4's four).
-    s_o : ndarray, shape (n_stages, n_out)
+    coef : ndarray, shape (n, S + 1, S + 1)
+        The step's per-neuron coefficients (module docstring).
+    w_*, f_*, v_*
+        CSR of W, F and V, as in `push`.
+    s_h : ndarray, shape (S, n)
+        ``phi'(a)`` at each stage.
+    s_o : ndarray, shape (S, n_out)
         ``g'(z)`` at each stage.
     q, out : ndarray, shape (n, k)
-    k_acc, stage, tmp : ndarray, shape (n, k)
-        Work space.
+    stage : ndarray, shape (n, k)
+        Work space: the stage's tangent ``q_s``.
+    pushed : ndarray, shape (S, n, k)
+        Work space: ``P_j q_j`` of each stage.
     vq : ndarray, shape (n_out, k)
         Work space.
     """
     n, k = q.shape
-    if kind == DISCRETE:
-        push(w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h[0], s_o[0], q, vq, out)
-    elif kind == EULER:
-        push(w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h[0], s_o[0], q, vq, out)
-        for i in range(n):
-            r = coef[i]
-            for j in range(k):
-                out[i, j] = (1.0 - r) * q[i, j] + r * out[i, j]
-    elif kind == EXP_EULER:
-        push(w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h[0], s_o[0], q, vq, out)
-        for i in range(n):
-            d = coef[i]
-            for j in range(k):
-                out[i, j] = d * q[i, j] + (1.0 - d) * out[i, j]
-    else:
-        # stage 1 at q itself; stages 2..4 at q + c dt k_prev
+    n_stages = coef.shape[1] - 1
+    for st in range(n_stages + 1):
+        target = out if st == n_stages else stage
         for i in range(n):
             for j in range(k):
-                stage[i, j] = q[i, j]
-                k_acc[i, j] = 0.0
-        for st in range(4):
-            push(w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h[st], s_o[st], stage, vq, tmp)
-            weight = 1.0 if st == 0 or st == 3 else 2.0
-            c_next = 0.5 * dt if st < 2 else dt
-            for i in range(n):
-                it = inv_tau[i]
-                for j in range(k):
-                    kij = (tmp[i, j] - stage[i, j]) * it
-                    k_acc[i, j] += weight * kij
-                    stage[i, j] = q[i, j] + c_next * kij
-        for i in range(n):
-            for j in range(k):
-                out[i, j] = q[i, j] + dt / 6.0 * k_acc[i, j]
+                v = coef[i, st, 0] * q[i, j]
+                for m in range(st):
+                    v += coef[i, st, 1 + m] * pushed[m, i, j]
+                target[i, j] = v
+        if st < n_stages:
+            push(w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h[st], s_o[st], stage, vq,
+                 pushed[st])
 
 
 @njit(cache=CACHE, error_model="numpy")
-def run_tangents(kind, dt, coef, inv_tau, w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val,
-                 s_h, s_o, q, logs):
+def run_tangents(coef, w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h, s_o, q, logs):
     """Push the orthonormal tangents `q` through ``s_h.shape[0]`` steps,
     re-orthonormalising them after each one (`orthonormalise` up to
     `GS_MAX` tangents, else LAPACK's QR).
 
     Parameters
     ----------
-    kind, dt, coef, inv_tau, w_*, f_*, v_*
+    coef, w_*, f_*, v_*
         As in `tangent_step`.
-    s_h : ndarray, shape (n_steps, n_stages, n)
-    s_o : ndarray, shape (n_steps, n_stages, n_out)
+    s_h : ndarray, shape (n_steps, S, n)
+    s_o : ndarray, shape (n_steps, S, n_out)
         The slopes of each step (stage by stage).
     q : ndarray, shape (n, k)
         Orthonormal columns on entry; replaced by the ``Q`` of the last
@@ -211,15 +187,14 @@ def run_tangents(kind, dt, coef, inv_tau, w_ptr, w_idx, w_val, f_ptr, f_idx, f_v
     """
     n, k = q.shape
     out = np.empty((n, k))
-    k_acc = np.empty((n, k))
     stage = np.empty((n, k))
-    tmp = np.empty((n, k))
+    pushed = np.empty((coef.shape[1] - 1, n, k))
     vq = np.empty((s_o.shape[2], k))
     r_diag = np.empty(k)
     c = np.empty(k)
     for t in range(s_h.shape[0]):
-        tangent_step(kind, dt, coef, inv_tau, w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val,
-                     s_h[t], s_o[t], q, out, k_acc, stage, tmp, vq)
+        tangent_step(coef, w_ptr, w_idx, w_val, f_ptr, f_idx, f_val, v_ptr, v_idx, v_val, s_h[t], s_o[t], q, out,
+                     stage, pushed, vq)
         if k <= GS_MAX:
             orthonormalise(out, r_diag, c)
             q[:, :] = out

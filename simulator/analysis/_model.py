@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Model", "PHI", "RANGES", "check_seed", "check_dt", "check_method", "METHODS"]
+from ..methods import DEFAULT_METHOD, check_fixed_step
+
+__all__ = ["Model", "PHI", "RANGES", "check_seed", "check_stepping"]
 
 
 def _sigmoid(a):
@@ -56,11 +58,6 @@ RANGES = {
     "sign": (-1.0, 1.0),
 }
 
-#: Fixed-step methods of continuous time (as `simulator.run`): name -> code
-#: of `simulator._kernels.tangent`.
-METHODS = {"euler": 0, "exp_euler": 1, "rk4": 2}
-
-
 def check_seed(seed) -> np.random.Generator:
     """`seed` as a Generator (int, Generator or None)."""
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, (int, np.integer, np.random.Generator))):
@@ -68,29 +65,17 @@ def check_seed(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def check_dt(dt) -> float | None:
-    """`dt` as a positive float, or None (discrete time)."""
+def check_stepping(dt, method) -> tuple[float | None, str | None]:
+    """``(dt, method)`` of an analysis: ``(None, None)`` in discrete time,
+    else a fixed step and its method (default ``"rk4"``), checked by
+    `simulator.methods.check_fixed_step` as `simulator.run` checks them."""
     if dt is None:
-        return None
-    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`dt` must be a number or None (discrete time), got {dt!r}")
-    dt = float(dt)
-    if not (np.isfinite(dt) and dt > 0):
-        raise ValueError(f"`dt` must be finite and > 0, got {dt}")
-    return dt
-
-
-def check_method(method, dt) -> str | None:
-    """The fixed-step method for `dt` (default ``"rk4"``); None in discrete time."""
-    if method is None:
-        return None if dt is None else "rk4"
-    if dt is None:
-        raise ValueError(f"`method` {method!r} needs `dt` (a fixed step in continuous time); "
-                         "leave it None in discrete time")
-    if method not in METHODS:
-        valid = ", ".join(repr(m) for m in METHODS)
-        raise ValueError(f"`method` must be one of {valid}, got {method!r}")
-    return method
+        if method is not None:
+            raise ValueError(f"`method` {method!r} needs `dt` (a fixed step in continuous time); "
+                             "leave it None in discrete time")
+        return None, None
+    check_fixed_step(dt, method)
+    return float(dt), DEFAULT_METHOD if method is None else method
 
 
 class Model:

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import check_int, check_real, constant_input, real_array
-from ._model import Model, check_dt, check_seed
+from ._model import Model, check_seed, check_stepping
 from .results import FixedPoints
 
 __all__ = ["fixed_points", "DENSE_MAX", "N_LEADING", "SAME", "SAME_SLOW"]
@@ -245,7 +245,7 @@ def fixed_points(
     n = model.n
     if n == 0:
         raise ValueError("`net` has no hidden neurons: there is no state to analyse")
-    dt = check_dt(dt)
+    dt = check_stepping(dt, None)[0]
     tol = check_real(tol, "tol")
     if not isinstance(slow, (bool, np.bool_)):
         raise TypeError(f"`slow` must be True or False, got {slow!r}")

@@ -15,7 +15,8 @@ from numpy.typing import ArrayLike
 
 from .._kernels import tangent as kernels
 from ._checks import check_int, real_array
-from ._model import METHODS, Model, check_dt, check_method, check_seed
+from ..methods import METHODS, step_coefficients
+from ._model import Model, check_seed, check_stepping
 from .results import LyapunovSpectrum
 
 __all__ = ["lyapunov", "FREE_STEPS", "FULL_MAX", "DEFAULT_EXPONENTS"]
@@ -43,11 +44,13 @@ def _inputs(x, n_in: int, warmup: int) -> tuple[np.ndarray, bool]:
     return real_array(a, "x", (None, n_in), f"(n_steps, {n_in})"), False
 
 
-def _slopes(model: Model, kind: int, dt, H: np.ndarray, X: np.ndarray, Xprev: np.ndarray,
+def _slopes(model: Model, coef: np.ndarray | None, H: np.ndarray, X: np.ndarray, Xprev: np.ndarray,
             first: bool) -> tuple[np.ndarray, np.ndarray]:
     """The slopes of the steps from the rows of `H` (C, n) driven by `X`
-    (C, n_in): arrays (C, n_stages, n) and (C, n_stages, n_out)."""
-    if kind == kernels.DISCRETE:
+    (C, n_in), stage by stage: arrays (C, S, n) and (C, S, n_out). `coef`:
+    the fixed-step method's coefficients (stage states from them), None in
+    discrete time."""
+    if coef is None:
         # a[t] = W h[t] + U x[t] + F y[t-1] + b with y[t-1] = g(V h[t] + D x[t-1] + c); y[-1] = 0.
         Z = model.z(H, Xprev)
         Y = model.phi_o(Z)
@@ -57,17 +60,14 @@ def _slopes(model: Model, kind: int, dt, H: np.ndarray, X: np.ndarray, Xprev: np
             s_o[0] = 0.0
         A = model.drive(H, X, Y)
         return model.phi_h(A, 1)[:, None], s_o[:, None]
-    if kind != kernels.RK4:
-        _, s_h, s_o = model.relax(H, X)
-        return s_h[:, None], s_o[:, None]
-    C = H.shape[0]
-    s_h = np.empty((C, 4, model.n))
-    s_o = np.empty((C, 4, model.n_out))
-    stage = H
-    for st, c in enumerate((0.5 * dt, 0.5 * dt, dt, None)):
+    n_stages = coef.shape[1] - 1
+    s_h = np.empty((H.shape[0], n_stages, model.n))
+    s_o = np.empty((H.shape[0], n_stages, model.n_out))
+    targets = []
+    for st in range(n_stages):
+        stage = coef[:, st, 0] * H + sum(coef[:, st, 1 + j] * targets[j] for j in range(st))
         target, s_h[:, st], s_o[:, st] = model.relax(stage, X)
-        if c is not None:
-            stage = H + c * (target - stage) / model.tau
+        targets.append(target)
     return s_h, s_o
 
 
@@ -155,8 +155,7 @@ def lyapunov(
     (array([-0.693147]), (190, 1))
     """
     model = Model(net)
-    dt = check_dt(dt)
-    method = check_method(method, dt)
+    dt, method = check_stepping(dt, method)
     warmup = check_int(warmup, "warmup", 0)
     n = model.n
     if n == 0:
@@ -183,26 +182,24 @@ def lyapunov(
     res = sim.run(net, X.astype(net.dtype), h0=h0.astype(net.dtype), dt=dt, method=method, progress=False)
     states = np.asarray(res.states, dtype=np.float64)
 
-    kind = kernels.DISCRETE if dt is None else METHODS[method]
     step = 1.0 if dt is None else dt
-    coef = np.zeros(n)
-    if kind == kernels.EULER:
-        coef = step / model.tau
-    elif kind == kernels.EXP_EULER:
-        coef = np.exp(-step / model.tau)
-    inv_tau = 1.0 / model.tau
+    if dt is None:
+        coef = None
+        kernel_coef = np.zeros((n, 2, 2))
+        kernel_coef[:, 0, 0] = kernel_coef[:, 1, 1] = 1.0  # q' = P q
+    else:
+        coef = kernel_coef = step_coefficients(METHODS[method], dt, model.tau)[0]
     csr = []
     for M in (model.W, model.F, model.V):
         csr += [M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data.astype(np.float64)]
-    n_stages = 4 if kind == kernels.RK4 else 1
-    chunk = max(1, CHUNK_FLOATS // (n_stages * max(n, 1)))
+    chunk = max(1, CHUNK_FLOATS // ((kernel_coef.shape[1] - 1) * max(n, 1)))
     logs = np.empty((n_steps, k))
     Xprev = np.vstack([np.zeros((1, model.n_in)), X[:-1]])
     for t0 in range(0, n_steps, chunk):
         t1 = min(n_steps, t0 + chunk)
-        s_h, s_o = _slopes(model, kind, dt, states[t0:t1], X[t0:t1], Xprev[t0:t1], t0 == 0)
-        kernels.run_tangents(kind, step, coef, inv_tau, *csr, np.ascontiguousarray(s_h),
-                             np.ascontiguousarray(s_o), Q, logs[t0:t1])
+        s_h, s_o = _slopes(model, coef, states[t0:t1], X[t0:t1], Xprev[t0:t1], t0 == 0)
+        kernels.run_tangents(kernel_coef, *csr, np.ascontiguousarray(s_h), np.ascontiguousarray(s_o), Q,
+                             logs[t0:t1])
     history = np.cumsum(logs[warmup:], axis=0) / (step * np.arange(1, n_steps - warmup + 1))[:, None]
     order = np.argsort(-history[-1], kind="stable")
     history = np.ascontiguousarray(history[:, order], dtype=net.dtype)  # float64 tangents, the network's dtype out

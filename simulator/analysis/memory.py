@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 
 from ._checks import check_int, check_real
-from ._model import check_dt, check_method, check_seed
+from ._model import check_seed, check_stepping
 from .results import MemoryCapacity
 
 __all__ = ["memory_capacity"]
@@ -93,8 +93,7 @@ def memory_capacity(
     n = net.n_neurons
     if n == 0:
         raise ValueError("`net` has no hidden neurons: there is no state to read")
-    dt = check_dt(dt)
-    method = check_method(method, dt)
+    dt, method = check_stepping(dt, method)
     k_max = 2 * n if k_max is None else check_int(k_max, "k_max", 1)
     n_steps = check_int(n_steps, "n_steps", 1)
     washout = check_int(washout, "washout", 0)
