@@ -95,6 +95,16 @@ def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, list[flo
     return statistics.median(times), times
 
 
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median wall time of `repeats` calls of `fn`, and the last call's result."""
+    last = [None]
+
+    def call() -> None:
+        last[0] = fn()
+
+    return median_time(call, repeats)[0], last[0]
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, in MiB (Linux: ru_maxrss is KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simulator as sim  # noqa: E402
+from _common import timed  # noqa: E402
 import topologies as tp  # noqa: E402
 
-
-def timed(fn, repeats: int):
-    """Median wall time of `repeats` calls, and the last result."""
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def network(n: int, gain: float, bias: float, seed: int = 0):

@@ -22,9 +22,7 @@ Cases (one process, ratios = baseline time / ours, medians of repeats):
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +32,10 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import simulator as sim  # noqa: E402
+from _common import timed  # noqa: E402
 import topologies as tp  # noqa: E402
 from simulator.threads import using  # noqa: E402
 
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time of `repeats` calls, and the last result."""
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def baseline_parts(net: sim.Network):
