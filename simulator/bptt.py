@@ -20,7 +20,7 @@ from .arrays import fed_back, prepare, prepare_targets
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
-from .methods import check_fixed_step, step_coefficients
+from .methods import ODE_METHODS, check_fixed_step, step_coefficients
 from .simulate import run
 
 __all__ = ["bptt", "Gradients", "SparseReadoutWarning"]
@@ -48,6 +48,12 @@ class Gradients:
         ``dL/dh[t]`` for t = 0 .. n_steps (vanishing and exploding gradients),
         and ``"edge_grad"`` (n_steps, n_edges), the magnitude of each edge's
         gradient contribution at each step.
+    info : dict
+        An adaptive method's adjoint (`simulator.adjoint`): ``"forward"`` and
+        ``"backward"``, SciPy's evaluation counts (``nfev``, ``njev``,
+        ``nlu``) of each pass, ``"forward_steps"`` and
+        ``"dense_output_bytes"`` (what the backward pass keeps of the
+        forward one), the Jacobian's form and the tolerances. Empty otherwise.
     """
 
     weight: np.ndarray
@@ -55,6 +61,7 @@ class Gradients:
     tau: np.ndarray
     h0: np.ndarray
     diagnostics: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
 
     def norm(self) -> float:
         """The global L2 norm over every gradient array (scaled by the largest
@@ -97,7 +104,7 @@ def clip_norm(grads: Gradients, clip: float | None, masks: Mapping[str, np.ndarr
     scale = clip / norm
     weight, bias, tau = (np.where(masks[kind], g * scale, g).astype(g.dtype, copy=False)
                          for kind, g in (("weight", grads.weight), ("bias", grads.bias), ("tau", grads.tau)))
-    return Gradients(weight, bias, tau, grads.h0, grads.diagnostics)
+    return Gradients(weight, bias, tau, grads.h0, grads.diagnostics, grads.info)
 
 
 class SparseReadoutWarning(UserWarning):
@@ -183,6 +190,9 @@ def bptt(
     return_diagnostics: bool = False,
     checkpoint: bool | int | None = None,
     trainable: Iterable[str] | Mapping[str, Any] | None = None,
+    rtol: float | ArrayLike | None = None,
+    atol: float | ArrayLike | None = None,
+    **options: Any,
 ) -> tuple[float, Gradients]:
     """Run `net` on `x`, then backpropagate the loss through the history.
 
@@ -203,6 +213,21 @@ def bptt(
         ``"euler"``, ``"exp_euler"`` and ``"rk4"`` are differentiated
         exactly through their steps (RK4 through its four stages), each
         pulled back through the method's coefficients (`simulator.methods`).
+        Or adaptively, any `solve_ivp` method (``"RK45"``, ``"RK23"``,
+        ``"DOP853"``, ``"Radau"``, ``"BDF"``, ``"LSODA"``) with `dt` the
+        spacing of the samples and the targets: the loss is that of
+        ``sim.solve(net, x, (0, n_steps * dt), dt=dt, method=method)``'s
+        outputs at the times ``(k + 1) dt``, its gradients from the adjoint
+        equations solved backwards on the forward dense output
+        (`simulator.adjoint`; ``grads.info`` has both passes' counts).
+    rtol, atol : float or array_like, optional
+        An adaptive method's tolerances, for the forward and the backward
+        solve (default 1e-6 and 1e-8, as `simulator.solve`).
+    **options
+        An adaptive method's further keywords, as `simulator.solve` takes
+        them: ``jacobian`` (``"auto"``, ``"dense"``, ``"sparse"``; the
+        implicit methods need the analytic one), ``t_eval`` (must hold the
+        target times), ``max_step``, ``first_step``.
     truncate : int, optional
         Truncated BPTT: the history is cut into windows of `truncate` steps
         and gradients do not cross a window's start (``truncate >= n_steps``
@@ -270,8 +295,18 @@ def bptt(
     """
     if loss not in LOSSES:
         raise ValueError(f"`loss` must be one of {', '.join(repr(k) for k in LOSSES)}, got {loss!r}")
+    adaptive = method in ODE_METHODS
+    if not adaptive and (rtol is not None or atol is not None or options):
+        given = [name for name, v in (("rtol", rtol), ("atol", atol)) if v is not None] + list(options)
+        raise (ValueError if method is not None or given[0] in ("rtol", "atol") else TypeError)(
+            f"`bptt` got {', '.join(map(repr, given))}, which an adaptive method takes (method='RK45', 'BDF', ... "
+            f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
-    if continuous:
+    if continuous and adaptive:
+        if truncate is not None or checkpoint not in (None, False):
+            raise ValueError(f"`truncate` and `checkpoint` apply to the fixed-step methods; method={method!r} is "
+                             "differentiated by the adjoint on its dense output (pass neither)")
+    elif continuous:
         stepper = check_fixed_step(dt, method)
         if teacher_forcing:
             raise ValueError("teacher forcing is available in discrete time only")
@@ -288,6 +323,13 @@ def bptt(
     if flat.size:
         name, act = (net.neurons + net.outputs)[flat[0]], NAMES[net.activation_codes[flat[0]]]
         raise ValueError(f"node {name!r} has activation {act!r}, which has no gradient")
+    if adaptive:
+        from .adjoint import bptt_adaptive
+
+        warn_sparse_readout(net, supervised_outputs(net, targets, loss))
+        return bptt_adaptive(net, x, targets, loss, h0, dt, method,
+                             y_targets_of=lambda drive: _loss_targets(net, loss, targets, drive), clip=clip,
+                             masks=masks, return_diagnostics=return_diagnostics, rtol=rtol, atol=atol, **options)
 
     drive = prepare(net, x, h0)
     y_targets = _loss_targets(net, loss, targets, drive)

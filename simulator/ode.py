@@ -357,10 +357,12 @@ def _solver_class(system: _System, method: str, form: str, kwargs: dict):
 
 
 def _integrate(system: _System, solver, y: np.ndarray, t0: float, t1: float, t_eval: np.ndarray | None,
-               method: str, kwargs: dict):
+               method: str, kwargs: dict, dense: list | None = None):
     """Integrate from `y` at `t0` to `t1`, piecewise between the jumps of a
     held input (constant on each piece); every piece starts from the end
-    state of the one before.
+    state of the one before. With a list `dense`, each piece's dense output
+    is appended to it as ``(a, b, OdeSolution)`` (the steps are the same:
+    SciPy's steps do not depend on it).
 
     Returns
     -------
@@ -390,7 +392,8 @@ def _integrate(system: _System, solver, y: np.ndarray, t0: float, t1: float, t_e
         wanted = None if t_eval is None else t_eval[(t_eval > a) & (t_eval <= b)]
         seg_eval = None if wanted is None else np.union1d(wanted, [b])
         try:
-            sol = scipy.integrate.solve_ivp(system.fun, (a, b), y, method=solver, t_eval=seg_eval, **kwargs)
+            sol = scipy.integrate.solve_ivp(system.fun, (a, b), y, method=solver, t_eval=seg_eval,
+                                            dense_output=dense is not None, **kwargs)
         except ValueError as exc:
             # NumPy's check inside SciPy's linear algebra: its arithmetic broke down (Radau's on a runaway)
             if "must not contain infs or NaNs" not in str(exc):
@@ -404,6 +407,8 @@ def _integrate(system: _System, solver, y: np.ndarray, t0: float, t1: float, t_e
         keep = slice(1, None) if wanted is None else np.isin(sol.t, wanted)
         times.append(sol.t[keep])
         values.append(sol.y[:, keep])
+        if dense is not None and sol.success:
+            dense.append((a, b, sol.sol))
         if not sol.success:
             # The history ends at the solver's last state: its last step, which
             # `t_eval` need not hold (then the piece is retraced; the steps do not

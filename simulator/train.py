@@ -15,7 +15,7 @@ from .errors import NonFiniteError
 from .network import Network
 from .optim import OPTIMIZERS, check_options
 from .progress import progress_bar
-from .methods import check_fixed_step
+from .methods import ODE_METHODS, check_fixed_step
 
 __all__ = ["train", "trainable_masks", "TrainingDiverged"]
 
@@ -118,6 +118,8 @@ def train(
     dt: float | None = None,
     method: str | None = None,
     min_tau: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
     **hyper: float,
 ) -> tuple[Network, dict[str, np.ndarray]]:
     """Train the existing edges (and biases) of `net` by BPTT.
@@ -125,9 +127,11 @@ def train(
     Parameters
     ----------
     net : Network
-    x, targets, loss, truncate, teacher_forcing, h0, dt, method
+    x, targets, loss, truncate, teacher_forcing, h0, dt, method, rtol, atol
         As in `simulator.bptt` (continuous time: ``dt`` with ``"euler"``,
-        ``"exp_euler"`` or ``"rk4"``; teacher forcing is discrete-time only).
+        ``"exp_euler"`` or ``"rk4"``, or with an adaptive method of
+        `simulator.solve` and its tolerances, differentiated by the adjoint;
+        teacher forcing is discrete-time only).
     clip : float, optional
         Gradient-norm clipping, the rule of `simulator.bptt` (as
         ``torch.nn.utils.clip_grad_norm_`` over the trainable parameters):
@@ -164,7 +168,9 @@ def train(
     min_tau : float, optional
         Continuous time: time constants are kept at or above this after every
         update (default `dt`: a neuron faster than the step is not resolved
-        by it, and Euler and RK4 turn unstable as ``dt / tau`` grows past 2).
+        by it, and Euler and RK4 turn unstable as ``dt / tau`` grows past 2;
+        with an adaptive method, which resolves any tau, half the smallest
+        initial tau).
 
     Returns
     -------
@@ -207,13 +213,24 @@ def train(
     check_clip(clip)
     step = OPTIMIZERS[optimizer]
     continuous = dt is not None or method is not None
+    adaptive = method in ODE_METHODS
     if continuous:
-        check_fixed_step(dt, method)  # names a missing `dt` before `min_tau` defaults to it
-        min_tau = dt if min_tau is None else min_tau
+        if adaptive:
+            if dt is None:
+                raise ValueError(f"`method={method!r}` needs `dt=`, the spacing of the input samples and targets")
+            default_tau = 0.5 * float(net.tau.min()) if net.n_neurons else dt
+        else:
+            check_fixed_step(dt, method)  # names a missing `dt` before `min_tau` defaults to it
+            default_tau = dt
+        min_tau = default_tau if min_tau is None else min_tau
         if not (np.isscalar(min_tau) and np.isfinite(min_tau) and min_tau > 0):
             raise ValueError(f"`min_tau` must be a positive number, got {min_tau!r}")
     elif min_tau is not None:
         warnings.warn("`min_tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)
+    if not adaptive and (rtol is not None or atol is not None):
+        raise ValueError(f"`rtol` and `atol` are an adaptive method's tolerances (method='RK45', 'BDF', ...); "
+                         f"method={method!r} takes none")
+    tolerances = {"rtol": rtol, "atol": atol} if adaptive else {}
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable as callback(epoch, net, loss), got {callback!r}")
     masks = trained_masks(net, trainable, continuous)
@@ -252,7 +269,7 @@ def train(
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", SparseReadoutWarning)
                         value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
-                                            teacher_forcing=teacher_forcing)
+                                            teacher_forcing=teacher_forcing, **tolerances)
                 except NonFiniteError as error:
                     diverged = f"the forward pass overflowed ({error})"
                     break

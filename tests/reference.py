@@ -158,6 +158,31 @@ def solve_dense(G, x_of_t, t_span, h0, t_eval, rtol=1e-12, atol=1e-12):
     return sol.y.T
 
 
+def solve_held(G, x, dt, h0=None, rtol=1e-12, atol=1e-14):
+    """A tight DOP853 solution with x[k] held on [k dt, (k+1) dt), piece by
+    piece; returns the outputs y((k+1) dt), shape (T, [batch,] n_outputs)."""
+    from scipy.integrate import solve_ivp
+
+    net = Dense(G)
+    x = np.asarray(x, dtype=float)
+    batched = x.ndim == 3 or (h0 is not None and np.ndim(h0) == 2)
+    xb = x if x.ndim == 3 else x[:, None, :]
+    batch = xb.shape[1] if x.ndim == 3 else (np.shape(h0)[0] if batched else 1)
+    xb = np.broadcast_to(xb, (len(x), batch, xb.shape[2]))
+    h = np.zeros((batch, len(net.neurons))) if h0 is None else np.broadcast_to(np.asarray(h0, float),
+                                                                                (batch, len(net.neurons))).copy()
+    outs = np.empty((len(x), batch, len(net.outputs)))
+    for b in range(batch):
+        hb = h[b]
+        for k, xk in enumerate(xb[:, b]):
+            sol = solve_ivp(lambda t, s: rhs(net, s, xk), (k * dt, (k + 1) * dt), hb, method="DOP853",
+                            rtol=rtol, atol=atol)
+            assert sol.success, sol.message
+            hb = sol.y[:, -1]
+            outs[k, b] = net.readout(hb, xk)
+    return outs if batched else outs[:, 0]
+
+
 # ------------------------------------------------------------------- losses
 def mse(y, targets):
     """Mean squared error over the entries whose target is not NaN."""

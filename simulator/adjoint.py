@@ -1,0 +1,418 @@
+"""Gradients through the adaptive ODE mode (design section 11): the adjoint
+method on the forward solution's dense output.
+
+The forward pass is `simulator.solve`'s own integration (`ode._integrate`:
+the same system, Jacobian, solver classes and pieces between the jumps of
+the held input), run once with ``dense_output=True``; the loss is that of
+the outputs at the target times ``t_k = (k + 1) dt``,
+``y_k = g(V h(t_k) + D x[k] + c)``. With ``f(h) = (p(h) - h) / tau``,
+``p(h) = phi(W h + U x + F g(V h + D x + c) + b)``, the adjoint state
+``lambda(t) = dL/dh(t)`` and the parameter quadratures ``G`` solve ::
+
+    d lambda/dt = -(df/dh)^T lambda = lambda / tau - (dp/dh)^T (lambda / tau)
+    d G/dt      = -(df/dtheta)^T lambda
+
+backwards with `solve_ivp` from ``t_T`` to 0, piece by piece between the
+sample times ``k dt`` (the target times and the jumps of the held input):
+at ``t_k`` the loss's jump is added (``lambda += V^T dz_k`` with
+``dz_k = g'(z_k) dL/dy_k``, and ``dz_k`` to the V, D and output-bias
+gradients directly), then the piece ``[k dt, (k + 1) dt]`` is integrated
+backwards with its input ``x[k]`` held and ``G`` from 0; ``G(k dt)`` is the
+piece's ``int lambda^T df/dtheta dt``, added to the gradients. ``dL/dh0 =
+lambda(0)``.
+
+Both right-hand-side products come from the pull-back continuous BPTT
+uses, `_kernels.backward.relax_vjp`, with cotangent ``lambda / tau``: one
+sparse pass gives ``(dp/dh)^T (lambda / tau)`` and every edge's and bias's
+``lambda^T df/dtheta`` (through the output feedback too); the taus' is
+``lambda_i df_i/dtau_i = -lambda_i f_i / tau_i``, from the right-hand side
+`_kernels.continuous.rhs`. The implicit methods get the transposed analytic
+Jacobian ``-J^T`` in the ``lambda`` block (dense or sparse by the fill rule
+of `solve`) and zeros elsewhere: the quadratures do not feed back, so
+Newton's iteration solves them exactly one iteration behind ``lambda``.
+
+Memory: the forward dense output (SciPy's interpolants, a few vectors per
+accepted step) and the states at the target times; nothing per stage.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from . import threads
+from ._kernels import continuous as kernels
+from ._kernels.backward import readout_grads, relax_vjp
+from .arrays import prepare
+from .errors import raise_if_nonfinite
+from .inputs import make_signal
+from .jacobians import Blocks
+from .losses import LOSSES
+from .network import Network
+from .ode import IMPLICIT, JACOBIANS, SolverError, _integrate, _jacobian, _largest_state, _solver_class, _System
+from .ode_args import check_options, check_tolerances, tolerance_layout
+
+__all__ = ["bptt_adaptive", "DENSE_AUGMENTED_MAX"]
+
+#: The implicit methods' backward system (``lambda`` and the quadratures) gets
+#: a dense Jacobian up to this size when the fill rule chooses a dense one;
+#: beyond it a sparse one (its quadrature block is zero). LSODA, which takes
+#: dense Jacobians only, is refused beyond it.
+DENSE_AUGMENTED_MAX = 3000
+
+
+def check_plain_units(net: Network) -> None:
+    """Refuse a network with gated (GRU or LSTM) neurons, naming one: the
+    adjoint differentiates the plain continuous-time neuron only."""
+    units = getattr(net, "units", None)
+    if units is None:
+        return
+    for i, unit in enumerate(np.asarray(units, dtype=object).ravel()):
+        if unit not in (None, "", "plain", 0, "rnn"):
+            raise ValueError(f"node {net.neurons[i]!r} is a gated unit ({unit!r}): the adaptive-method adjoint "
+                             "differentiates plain neurons only; use a fixed-step method (dt=..., method='rk4')")
+
+
+def bptt_adaptive(
+    net: Network,
+    x,
+    targets,
+    loss: str,
+    h0,
+    dt: float | None,
+    method: str,
+    *,
+    y_targets_of,
+    clip: float | None = None,
+    masks: dict | None = None,
+    return_diagnostics: bool = False,
+    rtol: Any = None,
+    atol: Any = None,
+    jacobian: str = "auto",
+    t_eval=None,
+    **options,
+):
+    """The loss of `simulator.solve`'s outputs at ``(k + 1) dt`` and its
+    gradients by the adjoint method; `simulator.bptt`'s adaptive branch.
+
+    Parameters
+    ----------
+    net, x, targets, loss, h0, dt, method, clip, return_diagnostics
+        As in `simulator.bptt` (`x` samples held for `dt` each; `dt` the
+        spacing of the samples and the targets).
+    y_targets_of : callable
+        ``y_targets_of(drive)``: the targets in kernel layout, validated.
+    masks : dict
+        What `clip` counts (`train.trained_masks`).
+    rtol, atol : float or array_like, optional
+        Both passes' tolerances (defaults those of `solve`, 1e-6 and 1e-8).
+    jacobian : {"auto", "dense", "sparse"}
+        The implicit methods' Jacobian, as in `solve` (``"none"`` refused).
+    t_eval : array_like, optional
+        Accepted when it holds every target time (the loss reads those).
+    **options
+        Passed to SciPy's solver in both passes, as `solve` passes them.
+
+    Returns
+    -------
+    loss : float
+    grads : Gradients
+        With ``info``: the forward and backward ``nfev``, ``njev``, ``nlu``,
+        the forward's accepted steps and the bytes its dense output holds.
+    """
+    from .bptt import Gradients, clip_norm
+
+    _check_request(net, dt, method, jacobian, t_eval)
+    rtol = 1e-6 if rtol is None else rtol
+    atol = 1e-8 if atol is None else atol
+    check_tolerances(rtol, atol)
+    options = check_options(options, method, jacobian)
+    dt = float(dt)
+    drive = prepare(net, x, h0)
+    T, batch, n = drive.n_steps, drive.batch, net.n_neurons
+    times = dt * np.arange(1, T + 1)
+    if t_eval is not None:
+        _check_t_eval(t_eval, times, dt)
+    y_targets = y_targets_of(drive)
+    n_threads = threads.plan((net.n_edges + n) * batch, None)
+    with threads.using(n_threads, n) as n_chunks:
+        fwd = _forward(net, drive, dt, method, jacobian, rtol, atol, options, n_threads, n_chunks)
+        value, gy = LOSSES[loss](fwd.outputs, y_targets)
+        back = _backward(net, fwd, np.ascontiguousarray(gy), dt, method, rtol, atol, options, n_chunks)
+    g_weight, g_bias, g_tau, g_h0, dh_norm, edge_grad = back.result
+    order = net.layout.slot_edges
+    weight = np.empty_like(g_weight)
+    weight[order] = g_weight
+    if edge_grad.shape[0]:
+        edge_grad[:, order] = edge_grad.copy()
+    if not drive.batched:
+        h0_grad = g_h0[:, 0].copy()
+    elif h0 is not None and np.ndim(h0) == 1:
+        h0_grad = g_h0.sum(axis=1)
+    else:
+        h0_grad = g_h0.T.copy()
+    dtype = net.dtype
+    info = {"mode": "adjoint", "method": method, "jacobian": fwd.form, "rtol": rtol, "atol": atol,
+            "forward": fwd.counts, "backward": back.counts,
+            "forward_steps": fwd.n_steps, "dense_output_bytes": fwd.dense_bytes}
+    diagnostics = {"dh_norm": dh_norm.astype(dtype), "edge_grad": np.abs(edge_grad).astype(dtype)}
+    grads = Gradients(weight.astype(dtype), g_bias.astype(dtype), g_tau.astype(dtype), h0_grad.astype(dtype),
+                      diagnostics if return_diagnostics else {}, info=info)
+    return value, clip_norm(grads, clip, masks)
+
+
+def _check_request(net: Network, dt, method: str, jacobian: str, t_eval) -> None:
+    """Refuse what cannot be differentiated, saying what to pass."""
+    check_plain_units(net)
+    if dt is None:
+        raise ValueError(f"`method={method!r}` in `bptt` needs `dt=`, the spacing of the input samples and the "
+                         f"targets: the loss is read at the times (k + 1) dt")
+    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`dt` must be a real number, got {dt!r}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"`dt` must be finite and > 0, got {dt}")
+    if jacobian not in JACOBIANS:
+        raise ValueError(f"`jacobian` must be one of {JACOBIANS}, got {jacobian!r}")
+    if method in IMPLICIT and jacobian == "none":
+        raise ValueError(f"`jacobian='none'` cannot be differentiated with the implicit method {method!r}: its "
+                         "backward solve needs the transposed analytic Jacobian. Pass jacobian='auto' (or 'dense', "
+                         "'sparse'), or an explicit method ('RK45', 'RK23', 'DOP853')")
+    if method not in IMPLICIT and jacobian in ("dense", "sparse"):
+        warnings.warn(f"`jacobian={jacobian!r}` has no effect with the explicit method {method!r}", stacklevel=4)
+
+
+def _check_t_eval(t_eval, times: np.ndarray, dt: float) -> None:
+    """`t_eval` must hold every target time ``(k + 1) dt``."""
+    t_eval = np.asarray(t_eval, dtype=np.float64).ravel()
+    found = np.isclose(times[:, None], t_eval[None, :], rtol=0.0, atol=1e-9 * dt).any(axis=1)
+    if not found.all():
+        k = int(np.flatnonzero(~found)[0])
+        raise ValueError(f"`t_eval` lacks the target time {times[k]:g} = ({k} + 1) dt: the loss is read at every "
+                         f"(k + 1) dt. Pass t_eval=None (the target times) or include all of them, "
+                         f"dt * np.arange(1, {times.size + 1})")
+
+
+class _Forward:
+    """The forward pass: dense output by piece, states and outputs at the target times."""
+
+    def __init__(self, system, pieces, states, outputs, xs, counts, form, solver):
+        self.system, self.pieces, self.states, self.outputs, self.xs = system, pieces, states, outputs, xs
+        self.counts, self.form, self.solver = counts, form, solver
+        self.n_steps = sum(len(sol.ts) - 1 for _, _, sol in pieces)
+        self.dense_bytes = sum(sum(getattr(i, "Q", np.empty(0)).nbytes + getattr(i, "y_old", np.empty(0)).nbytes
+                                   + sum(getattr(i, name, np.empty(0)).nbytes for name in ("D", "F", "yh"))
+                                   for i in sol.interpolants) for _, _, sol in pieces)
+
+    def dense(self, k: int, dt: float):
+        """The dense output covering ``[k dt, (k + 1) dt]``."""
+        t = (k + 0.5) * dt
+        for a, b, sol in self.pieces:
+            if a <= t <= b:
+                return sol
+        raise AssertionError(f"no piece covers t = {t}")
+
+
+def _forward(net, drive, dt, method, jacobian, rtol, atol, options, n_threads, n_chunks) -> _Forward:
+    """`solve`'s integration over ``[0, T dt]`` with the held samples, once,
+    keeping the dense output."""
+    T, batch, n = drive.n_steps, drive.batch, net.n_neurons
+    signal = make_signal(net, drive.x.transpose(0, 2, 1), dt, "hold", 0.0, batch)
+    system = _System(net, signal, batch, neuron_major=method not in IMPLICIT, one_thread=n_threads < 2 or n == 0,
+                     t0=0.0)
+    system.n_chunks = n_chunks
+    y0 = system.flat(drive.h0).astype(np.float64)
+    form, jac = _jacobian(system, method, jacobian, 0.0, y0)
+    kwargs = dict(options, **({} if jac is None else {"jac": jac}))
+    solver = _solver_class(system, method, form, kwargs)
+    times = dt * np.arange(1, T + 1)
+    pieces: list = []
+    tol = dict(rtol=tolerance_layout(rtol, n, batch, system.neuron_major, "rtol"),
+               atol=tolerance_layout(atol, n, batch, system.neuron_major, "atol"))
+    t_all, Y, counts, failure = _integrate(system, solver, y0, 0.0, T * dt, times, method, dict(kwargs, **tol),
+                                           dense=pieces)
+    dtype = net.dtype
+    states = np.empty((len(t_all) + 1, n, batch), dtype=dtype)
+    states[0] = drive.h0
+    for r, yr in enumerate(Y):
+        states[r + 1] = system.state(yr)
+    xs = signal.many(times, left=True)
+    outputs = np.empty((len(t_all), net.n_outputs, batch), dtype=dtype)
+    kernels.read_outputs(system.w, states, xs[:len(t_all)], outputs)
+    raise_if_nonfinite(net, states, outputs, np.concatenate([[0.0], t_all]).astype(dtype), drive.batched)
+    if failure is not None:
+        where, why = failure
+        raise SolverError(f"solve_ivp ({method}) failed in the forward pass at t = {where:g}: {why.rstrip('.')}"
+                          f"{_largest_state(net, states[-1])}")
+    counts = {key: counts[key] for key in ("nfev", "njev", "nlu")}
+    return _Forward(system, pieces, states, outputs, xs, counts, form, solver)
+
+
+class _AdjointSystem:
+    """The backward system over one piece: ``u = [lambda, G]``, ``lambda``
+    laid out as the forward state (`ode._System`), then the quadratures of
+    the weights (in slot order), the biases and the taus."""
+
+    def __init__(self, net: Network, system, n_chunks: int):
+        self.net, self.system = net, system
+        n, batch, dtype = net.n_neurons, system.batch, net.dtype
+        self.m = n * batch
+        self.n_edges, self.n_bias = net.n_edges, n + net.n_outputs
+        self.size = self.m + self.n_edges + self.n_bias + n
+        self.w, self.wt = net.wiring(), net.wiring_t()
+        self.inv_tau = np.ascontiguousarray(1.0 / net.tau)
+        self.n_chunks = n_chunks or None
+        self.gw = np.zeros(self.n_edges, dtype=dtype)
+        self.gb = np.zeros(self.n_bias, dtype=dtype)
+        self.ds = np.empty((n, batch), dtype=dtype)
+        self.f = np.empty((n, batch), dtype=dtype)
+        self.ybuf = np.empty((net.n_outputs, batch), dtype=dtype)
+        self.no_steps = np.zeros((0, self.n_edges), dtype=dtype)
+        self.dense = self.xk = None
+        self.seen = (0.0, None)
+
+    def piece(self, dense, xk: np.ndarray) -> None:
+        """Integrate next over the piece whose forward dense output is `dense`, input `xk` (n_inputs, batch)."""
+        self.dense, self.xk = dense, np.ascontiguousarray(xk)
+
+    def fun(self, t: float, u: np.ndarray) -> np.ndarray:
+        """du/dt, as `solve_ivp` calls it (time running backwards)."""
+        self.seen = (t, u)
+        system = self.system
+        h = system.state(self.dense(t))
+        lam = system.state(u[:self.m])
+        cot = lam * self.inv_tau[:, None]
+        self.gw[:] = 0.0
+        self.gb[:] = 0.0
+        relax_vjp(self.w, self.wt, h, self.xk, cot, self.ds, self.gw, self.gb, self.no_steps, 0, self.n_chunks)
+        kernels.rhs(self.w, self.inv_tau, h, self.xk, self.ybuf, self.f, self.n_chunks)
+        out = np.empty(self.size)
+        m, e, b = self.m, self.m + self.n_edges, self.m + self.n_edges + self.n_bias
+        out[:m] = system.flat(cot - self.ds)
+        out[m:e] = -self.gw
+        out[e:b] = -self.gb
+        out[b:] = (lam * self.f).sum(axis=1) * self.inv_tau
+        return out
+
+
+def _backward_jacobian(adj: _AdjointSystem, form: str, method: str):
+    """``jac(t, u)`` of the backward system for an implicit method: ``-J^T``
+    (one block per batch element) in the ``lambda`` block, zeros elsewhere;
+    and the form it takes."""
+    net, system = adj.net, adj.system
+    n, batch, m, size = net.n_neurons, system.batch, adj.m, adj.size
+    blocks = Blocks(net)
+    sp = blocks.sp
+    dense = method == "LSODA" or (form == "dense" and size <= DENSE_AUGMENTED_MAX)
+    if method == "LSODA" and size > DENSE_AUGMENTED_MAX:
+        raise ValueError(f"LSODA takes dense Jacobians only, and the backward system of this network has {size} "
+                         f"equations (neurons x batch, then one per edge, bias and tau; at most "
+                         f"{DENSE_AUGMENTED_MAX}): pass method='BDF' or 'Radau', which take a sparse one")
+    s_h = np.empty((n, batch), dtype=net.dtype)
+    s_o = np.empty((net.n_outputs, batch), dtype=net.dtype)
+    zeros = sp.csr_matrix((size - m, size - m))
+
+    def jac(t, u):
+        kernels.jacobian_scales(system.w, adj.inv_tau, system.state(adj.dense(t)), adj.xk, s_h, s_o)
+        sh, so = s_h.astype(np.float64), s_o.astype(np.float64)
+        mats = [blocks.matrix(sh[:, b], so[:, b]).T for b in range(batch)]
+        JT = mats[0] if batch == 1 else sp.block_diag(mats, format="csr")
+        if dense:
+            A = np.zeros((size, size))
+            A[:m, :m] = -JT.toarray()
+            return A
+        return sp.block_diag([-JT, zeros], format="csc")
+
+    return jac, "dense" if dense else "sparse"
+
+
+class _Backward:
+    def __init__(self, result, counts):
+        self.result, self.counts = result, counts
+
+
+def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, atol, options, n_chunks) -> _Backward:
+    """Integrate the adjoint system backwards, piece by piece, adding the loss's jumps at the target times."""
+    import scipy.integrate
+
+    system = fwd.system
+    T, n, batch, dtype = gy.shape[0], net.n_neurons, system.batch, net.dtype
+    adj = _AdjointSystem(net, system, n_chunks)
+    w, wt = adj.w, adj.wt
+    m, ne, nb = adj.m, adj.n_edges, adj.n_bias
+    kwargs = dict(options)
+    solver: Any = method
+    if method in IMPLICIT:
+        kwargs["jac"], form = _backward_jacobian(adj, fwd.form, method)
+        if method in ("BDF", "Radau") and form == "sparse" or method == "BDF":
+            from .implicit import ORDERED_SOLVERS
+
+            solver = ORDERED_SOLVERS[method]
+    # tolerances: lambda laid out as the forward state; the quadratures get the smallest
+    quad = adj.size - m
+
+    def layout(tol, name):
+        if np.ndim(tol) == 0:
+            return tol
+        return np.concatenate([tolerance_layout(tol, n, batch, system.neuron_major, name),
+                               np.full(quad, np.min(tol))])
+
+    kwargs.update(rtol=layout(rtol, "rtol"), atol=layout(atol, "atol"))
+    g_weight = np.zeros(ne)
+    g_bias = np.zeros(nb)
+    g_tau = np.zeros(n)
+    lam = np.zeros((n, batch), dtype=dtype)
+    dz = np.empty((net.n_outputs, batch), dtype=dtype)
+    jw = np.zeros(ne, dtype=dtype)
+    jb = np.zeros(nb, dtype=dtype)
+    dh_norm = np.zeros(T + 1)
+    edge_grad = np.zeros((T, ne))
+    counts = {"nfev": 0, "njev": 0, "nlu": 0}
+    for k in range(T - 1, -1, -1):
+        jw[:] = 0.0
+        jb[:] = 0.0
+        dh_norm[k + 1] = readout_grads(w, wt, gy[k], fwd.outputs[k], fwd.states[k + 1], fwd.xs[k], dz, lam, jw, jb,
+                                       adj.no_steps, k)
+        g_weight += jw
+        g_bias += jb
+        edge_grad[k] = jw
+        adj.piece(fwd.dense(k, dt), fwd.xs[k])
+        u0 = np.zeros(adj.size)
+        u0[:m] = system.flat(lam)
+        try:
+            sol = scipy.integrate.solve_ivp(adj.fun, ((k + 1) * dt, k * dt), u0, method=solver, **kwargs)
+        except ValueError as exc:
+            if "must not contain infs or NaNs" not in str(exc):
+                raise
+            sol = None
+            why = str(exc)
+        if sol is None or not sol.success:
+            t_seen, u_seen = adj.seen
+            why = why if sol is None else sol.message
+            raise SolverError(f"the backward (adjoint) solve_ivp ({method}) failed at t = {t_seen:g}: "
+                              f"{why.rstrip('.')}{_largest_adjoint(net, system, u_seen, m)}")
+        for key in counts:
+            counts[key] += int(getattr(sol, key, 0) or 0)
+        u = sol.y[:, -1]
+        if not np.all(np.isfinite(u)):
+            raise SolverError(f"the backward (adjoint) solve ({method}) overflowed between t = {k * dt:g} and "
+                              f"{(k + 1) * dt:g}{_largest_adjoint(net, system, u, m)}")
+        lam = system.state(u[:m])
+        g_weight += u[m:m + ne]
+        g_bias += u[m + ne:m + ne + nb]
+        g_tau += u[m + ne + nb:]
+        edge_grad[k] += u[m:m + ne]
+    dh_norm[0] = np.sqrt(np.sum(np.square(lam.astype(np.float64))))
+    return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad), counts)
+
+
+def _largest_adjoint(net: Network, system, u: np.ndarray | None, m: int) -> str:
+    """Where the adjoint state is largest in magnitude, as a hint."""
+    if u is None or m == 0:
+        return ""
+    lam = system.state(np.nan_to_num(np.asarray(u[:m], dtype=np.float64), nan=np.inf))
+    i, b = np.unravel_index(np.argmax(np.abs(lam)), lam.shape)
+    where = f" (batch element {b})" if lam.shape[1] > 1 else ""
+    return (f"; largest adjoint component dL/dh there: neuron {net.neurons[i]!r}{where} = {lam[i, b]:.3g} "
+            "(a loss that grows without bound backwards? check the weights and the tolerances)")
