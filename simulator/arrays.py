@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from .network import Network
 
-__all__ = ["Drive", "fed_back", "float_array", "prepare", "prepare_targets", "require_finite", "to_public"]
+__all__ = ["Drive", "fed_back", "prepare_cells", "float_array", "prepare", "prepare_targets", "require_finite", "to_public"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,30 @@ def prepare(net: Network, x: ArrayLike | int, h0: ArrayLike | None = None) -> Dr
     else:
         kh = np.ascontiguousarray(np.broadcast_to(h.reshape(-1, n), (batch, n)).T)
     return Drive(kx, kh, batched, to_public(kx, batched))
+
+
+def prepare_cells(net: Network, c0: ArrayLike | None, drive: Drive) -> np.ndarray:
+    """Validate the LSTM neurons' initial cell state `c0` and lay it out as
+    ``(n_lstm, batch)`` (zeros when None).
+
+    Raises
+    ------
+    ValueError
+        A `c0` for a network without LSTM neurons, a shape that does not
+        fit (the message states the expected one), non-finite values.
+    """
+    m, batch = len(net.cell_neurons), drive.batch
+    if c0 is None:
+        return np.zeros((m, batch), dtype=net.dtype)
+    if m == 0:
+        raise ValueError("`c0` is the LSTM neurons' initial cell state, and the network has no LSTM neuron")
+    c = float_array(c0, "c0", net.dtype)
+    if c.ndim not in (1, 2) or c.shape[-1] != m or (c.ndim == 2 and (c.shape[0] != batch or not drive.batched)):
+        shape = f"({m},) or ({batch}, {m})" if drive.batched else f"({m},)"
+        raise ValueError(f"`c0` must have shape {shape}, one column per LSTM neuron of net.cell_neurons "
+                         f"(a batched `c0` needs a batched `x` or `h0`); got {c.shape}")
+    require_finite(c, "c0")
+    return np.ascontiguousarray(np.broadcast_to(c.reshape(-1, m), (batch, m)).T)
 
 
 def prepare_targets(net: Network, targets: ArrayLike, drive: Drive, name: str = "targets") -> np.ndarray:

@@ -21,7 +21,7 @@ from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
-from .simulate import run
+from .simulate import refuse_gated, run
 
 __all__ = ["bptt", "Gradients", "SparseReadoutWarning"]
 
@@ -302,6 +302,7 @@ def bptt(
             f"`bptt` got {', '.join(map(repr, given))}, which an adaptive method takes (method='RK45', 'BDF', ... "
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
+    refuse_gated(net, what="gradients (BPTT)")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):
             raise ValueError(f"`truncate` and `checkpoint` apply to the fixed-step methods; method={method!r} is "

@@ -17,9 +17,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .activations import activation_code
+from .activations import ACTIVATIONS, activation_code
 from .layout import KIND_NAMES, build_layout
 from .network import GraphAttributes, Network, as_dtype, detached
+from .units import GATE_ACTIVATIONS, GATE_BIASES, GATE_WEIGHTS, UNITS
 
 __all__ = ["compile"]
 
@@ -28,7 +29,12 @@ ROLE_NAMES = ("input", "hidden", "output")
 #: Model-owned node attributes per role (the rest travel as extra attributes).
 OWNED = (frozenset({"role"}), frozenset({"bias", "activation", "tau"}), frozenset({"role", "bias", "activation"}))
 #: The node attributes the model reads (on the roles that own them).
-MODEL_ATTRIBUTES = frozenset({"bias", "activation", "tau"})
+MODEL_ATTRIBUTES = frozenset({"bias", "activation", "tau", "gate_activation",
+                              *GATE_BIASES["gru"], *GATE_BIASES["lstm"]})
+#: Model-owned node attributes of a gated neuron, by unit.
+OWNED_GATED = {unit: OWNED[1] | {"unit", "gate_activation", *GATE_BIASES[unit]} for unit in GATE_BIASES}
+#: Every gate weight's edge attribute.
+GATE_WEIGHT_KEYS = frozenset(GATE_WEIGHTS["gru"] + GATE_WEIGHTS["lstm"])
 DEFAULT_ACTIVATION = ("identity", "tanh", "identity")
 #: Edge kind code by (source role, target role); -1 into an input, -2 output->output.
 KIND_TABLE = np.array([[-1, 1, 4], [-1, 0, 3], [-1, 2, -2]], dtype=np.int8)
@@ -53,14 +59,9 @@ def _check_graph(G: Any) -> None:
 
 def _refuse_unsimulated(G: nx.Graph, neurons: list, nodes: list, src: np.ndarray, dst: np.ndarray,
                         kind: np.ndarray, extra: np.ndarray) -> None:
-    """Refuse, by name, a gated unit (``unit`` other than ``"rnn"``) or an
-    edge ``delay`` other than its kind's default: this version does not
-    simulate them, and ignoring them would run a different network."""
-    for name in neurons:
-        unit = G.nodes[name].get("unit", "rnn")
-        if unit != "rnn":
-            raise ValueError(f"node {name!r} has unit {unit!r}: gated units (GRU, LSTM) are not simulated by "
-                             "this version; only unit='rnn' (the default) compiles")
+    """Refuse, by name, an edge ``delay`` other than its kind's default:
+    this version does not simulate delays, and ignoring them would run a
+    different network."""
     for e in np.flatnonzero(extra).tolist():
         u, v = _edge_name(nodes, src, dst, e)
         delay = G.edges[u, v].get("delay")
@@ -315,6 +316,7 @@ def compile(
 
     neurons = [n for n, r in zip(nodes, roles) if r == HIDDEN]
     _refuse_unsimulated(G, neurons, nodes, src, dst, kind, extra)
+    units = _units(G, nodes, roles, neurons)
     bias, codes, tau, node_extra = [], [], [], {}
     for name, code in [(n, HIDDEN) for n in neurons] + [(n, OUTPUT) for n in output_names]:
         attrs = G.nodes[name]
@@ -330,9 +332,24 @@ def compile(
                 raise ValueError(f"node {name!r} has tau {t:g}, which {dt.name} cannot hold (it becomes "
                                  f"{held}); use dtype='float64'")
             tau.append(t)
+    unit_names = tuple(UNITS)
+    gate_codes = np.full(len(neurons), ACTIVATIONS["sigmoid"], dtype=np.int8)
+    gate_bias = {b: np.zeros(len(neurons) + len(output_names)) for u in GATE_BIASES for b in GATE_BIASES[u]}
+    for i in np.flatnonzero(units).tolist():
+        name, unit = neurons[i], unit_names[units[i]]
+        attrs = G.nodes[name]
+        gate = attrs.get("gate_activation", "sigmoid")
+        if not isinstance(gate, str) or gate not in GATE_ACTIVATIONS:
+            raise ValueError(f"node {name!r} has gate_activation {gate!r}: choose one of "
+                             f"{', '.join(map(repr, GATE_ACTIVATIONS))}")
+        gate_codes[i] = ACTIVATIONS[gate]
+        for b in GATE_BIASES[unit]:
+            gate_bias[b][i] = _number(attrs.get(b, 0.0), b, name)
     unused = []  # model attributes on a node whose role has no use for them
     for name, attrs in G.nodes(data=True):
         owned = OWNED[roles[position[name]]]
+        if roles[position[name]] == HIDDEN and units[local[position[name]]]:
+            owned = OWNED_GATED[unit_names[units[local[position[name]]]]]
         rest = {k: v for k, v in attrs.items() if k not in owned}
         if rest:
             node_extra[name] = detached(rest)
@@ -340,15 +357,48 @@ def compile(
     if unused:
         name, key = unused[0]
         more = f" ({len(unused) - 1} more like it)" if len(unused) > 1 else ""
-        warnings.warn(f"node {name!r} is an {ROLE_NAMES[roles[position[name]]]} node, which has no {key}: its "
+        role = roles[position[name]]
+        what = f"an {ROLE_NAMES[role]} node"
+        if role == HIDDEN:
+            unit = unit_names[units[local[position[name]]]]
+            what = "a plain neuron (unit 'rnn')" if unit == "rnn" else f"a {unit.upper()} neuron"
+        warnings.warn(f"node {name!r} is {what}, which has no {key}: its "
                       f"{key!r} attribute is not used (it stays on the graph){more}", stacklevel=2)
 
     edge_extra = {}
+    gate_weight = {k: np.zeros(len(weight)) for k in GATE_WEIGHT_KEYS} if units.any() else {}
+    into_hidden = roles[dst] == HIDDEN
+    edge_unit = np.zeros(len(weight), dtype=np.int8)
+    edge_unit[into_hidden] = units[local[dst[into_hidden]]]
+    unused_edge = []  # gate weights on an edge whose target has no such gate
     for e in np.flatnonzero(extra).tolist():
         u, v = _edge_name(nodes, src, dst, e)
-        edge_extra[e] = detached({k: val for k, val in G.edges[u, v].items() if k != "weight"})
+        data = G.edges[u, v]
+        owned = GATE_WEIGHTS.get(unit_names[edge_unit[e]], ())
+        for k in owned:
+            if k in data:
+                gate_weight[k][e] = _edge_number(data[k], k, (u, v))
+        unused_edge += [((u, v), k) for k in sorted(GATE_WEIGHT_KEYS.intersection(data).difference(owned))]
+        rest = {k: val for k, val in data.items() if k != "weight" and k not in owned}
+        if rest:
+            edge_extra[e] = detached(rest)
+    if unused_edge:
+        (u, v), key = unused_edge[0]
+        unit = unit_names[units[local[nodes.index(v)]]] if roles[nodes.index(v)] == HIDDEN else None
+        target = "an output node" if unit is None else "a plain neuron" if unit == "rnn" else f"a {unit.upper()} neuron"
+        more = f" ({len(unused_edge) - 1} more like it)" if len(unused_edge) > 1 else ""
+        warnings.warn(f"edge {(u, v)!r} points into {target} {v!r}, which has no {key[len('weight_'):]!r} gate: its "
+                      f"{key!r} attribute is not used (it stays on the graph){more}", stacklevel=2)
 
     _check_range(bias, neurons + list(output_names), "bias", dt)
+    gated = {}
+    for unit, code in UNITS.items():
+        if code and (units == code).any():
+            for k in GATE_WEIGHTS[unit]:
+                gated[k] = _weights_array(gate_weight[k], None, nodes, src, dst, dt)
+            for k in GATE_BIASES[unit]:
+                _check_range(gate_bias[k].tolist(), neurons + list(output_names), k, dt)
+                gated[k] = gate_bias[k].astype(dt)
     edge_src = local[src]
     del src  # the layout needs room too
     edge_dst = local[dst]
@@ -373,4 +423,33 @@ def compile(
         activation_codes=np.array(codes, dtype=np.int8),
         attributes=GraphAttributes(graph=detached(G.graph), nodes=node_extra, edges=edge_extra, node_order=tuple(nodes)),
         layout=layout,
+        unit_codes=units,
+        gate_codes=gate_codes,
+        **gated,
     )
+
+
+def _units(G: nx.Graph, nodes: list, roles: np.ndarray, neurons: list) -> np.ndarray:
+    """The unit code of every neuron (`simulator.units.UNITS`), refusing an
+    unknown unit or a gated input or output node by name."""
+    for name, role in zip(nodes, roles):
+        unit = G.nodes[name].get("unit", "rnn")
+        if not isinstance(unit, str) or unit not in UNITS:
+            raise ValueError(f"node {name!r} has unit {unit!r}: choose one of {', '.join(map(repr, UNITS))}")
+        if role != HIDDEN and unit != "rnn":
+            raise ValueError(f"node {name!r} is an {ROLE_NAMES[role]} node and has unit {unit!r}: input and output "
+                             "nodes are never gated; only hidden neurons may be GRU or LSTM units")
+    return np.array([UNITS[G.nodes[name].get("unit", "rnn")] for name in neurons], dtype=np.int8)
+
+
+def _edge_number(value: Any, what: str, edge: tuple) -> float:
+    """A gate weight as a finite float; the message names the edge."""
+    if isinstance(value, (bool, str, bytes)) or np.ndim(value) != 0:
+        raise ValueError(f"edge {edge!r} has {what} {value!r}: {what} must be a real number")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"edge {edge!r} has {what} {value!r}: {what} must be a real number") from None
+    if not np.isfinite(x):
+        raise ValueError(f"edge {edge!r} has non-finite {what} {x}")
+    return x

@@ -24,8 +24,10 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._kernels.types import Table, Transposed, Wiring
-from .activations import NAMES
+from ._kernels.activations import SIGMOID
+from ._kernels.types import Gates, Table, Transposed, Wiring
+from .activations import ACTIVATIONS, NAMES
+from .units import GATE_ACTIVATIONS, GATE_BIASES, GATE_PARAMETERS, GATE_WEIGHTS, UNITS
 from .display import count, html_table, network_rows
 from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
 
@@ -197,6 +199,21 @@ class Network:
         `simulator.activations.ACTIVATIONS`.
     attributes : GraphAttributes
         The graph's other attributes, for `to_networkx`.
+    unit_codes : ndarray of int8, shape (n_neurons,), optional
+        Each neuron's unit as a code of `simulator.units.UNITS` (default:
+        every neuron plain); `units` gives the names.
+    gate_codes : ndarray of int8, shape (n_neurons,), optional
+        Each neuron's gate activation (``sigmoid``, the default, or
+        ``hard_sigmoid``) as an activation code; read for gated neurons only.
+    weight_r, weight_z : ndarray, shape (n_edges,), or None
+        GRU gate weights aligned with `edges`, 0 on edges into neurons that
+        are not GRUs; None when no neuron is a GRU.
+    weight_i, weight_f, weight_o : ndarray, shape (n_edges,), or None
+        LSTM gate weights, likewise.
+    bias_r, bias_z, bias_hn : ndarray, shape (n_neurons + n_outputs,), or None
+        GRU gate biases aligned with `bias` (0 elsewhere); None without GRUs.
+    bias_i, bias_f, bias_o : ndarray, shape (n_neurons + n_outputs,), or None
+        LSTM gate biases, likewise.
     layout : Layout
         The index structure. Built (and the edges validated) when not given;
         only a network with the same edges may pass its own
@@ -227,6 +244,19 @@ class Network:
     activation_codes: NDArray[np.int8]
     attributes: GraphAttributes = field(default_factory=GraphAttributes, repr=False)
     layout: Layout | None = field(default=None, repr=False)
+    unit_codes: NDArray[np.int8] | None = field(default=None, repr=False)
+    gate_codes: NDArray[np.int8] | None = field(default=None, repr=False)
+    weight_r: NDArray[np.floating] | None = field(default=None, repr=False)
+    weight_z: NDArray[np.floating] | None = field(default=None, repr=False)
+    weight_i: NDArray[np.floating] | None = field(default=None, repr=False)
+    weight_f: NDArray[np.floating] | None = field(default=None, repr=False)
+    weight_o: NDArray[np.floating] | None = field(default=None, repr=False)
+    bias_r: NDArray[np.floating] | None = field(default=None, repr=False)
+    bias_z: NDArray[np.floating] | None = field(default=None, repr=False)
+    bias_hn: NDArray[np.floating] | None = field(default=None, repr=False)
+    bias_i: NDArray[np.floating] | None = field(default=None, repr=False)
+    bias_f: NDArray[np.floating] | None = field(default=None, repr=False)
+    bias_o: NDArray[np.floating] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ checks
     def __post_init__(self) -> None:
@@ -253,6 +283,7 @@ class Network:
                 raise ValueError(f"`{name}` must hold floats, got dtype {a.dtype}")
             a = np.array(a, dtype=dt, copy=not (a.dtype == dt and not a.flags.writeable))
             object.__setattr__(self, name, _readonly(a))
+        self._check_units(dtype)
         self._check_parameters()
         if self.layout is None:
             # A given layout comes from a validated network with the same
@@ -296,6 +327,67 @@ class Network:
         if uniq.size != key.size:
             dup = np.setdiff1d(np.arange(key.size), first)[0]
             raise ValueError(f"edge {self.edges[dup]!r} appears more than once")
+
+    def _check_units(self, dtype: np.dtype) -> None:
+        """Validate the units, gate activations and gate parameters: a
+        unit's parameters are present exactly when a neuron has that unit,
+        finite, and 0 where their edge's target (their node) has no such gate."""
+        n, n_edges = self.n_neurons, len(self.weight)
+        for name, default in (("unit_codes", 0), ("gate_codes", SIGMOID)):
+            value = getattr(self, name)
+            a = np.full(n, default, dtype=np.int8) if value is None else np.asarray(value)
+            if a.shape != (n,):
+                raise ValueError(f"`{name}` must have shape ({n},), got {a.shape}")
+            a = np.array(a, dtype=np.int8, copy=not (a.dtype == np.int8 and not a.flags.writeable))
+            object.__setattr__(self, name, _readonly(a))
+        units, gates = self.unit_codes, self.gate_codes
+        bad = np.flatnonzero((units < 0) | (units >= len(UNITS)))
+        if bad.size:
+            raise ValueError(f"node {self.neurons[bad[0]]!r} has unknown unit code {units[bad[0]]}")
+        allowed = [ACTIVATIONS[a] for a in GATE_ACTIVATIONS]
+        bad = np.flatnonzero((units > 0) & ~np.isin(gates, allowed))
+        if bad.size:
+            raise ValueError(f"node {self.neurons[bad[0]]!r} has gate activation code {gates[bad[0]]}: "
+                             f"gates use {', '.join(map(repr, GATE_ACTIVATIONS))}")
+        into_hidden = self.edge_kind < 3
+        for unit, code in UNITS.items():
+            if code == 0:
+                continue
+            has = units == code
+            edge_has = np.zeros(n_edges, dtype=bool)
+            edge_has[into_hidden] = has[self.edge_dst[into_hidden]]
+            node_has = np.concatenate([has, np.zeros(self.n_outputs, dtype=bool)])
+            for names, size, mask, what in ((GATE_WEIGHTS[unit], n_edges, edge_has, "edge of net.edges"),
+                                            (GATE_BIASES[unit], len(self.bias), node_has,
+                                             "node of net.neurons + net.outputs")):
+                for name in names:
+                    value = getattr(self, name)
+                    if value is None:
+                        if has.any():
+                            first = self.neurons[int(np.flatnonzero(has)[0])]
+                            raise ValueError(f"`{name}` is missing: node {first!r} is a {unit.upper()} neuron")
+                        continue
+                    if not has.any():
+                        raise ValueError(f"`{name}` must be None: no neuron is a {unit.upper()}")
+                    a = np.asarray(value)
+                    if a.shape != (size,):
+                        raise ValueError(f"`{name}` must have shape ({size},), one per {what}; got {a.shape}")
+                    if not np.issubdtype(a.dtype, np.floating):
+                        raise ValueError(f"`{name}` must hold floats, got dtype {a.dtype}")
+                    a = np.array(a, dtype=dtype, copy=not (a.dtype == dtype and not a.flags.writeable))
+                    wrong = np.flatnonzero(~np.isfinite(a))
+                    if wrong.size:
+                        where = (f"edge {self.edges[wrong[0]]!r}" if size == n_edges and name.startswith("weight")
+                                 else f"node {(self.neurons + self.outputs)[wrong[0]]!r}")
+                        raise ValueError(f"{where} has non-finite {name} {a[wrong[0]]}")
+                    wrong = np.flatnonzero(~mask & (a != 0))
+                    if wrong.size:
+                        where = (f"edge {self.edges[wrong[0]]!r}" if name.startswith("weight")
+                                 else f"node {(self.neurons + self.outputs)[wrong[0]]!r}")
+                        raise ValueError(f"{where} has {name} {a[wrong[0]]}, but its "
+                                         f"{'target' if name.startswith('weight') else 'node'} is not a "
+                                         f"{unit.upper()} neuron: `{name}` must be 0 there")
+                    object.__setattr__(self, name, _readonly(a))
 
     def _check_parameters(self) -> None:
         bad = np.flatnonzero(~np.isfinite(self.weight))
@@ -357,6 +449,32 @@ class Network:
         """Activation names of the neurons, then the outputs."""
         return tuple(NAMES[c] for c in self.activation_codes)
 
+    @property
+    def units(self) -> tuple[str, ...]:
+        """Unit of each neuron of `neurons`: ``"rnn"``, ``"gru"`` or ``"lstm"``."""
+        names = tuple(UNITS)
+        return tuple(names[c] for c in self.unit_codes)
+
+    @property
+    def gate_activations(self) -> tuple[str, ...]:
+        """Gate activation of each neuron (read for gated neurons only)."""
+        return tuple(NAMES[c] for c in self.gate_codes)
+
+    @property
+    def gated(self) -> bool:
+        """Whether any neuron is a GRU or an LSTM."""
+        return bool(self.unit_codes.any())
+
+    @property
+    def cell_neurons(self) -> tuple:
+        """Names of the LSTM neurons: the column order of cell states."""
+        return tuple(name for name, c in zip(self.neurons, self.unit_codes) if c == UNITS["lstm"])
+
+    def gate_parameters(self) -> dict[str, np.ndarray]:
+        """The gate parameters the network has (name -> array), in
+        `simulator.units.GATE_PARAMETERS` order."""
+        return {name: getattr(self, name) for name in GATE_PARAMETERS if getattr(self, name) is not None}
+
     def edge_counts(self) -> dict[str, int]:
         """Number of edges of each kind, by readable kind name."""
         counts = np.bincount(self.edge_kind, minlength=len(KINDS))
@@ -390,6 +508,7 @@ class Network:
         weight: ArrayLike | None = None,
         bias: ArrayLike | None = None,
         tau: ArrayLike | None = None,
+        **gates: ArrayLike,
     ) -> Network:
         """Return a copy with new parameters (same names and index structure).
 
@@ -399,6 +518,12 @@ class Network:
         bias : array_like, shape (n_neurons + n_outputs,), optional
         tau : array_like, shape (n_neurons,), optional
             Converted to the network's dtype and validated like at compile time.
+        **gates : array_like, optional
+            Gate parameters by name (``weight_r``, ``weight_z``, ``weight_i``,
+            ``weight_f``, ``weight_o`` of shape (n_edges,); ``bias_r``,
+            ``bias_z``, ``bias_hn``, ``bias_i``, ``bias_f``, ``bias_o`` of
+            shape (n_neurons + n_outputs,)), for a network that has them;
+            0 wherever the target (node) has no such gate.
 
         Raises
         ------
@@ -421,7 +546,14 @@ class Network:
         sizes = {"weight": (self.n_edges, "edge of net.edges"),
                  "bias": (self.n_neurons + self.n_outputs, "node of net.neurons + net.outputs"),
                  "tau": (self.n_neurons, "neuron of net.neurons")}
-        for name, value in (("weight", weight), ("bias", bias), ("tau", tau)):
+        for name in gates:
+            if name not in GATE_PARAMETERS:
+                raise TypeError(f"with_params() got an unexpected keyword argument {name!r}: parameters are "
+                                f"weight, bias, tau, {', '.join(GATE_PARAMETERS)}")
+            if getattr(self, name) is None:
+                raise ValueError(f"`{name}` is not a parameter of this network: no neuron has that gate")
+            sizes[name] = sizes["weight" if name.startswith("weight") else "bias"]
+        for name, value in (("weight", weight), ("bias", bias), ("tau", tau), *gates.items()):
             if value is not None:
                 a = np.array(value, dtype=self.dtype)
                 size, each = sizes[name]
@@ -441,6 +573,7 @@ class Network:
             bias=self.bias.astype(dt),
             tau=self.tau.astype(dt),
             layout=self.layout,
+            **{name: a.astype(dt) for name, a in self.gate_parameters().items()},
         )
 
     def _table(self, rows) -> Table:
@@ -464,6 +597,34 @@ class Network:
                 uniform_h=uniform,
             )
         return cache["wiring"]
+
+    def gates(self) -> Gates:
+        """The kernels' view of the units and gate parameters (built once
+        per network): per-slot gate weights as 2-D arrays, one row per gate
+        (`simulator.units`), over the slots of the in-edge table and of the
+        transposed tables, and the gate biases as a (3, n_neurons) array."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "gates" not in cache:
+            n, lay = self.n_neurons, self.layout
+            per_edge = np.zeros((3, self.n_edges), dtype=self.dtype)
+            bias = np.zeros((3, n), dtype=self.dtype)
+            for unit in ("gru", "lstm"):
+                for row, name in enumerate(GATE_WEIGHTS[unit]):
+                    if getattr(self, name) is not None:
+                        per_edge[row] += getattr(self, name)
+                for row, name in enumerate(GATE_BIASES[unit]):
+                    if getattr(self, name) is not None:
+                        bias[row] += getattr(self, name)[:n]
+            cell = np.full(n, -1, dtype=np.int64)
+            lstm = np.flatnonzero(self.unit_codes == UNITS["lstm"])
+            cell[lstm] = np.arange(lstm.size)
+            cache["gates"] = Gates(
+                unit=self.unit_codes, act=self.gate_codes, cell=cell,
+                weight=np.ascontiguousarray(per_edge[:, lay.hidden_in.edge]), bias=bias,
+                weight_out=np.ascontiguousarray(per_edge[:, lay.hidden_out.edge]),
+                weight_fed=np.ascontiguousarray(per_edge[:, lay.fed_out.edge]),
+            )
+        return cache["gates"]
 
     def dense_w(self) -> np.ndarray:
         """The hidden->hidden weights as a dense C-contiguous (n, n) matrix,
@@ -514,8 +675,13 @@ class Network:
         model: dict = {}
         for i, name in enumerate(self.inputs):
             model[name] = {"role": "input"}
+        units = self.units
         for i, name in enumerate(self.neurons):
             model[name] = {"bias": float(self.bias[i]), "activation": acts[i], "tau": float(self.tau[i])}
+            if units[i] != "rnn":
+                model[name]["unit"] = units[i]
+                model[name]["gate_activation"] = NAMES[self.gate_codes[i]]
+                model[name].update((b, float(getattr(self, b)[i])) for b in GATE_BIASES[units[i]])
         for o, name in enumerate(self.outputs):
             model[name] = {"role": "output", "bias": float(self.bias[n + o]), "activation": acts[n + o]}
         order = list(self.attributes.node_order or model)
@@ -533,6 +699,16 @@ class Network:
             (u, v, {**detached(edge_extra[e]), "weight": w} if e in edge_extra else {"weight": w})
             for e, ((u, v), w) in enumerate(zip(self.edges, self.weight.tolist()))
         )
+        if self.gated:
+            into_hidden = np.flatnonzero(self.edge_kind < 3)
+            codes = self.unit_codes[self.edge_dst[into_hidden]]
+            for unit, code in (("gru", UNITS["gru"]), ("lstm", UNITS["lstm"])):
+                for name in GATE_WEIGHTS[unit]:
+                    values = getattr(self, name)
+                    if values is None:
+                        continue
+                    for e in into_hidden[codes == code].tolist():
+                        G.edges[self.edges[e]][name] = float(values[e])
         return G
 
     # ---------------------------------------------------------------- display

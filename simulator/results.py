@@ -32,6 +32,14 @@ class Result:
         The network that ran (for names).
     info : dict
         How it ran: ``mode`` ("discrete", ...), ``update``, ``dt``, ``method``.
+    cells : ndarray, shape (n_steps + 1, [batch,] n_lstm), or None
+        The LSTM neurons' cell states (columns: ``network.cell_neurons``),
+        ``cells[0]`` the initial c[0]; None without LSTM neurons.
+    gates : dict of ndarray, or None
+        With ``record_gates=True``: gate name (``"r"``, ``"z"``, ``"n"`` for
+        GRUs; ``"i"``, ``"f"``, ``"g"``, ``"o"`` for LSTMs) -> values after
+        the gate's sigma or phi at each step, shape (n_steps, [batch,]
+        n_neurons), NaN for neurons without that gate.
 
     Examples
     --------
@@ -51,6 +59,8 @@ class Result:
     inputs: np.ndarray
     network: Network = field(repr=False)
     info: dict[str, Any] = field(default_factory=dict)
+    cells: np.ndarray | None = None
+    gates: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def batched(self) -> bool:

@@ -12,12 +12,14 @@ from numpy.typing import ArrayLike
 from . import threads
 from ._kernels import continuous as continuous_kernels
 from ._kernels import forward
-from .arrays import fed_back, prepare, prepare_targets, to_public
+from ._kernels import gated as gated_kernels
+from .arrays import fed_back, prepare, prepare_cells, prepare_targets, to_public
 from .errors import raise_if_nonfinite
 from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, step_coefficients
 from .network import Network
 from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
+from .units import GATE_NAMES
 
 __all__ = ["run", "UPDATES", "METHODS"]
 
@@ -37,15 +39,14 @@ def use_dense(net: Network) -> bool:
 
 
 def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
-             bar=None) -> Iterator[tuple[int, int, int]]:
+             bar=None, kind: str = "sync") -> Iterator[tuple[int, int, int]]:
     """``(start, stop, threads)`` for each segment of a run: its steps and the
-    threads to run them on, chosen afresh before each (`simulator.threads`).
-    With a progress `bar` the run is always segmented, and the bar advances
-    as each segment ends."""
+    threads to run them on, chosen afresh before each and timed by kernel
+    `kind` (`simulator.threads.schedule`). With a progress `bar` the run is
+    always segmented, and the bar advances as each segment ends."""
     work = (net.n_edges + net.n_neurons) * batch
-    ranges = threads.split(n_steps, work) if bar is not None else threads.segments(n_steps, work, parallel)
-    for start, stop in ranges:
-        yield start, stop, threads.plan(work, parallel)
+    for start, stop, n_threads in threads.schedule(n_steps, work, parallel, (kind, net.dtype.str), bar is not None):
+        yield start, stop, n_threads
         if bar is not None:
             bar.update(stop - start)
 
@@ -64,6 +65,8 @@ def run(
     check_finite: bool = True,
     parallel: bool | None = None,
     progress: bool | None = None,
+    c0: ArrayLike | None = None,
+    record_gates: bool = False,
 ) -> Result:
     """Simulate `net` on inputs `x`, polling every neuron on each time step,
     in discrete time or with a fixed step in continuous time.
@@ -113,13 +116,23 @@ def run(
         A progress bar over the steps: tqdm when installed, else (when asked
         for with True) a line of text on stderr. Default: a tqdm bar for a
         long run (`simulator.progress.AUTO_MIN_WORK`, a few seconds).
+    c0 : array_like, shape (n_lstm,) or (batch, n_lstm), optional
+        Initial cell state of the LSTM neurons (columns in the order of
+        ``net.cell_neurons``), default zeros.
+    record_gates : bool
+        Record every gate's value at every step in ``result.gates``
+        (networks with gated neurons).
 
     Returns
     -------
     Result
         ``states`` (n_steps + 1, [batch,] n_neurons) with h[0] first,
         ``outputs`` (n_steps, [batch,] n_outputs), ``times = 0, 1, ..., n_steps``
-        (times ``k dt`` in continuous time).
+        (times ``k dt`` in continuous time); ``cells`` (n_steps + 1,
+        [batch,] n_lstm) with LSTM neurons, else None; ``gates`` with
+        `record_gates` (a dict of (n_steps, [batch,] n_neurons) arrays,
+        keys ``"r"``, ``"z"``, ``"n"``, ``"i"``, ``"f"``, ``"g"``, ``"o"``,
+        NaN for neurons without that gate).
 
     Raises
     ------
@@ -143,6 +156,10 @@ def run(
 
     With tau = 1, dt = 1, ``method="euler"`` and no feedback edges the two agree
     exactly.
+
+    A GRU neuron (``unit="gru"``) steps as ``torch.nn.GRU`` does, an LSTM
+    neuron (``unit="lstm"``) as ``torch.nn.LSTM`` (`simulator.units` has the
+    equations); gated networks run in discrete time, synchronously.
 
     Examples
     --------
@@ -182,9 +199,14 @@ def run(
             raise ValueError("`update='async'` is a discrete-time mode: leave out `dt` and `method`")
         if teacher_forcing:
             raise ValueError("teacher forcing is available in discrete time only")
+    if net.gated:
+        refuse_gated(net, continuous, update)
+    elif record_gates:
+        warnings.warn("`record_gates` has no effect: the network has no gated neuron", stacklevel=2)
     drive = prepare(net, x, h0)
     T, batch = drive.n_steps, drive.batch
     n, n_out = net.n_neurons, net.n_outputs
+    cell0 = prepare_cells(net, c0, drive)
 
     if teacher_forcing:
         if targets is None:
@@ -205,15 +227,26 @@ def run(
     long_run = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
     bar = progress_bar(long_run if progress is None else progress, T, "run", "steps", text=progress is True)
     bad = []  # the first non-finite state each kernel call saw (-1: none)
+    cells = gate_record = None
     try:
         if continuous:
             info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
             coef = step_coefficients(stepper, float(dt), net.tau)[0]
-            for start, stop, n_threads in segments(net, T, batch, parallel, bar):
+            for start, stop, n_threads in segments(net, T, batch, parallel, bar, info["method"]):
                 with threads.using(n_threads, n) as n_chunks:
                     bad.append(continuous_kernels.run_fixed_step(w, coef, drive.x[start:stop], states[start:stop + 1],
                                                                  outputs[start:stop], n_chunks or None))
             times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
+        elif net.gated:
+            info = {"mode": "discrete", "update": update, "dt": None, "method": None}
+            cells = np.empty((T + 1, len(net.cell_neurons), batch), dtype=net.dtype)
+            cells[0] = cell0
+            gate_record = np.full((T if record_gates else 0, len(GATE_NAMES), n, batch), np.nan, dtype=net.dtype)
+            bad.append(gated_kernels.run_gated(net.wiring(), net.gates(), drive.x, states, cells, outputs,
+                                               teacher, np.zeros((n_out, batch), dtype=net.dtype), gate_record))
+            if bar is not None:
+                bar.update(T)
+            times = np.arange(T + 1, dtype=net.dtype)
         else:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}
             _discrete(net, drive.x, states, outputs, teacher, update, seed, parallel, bar, bad, info)
@@ -233,7 +266,25 @@ def run(
         inputs=drive.public_x,
         network=net,
         info=info,
+        cells=None if cells is None or cells.shape[1] == 0 else to_public(cells, drive.batched),
+        gates=None if gate_record is None or not record_gates else
+        {q: to_public(gate_record[:, k], drive.batched) for k, q in enumerate(GATE_NAMES)},
     )
+
+
+def refuse_gated(net: Network, continuous: bool = False, update: str = "sync", what: str | None = None) -> None:
+    """Refuse, naming the first gated neuron, what this version does not do
+    with gated units: continuous time (`what`, or a fixed-step run when
+    `continuous`) and asynchronous updates."""
+    if not net.gated or not (continuous or update != "sync" or what):
+        return
+    i = int(np.flatnonzero(net.unit_codes)[0])
+    name, unit = net.neurons[i], net.units[i].upper()
+    if update != "sync":
+        raise ValueError(f"node {name!r} is a {unit} neuron: `update='async'` is refused for networks with gated "
+                         "units (they update synchronously)")
+    raise ValueError(f"node {name!r} is a {unit} neuron: {what or 'continuous-time runs'} of gated units are not "
+                     "implemented yet (discrete-time runs are)")
 
 
 def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarray, teacher: np.ndarray,
@@ -249,7 +300,7 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
         info["order"] = orders
     dense = update == "sync" and use_dense(net)
     y_before = np.zeros((outputs.shape[1], batch), dtype=net.dtype)
-    for start, stop, n_threads in segments(net, T, batch, parallel, bar):
+    for start, stop, n_threads in segments(net, T, batch, parallel, bar, "dense" if dense else update):
         if start > 0:
             y_before = fed_back(outputs, teacher, start)
         args = (w, x[start:stop], states[start:stop + 1], outputs[start:stop],

@@ -281,14 +281,13 @@ def test_network_post_init_validates(four_neuron):
 
 
 @pytest.mark.parametrize("build, match", [
-    (lambda: tp.gru(1, 2, 1), "node 'h0' has unit 'gru': gated units"),
-    (lambda: tp.gate(tp.ring(3, seed=0), unit="lstm", nodes=[1]), "node 1 has unit 'lstm'"),
     (lambda: tp.stacked(1, [2, 2], 1), r"edge \('L0_0', 'L1_0'\) has delay 0: .* \(1 for hidden->hidden\)"),
     (lambda: tp.delay_line(2, link_delay=3), r"edge \('d0', 'd1'\) has delay 3"),
 ])
-def test_gated_units_and_delays_are_refused_by_name_not_ignored(build, match):
+def test_delays_are_refused_by_name_not_ignored(build, match):
     """A graph this version would simulate differently from what it says
-    (a gated unit, a non-default delay) is refused, naming the culprit."""
+    (a non-default delay) is refused, naming the culprit (gated units
+    compile: tests/test_gated_compile.py)."""
     with pytest.raises(ValueError, match=match):
         sim.compile(build())
 

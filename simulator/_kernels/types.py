@@ -34,3 +34,14 @@ Wiring = namedtuple("Wiring", "hidden outputs act_h act_o bias_h bias_o uniform_
 #: neuron's out-edges (parts `HIDDEN`: W, `TO_OUTPUT`: V), and ``fed``,
 #: each output's feedback edges (one part: F).
 Transposed = namedtuple("Transposed", "hidden fed")
+
+#: The units and gate parameters of a network with gated neurons
+#: (`simulator.units`): ``unit`` (int8, per neuron: 0 plain, 1 GRU, 2 LSTM),
+#: ``act`` (int8, each neuron's gate activation code), ``cell`` (int64, each
+#: neuron's column of the cell state, -1 for a neuron that is not an LSTM),
+#: ``weight`` (3, n_slots): the gate weights over the slots of
+#: ``Wiring.hidden`` (rows r, z, - for a GRU target; i, f, o for an LSTM),
+#: ``bias`` (3, n_neurons): b_r, b_z, b_hn (GRU) or b_i, b_f, b_o (LSTM),
+#: and ``weight_out`` / ``weight_fed``: the gate weights over the slots of
+#: `Transposed.hidden` and `Transposed.fed`, for the backward pass.
+Gates = namedtuple("Gates", "unit act cell weight bias weight_out weight_fed")

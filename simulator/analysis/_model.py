@@ -100,6 +100,10 @@ class Model:
 
         if not all(hasattr(net, a) for a in ("edge_kind", "edge_src", "edge_dst", "weight", "activations")):
             raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
+        if net.gated:
+            from ..simulate import refuse_gated
+
+            refuse_gated(net, what="dynamics analyses (fixed points, Lyapunov spectra)")
         self.net = net
         n, n_in, n_out = net.n_neurons, net.n_inputs, net.n_outputs
         self.n, self.n_in, self.n_out = n, n_in, n_out

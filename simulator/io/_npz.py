@@ -12,6 +12,7 @@ from ..activations import ACTIVATIONS, NAMES
 from ..layout import KINDS
 from ..network import DTYPES, GraphAttributes, Network
 from ..results import Result
+from ..units import GATE_PARAMETERS, UNITS
 from ._encoding import (_array_dtype_ok, _decode_name, _decode_names, _encode_attributes, _json, _parse_json,
                         decode_value, encode_value)
 from ._errors import _Problem
@@ -27,6 +28,10 @@ NETWORK_ARRAYS: dict[str, Any] = {
     "edge_src": np.int32,
     "edge_dst": np.int32,
 }
+#: Arrays of a network with gated neurons (written only then): codes, then
+#: the gate parameters it has (the network's dtype).
+GATED_ARRAYS: dict[str, Any] = {"unit_codes": np.int8, "gate_codes": np.int8,
+                                **{name: None for name in GATE_PARAMETERS}}
 RESULT_ARRAYS = ("states", "outputs", "times", "inputs")
 
 
@@ -77,6 +82,10 @@ def _network_record(net: Network, prefix: str = "") -> tuple[dict, dict[str, np.
         "attributes": _attributes_record(net.attributes),
     }
     arrays = {prefix + key: np.asarray(getattr(net, key)) for key in NETWORK_ARRAYS}
+    if net.gated:
+        header["units"] = list(UNITS)
+        arrays.update((prefix + key, np.asarray(getattr(net, key)))
+                      for key in GATED_ARRAYS if getattr(net, key) is not None)
     order = _node_order_positions(net)
     if order is not None:
         arrays[prefix + "node_order"] = order
@@ -149,6 +158,20 @@ def _network_from_record(header: Any, arrays: dict[str, np.ndarray], prefix: str
             raise _Problem(f"array {prefix + key!r} has dtype {a.dtype} and {a.ndim} dimensions, "
                            f"expected 1-dimensional {want}")
         values[key] = a
+    if "units" in header:
+        for key, dt in GATED_ARRAYS.items():
+            if prefix + key not in arrays:
+                continue
+            a = arrays[prefix + key]
+            want = dtype if dt is None else np.dtype(dt)
+            if a.dtype != want or a.ndim != 1:
+                raise _Problem(f"array {prefix + key!r} has dtype {a.dtype} and {a.ndim} dimensions, "
+                               f"expected 1-dimensional {want}")
+            values[key] = a
+        if "unit_codes" not in values or "gate_codes" not in values:
+            raise _Problem("the unit or gate activation codes are missing")
+        values["unit_codes"] = _recode(values["unit_codes"], header["units"], UNITS, "unit")
+        values["gate_codes"] = _recode(values["gate_codes"], header["activations"], ACTIVATIONS, "activation")
     values["activation_codes"] = _recode(values["activation_codes"], header["activations"], ACTIVATIONS,
                                          "activation")
     values["edge_kind"] = _recode(values["edge_kind"], header["edge_kinds"],

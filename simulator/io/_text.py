@@ -172,6 +172,10 @@ def _reorder(net: Network, neurons: tuple, edge_perm: np.ndarray | None) -> Netw
         tau=net.tau[old],
         activation_codes=np.concatenate([net.activation_codes[:n][old], net.activation_codes[n:]]),
         attributes=replace(attrs, edges={int(new_edge[e]): d for e, d in attrs.edges.items()}),
+        unit_codes=net.unit_codes[old],
+        gate_codes=net.gate_codes[old],
+        **{name: a[perm] if name.startswith("weight") else np.concatenate([a[:n][old], a[n:]])
+           for name, a in net.gate_parameters().items()},
     )
 
 

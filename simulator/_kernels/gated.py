@@ -1,0 +1,337 @@
+"""Discrete-time kernels of networks with gated neurons (design section 8):
+the forward run (`run_gated`) and its backpropagation (`bptt_gated`).
+
+Every neuron gathers its in-edges through its row of the one in-edge table
+(`types.Wiring.hidden`), reading beside each slot's ``weight`` the slot's
+gate weights (`types.Gates.weight`, one row per gate), so one pass over the
+row gives all of the neuron's sums (`gate_sums`): the candidate's (or cell
+input's, or a plain neuron's drive) input part and recurrent part, and the
+three gate sums. A small step function per unit (`unit_step`) turns the
+sums into the new state, so plain, GRU and LSTM neurons share one poll
+loop. Plain networks never come here: they keep the kernels of `forward`.
+
+GRU neuron i (``torch.nn.GRU``'s equations; ``R_n`` the candidate's sum
+over hidden -> hidden edges, ``I_n`` over the rest)::
+
+    r  = sigma(A_r + b_r)              z = sigma(A_z + b_z)
+    n  = phi(I_n + b + r (R_n + b_hn))
+    h' = (1 - z) n + z h
+
+LSTM neuron i::
+
+    i = sigma(A_i + b_i)   f = sigma(A_f + b_f)   o = sigma(A_o + b_o)
+    g = phi(A_g + b)       c' = f c + i g          h' = o phi(c')
+
+Backward, per neuron, with ``dh = dL/dh'`` (and ``dc = dL/dc'`` carried
+from the step after, for an LSTM)::
+
+    GRU:   dp = dh (1 - z) phi'(n)           (the candidate's pre-activation)
+           d_in = dp, d_rec = dp r, d_r = dp (R_n + b_hn) sigma'(r),
+           d_z = dh (h - n) sigma'(z),       dL/dh (direct) = dh z
+    LSTM:  dc' = dc + dh o phi'(phi(c')),    d_o = dh phi(c') sigma'(o)
+           d_in = d_rec = dc' i phi'(g),     d_i = dc' g sigma'(i),
+           d_f = dc' c sigma'(f),            dL/dc = dc' f
+    plain: d_in = d_rec = dh phi'(a)
+
+Each in-edge slot from source s gets ``d_rec s`` (hidden -> hidden slots)
+or ``d_in s`` (the others) on its weight and ``d_q s`` on gate q's weight;
+each source gets back ``weight d_rec (or d_in) + sum_q w_q d_q`` over its
+out-edges (the transposed tables), which the next step back reads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import CACHE
+from .activations import activate, slope
+from .forward import add_segment, count_nonfinite, fill_feedback, readout
+from .backward import output_grads
+from .types import FED, HIDDEN, INPUT, TO_OUTPUT
+
+GRU, LSTM = 1, 2
+#: Rows of the gate record (`Result.gates` keys r, z, n, i, f, g, o).
+REC_R, REC_I = 0, 3
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def gate_sums(ptr, index, weight, gw, r, h, xt, yhat, b):
+    """One pass over row `r` of the in-edge table: ``(inp, rec, s0, s1,
+    s2)``, the main weights' sums over the input and feedback slots and over
+    the hidden -> hidden slots, and each gate row's sum over all slots."""
+    rec, inp, s0, s1, s2 = 0.0, 0.0, 0.0, 0.0, 0.0
+    for k in range(ptr[r, HIDDEN], ptr[r, HIDDEN + 1]):
+        s = h[index[k], b]
+        rec += weight[k] * s
+        s0 += gw[0, k] * s
+        s1 += gw[1, k] * s
+        s2 += gw[2, k] * s
+    for k in range(ptr[r, INPUT], ptr[r, INPUT + 1]):
+        s = xt[index[k], b]
+        inp += weight[k] * s
+        s0 += gw[0, k] * s
+        s1 += gw[1, k] * s
+        s2 += gw[2, k] * s
+    for k in range(ptr[r, FED], ptr[r, FED + 1]):
+        s = yhat[index[k], b]
+        inp += weight[k] * s
+        s0 += gw[0, k] * s
+        s1 += gw[1, k] * s
+        s2 += gw[2, k] * s
+    return inp, rec, s0, s1, s2
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def unit_step(unit, act, gact, bias, gb0, gb1, gb2, inp, rec, s0, s1, s2, h, c):
+    """One neuron's step from its sums (`gate_sums`): returns ``(h', c',
+    q0, q1, q2, q3)``, the new state and cell (``c`` unchanged for a neuron
+    that is not an LSTM) and the gate values: r, z, n (GRU), i, f, g, o
+    (LSTM), the drive's value (plain)."""
+    if unit == GRU:
+        r = activate(gact, s0 + gb0)
+        z = activate(gact, s1 + gb1)
+        n = activate(act, inp + bias + r * (rec + gb2))
+        return (1.0 - z) * n + z * h, c, r, z, n, n
+    if unit == LSTM:
+        i = activate(gact, s0 + gb0)
+        f = activate(gact, s1 + gb1)
+        o = activate(gact, s2 + gb2)
+        g = activate(act, inp + rec + bias)
+        c_new = f * c + i * g
+        return o * activate(act, c_new), c_new, i, f, g, o
+    v = activate(act, inp + rec + bias)
+    return v, c, v, v, v, v
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates):
+    """Synchronous discrete run of a network with gated neurons, one thread.
+
+    Parameters
+    ----------
+    w : Wiring
+    g : Gates
+    x : ndarray, shape (n_steps, n_inputs, batch)
+    states : ndarray, shape (n_steps + 1, n_neurons, batch)
+        ``states[0]`` holds h[0] on entry; rows 1.. are filled.
+    cells : ndarray, shape (n_steps + 1, n_lstm, batch)
+        ``cells[0]`` holds c[0] on entry; rows 1.. are filled.
+    outputs, teacher, y_before
+        As in `forward.run_sync_serial`.
+    gates : ndarray, shape (n_steps or 0, 7, n_neurons, batch)
+        With rows: filled with the gate values (r, z, n, i, f, g, o) of the
+        neurons that have them; the other entries are left as they are.
+
+    Returns
+    -------
+    int
+        The first ``t`` with a non-finite value in ``states[t]`` or
+        ``cells[t]`` (t >= 1), or -1.
+    """
+    ptr, index, weight = w.hidden
+    gw, gb = g.weight, g.bias
+    yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
+    n, nb, n_out = states.shape[1], states.shape[2], outputs.shape[1]
+    record = gates.shape[0] > 0
+    first_bad = -1
+    for t in range(x.shape[0]):
+        fill_feedback(outputs, teacher, t, yhat, y_before)
+        h, hn, xt = states[t], states[t + 1], x[t]
+        for i in range(n):
+            unit, ci = g.unit[i], g.cell[i]
+            act, gact = w.act_h[i], g.act[i]
+            for b in range(nb):
+                inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xt, yhat, b)
+                c = cells[t, ci, b] if ci >= 0 else 0.0
+                hv, cv, q0, q1, q2, q3 = unit_step(unit, act, gact, w.bias_h[i], gb[0, i], gb[1, i], gb[2, i],
+                                                   inp, rec, s0, s1, s2, h[i, b], c)
+                hn[i, b] = hv
+                if ci >= 0:
+                    cells[t + 1, ci, b] = cv
+                if record:
+                    if unit == GRU:
+                        gates[t, REC_R, i, b] = q0
+                        gates[t, REC_R + 1, i, b] = q1
+                        gates[t, REC_R + 2, i, b] = q2
+                    elif unit == LSTM:
+                        gates[t, REC_I, i, b] = q0
+                        gates[t, REC_I + 1, i, b] = q1
+                        gates[t, REC_I + 2, i, b] = q2
+                        gates[t, REC_I + 3, i, b] = q3
+        if first_bad < 0 and (count_nonfinite(hn, 0, n) or count_nonfinite(cells[t + 1], 0, cells.shape[1])):
+            first_bad = t + 1
+        if n_out:
+            readout(w, hn, xt, outputs[t])
+    return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_gated(w, wt, g, x, states, cells, outputs, teacher, y_before, gy_loss, truncate, offset,
+               carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, dh_norm, step_abs):
+    """Gradients of a discrete run of a network with gated neurons.
+
+    Parameters
+    ----------
+    w, wt : Wiring, Transposed
+    g : Gates
+    x, states, outputs, teacher, y_before, gy_loss, truncate, offset
+        As in `backward.bptt_discrete`.
+    cells : ndarray, shape (n_steps + 1, n_lstm, batch)
+        The recorded cell states.
+    carry_h : ndarray, shape (n_neurons, batch)
+        In: what the steps after the last send back to h[n_steps] through
+        the hidden -> hidden edges and the GRUs' own state (zeros for a
+        whole run). Out: the same for h[0], which is ``dL/dh[0]``.
+    carry_c : ndarray, shape (n_lstm, batch)
+        In: ``dL/dc[n_steps]`` from later steps; out: ``dL/dc[0]``.
+    carry_y : ndarray, shape (n_outputs, batch)
+        In: what the step after the last sends back to the outputs through
+        the feedback edges; out: the same from step 0.
+    g_weight : ndarray, shape (n_edges,)
+        Main weights' gradients in slot order (`backward.bptt_discrete`).
+    g_gate : ndarray, shape (3, n_hidden_slots)
+        Gate weights' gradients over the slots of ``w.hidden``.
+    g_bias : ndarray, shape (n_neurons + n_outputs,)
+    g_gbias : ndarray, shape (3, n_neurons)
+        Gate biases' gradients, rows as ``g.bias``.
+    g_h0 : ndarray, shape (n_neurons, batch)
+    g_c0 : ndarray, shape (n_lstm, batch)
+        Filled.
+    dh_norm : ndarray, shape (n_steps + 1,)
+        The norm of ``dL/dh[t]``.
+    step_abs : ndarray, shape (n_steps or 0, n_edges)
+        With rows: each main weight's contribution at each step.
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_out = outputs.shape[1]
+    dtype = states.dtype
+    ptr, index, weight = w.hidden
+    gw, gb = g.weight, g.bias
+    out, fed = wt.hidden, wt.fed
+    dz = np.empty((n_out, nb), dtype=dtype)
+    dH = np.empty((n, nb), dtype=dtype)
+    D = np.zeros((5, n, nb), dtype=dtype)
+    direct = np.zeros((n, nb), dtype=dtype)
+    dc_prev = np.zeros_like(carry_c)
+    yhat = np.empty((n_out, nb), dtype=dtype)
+    record = step_abs.shape[0] > 0
+    for t in range(T - 1, -1, -1):
+        if truncate > 0 and (offset + t + 1) % truncate == 0:
+            carry_h[:, :] = 0.0
+            carry_c[:, :] = 0.0
+            carry_y[:, :] = 0.0
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                e = gy_loss[t, o, b]
+                if not (teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]):
+                    e += carry_y[o, b]
+                dz[o, b] = e * slope(code, outputs[t, o, b])
+        fill_feedback(outputs, teacher, t, yhat, y_before)
+        total = 0.0
+        for j in range(n):
+            for b in range(nb):
+                v = carry_h[j, b] + add_segment(out.ptr, out.index, out.weight, j, TO_OUTPUT, dz, b, 0.0)
+                dH[j, b] = v
+                total += v * v
+        dh_norm[t + 1] = math.sqrt(total)
+        h, hn, xt = states[t], states[t + 1], x[t]
+        for i in range(n):
+            unit, ci = g.unit[i], g.cell[i]
+            act, gact = w.act_h[i], g.act[i]
+            for b in range(nb):
+                dh = dH[i, b]
+                inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xt, yhat, b)
+                d_in, d_rec, d0, d1, d2, dd = dh, dh, 0.0, 0.0, 0.0, 0.0
+                if unit == GRU:
+                    r = activate(gact, s0 + gb[0, i])
+                    z = activate(gact, s1 + gb[1, i])
+                    nv = activate(act, inp + w.bias_h[i] + r * (rec + gb[2, i]))
+                    dp = dh * (1.0 - z) * slope(act, nv)
+                    d_in, d_rec = dp, dp * r
+                    d0 = dp * (rec + gb[2, i]) * slope(gact, r)
+                    d1 = dh * (h[i, b] - nv) * slope(gact, z)
+                    dd = dh * z
+                    g_gbias[2, i] += d_rec
+                elif unit == LSTM:
+                    ig = activate(gact, s0 + gb[0, i])
+                    fg = activate(gact, s1 + gb[1, i])
+                    og = activate(gact, s2 + gb[2, i])
+                    gg = activate(act, inp + rec + w.bias_h[i])
+                    tc = activate(act, cells[t + 1, ci, b])
+                    dc = carry_c[ci, b] + dh * og * slope(act, tc)
+                    d_in = dc * ig * slope(act, gg)
+                    d_rec = d_in
+                    d0 = dc * gg * slope(gact, ig)
+                    d1 = dc * cells[t, ci, b] * slope(gact, fg)
+                    d2 = dh * tc * slope(gact, og)
+                    dc_prev[ci, b] = dc * fg
+                    g_gbias[2, i] += d2
+                else:
+                    d_in = dh * slope(act, hn[i, b])
+                    d_rec = d_in
+                if unit != 0:
+                    g_gbias[0, i] += d0
+                    g_gbias[1, i] += d1
+                g_bias[i] += d_in
+                D[0, i, b] = d_in
+                D[1, i, b] = d_rec
+                D[2, i, b] = d0
+                D[3, i, b] = d1
+                D[4, i, b] = d2
+                direct[i, b] = dd
+                for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
+                    s = h[index[k], b]
+                    g_weight[k] += d_rec * s
+                    g_gate[0, k] += d0 * s
+                    g_gate[1, k] += d1 * s
+                    g_gate[2, k] += d2 * s
+                    if record:
+                        step_abs[t, k] += d_rec * s
+                for k in range(ptr[i, INPUT], ptr[i, INPUT + 1]):
+                    s = xt[index[k], b]
+                    g_weight[k] += d_in * s
+                    g_gate[0, k] += d0 * s
+                    g_gate[1, k] += d1 * s
+                    g_gate[2, k] += d2 * s
+                    if record:
+                        step_abs[t, k] += d_in * s
+                for k in range(ptr[i, FED], ptr[i, FED + 1]):
+                    s = yhat[index[k], b]
+                    g_weight[k] += d_in * s
+                    g_gate[0, k] += d0 * s
+                    g_gate[1, k] += d1 * s
+                    g_gate[2, k] += d2 * s
+                    if record:
+                        step_abs[t, k] += d_in * s
+        # what step t sends back to h[t] and to the outputs fed back into it
+        gow = g.weight_out
+        for j in range(n):
+            for b in range(nb):
+                acc = direct[j, b]
+                for k in range(out.ptr[j, HIDDEN], out.ptr[j, HIDDEN + 1]):
+                    i = out.index[k]
+                    acc += (out.weight[k] * D[1, i, b] + gow[0, k] * D[2, i, b] + gow[1, k] * D[3, i, b]
+                            + gow[2, k] * D[4, i, b])
+                carry_h[j, b] = acc
+        gfw = g.weight_fed
+        for o in range(n_out):
+            for b in range(nb):
+                acc = 0.0
+                for k in range(fed.ptr[o, 0], fed.ptr[o, 1]):
+                    i = fed.index[k]
+                    acc += (fed.weight[k] * D[0, i, b] + gfw[0, k] * D[2, i, b] + gfw[1, k] * D[3, i, b]
+                            + gfw[2, k] * D[4, i, b])
+                carry_y[o, b] = acc
+        carry_c[:, :] = dc_prev
+        output_grads(w, dz, hn, xt, g_weight, g_bias, step_abs, t)
+    total = 0.0
+    for j in range(n):
+        for b in range(nb):
+            g_h0[j, b] = carry_h[j, b]
+            total += carry_h[j, b] * carry_h[j, b]
+    dh_norm[0] = math.sqrt(total)
+    g_c0[:, :] = carry_c
