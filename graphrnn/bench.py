@@ -10,6 +10,8 @@ user would otherwise write, the two timed alternately:
 * a dense Elman network against ``torch.nn.RNN`` (torch rows need torch:
   ``pip install "graphrnn[bench]"``);
 * cold and warm start of a fresh process (``import`` + first call);
+* the first calls of fresh processes against one thread's steady state
+  (the thread planner must not make them slower; `first_calls_rows`);
 * the slowdown of a run while another process keeps a core busy.
 
 How sure each figure is
@@ -37,6 +39,7 @@ The scripts in ``benchmarks/`` measure the same things in more detail.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -469,6 +472,71 @@ def start_rows(repeats: int) -> list[Row]:
     return rows
 
 
+_FIRST_CALLS = """
+import json, sys, time
+import numba
+import numpy as np
+import simulator as sim
+from graphrnn.baselines import random_csr
+what, n, k, batch, steps, calls = sys.argv[1], *map(int, sys.argv[2:])
+rng = np.random.default_rng(0)
+net = sim.compile_arrays(random_csr(n, k, seed=0), U=rng.normal(size=(n, 1)), V=np.full((1, n), 1.0 / n))
+x, y = rng.normal(size=(steps, batch, 1)), rng.normal(size=(steps, batch, 1))
+call = (lambda: sim.run(net, x)) if what == "forward" else (lambda: sim.bptt(net, x, y))
+call()  # loads the kernels (and the threads' pool when it is used)
+def timed():
+    t0 = time.perf_counter()
+    call()
+    return (time.perf_counter() - t0) / steps
+first = [timed() for _ in range(calls)]
+numba.set_num_threads(1)
+call()
+one = [timed() for _ in range(calls)]
+print(json.dumps({"first": first, "one": one}))
+"""
+
+
+def _first_calls(what: str, n: int, k: int, batch: int, steps: int, calls: int) -> tuple[list[float], list[float]]:
+    """One fresh process: seconds per step of its first `calls` calls after
+    one warm-up call (threads as planned), then of as many on one thread."""
+    out = subprocess.run([sys.executable, "-c", _FIRST_CALLS, what, *map(str, (n, k, batch, steps, calls))],
+                         capture_output=True, text=True, check=True)
+    record = json.loads(out.stdout.strip().splitlines()[-1])
+    return record["first"], record["one"]
+
+
+def first_call_ratios(firsts: Sequence[Sequence[float]], ones: Sequence[Sequence[float]]) -> list[float]:
+    """Each first call's time per step over its process's one-thread steady
+    state (the median of that process's one-thread calls).
+
+    Examples
+    --------
+    >>> first_call_ratios([[2.0, 1.0], [3.0, 0.5]], [[1.0, 1.0, 3.0], [1.0, 1.0, 1.0]])
+    [2.0, 1.0, 3.0, 0.5]
+    """
+    return [t / statistics.median(one) for first, one in zip(firsts, ones) for t in first]
+
+
+def first_calls_rows(what: str, n: int, k: int, batch: int, steps: int, processes: int, calls: int = 5) -> list[Row]:
+    """The first `calls` calls of `processes` fresh processes against one
+    thread: the median and the worst ratio of a call's time per step to its
+    process's one-thread steady state (targets 0.8 and 1.1: threads should
+    gain from the first call on, and never cost more than 10%)."""
+    runs = [_first_calls(what, n, k, batch, steps, calls) for _ in range(processes)]
+    ratios = first_call_ratios([f for f, _ in runs], [o for _, o in runs])
+    one = statistics.median(t for _, o in runs for t in o)
+    first = statistics.median(t for f, _ in runs for t in f)
+    label = f"{what} N={n:,} k={k} batch {batch} T={steps}"
+    detail = f"{processes} processes x {calls} calls; {first * 1e6:.0f} vs {one * 1e6:.0f} us/step on one thread"
+    worst = max(ratios)
+    return [
+        _row(f"first calls {label}: median vs 1 thread", ratios, 0.8, detail, higher_is_better=False),
+        Row(f"  worst of the first {calls} calls vs 1 thread", worst, 1.1,
+            f"per call: {' '.join(f'{r:.2f}' for r in ratios[:2 * calls])}{' ...' if len(ratios) > 2 * calls else ''}",
+            higher_is_better=False, samples=tuple(ratios)),
+    ]
+
+
 class _Spinner:
     """Another process that keeps one core busy while switched on."""
 
@@ -579,6 +647,8 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
         add(bptt_rows, torch, 1000, 10, 50 if quick else 200, repeats)
         add(dense_row, torch, 512, 32, 20 if quick else 100, repeats)
     add(start_rows, 2 if quick else 3)
+    for what in ("forward", "bptt"):
+        add(first_calls_rows, what, 1000, 10, 32, 200, 5 if quick else 8)
     add(busy_row, 10_000, 100, seconds, repeats)
     end = loadavg()
     say(f"# {cores} cores, {_loadavg_text(end)} at the end"

@@ -410,7 +410,7 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     """
     T, batch, n, n_out = drive.n_steps, drive.batch, net.n_neurons, net.n_outputs
     dtype = net.dtype
-    n_threads = threads.plan((net.n_edges + n) * batch, None)
+    n_threads, timed = threads.timed_call(("bptt", dtype.str, forward.__qualname__), (net.n_edges + n) * batch, T)
     starts = list(range(0, T, segment)) or [0]
     states = np.empty((min(segment, T) + 1, n, batch), dtype=dtype)
     outputs = np.empty((T, n_out, batch), dtype=dtype)
@@ -441,6 +441,7 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
         dh_norm[t0:t1 + 1] = flow
         if s == 0:
             g_h0[:] = seg_h0
+    timed()
     return value
 
 

@@ -1,5 +1,5 @@
-"""How many threads a run uses: by the work of a step, and by the cores that
-are free at the moment.
+"""How many threads a run uses: by the work of a step, by the cores that are
+free at the moment, and by what threads were measured to gain in this process.
 
 A threaded kernel splits each step's neurons over threads and meets at a
 barrier before the next step. That pays only when a step has enough work,
@@ -11,17 +11,32 @@ least `PARALLEL_MIN_WORK` units of work *and* no other process is running on
 the cores it would use; long runs go in segments of about `SEGMENT_WORK`
 units, and the choice is made afresh before each, so a process that starts
 halfway through costs at most one segment.
+
+Even on an idle machine threads are not always faster: in a fresh process
+the first few hundred milliseconds of threaded work can run up to 8x slower
+than later, while the other thread first writes freshly allocated history
+(kernel time in page faults of new huge pages; measured in
+``benchmarks/README.md``, "Threads in a fresh process"). So where the choice
+matters the planner measures instead of assuming: a `Planner` times the
+segments it schedules (one thread, and short *probe* segments of
+`PROBE_WORK` units on threads), keeps per kind of kernel and size of step
+the latest time per unit of work of each, runs the faster, and times the
+other again once its figure is older than `RECHECK` seconds (at most one
+probe a call). A probe that finds threads slow costs a few steps.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 
 import numba
 
-__all__ = ["PARALLEL_MIN_WORK", "SEGMENT_WORK", "plan", "segments", "split", "using"]
+__all__ = ["CALL_RECHECK", "PARALLEL_MIN_WORK", "PROBE_WORK", "RECHECK", "SEGMENT_WORK", "Planner", "PLANNER", "plan", "schedule",
+           "segments", "split", "timed_call", "using"]
 
 #: Work per step, (edges + neurons) x batch, from which threads pay for their
 #: per-step barrier (measured on 2 cores: 2 threads 0.91x one at 6,000,
@@ -30,6 +45,14 @@ PARALLEL_MIN_WORK = 20_000
 #: Work per segment of a long threaded run: about 10-20 ms, so re-planning
 #: (some 15 us) costs well under 1%.
 SEGMENT_WORK = 20_000_000
+#: Work of a probe segment, run the way not taken to time it: a few steps
+#: (N = 1,000, in-degree 10, batch 32: 4 steps, about 0.8 ms on one thread),
+#: so that a probe finding threads 3-8x slower costs a few percent of a call.
+PROBE_WORK = 1_500_000
+#: Seconds after which the figure of the way not taken is measured again.
+RECHECK = 0.1
+#: The same for calls measured whole (`timed_call`), where a probe is a call.
+CALL_RECHECK = 2.0
 
 
 def others_running() -> int:
@@ -134,3 +157,129 @@ def using(threads: int, n_neurons: int) -> Iterator[int]:
         yield min(n_neurons, 4 * threads)
     finally:
         numba.set_num_threads(before)
+
+
+@dataclass
+class Figure:
+    """The latest measurement of one way of running: seconds per unit of
+    work and step, and the planner's clock when it was taken."""
+
+    rate: float
+    when: float
+
+
+@dataclass
+class Planner:
+    """What threads were measured to gain in this process, and the choices
+    that follow from it.
+
+    Figures are kept per `kind` of kernel and per power of two of the work a
+    step (``(kind, work.bit_length())``), for one thread and for each thread
+    count tried. `choose` runs one thread until it has a figure, then probes
+    the threads, then runs the faster, probing the other again once its
+    figure is older than `RECHECK` seconds; `record` stores what a segment
+    took. `clock` is read for the age of figures and, by `schedule` and
+    `timed_call`, to time segments (tests give a fake one).
+    """
+
+    clock: Callable[[], float] = time.perf_counter
+    figures: dict[tuple[Hashable, int], dict[int, Figure]] = field(default_factory=dict)
+
+    def choose(self, kind: Hashable, work: int, threads: int, may_probe: bool,
+               recheck: float | None = None) -> tuple[int, bool]:
+        """``(threads, probe)`` for the next steps, `threads` (>= 2) being
+        what the free cores allow; `probe` says the steps are run to time
+        the way not taken, which only `may_probe` allows, once its figure
+        is older than `recheck` seconds (default `RECHECK`).
+
+        Examples
+        --------
+        >>> p = Planner(clock=lambda: 0.0)
+        >>> p.choose("run", 10**6, 2, True)  # nothing measured: one thread
+        (1, False)
+        >>> p.record("run", 10**6, 1, 10, 1.0); p.choose("run", 10**6, 2, True)  # now time threads
+        (2, True)
+        >>> p.record("run", 10**6, 2, 10, 0.5); p.choose("run", 10**6, 2, True)  # threads were faster
+        (2, False)
+        """
+        figs = self.figures.get((kind, work.bit_length()), {})
+        one, many = figs.get(1), figs.get(threads)
+        if one is None:
+            return 1, False
+        now = self.clock()
+        recheck = RECHECK if recheck is None else recheck
+        if may_probe and (many is None or now - many.when > recheck):
+            return threads, True
+        if many is None:
+            return 1, False
+        faster = threads if many.rate < one.rate else 1
+        if may_probe and faster > 1 and now - one.when > recheck:
+            return 1, True
+        return faster, False
+
+    def record(self, kind: Hashable, work: int, threads: int, steps: int, seconds: float) -> None:
+        """Store that `steps` steps of `work` units each took `seconds` on `threads`."""
+        if steps > 0 and work > 0 and seconds > 0:
+            self.figures.setdefault((kind, work.bit_length()), {})[threads] = \
+                Figure(seconds / (steps * work), self.clock())
+
+    def rates(self, kind: Hashable, work: int) -> dict[int, float]:
+        """The latest seconds per unit of work and step, by thread count."""
+        return {k: f.rate for k, f in self.figures.get((kind, work.bit_length()), {}).items()}
+
+
+#: The process's planner, shared by every front door.
+PLANNER = Planner()
+
+
+def schedule(n_steps: int, work: int, parallel: bool | None, kind: Hashable = "run",
+             always_split: bool = False) -> Iterator[tuple[int, int, int]]:
+    """``(start, stop, threads)`` for each segment of a run of `n_steps`
+    steps of `work` units, choosing each segment's threads as it comes.
+
+    With ``parallel`` True or False, or where threads cannot pay (`plan`),
+    the run is one segment (`split` into `SEGMENT_WORK` pieces if
+    `always_split`, for a progress bar) on the threads `plan` gives. With
+    ``parallel=None`` and free cores, `PLANNER` chooses each segment
+    (`Planner.choose`) and times it: the time from yielding a segment to
+    being asked for the next is recorded as that segment's. A probe is
+    `PROBE_WORK` units long; a run shorter than ten probes does not probe.
+    """
+    threads_max = numba.get_num_threads()
+    if parallel is not None or work < PARALLEL_MIN_WORK or n_steps == 0 or threads_max < 2:
+        for start, stop in split(n_steps, work) if always_split else [(0, n_steps)]:
+            yield start, stop, plan(work, parallel)
+        return
+    planner = PLANNER
+    size = max(1, SEGMENT_WORK // work)
+    probe_size = max(1, PROBE_WORK // work)
+    may_probe = n_steps >= 10 * probe_size
+    start = 0
+    while start < n_steps:
+        free = plan(work, None)
+        threads, probe = planner.choose(kind, work, free, may_probe) if free >= 2 else (1, False)
+        may_probe = may_probe and not probe
+        stop = min(n_steps, start + (probe_size if probe else size))
+        t0 = planner.clock()
+        yield start, stop, threads
+        if free >= 2:
+            planner.record(kind, work, threads, stop - start, planner.clock() - t0)
+        start = stop
+
+
+def timed_call(kind: Hashable, work: int, n_steps: int) -> tuple[int, Callable[[], None]]:
+    """Threads for a call that runs `n_steps` steps of `work` units on one
+    thread count throughout (BPTT), and the function to call when it is done
+    to record its time.
+
+    The whole call is the unit measured, so a probe is a whole call: the
+    way not taken is timed again only once its figure is older than
+    `CALL_RECHECK` seconds (`Planner.choose`).
+    """
+    free = plan(work, None)
+    if free < 2:
+        return 1, lambda: None
+    planner = PLANNER
+    threads, _ = planner.choose(kind, work, free, True, CALL_RECHECK)
+    t0 = planner.clock()
+    return threads, lambda: planner.record(kind, work, threads, n_steps, planner.clock() - t0)

@@ -103,12 +103,15 @@ def test_bench_prints_load_at_start_and_end_and_marks_rows(monkeypatch):
     monkeypatch.setattr(B, "float32_row", fake("float32", 1.5, 1.4))
     monkeypatch.setattr(B, "start_rows", lambda repeats: [fake("cold start", 3.0, 4.0)(), fake("warm", 1.0, None)()])
     monkeypatch.setattr(B, "busy_row", fake("busy", 1.1, 2.0))
+    monkeypatch.setattr(B, "first_calls_rows", lambda what, *a: [
+        Row(f"first {what}", 0.7, 0.8, "", higher_is_better=False),
+        Row("worst", 1.05, 1.1, "", higher_is_better=False)])
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` fails
     averages = iter([1.7, 2.9])
     monkeypatch.setattr(B, "loadavg", lambda: next(averages))
-    # Seven measurements, each 1 s of wall time and 1 CPU second of the bench's
+    # Nine measurements, each 1 s of wall time and 1 CPU second of the bench's
     # own, while other processes keep these cores busy:
-    others = [0.1, 0.1, 1.9, 0.1, 0.1, 1.9, 0.8]
+    others = [0.1, 0.1, 1.9, 0.1, 0.1, 1.9, 0.2, 0.2, 0.8]
     samples = []
     for i, load in enumerate(others):
         busy = samples[-1].busy if samples else 0.0
@@ -121,8 +124,22 @@ def test_bench_prints_load_at_start_and_end_and_marks_rows(monkeypatch):
     assert "load average 2.90 at the end (1.70 at the start)" in lines[-2]
     assert 'pip install "graphrnn[bench]"' in text
     assert [r.what for r in rows if r.under_load] == ["forward N=10000", "cold start", "warm", "busy"]
-    assert [r.load for r in rows] == pytest.approx([0.1, 0.1, 1.9, 0.1, 0.1, 1.9, 1.9, 0.8])
+    assert [r.load for r in rows] == pytest.approx([0.1, 0.1, 1.9, 0.1, 0.1, 1.9, 1.9] + [0.2] * 4 + [0.8])
+    assert [r.what for r in rows if r.what.startswith("first")] == ["first forward", "first bptt"]
     assert [line.split()[0] for line in lines if "(under load 1.9)" in line] == ["forward", "cold", "warm"]
     assert lines[-3].endswith("(under load 0.8)")
-    assert lines[-1] == ("# 2 of 7 targets met; 4 rows measured under load, among them 2 of the 5 misses: "
+    assert lines[-1] == ("# 6 of 11 targets met; 4 rows measured under load, among them 2 of the 5 misses: "
                          "rerun on a quiet machine")
+
+
+def test_first_calls_rows_compare_each_call_with_its_process_one_thread(monkeypatch):
+    """The rows take every first call over its own process's one-thread
+    median: the median against 0.8, the worst against 1.1 (faked processes)."""
+    processes = iter([([1.0, 1.2, 0.7], [1.0, 1.0, 1.0]), ([1.6, 1.8, 1.7], [2.0, 2.0, 2.2])])
+    monkeypatch.setattr(B, "_first_calls", lambda *args: next(processes))
+    median, worst = B.first_calls_rows("forward", 1000, 10, 32, 200, 2, calls=3)
+    assert median.samples == pytest.approx((1.0, 1.2, 0.7, 0.8, 0.9, 0.85))
+    assert median.ratio == pytest.approx(0.875) and median.target == 0.8 and not median.met
+    assert worst.ratio == pytest.approx(1.2) and worst.target == 1.1 and not worst.met
+    assert not median.higher_is_better and not worst.higher_is_better
+    assert "2 processes x 3 calls" in median.detail

@@ -152,6 +152,8 @@ def test_threaded_kernels_are_right_on_any_machine(monkeypatch):
     from .test_continuous import _net_graph
 
     monkeypatch.setattr(threads, "plan", lambda work, parallel: 2)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(threads.Planner, "choose", lambda self, kind, work, n, *_: (n, False))
     G = _all_kinds_graph()
     net = sim.compile(G)
     x = _inputs(net, 7, 3)
@@ -175,3 +177,146 @@ def test_threaded_kernels_are_right_on_any_machine(monkeypatch):
     y = np.random.default_rng(9).normal(size=(7, 3, net.n_outputs))
     loss, _ = sim.bptt(net, x, y)
     assert loss == pytest.approx(ref.mse(ref.run_discrete(G, x)[1], y), rel=1e-12)
+
+
+class FakeClock:
+    """A clock the test moves: each segment "takes" what the test says."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def two_free_cores(monkeypatch):
+    """Two cores, both free, and a fresh planner on a fake clock."""
+    monkeypatch.setattr(threads, "others_running", lambda: 0)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    clock = FakeClock()
+    monkeypatch.setattr(threads, "PLANNER", threads.Planner(clock=clock))
+    return clock
+
+
+def _one_call(clock, n_steps, work, per_step, parallel=None, kind="run"):
+    """Run `schedule` as a front door does, each segment taking
+    ``per_step[threads]`` seconds a step on the fake clock; returns the
+    segments ``(start, stop, threads)``."""
+    segs = []
+    for start, stop, n in threads.schedule(n_steps, work, parallel, kind):
+        clock.now += (stop - start) * per_step[n]
+        segs.append((start, stop, n))
+    assert segs[0][0] == 0 and segs[-1][1] == n_steps
+    assert all(a[1] == b[0] for a, b in zip(segs, segs[1:]))
+    return segs
+
+
+def test_planner_starts_on_one_thread_then_probes_and_keeps_the_faster(two_free_cores):
+    """One thread until it is timed; then a short probe on threads; the faster
+    is kept, and the measured figures are the fake clock's."""
+    work, n_steps = 352_000, 200
+    probe = threads.PROBE_WORK // work
+    segs = _one_call(two_free_cores, n_steps, work, {1: 190e-6, 2: 130e-6})
+    size = threads.SEGMENT_WORK // work
+    assert segs[0] == (0, size, 1)
+    assert segs[1] == (size, size + probe, 2)
+    assert all(n == 2 for _, _, n in segs[2:])
+    rates = threads.PLANNER.rates("run", work)
+    assert rates[1] == pytest.approx(190e-6 / work) and rates[2] == pytest.approx(130e-6 / work)
+
+
+def test_planner_keeps_one_thread_while_threads_measure_slower(two_free_cores):
+    """Threads 3.4x slower (a fresh process's first half second): after one
+    probe each call stays on one thread, and probes again at most once a
+    call, only once the threads' figure is older than RECHECK; the probes
+    cost under 10% of a call."""
+    work, n_steps = 352_000, 200
+    slow = {1: 190e-6, 2: 650e-6}
+    for call in range(20):
+        before = two_free_cores.now
+        segs = _one_call(two_free_cores, n_steps, work, slow)
+        threaded = [s for s in segs if s[2] == 2]
+        assert len(threaded) <= 1
+        assert all(stop - start <= max(1, threads.PROBE_WORK // work) for start, stop, _ in threaded)
+        assert two_free_cores.now - before <= 1.1 * n_steps * slow[1]
+    # Then threads become fast: the next probe finds it and the planner switches.
+    fast = {1: 190e-6, 2: 130e-6}
+    two_free_cores.now += threads.RECHECK
+    segs = _one_call(two_free_cores, n_steps, work, fast)
+    assert segs[-1][2] == 2
+    assert all(n == 2 for _, _, n in _one_call(two_free_cores, n_steps, work, fast)[-3:])
+
+
+def test_planner_rechecks_one_thread_while_on_threads(two_free_cores):
+    """On threads, one thread is timed again by a probe once its figure is
+    older than RECHECK, at most once a call; when threads then measure
+    slower, the planner goes back to one thread."""
+    work, fast = 352_000, {1: 190e-6, 2: 130e-6}
+    probe = threads.PROBE_WORK // work
+    _one_call(two_free_cores, 200, work, fast)
+    probes = 0
+    for _ in range(round(4 * threads.RECHECK / (200 * fast[2])) + 1):
+        ones = [(start, stop) for start, stop, n in _one_call(two_free_cores, 200, work, fast) if n == 1]
+        assert len(ones) <= 1 and all(stop - start == probe for start, stop in ones)
+        probes += len(ones)
+    assert 2 <= probes <= 5
+    segs = _one_call(two_free_cores, 200, work, {1: 190e-6, 2: 900e-6})
+    assert segs[0][2] == 2 and all(n == 1 for _, _, n in segs[1:])
+
+
+def test_planner_keeps_figures_per_kind_and_size(two_free_cores):
+    """What one kernel measured does not decide for another, nor for a step
+    of another size."""
+    work = 352_000
+    _one_call(two_free_cores, 200, work, {1: 190e-6, 2: 130e-6}, kind="a")
+    assert threads.PLANNER.choose("b", work, 2, True) == (1, False)
+    assert threads.PLANNER.choose("a", 4 * work, 2, True) == (1, False)
+    assert threads.PLANNER.choose("a", work, 2, False) == (2, False)
+
+
+def test_forced_and_small_runs_are_not_measured(two_free_cores):
+    """parallel=True/False force as before, in one segment, and leave no
+    figure; a step below PARALLEL_MIN_WORK runs on one thread unmeasured;
+    a run shorter than ten probes does not probe."""
+    work = 352_000
+    assert _one_call(two_free_cores, 200, work, {1: 1.0, 2: 1.0}, parallel=True) == [(0, 200, 2)]
+    assert _one_call(two_free_cores, 200, work, {1: 1.0, 2: 1.0}, parallel=False) == [(0, 200, 1)]
+    assert _one_call(two_free_cores, 200, 100, {1: 1.0, 2: 1.0}) == [(0, 200, 1)]
+    assert threads.PLANNER.figures == {}
+    short = 10 * (threads.PROBE_WORK // work) - 1
+    for _ in range(3):
+        assert all(n == 1 for _, _, n in _one_call(two_free_cores, short, work, {1: 1.0, 2: 0.1}))
+
+
+def test_planner_yields_to_a_busy_neighbour_without_measuring(two_free_cores, monkeypatch):
+    """With another process on the second core the run keeps to one thread
+    whatever the figures say, and records nothing."""
+    work = 352_000
+    _one_call(two_free_cores, 200, work, {1: 190e-6, 2: 130e-6})
+    monkeypatch.setattr(threads, "others_running", lambda: 1)
+    figures = {k: dict(v) for k, v in threads.PLANNER.figures.items()}
+    assert all(n == 1 for _, _, n in _one_call(two_free_cores, 200, work, {1: 190e-6, 2: 130e-6}))
+    assert threads.PLANNER.figures == figures
+
+
+def test_timed_call_measures_whole_calls(two_free_cores):
+    """BPTT's calls: one thread first, then threads, then the faster; each
+    call's time is what the clock says between the choice and `done`."""
+    work = 352_000
+
+    def call(per_step):
+        n, done = threads.timed_call("bptt", work, 200)
+        two_free_cores.now += 200 * per_step[n]
+        done()
+        return n
+
+    speeds, slow = {1: 800e-6, 2: 450e-6}, {1: 800e-6, 2: 4000e-6}
+    assert [call(speeds) for _ in range(3)] == [1, 2, 2]
+    assert call(slow) == 2  # threads turn slow: measured on this call ...
+    assert [call(slow) for _ in range(3)] == [1, 1, 1]  # ... so one thread, not probed again soon
+    two_free_cores.now += threads.CALL_RECHECK
+    assert call(speeds) == 2  # the stale threads' figure is retaken ...
+    assert call(speeds) == 1  # ... and so is one thread's, also stale by now
+    assert [call(speeds) for _ in range(3)] == [2, 2, 2]
