@@ -56,10 +56,9 @@ from .ode_args import check_options, check_tolerances, tolerance_layout
 
 __all__ = ["bptt_adaptive", "DENSE_AUGMENTED_MAX"]
 
-#: The implicit methods' backward system (``lambda`` and the quadratures) gets
-#: a dense Jacobian up to this size when the fill rule chooses a dense one;
-#: beyond it a sparse one (its quadrature block is zero). LSODA, which takes
-#: dense Jacobians only, is refused beyond it.
+#: LSODA takes dense Jacobians only, of the whole backward system (``lambda``
+#: and the quadratures); it is refused beyond this size. BDF and Radau get a
+#: sparse one and factorise its ``lambda`` block alone (`_BlockSolve`).
 DENSE_AUGMENTED_MAX = 3000
 
 
@@ -296,15 +295,75 @@ class _AdjointSystem:
         return out
 
 
+class _BlockSolve:
+    """Mixin over SciPy's BDF and Radau for the backward system: the
+    matrices they factorise, ``a I - b J_u`` with ``J_u = [[-J^T, 0], [0,
+    0]]``, are block diagonal with ``a I`` in the quadratures' block, so
+    only the ``lambda`` block (the first `M` rows) is factorised: densely
+    (LAPACK) when `DENSE` (the fill rule chose a dense Jacobian), else by
+    `implicit.factorise` (fill-reducing order; incomplete for BDF, whose
+    Newton iteration needs only an approximate inverse). BDF keeps a
+    factorisation across small changes of its step, as `implicit.OrderedBDF`."""
+
+    M = 0
+    DENSE = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._block_order = None
+        fresh = self._block_factorise
+        self.lu = self._reuse_or_factorise(fresh) if hasattr(self, "_reuse_or_factorise") else fresh
+        self.solve_lu = self._block_solve
+
+    def _block_factorise(self, A):
+        from scipy.linalg import lu_factor
+
+        from .implicit import factorise
+
+        self.nlu += 1
+        m = self.M
+        A = A.tocsc()
+        block = A[:m, :m]
+        scale = A[m, m] if A.shape[0] > m else 1.0
+        if self.DENSE:
+            return True, lu_factor(block.toarray(), overwrite_a=True, check_finite=False), scale
+        factor, self._block_order = factorise(block, self._block_order, getattr(self, "INCOMPLETE", False)
+                                              and self._block_order is not None)
+        return False, factor, scale
+
+    def _block_solve(self, LU, b):
+        from scipy.linalg import lu_solve
+
+        dense, factor, scale = LU
+        m = self.M
+        out = np.empty_like(b)
+        out[:m] = lu_solve(factor, b[:m], check_finite=False) if dense else factor.solve(b[:m])
+        out[m:] = b[m:] / scale
+        return out
+
+
+def _backward_solver(method: str, m: int, dense: bool):
+    """The SciPy class for the backward system of an implicit method:
+    BDF or Radau with `_BlockSolve`; LSODA as SciPy has it."""
+    if method == "LSODA":
+        return method
+    from .implicit import ORDERED_SOLVERS
+
+    base = ORDERED_SOLVERS[method]
+    return type(f"Adjoint{method}", (_BlockSolve, base), {"M": m, "DENSE": dense})
+
+
 def _backward_jacobian(adj: _AdjointSystem, form: str, method: str):
     """``jac(t, u)`` of the backward system for an implicit method: ``-J^T``
     (one block per batch element) in the ``lambda`` block, zeros elsewhere;
-    and the form it takes."""
+    sparse for BDF and Radau (which factorise the ``lambda`` block alone,
+    `_BlockSolve`), dense for LSODA. Also whether that block is factorised
+    densely (the fill rule of `solve` chose a dense Jacobian)."""
     net, system = adj.net, adj.system
     n, batch, m, size = net.n_neurons, system.batch, adj.m, adj.size
     blocks = Blocks(net)
     sp = blocks.sp
-    dense = method == "LSODA" or (form == "dense" and size <= DENSE_AUGMENTED_MAX)
+    dense = method == "LSODA"
     if method == "LSODA" and size > DENSE_AUGMENTED_MAX:
         raise ValueError(f"LSODA takes dense Jacobians only, and the backward system of this network has {size} "
                          f"equations (neurons x batch, then one per edge, bias and tau; at most "
@@ -324,7 +383,7 @@ def _backward_jacobian(adj: _AdjointSystem, form: str, method: str):
             return A
         return sp.block_diag([-JT, zeros], format="csc")
 
-    return jac, "dense" if dense else "sparse"
+    return jac, form == "dense"
 
 
 class _Backward:
@@ -344,11 +403,8 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     kwargs = dict(options)
     solver: Any = method
     if method in IMPLICIT:
-        kwargs["jac"], form = _backward_jacobian(adj, fwd.form, method)
-        if method in ("BDF", "Radau") and form == "sparse" or method == "BDF":
-            from .implicit import ORDERED_SOLVERS
-
-            solver = ORDERED_SOLVERS[method]
+        kwargs["jac"], dense_block = _backward_jacobian(adj, fwd.form, method)
+        solver = _backward_solver(method, m, dense_block)
     # tolerances: lambda laid out as the forward state; the quadratures get the smallest
     quad = adj.size - m
 
