@@ -16,12 +16,14 @@ from ._kernels.backward import bptt_discrete, bptt_fixed_step
 from ._kernels.continuous import run_fixed_step
 from ._kernels.forward import run_sync_parallel, run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
-from .arrays import fed_back, prepare, prepare_targets
+from .arrays import fed_back, prepare, prepare_cells, prepare_targets
 from .errors import NonFiniteError
+from .gated_bptt import gated_gradients
 from .losses import LOSSES
 from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
 from .simulate import refuse_gated, run
+from .units import GATE_PARAMETERS
 
 __all__ = ["bptt", "Gradients", "SparseReadoutWarning"]
 
@@ -62,12 +64,30 @@ class Gradients:
     h0: np.ndarray
     diagnostics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    c0: np.ndarray | None = None
+    weight_r: np.ndarray | None = None
+    weight_z: np.ndarray | None = None
+    weight_i: np.ndarray | None = None
+    weight_f: np.ndarray | None = None
+    weight_o: np.ndarray | None = None
+    bias_r: np.ndarray | None = None
+    bias_z: np.ndarray | None = None
+    bias_hn: np.ndarray | None = None
+    bias_i: np.ndarray | None = None
+    bias_f: np.ndarray | None = None
+    bias_o: np.ndarray | None = None
+
+    def gates(self) -> dict[str, np.ndarray]:
+        """The gate parameters' gradients there are (name -> array)."""
+        return {k: getattr(self, k) for k in GATE_PARAMETERS if getattr(self, k) is not None}
 
     def norm(self) -> float:
         """The global L2 norm over every gradient array (scaled by the largest
         entry, so huge finite gradients do not overflow; inf or NaN when an
         entry is)."""
-        parts = [np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in (self.weight, self.bias, self.tau, self.h0)]
+        arrays = (self.weight, self.bias, self.tau, self.h0, *([] if self.c0 is None else [self.c0]),
+                  *self.gates().values())
+        parts = [np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in arrays]
         big = max((float(p.max()) for p in parts if p.size), default=0.0)
         if big == 0.0 or not np.isfinite(big):
             return big
@@ -85,7 +105,7 @@ def trained_norm(grads: Gradients, masks: Mapping[str, np.ndarray]) -> float:
     ``weight``, ``bias`` and ``tau`` that `masks` selects (never ``h0``, which
     does not train). The norm `clip_norm` clips, in `bptt` and `train` alike."""
     return Gradients(grads.weight[masks["weight"]], grads.bias[masks["bias"]], grads.tau[masks["tau"]],
-                     grads.h0[:0]).norm()
+                     grads.h0[:0], **{k: g[masks[k]] for k, g in grads.gates().items() if k in masks}).norm()
 
 
 def clip_norm(grads: Gradients, clip: float | None, masks: Mapping[str, np.ndarray],
@@ -104,7 +124,9 @@ def clip_norm(grads: Gradients, clip: float | None, masks: Mapping[str, np.ndarr
     scale = clip / norm
     weight, bias, tau = (np.where(masks[kind], g * scale, g).astype(g.dtype, copy=False)
                          for kind, g in (("weight", grads.weight), ("bias", grads.bias), ("tau", grads.tau)))
-    return Gradients(weight, bias, tau, grads.h0, grads.diagnostics, grads.info)
+    gates = {k: np.where(masks[k], g * scale, g).astype(g.dtype, copy=False) if k in masks else g
+             for k, g in grads.gates().items()}
+    return Gradients(weight, bias, tau, grads.h0, grads.diagnostics, grads.info, c0=grads.c0, **gates)
 
 
 class SparseReadoutWarning(UserWarning):
@@ -192,6 +214,7 @@ def bptt(
     trainable: Iterable[str] | Mapping[str, Any] | None = None,
     rtol: float | ArrayLike | None = None,
     atol: float | ArrayLike | None = None,
+    c0: ArrayLike | None = None,
     **options: Any,
 ) -> tuple[float, Gradients]:
     """Run `net` on `x`, then backpropagate the loss through the history.
@@ -255,6 +278,9 @@ def bptt(
         back: memory O(sqrt(n_steps)) states instead of n_steps, for about
         one extra forward pass; the same gradients, bit for bit. Discrete
         and fixed-step continuous runs alike.
+    c0 : array_like, shape (n_lstm,) or (batch, n_lstm), optional
+        Initial LSTM cell state, as in `simulator.run`; ``grads.c0`` follows
+        the rule of ``grads.h0``.
     trainable : optional
         Which parameters count as training for `clip`, as in
         `simulator.train` (a list of kinds or a mapping to edges, nodes or
@@ -302,7 +328,7 @@ def bptt(
             f"`bptt` got {', '.join(map(repr, given))}, which an adaptive method takes (method='RK45', 'BDF', ... "
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
-    refuse_gated(net, what="gradients (BPTT)")
+    refuse_gated(net, continuous)
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):
             raise ValueError(f"`truncate` and `checkpoint` apply to the fixed-step methods; method={method!r} is "
@@ -342,6 +368,24 @@ def bptt(
     T, batch, n = drive.n_steps, drive.batch, net.n_neurons
     segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
+    cell0 = prepare_cells(net, c0, drive)
+    if net.gated:
+        try:
+            value, parts = gated_gradients(net, drive, cell0, y_targets, loss, teacher, truncate or 0, segment,
+                                           return_diagnostics)
+        except NonFiniteError as overflow:
+            try:
+                run(net, x, h0, c0=c0, targets=targets if teacher_forcing else None, teacher_forcing=teacher_forcing,
+                    progress=False)
+            except NonFiniteError as located:
+                raise located from None
+            raise overflow
+        gates = {k: v for k, v in parts.items() if k in GATE_PARAMETERS}
+        grads = Gradients(parts["weight"], parts["bias"], np.zeros_like(net.tau), _initial_grad(parts["h0"], h0, drive),
+                          {"dh_norm": parts["dh_norm"].astype(net.dtype, copy=False), "edge_grad": parts["edge_grad"]}
+                          if return_diagnostics else {},
+                          c0=_initial_grad(parts["c0"], c0, drive) if net.cell_neurons else None, **gates)
+        return value, clip_norm(grads, clip, masks)
 
     # The kernels accumulate weight gradients (and per-step contributions) in
     # the in-edge tables' slot order, so each step's sums stream through
@@ -380,6 +424,17 @@ def bptt(
     diagnostics = {"dh_norm": dh_norm.astype(net.dtype, copy=False), "edge_grad": np.abs(step_abs)}
     grads = Gradients(g_weight, g_bias, g_tau, h0_grad, diagnostics if return_diagnostics else {})
     return value, clip_norm(grads, clip, masks)
+
+
+def _initial_grad(g: np.ndarray, given, drive) -> np.ndarray:
+    """The gradient of an initial state (kernel layout (n, batch)) shaped
+    like the state given: unbatched, one row per sequence, or summed over
+    the batch for a state the batch shares."""
+    if not drive.batched:
+        return g[:, 0].copy()
+    if given is not None and np.ndim(given) == 1:
+        return g.sum(axis=1)
+    return g.T.copy()
 
 
 def _segment_length(checkpoint, n_steps: int) -> int:

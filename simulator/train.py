@@ -33,8 +33,10 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
 
     Parameters
     ----------
-    trainable : None, iterable of {"weight", "bias", "tau"}, or mapping
-        None: weights and biases (tau has no effect in discrete time). An
+    trainable : None, iterable of {"weight", "bias", "tau", "weight_r", ...}, or mapping
+        None: weights and biases, every gate weight and bias the network
+        has (tau has no effect in discrete time). Gate parameters
+        (``weight_z``, ``bias_f``, ...) are kinds of their own. An
         iterable names the kinds that train. A mapping gives per kind
         ``True``/``False``, a list of edges ``(u, v)`` (weight) or node
         names (bias, tau) that train, or a boolean mask aligned with the
@@ -54,17 +56,19 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
     >>> masks["weight"], masks["bias"], masks["tau"]
     (array([ True, False]), array([ True, False]), array([False, False]))
     """
+    gate_kinds = tuple(net.gate_parameters())
     if trainable is None:
-        trainable = {"weight": True, "bias": True}
+        trainable = {"weight": True, "bias": True, **{kind: True for kind in gate_kinds}}
     elif not isinstance(trainable, Mapping):
         if isinstance(trainable, str):
             raise TypeError(f"`trainable` must be a list of kinds or a mapping, got {trainable!r}")
         trainable = {kind: True for kind in trainable}
     sizes = {"weight": net.n_edges, "bias": net.n_neurons + net.n_outputs, "tau": net.n_neurons}
+    sizes.update((kind, sizes["weight" if kind.startswith("weight") else "bias"]) for kind in gate_kinds)
     masks = {kind: np.zeros(size, dtype=bool) for kind, size in sizes.items()}
     for kind, spec in trainable.items():
-        if kind not in KINDS:
-            raise ValueError(f"`trainable` has unknown kind {kind!r}: kinds are {KINDS}")
+        if kind not in sizes:
+            raise ValueError(f"`trainable` has unknown kind {kind!r}: this network's kinds are {tuple(sizes)}")
         if spec is True or spec is False:
             masks[kind][:] = spec
             continue
@@ -76,9 +80,9 @@ def trainable_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] |
             masks[kind][:] = spec
             continue
         for item in spec:
-            if kind == "weight":
+            if kind.startswith("weight"):
                 if not (isinstance(item, tuple) and len(item) == 2):
-                    raise ValueError(f"`trainable['weight']` lists edges as (source, target) pairs, or is a boolean "
+                    raise ValueError(f"`trainable[{kind!r}]` lists edges as (source, target) pairs, or is a boolean "
                                      f"mask aligned with net.edges; got {item!r}")
                 masks[kind][net.edges.index(item)] = True
                 continue
@@ -94,7 +98,7 @@ def trained_masks(net: Network, trainable: Iterable[str] | Mapping[str, Any] | N
     """`trainable_masks` with the default of `train` and `bptt`: weights and
     biases, and time constants too in continuous time."""
     if trainable is None and continuous:
-        trainable = ("weight", "bias", "tau")
+        trainable = ("weight", "bias", "tau", *net.gate_parameters())
     return trainable_masks(net, trainable)
 
 
@@ -120,6 +124,7 @@ def train(
     min_tau: float | None = None,
     rtol: float | None = None,
     atol: float | None = None,
+    c0: ArrayLike | None = None,
     **hyper: float,
 ) -> tuple[Network, dict[str, np.ndarray]]:
     """Train the existing edges (and biases) of `net` by BPTT.
@@ -250,9 +255,11 @@ def train(
     n_batch = xa.shape[1] if batched else 1
     size = batch_size or n_batch
     h0a = None if h0 is None else np.asarray(h0)
+    c0a = None if c0 is None else np.asarray(c0)
     warn_sparse_readout(net, supervised_outputs(net, ta, loss))  # once here; not from every epoch's bptt
 
-    params = [net.weight.copy(), net.bias.copy(), net.tau.copy()]
+    gate_kinds = tuple(net.gate_parameters())
+    params = [net.weight.copy(), net.bias.copy(), net.tau.copy(), *(getattr(net, k).copy() for k in gate_kinds)]
     state: dict = {}
     losses, norms = [], []
     diverged, last_finite = None, net
@@ -265,11 +272,12 @@ def train(
                 idx = order[start:start + size]
                 xb, tb = (xa[:, idx], ta[:, idx]) if batched else (xa, ta)
                 hb = h0a[idx] if batched and h0a is not None and h0a.ndim == 2 else h0a
+                cb = c0a[idx] if batched and c0a is not None and c0a.ndim == 2 else c0a
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", SparseReadoutWarning)
                         value, grads = bptt(net, xb, tb, loss=loss, h0=hb, dt=dt, method=method, truncate=truncate,
-                                            teacher_forcing=teacher_forcing, **tolerances)
+                                            teacher_forcing=teacher_forcing, **tolerances, c0=cb)
                 except NonFiniteError as error:
                     diverged = f"the forward pass overflowed ({error})"
                     break
@@ -282,11 +290,13 @@ def train(
                     break
                 grads = clip_norm(grads, clip, masks, norm)
                 params, state = step(params, [grads.weight * masks["weight"], grads.bias * masks["bias"],
-                                              grads.tau * masks["tau"]], state, lr, **hyper)
+                                              grads.tau * masks["tau"],
+                                              *(getattr(grads, k) * masks[k] for k in gate_kinds)], state, lr, **hyper)
                 if continuous:
                     params[2] = np.maximum(params[2], min_tau)
                 last_finite = net  # its loss and gradients were finite
-                net = net.with_params(weight=params[0], bias=params[1], tau=params[2])
+                net = net.with_params(weight=params[0], bias=params[1], tau=params[2],
+                                      **dict(zip(gate_kinds, params[3:])))
                 epoch_loss += value * len(idx)
                 epoch_norm += norm * len(idx)
                 count += len(idx)
