@@ -437,7 +437,8 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
         u0 = np.zeros(adj.size)
         u0[:m] = system.flat(lam)
         try:
-            sol = scipy.integrate.solve_ivp(adj.fun, ((k + 1) * dt, k * dt), u0, method=solver, **kwargs)
+            sol = scipy.integrate.solve_ivp(adj.fun, ((k + 1) * dt, k * dt), u0, method=solver, t_eval=[k * dt],
+                                            **kwargs)  # t_eval: keep the end only, not every step's state
         except ValueError as exc:
             if "must not contain infs or NaNs" not in str(exc):
                 raise
