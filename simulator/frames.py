@@ -6,6 +6,9 @@ imported only when a conversion is asked for.
 Alignment in time: ``states[t]`` is the state at ``times[t]``; ``outputs[t]``
 is read from ``states[t + 1]`` and so sits at ``times[t + 1]``; ``inputs[t]``
 drives the step from ``times[t]`` to ``times[t + 1]`` and sits at ``times[t]``.
+A gated run's ``cells[t]`` (LSTM cell states) sit at ``times[t]`` like the
+states; ``gates[q][t]`` is computed in the step into ``states[t + 1]`` and sits
+at ``times[t + 1]`` like the outputs.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
 __all__ = ["to_xarray", "to_pandas", "WHAT"]
 
 #: What `to_xarray` can give.
-WHAT = ("states", "outputs", "inputs", "all")
+WHAT = ("states", "outputs", "inputs", "cells", "gates", "all")
 
 
 def _labels(names: Sequence) -> np.ndarray:
@@ -35,8 +38,18 @@ def _labels(names: Sequence) -> np.ndarray:
     return out
 
 
+def _stacked_gates(res: Result) -> np.ndarray:
+    """``res.gates`` as one array, shape (n_gates, n_steps, [batch,] n_neurons)."""
+    return np.stack([res.gates[key] for key in res.gates])
+
+
 def _padded(res: Result, what: str) -> np.ndarray:
-    """`outputs` or `inputs` on the full time axis, NaN where undefined."""
+    """`outputs`, `inputs` or the stacked gates on the full time axis, NaN where undefined."""
+    if what == "gates":
+        a = _stacked_gates(res)
+        full = np.full((a.shape[0], res.times.shape[0]) + a.shape[2:], np.nan, dtype=a.dtype)
+        full[:, 1:] = a
+        return full
     a = getattr(res, what)
     full = np.full((res.times.shape[0],) + a.shape[1:], np.nan, dtype=a.dtype)
     if what == "outputs":
@@ -59,18 +72,29 @@ def to_xarray(res: Result, what: str = "states") -> Any:
     attrs = {k: v for k, v in res.info.items() if isinstance(v, (str, int, float, bool))}
     groups = {"states": ("neuron", net.neurons), "outputs": ("output", net.outputs),
               "inputs": ("input", net.inputs)}
+    if res.cells is not None:
+        groups["cells"] = ("cell", net.cell_neurons)
+    if res.gates is not None:
+        groups["gates"] = ("neuron", net.neurons)
+    if what != "all" and what not in groups:
+        raise ValueError("this run recorded no gates: run it with `sim.run(net, x, record_gates=True)`"
+                         if what == "gates" else
+                         "this run has no cell states: only a network with LSTM neurons has them")
 
     def array(name: str) -> Any:
         dim, names = groups[name]
-        if name == "states":
-            values, time = res.states, res.times
+        if name in ("states", "cells"):
+            values, time = getattr(res, name), res.times
         elif what == "all":
             values, time = _padded(res, name), res.times
+        elif name == "gates":
+            values, time = _stacked_gates(res), res.times[1:]
         else:
             values = getattr(res, name)
             time = res.times[1:] if name == "outputs" else res.times[:-1]
-        return xr.DataArray(values, dims=("time", *batch, dim), name=name, attrs=attrs,
-                            coords={**coords, "time": time, dim: _labels(names)})
+        lead, extra = (("gate",), {"gate": list(res.gates)}) if name == "gates" else ((), {})
+        return xr.DataArray(values, dims=(*lead, "time", *batch, dim), name=name, attrs=attrs,
+                            coords={**coords, **extra, "time": time, dim: _labels(names)})
 
     if what != "all":
         return array(what)

@@ -92,14 +92,24 @@ class Result:
 
         Parameters
         ----------
-        what : {"states", "outputs", "inputs", "all"}
+        what : {"states", "outputs", "inputs", "cells", "gates", "all"}
             ``"states"`` gives a DataArray with dims ``("time", ["batch",]
             "neuron")``, node names as the ``neuron`` coordinate and
             ``times`` as ``time``. ``"outputs"`` (dim ``output``) sits at
             ``times[1:]`` (read from the state after each step) and
             ``"inputs"`` (dim ``input``) at ``times[:-1]`` (the step each
-            input drives). ``"all"`` gives a Dataset of the three on the full
-            time axis, NaN where an output or input is undefined.
+            input drives). ``"cells"`` (a network with LSTM neurons): dims
+            ``("time", ["batch",] "cell")``, the ``cell`` coordinate
+            ``network.cell_neurons``, at ``times`` like the states.
+            ``"gates"`` (a run with ``record_gates=True``): dims ``("gate",
+            "time", ["batch",] "neuron")``, the ``gate`` coordinate the keys
+            of `gates` (``"r"``, ``"z"``, ``"n"``, ``"i"``, ``"f"``, ``"g"``,
+            ``"o"``), at ``times[1:]`` (computed in the step into each
+            state), NaN for neurons without that gate. ``"all"`` gives a
+            Dataset of states, outputs and inputs, and of cells and gates
+            when the run has them, on the full time axis, NaN where an
+            output, input or gate is undefined; a run without cells or gates
+            gives the three alone.
 
         Examples
         --------
@@ -108,6 +118,24 @@ class Result:
         >>> da = sim.run(net, np.ones((3, 1))).to_xarray()
         >>> da.dims, da.sel(neuron="h").values.round(3).tolist()
         (('time', 'neuron'), [0.0, 0.762, 0.762, 0.762])
+
+        A gated run's gates, one neuron's update gate:
+
+        >>> import topologies as tp
+        >>> net = sim.compile(tp.gru(1, 2, 1, seed=0))
+        >>> res = sim.run(net, np.ones((3, 1)), record_gates=True)
+        >>> gates = res.to_xarray("gates")
+        >>> gates.dims, gates.sel(gate="z", neuron=net.neurons[0]).shape
+        (('gate', 'time', 'neuron'), (3,))
+        >>> sorted(res.to_xarray("all").data_vars)
+        ['gates', 'inputs', 'outputs', 'states']
+
+        Raises
+        ------
+        ValueError
+            An unknown `what`, ``"gates"`` for a run without
+            ``record_gates=True``, ``"cells"`` for a network without LSTM
+            neurons.
         """
         return frames.to_xarray(self, what)
 

@@ -17,7 +17,9 @@ Every file records its format (``"graphrnn-network"`` or
 inputs and outputs, and loads back to an identical object: the same names of
 the same types (an int node ``3`` stays ``3``, a tuple stays a tuple), the same
 order of neurons, inputs, outputs and edges, the same parameters bit for bit,
-the same activations and the same graph, node and edge attributes.
+the same activations and the same graph, node and edge attributes. A
+Result's file also holds its ``cells`` and ``gates`` when the run has them
+(members ``cells`` and ``gates/<name>``), loaded back bit for bit.
 
 Values travel as typed JSON where a format has no place for them: a tuple is
 ``{"$tuple": [...]}``, a non-finite float ``{"$float": "nan"}``, a NumPy array

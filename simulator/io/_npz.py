@@ -205,7 +205,42 @@ def _result_record(res: Result) -> tuple[dict, dict[str, np.ndarray]]:
     if dropped:
         warnings.warn(f"info entries {dropped!r} cannot be saved and are left out", UserWarning, stacklevel=3)
     header = {"format": RESULT_FORMAT, "version": FORMAT_VERSION, "network": net_header, "info": info}
+    # A gated run's cells and gates, written only when the run has them (older
+    # readers skip the extra members).
+    if res.cells is not None:
+        arrays["cells"] = np.asarray(res.cells)
+    if res.gates is not None:
+        header["gates"] = list(res.gates)
+        for key, value in res.gates.items():
+            arrays[f"gates/{key}"] = np.asarray(value)
     return header, arrays
+
+
+def _gated_from_record(header: dict, arrays: dict[str, np.ndarray], net: Network,
+                       states: np.ndarray) -> tuple[np.ndarray | None, dict[str, np.ndarray] | None]:
+    """The cells and gates of a result record (None where it has none), checked against `states`."""
+    cells = arrays.get("cells")
+    if cells is not None:
+        expected = states.shape[:-1] + (len(net.cell_neurons),)
+        if cells.dtype.kind != "f" or cells.shape != expected:
+            raise _Problem(f"array 'cells' has dtype {cells.dtype} and shape {cells.shape}; expected floats "
+                           f"of shape {expected} ({len(net.cell_neurons)} LSTM neurons)")
+    keys = header.get("gates")
+    if keys is None:
+        return cells, None
+    if type(keys) is not list or not all(type(k) is str for k in keys) or len(set(keys)) != len(keys):
+        raise _Problem("the gates entry is not a list of distinct gate names")
+    gates, expected = {}, (states.shape[0] - 1,) + states.shape[1:]
+    for key in keys:
+        member = f"gates/{key}"
+        if member not in arrays:
+            raise _Problem(f"array {member!r} is missing")
+        a = arrays[member]
+        if a.dtype.kind != "f" or a.shape != expected:
+            raise _Problem(f"array {member!r} has dtype {a.dtype} and shape {a.shape}; expected floats of "
+                           f"shape {expected}")
+        gates[key] = a
+    return cells, gates
 
 
 def _result_from_record(header: dict, arrays: dict[str, np.ndarray]) -> Result:
@@ -244,7 +279,9 @@ def _result_from_record(header: dict, arrays: dict[str, np.ndarray]) -> Result:
             info[key] = decode_value(spec["value"])
         else:
             raise _Problem("info entries are not [key, {'value' | 'array': ...}] pairs")
-    return Result(states=states, outputs=outputs, times=times, inputs=inputs, network=net, info=info)
+    cells, gates = _gated_from_record(header, arrays, net, states)
+    return Result(states=states, outputs=outputs, times=times, inputs=inputs, network=net, info=info,
+                  cells=cells, gates=gates)
 
 
 def _write_npz(f: IO[bytes], header: dict, arrays: dict[str, np.ndarray]) -> None:

@@ -12,6 +12,7 @@ names of ``res.network`` or `net`).
 `animate`              `graph` over time, as an inline HTML/JavaScript player
 `gradient_flow`        norm of dL/dh[t] against t (vanishing, exploding)
 `training`             loss per epoch, gradient norm on a twin axis
+`gates`                a GRU or LSTM neuron's gates, state and cell over time
 `trajectories`         one neuron at several fixed steps dt beside the ODE
 `phase_portrait`       two neurons against each other, with the vector field
 `eigenvalues`          eigenvalues in the complex plane, stability boundary
@@ -37,6 +38,7 @@ from ._common import NEUTRAL
 from .analysis import SLOW, STABLE, UNSTABLE, eigenvalues, fixed_points, lyapunov
 from .continuous import FIELDS, NULLCLINE, phase_portrait, trajectories
 from .drawing import LAYOUTS, NEGATIVE, POSITIVE, SHAPES, SPRING_MAX, ZERO, animate, graph
+from .gated import GATES, gates
 from .learning import gradient_flow, training
 from .timeseries import activity, traces
 
@@ -45,6 +47,7 @@ __all__ = [
     "animate",
     "eigenvalues",
     "fixed_points",
+    "gates",
     "gradient_flow",
     "graph",
     "lyapunov",
