@@ -299,6 +299,10 @@ def bptt(
     NonFiniteError
         When the forward pass overflows to inf/NaN; the message names the
         step and the neuron, as `run`'s does.
+    SolverError
+        An adaptive method's forward or backward solve failed: SciPy's
+        message, the time, and the largest state (forward) or adjoint
+        component dL/dh (backward) there.
 
     Warns
     -----

@@ -264,3 +264,20 @@ def test_failed_backward_solve_names_time_and_adjoint(monkeypatch):
     with pytest.raises(sim.SolverError, match=r"backward \(adjoint\) solve_ivp \(RK45\) failed at t = 2: Required "
                                               r"step size.*largest adjoint component dL/dh there: neuron 'h\d'"):
         sim.bptt(net, x, targets, dt=DT, method="RK45")
+
+
+def test_samples_without_jumps_share_a_forward_piece():
+    """Equal consecutive samples make one forward piece span several sample
+    times; the backward pieces still stop at each target time (checked
+    against RK4 BPTT at a step of dt / 32)."""
+    G, x, targets, h0 = problem("mse", True, False)
+    net = sim.compile(G)
+    x = np.repeat(x[:2], 2, axis=0)  # samples 0 = 1 and 2 = 3
+    _, g = sim.bptt(net, x, targets, h0=h0, dt=DT, method="RK45", **TIGHT)
+    assert g.info["forward_steps"] > 0
+    r = 32
+    tr = np.full((T * r, targets.shape[1]), np.nan)
+    tr[r - 1::r] = targets
+    _, g_rk4 = sim.bptt(net, np.repeat(x, r, axis=0), tr, h0=h0, dt=DT / r, method="rk4")
+    for kind in ("weight", "bias", "tau", "h0"):
+        assert relative_error(getattr(g, kind), getattr(g_rk4, kind)) < 1e-5, kind
