@@ -467,8 +467,12 @@ class Network:
 
     @property
     def cell_neurons(self) -> tuple:
-        """Names of the LSTM neurons: the column order of cell states."""
-        return tuple(name for name, c in zip(self.neurons, self.unit_codes) if c == UNITS["lstm"])
+        """Names of the LSTM neurons: the column order of cell states
+        (found once per network)."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "cell_neurons" not in cache:
+            cache["cell_neurons"] = tuple(self.neurons[i] for i in np.flatnonzero(self.unit_codes == UNITS["lstm"]))
+        return cache["cell_neurons"]
 
     def gate_parameters(self) -> dict[str, np.ndarray]:
         """The gate parameters the network has (name -> array), in

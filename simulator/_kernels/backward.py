@@ -40,27 +40,35 @@ from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def segment_outer(ptr, index, r, q, rows, cols, first, g_weight, step_abs, t):
+def segment_outer(ptr, index, q, rows, cols, first, g_weight, step_abs, t, lo, hi):
     """``g_weight[first + k] += sum_b rows[r, b] * cols[index[k], b]`` over
-    segment `q` of row `r` (unsigned) of an in-edge table whose slots'
-    gradients start at `first` (uint64); when `step_abs` has rows, also add
-    each edge's contribution to row `t` of it. The slots' gradients lie
-    side by side, so the batch-1 loop vectorises."""
+    segment `q` of rows ``lo:hi`` (unsigned) of an in-edge table whose
+    slots' gradients start at `first` (uint64); when `step_abs` has rows,
+    also add each edge's contribution to row `t` of it. The slots'
+    gradients lie side by side, so the batch-1 loop runs through memory.
+
+    The loop over rows stays inside: where an inlined helper with array
+    arguments branches, Numba keeps the atomic increments and decrements of
+    their reference counts around every call: a call per row and segment
+    took about 15 ns an edge against 1 (the discrete BPTT ran 4.5x slower).
+    """
     nb = rows.shape[1]
     record = step_abs.shape[0] > 0
-    if nb == 1 and not record:
-        rr = rows[r, 0]
-        for k in range(ptr[r, q], ptr[r, q + 1]):
-            g_weight[first + k] += rr * cols[index[k], 0]
-        return
-    for k in range(ptr[r, q], ptr[r, q + 1]):
-        j = index[k]
-        acc = 0.0
-        for b in range(nb):
-            acc += rows[r, b] * cols[j, b]
-        g_weight[first + k] += acc
-        if record:
-            step_abs[t, first + k] += acc
+    for r in range(lo, hi):
+        a, z = ptr[r, q], ptr[r, q + 1]
+        if nb == 1 and not record:
+            rr = rows[r, 0]
+            for k in range(a, z):
+                g_weight[first + k] += rr * cols[index[k], 0]
+            continue
+        for k in range(a, z):
+            j = index[k]
+            acc = 0.0
+            for b in range(nb):
+                acc += rows[r, b] * cols[j, b]
+            g_weight[first + k] += acc
+            if record:
+                step_abs[t, first + k] += acc
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -69,10 +77,10 @@ def in_edge_grads(ptr, index, da, h, xt, yhat, g_weight, g_bias, step_abs, t, lo
     gradients of the in-edges of neurons ``lo:hi`` (unsigned) and ``da`` to
     their biases."""
     zero = np.uint64(0)
+    segment_outer(ptr, index, HIDDEN, da, h, zero, g_weight, step_abs, t, lo, hi)
+    segment_outer(ptr, index, INPUT, da, xt, zero, g_weight, step_abs, t, lo, hi)
+    segment_outer(ptr, index, FED, da, yhat, zero, g_weight, step_abs, t, lo, hi)
     for r in range(lo, hi):
-        segment_outer(ptr, index, r, HIDDEN, da, h, zero, g_weight, step_abs, t)
-        segment_outer(ptr, index, r, INPUT, da, xt, zero, g_weight, step_abs, t)
-        segment_outer(ptr, index, r, FED, da, yhat, zero, g_weight, step_abs, t)
         for b in range(da.shape[1]):
             g_bias[r] += da[r, b]
 
@@ -85,9 +93,10 @@ def output_grads(w, dz, hn, xt, g_weight, g_bias, step_abs, t):
     ptr, index = w.outputs.ptr, w.outputs.index
     first = np.uint64(w.hidden.index.shape[0])
     n = w.bias_h.shape[0]
-    for o in range(np.uint64(dz.shape[0])):
-        segment_outer(ptr, index, o, HIDDEN, dz, hn, first, g_weight, step_abs, t)
-        segment_outer(ptr, index, o, INPUT, dz, xt, first, g_weight, step_abs, t)
+    lo, hi = np.uint64(0), np.uint64(dz.shape[0])
+    segment_outer(ptr, index, HIDDEN, dz, hn, first, g_weight, step_abs, t, lo, hi)
+    segment_outer(ptr, index, INPUT, dz, xt, first, g_weight, step_abs, t, lo, hi)
+    for o in range(dz.shape[0]):
         for b in range(dz.shape[1]):
             g_bias[n + o] += dz[o, b]
 
