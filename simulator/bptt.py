@@ -22,6 +22,7 @@ from .gated_bptt import gated_gradients
 from .losses import LOSSES
 from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
+from .delays import refuse_delays
 from .simulate import refuse_gated, run
 from .units import GATE_PARAMETERS
 
@@ -333,6 +334,7 @@ def bptt(
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
     refuse_gated(net, continuous)
+    refuse_delays(net, "gradients (sim.bptt, sim.train)")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):
             raise ValueError(f"`truncate` and `checkpoint` apply to the fixed-step methods; method={method!r} is "

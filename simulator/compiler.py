@@ -18,7 +18,8 @@ import networkx as nx
 import numpy as np
 
 from .activations import ACTIVATIONS, activation_code
-from .layout import KIND_NAMES, build_layout
+from .delays import check_delays, default_delays
+from .layout import build_layout
 from .network import GraphAttributes, Network, as_dtype, detached
 from .units import GATE_ACTIVATIONS, GATE_BIASES, GATE_WEIGHTS, UNITS
 
@@ -38,9 +39,6 @@ GATE_WEIGHT_KEYS = frozenset(GATE_WEIGHTS["gru"] + GATE_WEIGHTS["lstm"])
 DEFAULT_ACTIVATION = ("identity", "tanh", "identity")
 #: Edge kind code by (source role, target role); -1 into an input, -2 output->output.
 KIND_TABLE = np.array([[-1, 1, 4], [-1, 0, 3], [-1, 2, -2]], dtype=np.int8)
-#: The steps a signal takes along an edge of each kind (W, U, F, V, D): the
-#: only `delay` this version simulates.
-DEFAULT_DELAY = (1, 0, 1, 0, 0)
 
 
 def _check_graph(G: Any) -> None:
@@ -57,18 +55,23 @@ def _check_graph(G: Any) -> None:
         raise ValueError("`G` has no nodes")
 
 
-def _refuse_unsimulated(G: nx.Graph, neurons: list, nodes: list, src: np.ndarray, dst: np.ndarray,
-                        kind: np.ndarray, extra: np.ndarray) -> None:
-    """Refuse, by name, an edge ``delay`` other than its kind's default:
-    this version does not simulate delays, and ignoring them would run a
-    different network."""
+def _read_delays(G: nx.Graph, nodes: list, src: np.ndarray, dst: np.ndarray, kind: np.ndarray,
+                 extra: np.ndarray) -> np.ndarray | None:
+    """The ``delay`` of every edge (its kind's default where the attribute
+    is absent), checked (`simulator.delays.check_delays`, naming the edge);
+    None when no edge carries one."""
+    given = {}
     for e in np.flatnonzero(extra).tolist():
-        u, v = _edge_name(nodes, src, dst, e)
-        delay = G.edges[u, v].get("delay")
-        if delay is not None and not (np.isscalar(delay) and delay == DEFAULT_DELAY[kind[e]]):
-            raise ValueError(f"edge {(u, v)!r} has delay {delay!r}: this version simulates only the default "
-                             f"delay of each edge kind ({DEFAULT_DELAY[kind[e]]} for {KIND_NAMES[kind[e]]}); "
-                             "remove the attribute")
+        data = G.edges[_edge_name(nodes, src, dst, e)]
+        if "delay" in data:
+            given[e] = data["delay"]
+    if not given:
+        return None
+    values = default_delays(kind).astype(object)
+    for e, delay in given.items():
+        values[e] = delay
+    delay = check_delays(values, len(kind), lambda e: _edge_name(nodes, src, dst, e)).copy()
+    return delay
 
 
 def _resolve_roles(
@@ -245,7 +248,9 @@ def compile(
     G : networkx.DiGraph or networkx.Graph
         The wiring. An undirected graph means both directions. Node attributes
         ``role`` (``"input"``, ``"output"``, else hidden), ``bias``,
-        ``activation`` and ``tau``; edge attribute ``weight`` (default 1.0).
+        ``activation`` and ``tau``; edge attributes ``weight`` (default 1.0)
+        and ``delay`` (steps, an integer >= 0; default 1 on hidden->hidden
+        and output->hidden edges, 0 on the others: design section 9).
     inputs, outputs : sequence of node names, optional
         The input and output nodes, in column order. Default: the nodes whose
         ``role`` attribute says so, in graph order.
@@ -265,7 +270,9 @@ def compile(
         merge parallel edges).
     ValueError
         For an edge into an input node, an output->output edge, a weight, bias
-        or tau that is not a finite real (tau must be > 0), an unknown
+        or tau that is not a finite real (tau must be > 0), a delay that is
+        not a whole number in 0..`simulator.delays.MAX_DELAY`, edges of delay
+        0 that form a directed cycle (the message lists its nodes), an unknown
         activation, or `inputs`/`outputs` that name unknown nodes or
         contradict the ``role`` attributes. The message names the node or edge.
 
@@ -315,7 +322,7 @@ def compile(
     weight = _weights_array(weight, bad_weight, nodes, src, dst, dt)
 
     neurons = [n for n, r in zip(nodes, roles) if r == HIDDEN]
-    _refuse_unsimulated(G, neurons, nodes, src, dst, kind, extra)
+    delay = _read_delays(G, nodes, src, dst, kind, extra)
     units = _units(G, nodes, roles, neurons)
     bias, codes, tau, node_extra = [], [], [], {}
     for name, code in [(n, HIDDEN) for n in neurons] + [(n, OUTPUT) for n in output_names]:
@@ -379,7 +386,7 @@ def compile(
             if k in data:
                 gate_weight[k][e] = _edge_number(data[k], k, (u, v))
         unused_edge += [((u, v), k) for k in sorted(GATE_WEIGHT_KEYS.intersection(data).difference(owned))]
-        rest = {k: val for k, val in data.items() if k != "weight" and k not in owned}
+        rest = {k: val for k, val in data.items() if k not in ("weight", "delay") and k not in owned}
         if rest:
             edge_extra[e] = detached(rest)
     if unused_edge:
@@ -425,6 +432,7 @@ def compile(
         layout=layout,
         unit_codes=units,
         gate_codes=gate_codes,
+        delay=delay,
         **gated,
     )
 

@@ -122,9 +122,11 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
     >>> sim.jacobian(sim.compile(G, dtype="float32"), np.zeros(2)).dtype
     dtype('float32')
     """
+    from .delays import refuse_delays
     from .simulate import refuse_gated  # simulate imports this module's neighbours
 
     refuse_gated(net, what="continuous-time Jacobians")
+    refuse_delays(net, "Jacobians")
     n = net.n_neurons
     h = float_array(h, "h", net.dtype)
     x = np.zeros(net.n_inputs, dtype=net.dtype) if x is None else float_array(x, "x", net.dtype)

@@ -29,6 +29,7 @@ from ._kernels.types import Gates, Table, Transposed, Wiring
 from .activations import ACTIVATIONS, NAMES
 from .units import GATE_ACTIVATIONS, GATE_BIASES, GATE_PARAMETERS, GATE_WEIGHTS, UNITS
 from .display import count, html_table, network_rows
+from .delays import Schedule, check_delays, default_delays, same_step_levels
 from .layout import KIND_NAMES, KIND_ROLES, KINDS, Layout, build_layout
 
 __all__ = ["Network", "GraphAttributes", "EdgeList", "detached"]
@@ -214,6 +215,10 @@ class Network:
         GRU gate biases aligned with `bias` (0 elsewhere); None without GRUs.
     bias_i, bias_f, bias_o : ndarray, shape (n_neurons + n_outputs,), or None
         LSTM gate biases, likewise.
+    delay : ndarray of int64, shape (n_edges,), optional
+        The steps a signal takes along each edge (design section 9), aligned
+        with `edges`; default: each kind's default (`simulator.delays`:
+        1 for W and F edges, 0 for U, V and D), section 3's timing.
     layout : Layout
         The index structure. Built (and the edges validated) when not given;
         only a network with the same edges may pass its own
@@ -257,6 +262,7 @@ class Network:
     bias_i: NDArray[np.floating] | None = field(default=None, repr=False)
     bias_f: NDArray[np.floating] | None = field(default=None, repr=False)
     bias_o: NDArray[np.floating] | None = field(default=None, repr=False)
+    delay: NDArray[np.int64] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ checks
     def __post_init__(self) -> None:
@@ -285,6 +291,7 @@ class Network:
             object.__setattr__(self, name, _readonly(a))
         self._check_units(dtype)
         self._check_parameters()
+        checked = self.layout is not None
         if self.layout is None:
             # A given layout comes from a validated network with the same
             # structure (with_params, astype): its edges were checked then.
@@ -292,6 +299,24 @@ class Network:
             object.__setattr__(
                 self, "layout", build_layout(self.edge_kind, self.edge_src, self.edge_dst, self.sizes)
             )
+        self._check_delay(checked)
+
+    def _check_delay(self, checked: bool) -> None:
+        """Fill or validate `delay`; refuse a cycle of delay-0 edges. A
+        read-only int64 array beside a given layout comes from a validated
+        network (`with_params`, `astype`) and is taken as it is."""
+        value = self.delay
+        if value is None:
+            object.__setattr__(self, "delay", _readonly(default_delays(self.edge_kind)))
+            self._cache["has_delays"] = False  # type: ignore[attr-defined]
+            return
+        trusted = (checked and isinstance(value, np.ndarray) and value.dtype == np.int64
+                   and not value.flags.writeable and value.shape == (self.n_edges,))
+        if not trusted:
+            value = check_delays(value, self.n_edges, self.edges.__getitem__)
+            object.__setattr__(self, "delay", value)
+        if self.has_delays and not trusted:
+            self.schedule()  # refuses a cycle of delay-0 edges, naming its nodes
 
     def _check_names(self) -> None:
         seen: dict = {}
@@ -461,6 +486,38 @@ class Network:
         return tuple(NAMES[c] for c in self.gate_codes)
 
     @property
+    def has_delays(self) -> bool:
+        """Whether any edge's delay differs from its kind's default."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "has_delays" not in cache:
+            cache["has_delays"] = bool((self.delay != default_delays(self.edge_kind)).any())
+        return cache["has_delays"]
+
+    def schedule(self) -> Schedule:
+        """The kernels' view of the delays (built once per network): the
+        per-slot delays of the in-edge tables and the levels of a step
+        (`simulator.delays.Schedule`).
+
+        Raises
+        ------
+        ValueError
+            When edges of delay 0 form a directed cycle (the message lists
+            its nodes in order).
+        """
+        cache = self._cache  # type: ignore[attr-defined]
+        if "schedule" not in cache:
+            names = self.neurons + self.outputs
+            order, level_ptr = same_step_levels(self.edge_kind, self.edge_src, self.edge_dst, self.delay,
+                                                self.n_neurons, self.n_outputs, names.__getitem__)
+            lay = self.layout
+            cache["schedule"] = Schedule(
+                hidden=np.ascontiguousarray(self.delay[lay.hidden_in.edge]),
+                outputs=np.ascontiguousarray(self.delay[lay.outputs_in.edge]),
+                order=order, level_ptr=level_ptr,
+            )
+        return cache["schedule"]
+
+    @property
     def gated(self) -> bool:
         """Whether any neuron is a GRU or an LSTM."""
         return bool(self.unit_codes.any())
@@ -512,6 +569,7 @@ class Network:
         weight: ArrayLike | None = None,
         bias: ArrayLike | None = None,
         tau: ArrayLike | None = None,
+        delay: ArrayLike | None = None,
         **gates: ArrayLike,
     ) -> Network:
         """Return a copy with new parameters (same names and index structure).
@@ -522,6 +580,9 @@ class Network:
         bias : array_like, shape (n_neurons + n_outputs,), optional
         tau : array_like, shape (n_neurons,), optional
             Converted to the network's dtype and validated like at compile time.
+        delay : array_like of int, shape (n_edges,), optional
+            New edge delays (whole numbers >= 0), validated like at compile
+            time: a cycle of delay-0 edges is refused.
         **gates : array_like, optional
             Gate parameters by name (``weight_r``, ``weight_z``, ``weight_i``,
             ``weight_f``, ``weight_o`` of shape (n_edges,); ``bias_r``,
@@ -553,7 +614,7 @@ class Network:
         for name in gates:
             if name not in GATE_PARAMETERS:
                 raise TypeError(f"with_params() got an unexpected keyword argument {name!r}: parameters are "
-                                f"weight, bias, tau, {', '.join(GATE_PARAMETERS)}")
+                                f"weight, bias, tau, delay, {', '.join(GATE_PARAMETERS)}")
             if getattr(self, name) is None:
                 raise ValueError(f"`{name}` is not a parameter of this network: no neuron has that gate")
             sizes[name] = sizes["weight" if name.startswith("weight") else "bias"]
@@ -564,6 +625,9 @@ class Network:
                 if a.shape != (size,):
                     raise ValueError(f"`{name}` must have shape ({size},), one per {each}; got {a.shape}")
                 new[name] = a
+        if delay is not None:
+            new["delay"] = check_delays(delay, self.n_edges, self.edges.__getitem__)
+            new["delay"].flags.writeable = True  # validated again, cycles included, by the new network
         return replace(self, **new, layout=self.layout)
 
     def astype(self, dtype: Any) -> Network:
@@ -659,7 +723,8 @@ class Network:
         attributes, as copies) and the node order are kept, except that
         inputs and outputs appear in their column order; ``role``,
         ``weight``, ``bias``, ``activation`` and ``tau`` are written from
-        the network.
+        the network, and ``delay`` on the edges whose delay differs from
+        their kind's default (only there).
 
         Returns
         -------
@@ -703,6 +768,9 @@ class Network:
             (u, v, {**detached(edge_extra[e]), "weight": w} if e in edge_extra else {"weight": w})
             for e, ((u, v), w) in enumerate(zip(self.edges, self.weight.tolist()))
         )
+        if self.has_delays:
+            for e in np.flatnonzero(self.delay != default_delays(self.edge_kind)).tolist():
+                G.edges[self.edges[e]]["delay"] = int(self.delay[e])
         if self.gated:
             into_hidden = np.flatnonzero(self.edge_kind < 3)
             codes = self.unit_codes[self.edge_dst[into_hidden]]

@@ -32,6 +32,7 @@ from .inputs import make_signal
 from .jacobians import Blocks, choose_jacobian
 from .methods import ODE_METHODS, check_ode_method
 from .network import Network
+from .delays import refuse_delays
 from .simulate import refuse_gated
 from .ode_args import check_options, check_span, check_tolerances, tolerance_layout
 from .progress import AUTO_DELAY, clock, progress_bar
@@ -176,6 +177,7 @@ def solve(
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
     refuse_gated(net, what="`solve` (continuous time)")
+    refuse_delays(net, "`solve` runs (continuous time)")
     check_ode_method(method)
     if jacobian not in JACOBIANS:
         raise ValueError(f"`jacobian` must be one of {JACOBIANS}, got {jacobian!r}")

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 
 from .activations import ACTIVATIONS
 from .arrays import Drive, prepare, prepare_targets
+from .delays import refuse_delays
 from .network import Network
 from .simulate import check_fixed_step, run
 
@@ -131,6 +132,7 @@ def fit_readout(
     continuous = dt is not None or method is not None
     if continuous:
         check_fixed_step(dt, method)
+    refuse_delays(net, "fitted readouts (fit_readout)")
     n = net.n_neurons
     for o, name in enumerate(net.outputs):
         if net.activation_codes[n + o] != ACTIVATIONS["identity"]:

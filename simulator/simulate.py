@@ -11,9 +11,11 @@ from numpy.typing import ArrayLike
 
 from . import threads
 from ._kernels import continuous as continuous_kernels
+from ._kernels import delayed as delayed_kernels
 from ._kernels import forward
 from ._kernels import gated as gated_kernels
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets, to_public
+from .delays import refuse_delays
 from .errors import raise_if_nonfinite
 from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, step_coefficients
 from .network import Network
@@ -201,6 +203,14 @@ def run(
             raise ValueError("teacher forcing is available in discrete time only")
     if net.gated:
         refuse_gated(net, continuous, update)
+    if net.has_delays:
+        if continuous:
+            refuse_delays(net, "continuous-time runs")
+        if update != "sync":
+            refuse_delays(net, "`update='async'` runs")
+        if net.gated:
+            i = int(np.flatnonzero(net.unit_codes)[0])
+            refuse_delays(net, f"gated neurons (node {net.neurons[i]!r} is a {net.units[i].upper()}): runs")
     elif record_gates:
         warnings.warn("`record_gates` has no effect: the network has no gated neuron", stacklevel=2)
     drive = prepare(net, x, h0)
@@ -246,6 +256,10 @@ def run(
                                                teacher, np.zeros((n_out, batch), dtype=net.dtype), gate_record))
             if bar is not None:
                 bar.update(T)
+            times = np.arange(T + 1, dtype=net.dtype)
+        elif net.has_delays:
+            info = {"mode": "discrete", "update": update, "dt": None, "method": None}
+            _delayed(net, drive.x, states, outputs, teacher, parallel, bar, bad)
             times = np.arange(T + 1, dtype=net.dtype)
         else:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}
@@ -315,3 +329,21 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
                     bad.append(forward.run_sync_parallel(*args, n_chunks))
                 else:
                     bad.append(forward.run_sync_serial(*args))
+
+
+def _delayed(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarray, teacher: np.ndarray,
+             parallel: bool | None, bar, bad: list) -> None:
+    """Fill `states` and `outputs` of a discrete run of a network with
+    delays, segment by segment; each segment reads the history the earlier
+    ones recorded (no copy of it), the fed-back outputs from `outputs`
+    itself, or from a copy with the targets written in under teacher forcing."""
+    w, sched = net.wiring(), net.schedule()
+    fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
+    for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], parallel, bar, "delayed"):
+        with threads.using(n_threads, net.n_neurons) as n_chunks:
+            if n_chunks:
+                bad.append(delayed_kernels.run_delayed_parallel(w, sched, x, states, outputs, fed, teacher,
+                                                                start, stop, n_chunks))
+            else:
+                bad.append(delayed_kernels.run_delayed_serial(w, sched, x, states, outputs, fed, teacher,
+                                                              start, stop))

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 
 from .bptt import (SparseReadoutWarning, bptt, check_clip, clip_norm, supervised_outputs, trained_norm,
                    warn_sparse_readout)
+from .delays import refuse_delays
 from .errors import NonFiniteError
 from .network import Network
 from .optim import OPTIMIZERS, check_options
@@ -238,6 +239,7 @@ def train(
     tolerances = {"rtol": rtol, "atol": atol} if adaptive else {}
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable as callback(epoch, net, loss), got {callback!r}")
+    refuse_delays(net, "gradients (sim.bptt, sim.train)")
     masks = trained_masks(net, trainable, continuous)
     if not continuous and masks["tau"].any():
         warnings.warn("training `tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)

@@ -104,6 +104,10 @@ class Model:
             from ..simulate import refuse_gated
 
             refuse_gated(net, what="dynamics analyses (fixed points, Lyapunov spectra)")
+        if getattr(net, "has_delays", False):
+            from ..delays import refuse_delays
+
+            refuse_delays(net, "dynamics analyses (fixed points, Lyapunov spectra)")
         self.net = net
         n, n_in, n_out = net.n_neurons, net.n_inputs, net.n_outputs
         self.n, self.n_in, self.n_out = n, n_in, n_out

@@ -32,6 +32,8 @@ NETWORK_ARRAYS: dict[str, Any] = {
 #: the gate parameters it has (the network's dtype).
 GATED_ARRAYS: dict[str, Any] = {"unit_codes": np.int8, "gate_codes": np.int8,
                                 **{name: None for name in GATE_PARAMETERS}}
+#: The edge delays (int64), written only for a network with a non-default one.
+DELAY_ARRAY = "delay"
 RESULT_ARRAYS = ("states", "outputs", "times", "inputs")
 
 
@@ -86,6 +88,8 @@ def _network_record(net: Network, prefix: str = "") -> tuple[dict, dict[str, np.
         header["units"] = list(UNITS)
         arrays.update((prefix + key, np.asarray(getattr(net, key)))
                       for key in GATED_ARRAYS if getattr(net, key) is not None)
+    if net.has_delays:
+        arrays[prefix + DELAY_ARRAY] = np.asarray(net.delay)
     order = _node_order_positions(net)
     if order is not None:
         arrays[prefix + "node_order"] = order
@@ -172,6 +176,12 @@ def _network_from_record(header: Any, arrays: dict[str, np.ndarray], prefix: str
             raise _Problem("the unit or gate activation codes are missing")
         values["unit_codes"] = _recode(values["unit_codes"], header["units"], UNITS, "unit")
         values["gate_codes"] = _recode(values["gate_codes"], header["activations"], ACTIVATIONS, "activation")
+    if prefix + DELAY_ARRAY in arrays:
+        a = arrays[prefix + DELAY_ARRAY]
+        if a.dtype != np.int64 or a.ndim != 1:
+            raise _Problem(f"array {prefix + DELAY_ARRAY!r} has dtype {a.dtype} and {a.ndim} dimensions, "
+                           "expected 1-dimensional int64")
+        values["delay"] = a.copy()
     values["activation_codes"] = _recode(values["activation_codes"], header["activations"], ACTIVATIONS,
                                          "activation")
     values["edge_kind"] = _recode(values["edge_kind"], header["edge_kinds"],

@@ -1,0 +1,172 @@
+"""Discrete-time forward kernels of networks with edge delays (design section 9).
+
+Writing h_t for ``states[t + 1]``, every hidden neuron i and output o at step t::
+
+    h_i,t = phi_i( sum_j w_ji s_j,t-d_ji + b_i )
+    y_o,t = g_o( sum_j w_jo s_j,t-d_jo + c_o )
+
+s the source's h, x or fed-back y. Each slot of the in-edge tables
+(`types.Wiring`) carries its delay in an array beside its weight
+(`simulator.delays.Schedule`), and reads the history where the run records
+it: a hidden source from ``states[t + 1 - d]`` (``states[0]``, h0, before
+the start), an input from ``x[t - d]`` and a fed-back output from
+``fed[t - d]`` (zero before the start). ``fed`` is the outputs themselves,
+or, under teacher forcing, a copy with the targets written over them where
+given. Within a step the nodes are evaluated level by level
+(``Schedule.order``, ``level_ptr``), so that a delay-0 edge reads its
+source's value of the same step; the nodes of one level are independent,
+and `run_delayed_parallel` spreads each level over threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from . import CACHE
+from .activations import activate
+from .forward import chunk_bounds
+from .types import FED, HIDDEN, INPUT
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def add_history(ptr, index, weight, delay, r, q, hist, t, shift, acc):
+    """``acc[b] += weight[k] * hist[t + shift - delay[k], index[k], b]`` over
+    segment `q` of row `r`; a time before 0 reads ``hist[0]`` when `shift`
+    is 1 (the states: h0) and nothing when it is 0 (inputs, outputs)."""
+    nb = acc.shape[0]
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        s = t + shift - delay[k]
+        if s < 0:
+            if shift == 0:
+                continue
+            s = 0
+        j = index[k]
+        c = weight[k]
+        for b in range(nb):
+            acc[b] += c * hist[s, j, b]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def update_node(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, node, t, x, states, outputs, fed,
+                teacher, acc):
+    """Evaluate node `node` (hidden neuron i < n_neurons, else output
+    ``node - n_neurons``) at step `t`, writing ``states[t + 1]`` or
+    ``outputs[t]`` (and ``fed[t]`` under teacher forcing); return the number
+    of non-finite hidden values written. The arrays are `unpack`'s, one by
+    one (a tuple of them would be built, and each array's reference count
+    touched, on every call)."""
+    n = states.shape[1]
+    nb = acc.shape[0]
+    bad = 0
+    if node < n:
+        for b in range(nb):
+            acc[b] = bias_h[node]
+        add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, acc)
+        add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, acc)
+        add_history(hp, hx, hw, hd, node, FED, fed, t, 0, acc)
+        code = act_h[node]
+        for b in range(nb):
+            v = activate(code, acc[b])
+            states[t + 1, node, b] = v
+            bad += not abs(v) < np.inf
+        return bad
+    o = node - n
+    for b in range(nb):
+        acc[b] = bias_o[o]
+    add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, acc)
+    add_history(op, ox, ow, od, o, INPUT, x, t, 0, acc)
+    code = act_o[o]
+    forced = teacher.shape[0] > 0
+    for b in range(nb):
+        v = activate(code, acc[b])
+        outputs[t, o, b] = v
+        if forced:
+            target = teacher[t, o, b]
+            fed[t, o, b] = target if target == target else v
+    return bad
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def unpack(w, sched):
+    """The arrays `update_node` reads, as one flat tuple: each in-edge
+    table's ptr, index, weight and delays, biases and activation codes, of
+    the hidden neurons then of the outputs."""
+    return (w.hidden.ptr, w.hidden.index, w.hidden.weight, sched.hidden, w.bias_h, w.act_h,
+            w.outputs.ptr, w.outputs.index, w.outputs.weight, sched.outputs, w.bias_o, w.act_o)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order, lo, hi, t,
+                 x, states, outputs, fed, teacher):
+    """`update_node` for the nodes ``order[lo:hi]`` (one chunk of a level),
+    from the arrays of `unpack` passed one by one (a parallel loop body
+    may only see arrays); return the number of non-finite hidden values
+    written."""
+    acc = np.empty(states.shape[2], dtype=states.dtype)
+    bad = 0
+    for k in range(lo, hi):
+        bad += update_node(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order[k], t,
+                           x, states, outputs, fed, teacher, acc)
+    return bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_delayed_serial(w, sched, x, states, outputs, fed, teacher, start, stop):
+    """Steps ``start:stop`` of a discrete run with delays, on one thread.
+
+    Parameters
+    ----------
+    w : Wiring
+    sched : Schedule
+        Per-slot delays and the levels of a step.
+    x : ndarray, shape (n_steps, n_inputs, batch)
+    states : ndarray, shape (n_steps + 1, n_neurons, batch)
+        The whole history: ``states[0]`` holds h0, rows ``1..start`` are
+        filled on entry, rows ``start + 1..stop`` are filled.
+    outputs : ndarray, shape (n_steps, n_outputs, batch)
+        Rows ``start..stop - 1`` are filled (the earlier ones on entry).
+    fed : ndarray, shape (n_steps, n_outputs, batch)
+        What the feedback edges read: `outputs` itself without teacher
+        forcing; else filled like it, the targets written where given.
+    teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
+        The targets forced onto the feedback path (NaN: not forced); 0 rows: none.
+    start, stop : int
+        The steps to run.
+
+    Returns
+    -------
+    int
+        The first ``t`` with a non-finite value in ``states[t]``, or -1.
+    """
+    hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
+    order = sched.order
+    first_bad = -1
+    for t in range(start, stop):
+        # the levels in turn: the order lists them one after the other
+        bad = update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order,
+                           0, order.shape[0], t, x, states, outputs, fed, teacher)
+        if bad and first_bad < 0:
+            first_bad = t + 1
+    return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def run_delayed_parallel(w, sched, x, states, outputs, fed, teacher, start, stop, n_chunks):
+    """`run_delayed_serial` with each level's nodes split into `n_chunks`
+    contiguous chunks spread over threads."""
+    hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
+    order, level_ptr = sched.order, sched.level_ptr
+    first_bad = -1
+    for t in range(start, stop):
+        bad = 0
+        for lv in range(level_ptr.shape[0] - 1):
+            base = level_ptr[lv]
+            n_level = level_ptr[lv + 1] - base
+            for c in prange(n_chunks):
+                lo, hi = chunk_bounds(n_level, n_chunks, c)
+                bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order,
+                                    base + lo, base + hi, t, x, states, outputs, fed, teacher)
+        if bad and first_bad < 0:
+            first_bad = t + 1
+    return first_bad
