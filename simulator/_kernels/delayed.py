@@ -48,48 +48,8 @@ def add_history(ptr, index, weight, delay, r, q, hist, t, shift, acc):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def update_node(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, node, t, x, states, outputs, fed,
-                teacher, acc):
-    """Evaluate node `node` (hidden neuron i < n_neurons, else output
-    ``node - n_neurons``) at step `t`, writing ``states[t + 1]`` or
-    ``outputs[t]`` (and ``fed[t]`` under teacher forcing); return the number
-    of non-finite hidden values written. The arrays are `unpack`'s, one by
-    one (a tuple of them would be built, and each array's reference count
-    touched, on every call)."""
-    n = states.shape[1]
-    nb = acc.shape[0]
-    bad = 0
-    if node < n:
-        for b in range(nb):
-            acc[b] = bias_h[node]
-        add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, acc)
-        add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, acc)
-        add_history(hp, hx, hw, hd, node, FED, fed, t, 0, acc)
-        code = act_h[node]
-        for b in range(nb):
-            v = activate(code, acc[b])
-            states[t + 1, node, b] = v
-            bad += not abs(v) < np.inf
-        return bad
-    o = node - n
-    for b in range(nb):
-        acc[b] = bias_o[o]
-    add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, acc)
-    add_history(op, ox, ow, od, o, INPUT, x, t, 0, acc)
-    code = act_o[o]
-    forced = teacher.shape[0] > 0
-    for b in range(nb):
-        v = activate(code, acc[b])
-        outputs[t, o, b] = v
-        if forced:
-            target = teacher[t, o, b]
-            fed[t, o, b] = target if target == target else v
-    return bad
-
-
-@njit(cache=CACHE, error_model="numpy", inline="always")
 def unpack(w, sched):
-    """The arrays `update_node` reads, as one flat tuple: each in-edge
+    """The arrays `update_nodes` reads, as one flat tuple: each in-edge
     table's ptr, index, weight and delays, biases and activation codes, of
     the hidden neurons then of the outputs."""
     return (w.hidden.ptr, w.hidden.index, w.hidden.weight, sched.hidden, w.bias_h, w.act_h,
@@ -99,15 +59,51 @@ def unpack(w, sched):
 @njit(cache=CACHE, error_model="numpy")
 def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order, lo, hi, t,
                  x, states, outputs, fed, teacher):
-    """`update_node` for the nodes ``order[lo:hi]`` (one chunk of a level),
-    from the arrays of `unpack` passed one by one (a parallel loop body
-    may only see arrays); return the number of non-finite hidden values
-    written."""
-    acc = np.empty(states.shape[2], dtype=states.dtype)
+    """Evaluate the nodes ``order[lo:hi]`` (hidden neuron i < n_neurons,
+    else output ``i - n_neurons``) at step `t`, writing ``states[t + 1]``
+    and ``outputs[t]`` (and ``fed[t]`` under teacher forcing).
+
+    The arrays are `unpack`'s, one by one (a parallel loop body may only
+    see arrays); the loop over the nodes is here, not in a helper called per
+    node: Numba keeps reference-count updates around every call of an
+    inlined helper that takes arrays and branches (about 15 ns each).
+
+    Returns
+    -------
+    int
+        The number of non-finite hidden values written.
+    """
+    n = states.shape[1]
+    nb = states.shape[2]
+    acc = np.empty(nb, dtype=states.dtype)
+    forced = teacher.shape[0] > 0
     bad = 0
     for k in range(lo, hi):
-        bad += update_node(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order[k], t,
-                           x, states, outputs, fed, teacher, acc)
+        node = order[k]
+        if node < n:
+            for b in range(nb):
+                acc[b] = bias_h[node]
+            add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, acc)
+            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, acc)
+            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, acc)
+            code = act_h[node]
+            for b in range(nb):
+                v = activate(code, acc[b])
+                states[t + 1, node, b] = v
+                bad += not abs(v) < np.inf
+        else:
+            o = node - n
+            for b in range(nb):
+                acc[b] = bias_o[o]
+            add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, acc)
+            add_history(op, ox, ow, od, o, INPUT, x, t, 0, acc)
+            code = act_o[o]
+            for b in range(nb):
+                v = activate(code, acc[b])
+                outputs[t, o, b] = v
+                if forced:
+                    target = teacher[t, o, b]
+                    fed[t, o, b] = target if target == target else v
     return bad
 
 
