@@ -203,6 +203,8 @@ def run(
             raise ValueError("teacher forcing is available in discrete time only")
     if net.gated:
         refuse_gated(net, continuous, update)
+    elif record_gates:
+        warnings.warn("`record_gates` has no effect: the network has no gated neuron", stacklevel=2)
     if net.has_delays:
         if continuous:
             refuse_delays(net, "continuous-time runs")
@@ -211,8 +213,6 @@ def run(
         if net.gated:
             i = int(np.flatnonzero(net.unit_codes)[0])
             refuse_delays(net, f"gated neurons (node {net.neurons[i]!r} is a {net.units[i].upper()}): runs")
-    elif record_gates:
-        warnings.warn("`record_gates` has no effect: the network has no gated neuron", stacklevel=2)
     drive = prepare(net, x, h0)
     T, batch = drive.n_steps, drive.batch
     n, n_out = net.n_neurons, net.n_outputs

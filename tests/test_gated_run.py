@@ -119,3 +119,16 @@ def test_fully_connected_units_are_torch_modules(unit):
     assert np.abs(res.outputs[..., 0] - (seq @ V[0] + c)).max() < 1e-12
     if unit == "lstm":
         assert np.abs(res.cells[-1] - last[1][0].numpy()).max() < 1e-12
+
+
+def test_record_gates_on_a_gated_network_does_not_warn():
+    """Only a network without gated neurons warns that `record_gates` has no effect."""
+    import warnings
+
+    net = sim.compile(tp.gate(tp.ring(4, n_inputs=1, n_outputs=1, seed=0), unit="gru", nodes=[0], seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = sim.run(net, np.ones((3, 1)), record_gates=True)
+    assert np.isfinite(res.gates["z"][:, 0]).all()
+    with pytest.warns(UserWarning, match="`record_gates` has no effect"):
+        sim.run(sim.compile(tp.ring(4, n_inputs=1, seed=0)), np.ones((3, 1)), record_gates=True)

@@ -33,6 +33,7 @@ def test_the_readme_has_its_examples():
     assert len(BLOCKS) >= 7
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # an example that warns shows a misuse
 @pytest.mark.parametrize("line, block", BLOCKS, ids=[_name(i, *b) for i, b in enumerate(BLOCKS)])
 def test_a_readme_example_runs_on_its_own(tmp_path, monkeypatch, line, block):
     """Each ```python block executes alone, in a fresh namespace (its own
