@@ -104,7 +104,7 @@ def bptt_adaptive(
     y_targets_of : callable
         ``y_targets_of(drive)``: the targets in kernel layout, validated.
     masks : dict
-        What `clip` counts (`train.trained_masks`).
+        What `clip` counts (`trainable.trained_masks`).
     rtol, atol : float or array_like, optional
         Both passes' tolerances (defaults those of `solve`, 1e-6 and 1e-8).
     jacobian : {"auto", "dense", "sparse"}

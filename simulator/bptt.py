@@ -24,6 +24,7 @@ from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
 from .delays import refuse_delays
 from .simulate import refuse_gated, run
+from .trainable import trained_masks
 from .units import GATE_PARAMETERS
 
 __all__ = ["bptt", "Gradients", "SparseReadoutWarning"]
@@ -347,7 +348,6 @@ def bptt(
                                  or truncate < 1):
         raise ValueError(f"`truncate` must be a positive int, got {truncate!r}")
     check_clip(clip)
-    from .train import trained_masks  # train imports this module
 
     masks = trained_masks(net, trainable, continuous)  # what `clip` counts and scales
     if teacher_forcing and loss != "mse":

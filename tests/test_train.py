@@ -10,7 +10,7 @@ import simulator as sim
 import topologies as tp
 from simulator.bptt import SparseReadoutWarning
 from simulator.optim import adam_step, sgd_step
-from simulator.train import trained_masks
+from simulator.trainable import trained_masks
 
 
 def test_adam_matches_the_paper_by_hand():
