@@ -8,7 +8,8 @@
 import importlib
 
 from .activations import ACTIVATIONS
-from .bptt import Gradients, SparseReadoutWarning, bptt
+from .bptt import SparseReadoutWarning, bptt
+from .gradients import Gradients
 from .compiler import compile
 from .errors import NonFiniteError
 from .jacobians import jacobian

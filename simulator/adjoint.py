@@ -47,6 +47,7 @@ from ._kernels import continuous as kernels
 from ._kernels.backward import readout_grads, relax_vjp
 from .arrays import prepare
 from .errors import raise_if_nonfinite
+from .gradients import Gradients, clip_norm
 from .inputs import make_signal
 from .jacobians import Blocks
 from .losses import LOSSES
@@ -121,8 +122,6 @@ def bptt_adaptive(
         With ``info``: the forward and backward ``nfev``, ``njev``, ``nlu``,
         the forward's accepted steps and the bytes its dense output holds.
     """
-    from .bptt import Gradients, clip_norm
-
     _check_request(net, dt, method, jacobian, t_eval)
     rtol = 1e-6 if rtol is None else rtol
     atol = 1e-8 if atol is None else atol

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bptt import (SparseReadoutWarning, bptt, check_clip, clip_norm, supervised_outputs, trained_norm,
-                   warn_sparse_readout)
+from .bptt import SparseReadoutWarning, bptt, supervised_outputs, warn_sparse_readout
 from .delays import refuse_delays
 from .errors import NonFiniteError
+from .gradients import check_clip, clip_norm, trained_norm
 from .network import Network
 from .optim import OPTIMIZERS, check_options
 from .progress import progress_bar

@@ -13,7 +13,7 @@ from ._common import _axes, _label
 if TYPE_CHECKING:  # pragma: no cover - imports for type hints only
     from matplotlib.axes import Axes
 
-    from ..bptt import Gradients
+    from ..gradients import Gradients
 
 
 # --------------------------------------------------------------- gradient flow
