@@ -19,6 +19,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, activation_code
 from .delays import check_delays, default_delays
+from .kinds import KindError
 from .layout import build_layout
 from .network import GraphAttributes, Network, as_dtype, detached
 from .units import GATE_ACTIVATIONS, GATE_BIASES, GATE_WEIGHTS, UNITS
@@ -216,11 +217,11 @@ def _weights_array(w: np.ndarray, bad: tuple | None, nodes: list, src: np.ndarra
 
 def _number(value: Any, what: str, node: Hashable) -> float:
     if isinstance(value, (bool, str, bytes)) or np.ndim(value) != 0:
-        raise ValueError(f"node {node!r} has {what} {value!r}: {what} must be a real number")
+        raise KindError(f"node {node!r} has {what} {value!r}: {what} must be a real number")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"node {node!r} has {what} {value!r}: {what} must be a real number") from None
+        raise KindError(f"node {node!r} has {what} {value!r}: {what} must be a real number") from None
     if not np.isfinite(x):
         raise ValueError(f"node {node!r} has non-finite {what} {x}")
     return x
@@ -347,8 +348,8 @@ def compile(
         attrs = G.nodes[name]
         gate = attrs.get("gate_activation", "sigmoid")
         if not isinstance(gate, str) or gate not in GATE_ACTIVATIONS:
-            raise ValueError(f"node {name!r} has gate_activation {gate!r}: choose one of "
-                             f"{', '.join(map(repr, GATE_ACTIVATIONS))}")
+            raise (ValueError if isinstance(gate, str) else KindError)(
+                f"node {name!r} has gate_activation {gate!r}: choose one of {', '.join(map(repr, GATE_ACTIVATIONS))}")
         gate_codes[i] = ACTIVATIONS[gate]
         for b in GATE_BIASES[unit]:
             gate_bias[b][i] = _number(attrs.get(b, 0.0), b, name)
@@ -443,7 +444,8 @@ def _units(G: nx.Graph, nodes: list, roles: np.ndarray, neurons: list) -> np.nda
     for name, role in zip(nodes, roles):
         unit = G.nodes[name].get("unit", "rnn")
         if not isinstance(unit, str) or unit not in UNITS:
-            raise ValueError(f"node {name!r} has unit {unit!r}: choose one of {', '.join(map(repr, UNITS))}")
+            raise (ValueError if isinstance(unit, str) else KindError)(
+                f"node {name!r} has unit {unit!r}: choose one of {', '.join(map(repr, UNITS))}")
         if role != HIDDEN and unit != "rnn":
             raise ValueError(f"node {name!r} is an {ROLE_NAMES[role]} node and has unit {unit!r}: input and output "
                              "nodes are never gated; only hidden neurons may be GRU or LSTM units")
@@ -453,11 +455,11 @@ def _units(G: nx.Graph, nodes: list, roles: np.ndarray, neurons: list) -> np.nda
 def _edge_number(value: Any, what: str, edge: tuple) -> float:
     """A gate weight as a finite float; the message names the edge."""
     if isinstance(value, (bool, str, bytes)) or np.ndim(value) != 0:
-        raise ValueError(f"edge {edge!r} has {what} {value!r}: {what} must be a real number")
+        raise KindError(f"edge {edge!r} has {what} {value!r}: {what} must be a real number")
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"edge {edge!r} has {what} {value!r}: {what} must be a real number") from None
+        raise KindError(f"edge {edge!r} has {what} {value!r}: {what} must be a real number") from None
     if not np.isfinite(x):
         raise ValueError(f"edge {edge!r} has non-finite {what} {x}")
     return x

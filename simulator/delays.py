@@ -24,6 +24,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .kinds import KindError
+
 __all__ = ["DEFAULT_DELAY", "MAX_DELAY", "Schedule", "default_delays", "check_delays", "same_step_levels",
            "refuse_delays"]
 
@@ -74,13 +76,13 @@ def check_delays(value, n_edges: int, edge_name) -> np.ndarray:
         numbers = np.zeros(n_edges, dtype=np.float64)
         for e, v in enumerate(a.tolist()):
             if isinstance(v, (bool, np.bool_, str, bytes)) or np.ndim(v) != 0:
-                raise ValueError(f"edge {edge_name(e)!r} has delay {v!r}: a delay must be a whole number of "
-                                 "steps >= 0")
+                raise KindError(f"edge {edge_name(e)!r} has delay {v!r}: a delay must be a whole number of "
+                                "steps >= 0")
             try:
                 numbers[e] = float(v)
             except (TypeError, ValueError):
-                raise ValueError(f"edge {edge_name(e)!r} has delay {v!r}: a delay must be a whole number of "
-                                 "steps >= 0") from None
+                raise KindError(f"edge {edge_name(e)!r} has delay {v!r}: a delay must be a whole number of "
+                                "steps >= 0") from None
         bad = np.flatnonzero(~np.isfinite(numbers) | (numbers != np.round(numbers)))
         if bad.size:
             e = int(bad[0])

@@ -316,3 +316,18 @@ def test_two_stacked_layers_equal_torch_rnn_num_layers_2():
     layer2 = [net.neurons.index(f"L1_{i}") for i in range(sizes[1])]
     np.testing.assert_allclose(res.states[1:][..., layer2], out.detach().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.outputs, lin(out).detach().numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("value, kind", [("x", TypeError), (None, TypeError), (True, TypeError), ([1], TypeError),
+                                         (1.5, ValueError), (-1, ValueError)])
+def test_a_delay_of_the_wrong_kind_is_a_type_error(value, kind):
+    """Section 9 via section 8's rule: a non-numeric delay is a TypeError
+    (also a ValueError); a fractional or negative one a ValueError; both name
+    the edge."""
+    G = tp.ring(3, seed=0)
+    G.edges[0, 1]["delay"] = value
+    with pytest.raises(kind, match=r"edge \(0, 1\) has delay") as info:
+        sim.compile(G)
+    assert isinstance(info.value, ValueError)
+    if kind is ValueError:
+        assert not isinstance(info.value, TypeError)

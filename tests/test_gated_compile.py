@@ -135,3 +135,15 @@ def test_stacked_gated_layers_compile_and_their_runs_are_refused_by_node():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert sim.compile(tp.stacked(1, [2], 1, unit="lstm", seed=0)).units == ("lstm", "lstm")
+
+
+@pytest.mark.parametrize("where, key, value", [("edge", "weight_r", "abc"), ("node", "bias_z", None),
+                                               ("node", "unit", 3), ("node", "gate_activation", 1.0)])
+def test_a_gate_attribute_of_the_wrong_kind_is_a_type_error_naming_it(where, key, value):
+    """Section 8: a value of the wrong kind is a TypeError (and, like every
+    bad attribute value, a ValueError), naming the node or edge."""
+    G = tp.gru(1, 2, 1, seed=0)
+    (G.edges["h0", "h1"] if where == "edge" else G.nodes["h0"])[key] = value
+    with pytest.raises(TypeError, match=f"{key} {value!r}") as info:
+        sim.compile(G)
+    assert isinstance(info.value, ValueError) and "'h0'" in str(info.value)
