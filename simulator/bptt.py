@@ -236,7 +236,7 @@ def bptt(
             f"`bptt` got {', '.join(map(repr, given))}, which an adaptive method takes (method='RK45', 'BDF', ... "
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
-    refuse_gated(net, continuous)
+    refuse_gated(net, continuous, what="continuous-time gradients (sim.bptt, sim.train)" if continuous else None)
     refuse_delays(net, "gradients (sim.bptt, sim.train)")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):

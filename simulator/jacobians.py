@@ -125,7 +125,7 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
     from .delays import refuse_delays
     from .simulate import refuse_gated  # simulate imports this module's neighbours
 
-    refuse_gated(net, what="continuous-time Jacobians")
+    refuse_gated(net, continuous=True, what="continuous-time Jacobians")
     refuse_delays(net, "Jacobians")
     n = net.n_neurons
     h = float_array(h, "h", net.dtype)

@@ -16,6 +16,9 @@ per neuron (`coefficients`). One stage loop (`_kernels.continuous.fixed_step`)
 runs every method from its ``C``, and BPTT pulls a step back through the
 same ``C`` and its derivative in tau. Written this way, Euler is
 ``(1 - r) h + r p``, which at ``r = 1`` is the discrete update exactly.
+A GRU neuron relaxes at a rate ``(1 - z) / tau`` that changes from stage to
+stage, so networks with GRU neurons take the Butcher weights themselves
+(`stage_table`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["METHODS", "DEFAULT_METHOD", "ODE_METHODS", "RungeKutta", "ExponentialEuler", "check_fixed_step",
-           "check_ode_method", "step_coefficients"]
+           "check_ode_method", "step_coefficients", "stage_table"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +156,19 @@ def step_coefficients(method: RungeKutta | ExponentialEuler, dt: float, tau: np.
     r = dt / tau
     C, dC = method.coefficients(r)
     return np.ascontiguousarray(C), np.ascontiguousarray(dC * (-r / tau)[:, None, None])
+
+
+def stage_table(method: RungeKutta | ExponentialEuler) -> tuple[np.ndarray, bool]:
+    """`method` as the gated kernel takes it (`_kernels.gated.gated_fixed_step`),
+    where a GRU neuron's rate ``(1 - z) / tau`` changes from stage to stage so
+    that the coefficients ``C`` cannot be tabled ahead: the Butcher weights
+    as one float64 array of shape (S + 1, S) (row s < S: stage s's weights on
+    the earlier stages; row S: the result's), and whether the step is the
+    exponential Euler one (z and the target held over the step)."""
+    if isinstance(method, ExponentialEuler):
+        return np.array([[0.0], [1.0]]), True
+    n_stages = method.n_stages
+    table = np.zeros((n_stages + 1, n_stages))
+    for s, row in enumerate((*method.a, method.b)):
+        table[s, :len(row)] = row
+    return table, False

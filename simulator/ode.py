@@ -176,7 +176,7 @@ def solve(
     """
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
-    refuse_gated(net, what="`solve` (continuous time)")
+    refuse_gated(net, continuous=True, what="`solve` runs (continuous time)")
     refuse_delays(net, "`solve` runs (continuous time)")
     check_ode_method(method)
     if jacobian not in JACOBIANS:

@@ -17,11 +17,11 @@ from ._kernels import gated as gated_kernels
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets, to_public
 from .delays import refuse_delays
 from .errors import raise_if_nonfinite
-from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, step_coefficients
+from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, stage_table, step_coefficients
 from .network import Network
 from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
-from .units import GATE_NAMES
+from .units import GATE_NAMES, LSTM
 
 __all__ = ["run", "UPDATES", "METHODS"]
 
@@ -161,7 +161,11 @@ def run(
 
     A GRU neuron (``unit="gru"``) steps as ``torch.nn.GRU`` does, an LSTM
     neuron (``unit="lstm"``) as ``torch.nn.LSTM`` (`simulator.units` has the
-    equations); gated networks run in discrete time, synchronously.
+    equations); gated networks update synchronously. In continuous time a
+    GRU neuron follows the GRU-ODE ``tau dh/dt = (1 - z)(n - h)``, z and n
+    computed from the current state and input as in the discrete step (so
+    Euler with tau = 1, dt = 1 is that step exactly; `record_gates` keeps r,
+    z, n at the start of each step); LSTM neurons are discrete-time only.
 
     Examples
     --------
@@ -239,7 +243,17 @@ def run(
     bad = []  # the first non-finite state each kernel call saw (-1: none)
     cells = gate_record = None
     try:
-        if continuous:
+        if continuous and net.gated:
+            info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
+            table, exponential = stage_table(stepper)
+            gate_record = np.full((T if record_gates else 0, len(GATE_NAMES), n, batch), np.nan, dtype=net.dtype)
+            bad.append(gated_kernels.run_gated_fixed_step(w, net.gates(), table, exponential,
+                                                          float(dt) / net.tau.astype(np.float64), drive.x, states,
+                                                          outputs, gate_record))
+            if bar is not None:
+                bar.update(T)
+            times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
+        elif continuous:
             info = {"mode": "continuous", "update": update, "dt": float(dt), "method": method or DEFAULT_METHOD}
             coef = step_coefficients(stepper, float(dt), net.tau)[0]
             for start, stop, n_threads in segments(net, T, batch, parallel, bar, info["method"]):
@@ -287,18 +301,26 @@ def run(
 
 
 def refuse_gated(net: Network, continuous: bool = False, update: str = "sync", what: str | None = None) -> None:
-    """Refuse, naming the first gated neuron, what this version does not do
-    with gated units: continuous time (`what`, or a fixed-step run when
-    `continuous`) and asynchronous updates."""
+    """Refuse, naming a gated neuron, what this version does not do with
+    gated units: asynchronous updates; continuous time with an LSTM neuron
+    (`continuous`: a fixed-step run, or `what` in continuous time); and
+    `what` (solve, continuous-time gradients, analyses) with any gated unit.
+    A fixed-step run of GRU and plain neurons passes."""
     if not net.gated or not (continuous or update != "sync" or what):
         return
-    i = int(np.flatnonzero(net.unit_codes)[0])
+    codes = np.asarray(net.unit_codes)
+    i = int(np.flatnonzero(codes)[0])
     name, unit = net.neurons[i], net.units[i].upper()
     if update != "sync":
         raise ValueError(f"node {name!r} is a {unit} neuron: `update='async'` is refused for networks with gated "
                          "units (they update synchronously)")
-    raise ValueError(f"node {name!r} is a {unit} neuron: {what or 'continuous-time runs'} of gated units are not "
-                     "implemented yet (discrete-time runs are)")
+    lstm = np.flatnonzero(codes == LSTM)
+    if continuous and lstm.size:
+        raise ValueError(f"node {net.neurons[int(lstm[0])]!r} is an LSTM neuron: LSTM neurons are discrete-time "
+                         f"only ({what or 'continuous-time runs'} are refused)")
+    if what:
+        raise ValueError(f"node {name!r} is a {unit} neuron: {what} of gated units are not implemented yet "
+                         "(discrete-time runs, and fixed-step runs of GRU neurons, are)")
 
 
 def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarray, teacher: np.ndarray,

@@ -430,3 +430,96 @@ def memory_capacity_lstsq(states, u, k_max, start):
         w = np.linalg.lstsq(A, target, rcond=None)[0]
         r2.append(np.corrcoef(A @ w, target)[0, 1] ** 2)
     return np.array(r2)
+
+
+# ------------------------------------------------------------ GRU-ODE (continuous time, section 8)
+def gru_parts(G, h, x, inputs=None, outputs=None):
+    """Each neuron's target and rate at state `h` (n_neurons,) and input `x`
+    (n_in,), one node and one in-edge at a time: ``dh_i/dt = rate_i (target_i
+    - h_i)``, a GRU's ``(n, (1 - z) / tau)`` (z, n from h and x as in the
+    discrete step), a plain neuron's ``(phi(a), 1 / tau)``; the outputs fed
+    back are ``y = g(V h + D x + c)`` at `h`."""
+    G = G if G.is_directed() else G.to_directed()
+    dense = Dense(G, inputs, outputs)
+    ins, outs, hid = dense.inputs, dense.outputs, dense.neurons
+    h, x = np.asarray(h, float), np.asarray(x, float)
+    y = dense.readout(h, x)
+    deliver = {u: x[k] for k, u in enumerate(ins)} | {u: y[k] for k, u in enumerate(outs)} \
+        | {u: h[k] for k, u in enumerate(hid)}
+    target, rate = np.zeros(len(hid)), np.zeros(len(hid))
+    for i, v in enumerate(hid):
+        attrs = G.nodes[v]
+        unit = attrs.get("unit", "rnn")
+        if unit == "lstm":
+            raise ValueError(f"node {v!r}: LSTM neurons are discrete-time only")
+        phi = ACTIVATIONS[attrs.get("activation", "tanh")]
+        sig = ACTIVATIONS[attrs.get("gate_activation", "sigmoid")]
+        tau = attrs.get("tau", 1.0)
+        a_in = a_rec = a_r = a_z = 0.0
+        for u in G.predecessors(v):
+            e, s = G.edges[u, v], deliver[u]
+            if u in hid:
+                a_rec += e.get("weight", 1.0) * s
+            else:
+                a_in += e.get("weight", 1.0) * s
+            a_r += e.get("weight_r", 0.0) * s
+            a_z += e.get("weight_z", 0.0) * s
+        if unit == "gru":
+            r = sig(a_r + attrs.get("bias_r", 0.0))
+            z = sig(a_z + attrs.get("bias_z", 0.0))
+            target[i] = phi(a_in + attrs.get("bias", 0.0) + r * (a_rec + attrs.get("bias_hn", 0.0)))
+            rate[i] = (1.0 - z) / tau
+        else:
+            target[i] = phi(a_in + a_rec + attrs.get("bias", 0.0))
+            rate[i] = 1.0 / tau
+    return target, rate
+
+
+def gru_rhs(G, h, x, inputs=None, outputs=None):
+    """dh/dt of the GRU-ODE (plain neurons: ``(phi(a) - h) / tau``)."""
+    target, rate = gru_parts(G, h, x, inputs, outputs)
+    return rate * (target - np.asarray(h, float))
+
+
+def run_gru_fixed_step(G, x, dt, method, h0=None, inputs=None, outputs=None):
+    """Fixed-step GRU-ODE, unbatched: x[k] held on [k dt, (k+1) dt);
+    exp_euler holds target and rate over the step. Returns states (T+1, N)
+    and outputs (T, n_out), outputs[k] = y((k+1) dt)."""
+    dense = Dense(G, inputs, outputs)
+    x = np.asarray(x, dtype=float)
+    h = np.zeros(len(dense.neurons)) if h0 is None else np.array(h0, dtype=float)
+    states, outs = [h], []
+    for xk in x:
+        f = lambda s: gru_rhs(G, s, xk, inputs, outputs)  # noqa: E731
+        if method == "euler":
+            h = h + dt * f(h)
+        elif method == "exp_euler":
+            target, rate = gru_parts(G, h, xk, inputs, outputs)
+            h = target + (h - target) * np.exp(-dt * rate)
+        elif method == "rk4":
+            k1 = f(h)
+            k2 = f(h + dt / 2 * k1)
+            k3 = f(h + dt / 2 * k2)
+            k4 = f(h + dt * k3)
+            h = h + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        else:
+            raise AssertionError(method)
+        states.append(h)
+        outs.append(dense.readout(h, xk))
+    return np.array(states), np.array(outs).reshape((len(x), len(dense.outputs)))
+
+
+def solve_gru_held(G, x, dt, h0=None, rtol=1e-13, atol=1e-13):
+    """A tight DOP853 solution of `gru_rhs` with x[k] held on [k dt, (k+1) dt),
+    restarted at each step: states at k dt, (T+1, N)."""
+    from scipy.integrate import solve_ivp
+
+    dense = Dense(G)
+    h = np.zeros(len(dense.neurons)) if h0 is None else np.array(h0, dtype=float)
+    states = [h]
+    for xk in np.asarray(x, dtype=float):
+        sol = solve_ivp(lambda t, s: gru_rhs(G, s, xk), (0.0, dt), h, method="DOP853", rtol=rtol, atol=atol)
+        assert sol.success, sol.message
+        h = sol.y[:, -1]
+        states.append(h)
+    return np.array(states)

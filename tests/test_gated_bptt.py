@@ -145,5 +145,5 @@ def test_train_moves_only_the_chosen_gate_parameters_and_lowers_the_loss():
 
 def test_continuous_gradients_of_gated_networks_are_refused_by_name():
     net = sim.compile(tp.gru(1, 2, 1, seed=0))
-    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: continuous-time runs"):
+    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: continuous-time gradients"):
         sim.bptt(net, np.ones((3, 1)), np.ones((3, 1)), dt=0.1, method="euler")

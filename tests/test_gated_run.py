@@ -62,7 +62,6 @@ def test_without_lstm_neurons_cells_are_none_and_gates_off_by_default():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda net: sim.run(net, 3, dt=0.1, method="euler"), "node 'h0' is a GRU neuron: continuous-time runs"),
     (lambda net: sim.run(net, 3, update="async"), "node 'h0' is a GRU neuron: `update='async'` is refused"),
     (lambda net: sim.solve(net, lambda t: [0.0], (0.0, 1.0)), "node 'h0' is a GRU neuron: `solve`"),
     (lambda net: sim.run(net, 3, c0=[0.0]), "`c0` is the LSTM neurons' initial cell state"),

@@ -1,5 +1,7 @@
-"""Discrete-time kernels of networks with gated neurons (design section 8):
-the forward run (`run_gated`) and its backpropagation (`bptt_gated`).
+"""Kernels of networks with gated neurons (design section 8): the discrete
+forward run (`run_gated`), its backpropagation (`bptt_gated`), and the
+fixed-step continuous run of GRU and plain neurons (`run_gated_fixed_step`,
+the GRU-ODE ``tau dh/dt = (1 - z)(n - h)``).
 
 Every neuron gathers its in-edges through its row of the one in-edge table
 (`types.Wiring.hidden`), reading beside each slot's ``weight`` the slot's
@@ -335,3 +337,113 @@ def bptt_gated(w, wt, g, x, states, cells, outputs, teacher, y_before, gy_loss, 
             total += carry_h[j, b] * carry_h[j, b]
     dh_norm[0] = math.sqrt(total)
     g_c0[:, :] = carry_c
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def relax_parts(unit, act, gact, bias, gb0, gb1, gb2, inp, rec, s0, s1):
+    """A neuron's continuous-time parts from its sums (`gate_sums`):
+    ``(p, z, r)``, the target it relaxes towards and the gates that scale
+    its rate: a GRU's candidate n and its gates z, r (``tau dh/dt = (1 - z)
+    (n - h)``); a plain neuron's ``phi(a)`` with z = r = 0."""
+    if unit == GRU:
+        r = activate(gact, s0 + gb0)
+        z = activate(gact, s1 + gb1)
+        return activate(act, inp + bias + r * (rec + gb2)), z, r
+    return activate(act, inp + rec + bias), 0.0, 0.0
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_fixed_step(w, g, table, exponential, rate, h, xt, out, P, Z, Y, ybuf, gates_t):
+    """One fixed step of a network of GRU and plain neurons.
+
+    Stage s evaluates, at its state ``y_s`` (``y_0 = h``; output feedback
+    read at ``y_s``), each neuron's target ``P[s] = p`` and gate ``Z[s] =
+    z``, so that ``dy/dt = (1 - z)(p - y) / tau``. With ``c = rate a_sj``
+    (``rate = dt / tau``, ``a_sj`` row s of `table`) the next stage is ::
+
+        y_s = (h - sum_j c y_j) + sum_j c z_j y_j + sum_j c (1 - z_j) p_j
+
+    the Runge-Kutta stage ``h + dt sum_j a_sj k_j`` written so that Euler at
+    ``rate = 1`` gives ``z h + (1 - z) n``, the discrete step, bit for bit.
+    `exponential` (one stage): ``h' = e h + (1 - e) p`` with ``e =
+    exp(-rate (1 - z))``, z and p held over the step.
+
+    Parameters
+    ----------
+    w, g : Wiring, Gates
+    table : ndarray of float64, shape (S + 1, S)
+        Row s < S: stage s's weights on the earlier stages; row S: the
+        result's (`simulator.methods.stage_table`).
+    exponential : bool
+    rate : ndarray of float64, shape (n_neurons,)
+    h, xt, out, ybuf
+        As in `continuous.fixed_step`.
+    P, Z : ndarray, shape (S, n_neurons, batch)
+    Y : ndarray, shape (S - 1, n_neurons, batch)
+    gates_t : ndarray, shape (7, n_neurons, batch) or (0, 0, 0)
+        When not empty: r, z, n of the GRU neurons at the first stage.
+    """
+    ptr, index, weight = w.hidden
+    gw, gb = g.weight, g.bias
+    n_stages, n, nb = P.shape[0], h.shape[0], h.shape[1]
+    record = gates_t.shape[0] > 0
+    for s in range(n_stages):
+        ys = h if s == 0 else Y[s - 1]
+        readout(w, ys, xt, ybuf)
+        for i in range(n):
+            unit, act, gact = g.unit[i], w.act_h[i], g.act[i]
+            for b in range(nb):
+                inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, ys, xt, ybuf, b)
+                p, z, r = relax_parts(unit, act, gact, w.bias_h[i], gb[0, i], gb[1, i], gb[2, i],
+                                      inp, rec, s0, s1)
+                P[s, i, b] = p
+                Z[s, i, b] = z
+                if record and s == 0 and unit == GRU:
+                    gates_t[REC_R, i, b] = r
+                    gates_t[REC_R + 1, i, b] = z
+                    gates_t[REC_R + 2, i, b] = p
+        dst = Y[s] if s + 1 < n_stages else out
+        for i in range(n):
+            for b in range(nb):
+                if exponential:
+                    e = math.exp(-rate[i] * (1.0 - Z[0, i, b]))
+                    dst[i, b] = e * h[i, b] + (1.0 - e) * P[0, i, b]
+                    continue
+                base, gate, target = h[i, b], 0.0, 0.0
+                for j in range(s + 1):
+                    c = rate[i] * table[s + 1, j]
+                    yj = h[i, b] if j == 0 else Y[j - 1, i, b]
+                    base -= c * yj
+                    gate += c * Z[j, i, b] * yj
+                    target += c * (1.0 - Z[j, i, b]) * P[j, i, b]
+                dst[i, b] = base + gate + target
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_gated_fixed_step(w, g, table, exponential, rate, x, states, outputs, gates):
+    """Integrate a network of GRU and plain neurons with a fixed step, the
+    inputs held over each step (`gated_fixed_step`; the rest as
+    `continuous.run_fixed_step`). `gates` (n_steps or 0, 7, n_neurons,
+    batch): with rows, r, z, n of the GRU neurons at the start of each step.
+
+    Returns
+    -------
+    int
+        The first ``k`` with a non-finite value in ``states[k]`` (k >= 1), or -1.
+    """
+    n, nb = states.shape[1], states.shape[2]
+    n_stages = table.shape[1]
+    P = np.empty((n_stages, n, nb), dtype=states.dtype)
+    Z = np.empty((n_stages, n, nb), dtype=states.dtype)
+    Y = np.empty((n_stages - 1, n, nb), dtype=states.dtype)
+    ybuf = np.empty(outputs.shape[1:], dtype=states.dtype)
+    none = np.empty((0, 0, 0), dtype=states.dtype)
+    first_bad = -1
+    for k in range(x.shape[0]):
+        out, xt = states[k + 1], x[k]
+        gated_fixed_step(w, g, table, exponential, rate, states[k], xt, out, P, Z, Y, ybuf,
+                         gates[k] if gates.shape[0] > 0 else none)
+        if first_bad < 0 and count_nonfinite(out, 0, n):
+            first_bad = k + 1
+        readout(w, out, xt, outputs[k])
+    return first_bad
