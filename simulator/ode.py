@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 
 from . import threads
 from ._kernels import continuous as kernels
+from ._kernels import gated as gated_kernels
 from ._kernels import entry_point
 from .arrays import require_finite, to_public
 from .errors import raise_if_nonfinite
@@ -163,7 +164,10 @@ def solve(
     RK23, RK45 and DOP853 run SciPy's own step control with every attempted
     step (all its stages and the error estimate) in one compiled call
     (`simulator.explicit`; float64 networks); a held input is constant on
-    each piece between its jumps, every stage included.
+    each piece between its jumps, every stage included. GRU neurons follow
+    the GRU-ODE ``tau dh/dt = (1 - z)(n - h)`` (`simulator.run`) with RK23,
+    RK45 and DOP853 (SciPy's own steps, the right-hand side compiled); the
+    implicit methods and LSTM neurons are refused by node.
 
     Examples
     --------
@@ -176,7 +180,8 @@ def solve(
     """
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
-    refuse_gated(net, continuous=True, what="`solve` runs (continuous time)")
+    refuse_gated(net, continuous=True, what=f"`solve`'s implicit methods (method={method!r}; RK23, RK45 and DOP853 "
+                 "take GRU neurons)" if method in IMPLICIT else None)
     refuse_delays(net, "`solve` runs (continuous time)")
     check_ode_method(method)
     if jacobian not in JACOBIANS:
@@ -273,6 +278,10 @@ class _System:
         self.held = self.held_stages = None
         self.seen = (t0, None)  # the last time and state the right-hand side was asked for
         # One thread: the kernel gets None for its chunks, and never compiles the threaded code.
+        self.gates = net.gates() if net.gated else None
+        if self.gates is not None:  # GRU and plain neurons, one thread
+            self._rhs = None
+            return
         self._rhs = entry_point(kernels.rhs, self.w, self.inv_tau, self.state(np.zeros(self.n * batch)),
                                 signal.at(t0), self.ybuf, np.empty((self.n, batch), self.dtype),
                                 None if one_thread else 1)
@@ -310,6 +319,9 @@ class _System:
             self.tick(t)
         self.seen = (t, y)
         out = np.empty((self.n, self.batch), dtype=self.dtype)
+        if self.gates is not None:
+            gated_kernels.gated_rhs(self.w, self.gates, self.inv_tau, self.state(y), self.inputs(t), self.ybuf, out)
+            return self.flat(out)
         self._rhs(self.w, self.inv_tau, self.state(y), self.inputs(t), self.ybuf, out, self.n_chunks or None)
         return self.flat(out)
 
@@ -349,7 +361,7 @@ def _solver_class(system: _System, method: str, form: str, kwargs: dict):
         from .implicit import ORDERED_SOLVERS
 
         return ORDERED_SOLVERS[method]
-    if method in COMPILED and system.dtype == np.float64 and system.n * system.batch:
+    if method in COMPILED and system.dtype == np.float64 and system.n * system.batch and system.gates is None:
         from .explicit import COMPILED_SOLVERS, Stepper
 
         solver = COMPILED_SOLVERS[method]

@@ -1,6 +1,7 @@
-"""Fixed-step continuous runs of GRU neurons (the GRU-ODE of design section
-8) against the discrete step, the plain-NumPy reference
-(`tests.reference.run_gru_fixed_step`) and a tight DOP853 solution."""
+"""Continuous-time runs of GRU neurons (the GRU-ODE of design section 8),
+fixed-step and through `solve`'s explicit methods, against the discrete
+step, the plain-NumPy reference (`tests.reference.run_gru_fixed_step`) and
+a tight DOP853 solution of the reference's right-hand side."""
 
 import numpy as np
 import pytest
@@ -103,7 +104,26 @@ def test_lstm_neurons_in_continuous_time_are_refused_by_node(call):
 
 def test_what_gru_networks_do_not_do_in_continuous_time_is_refused_by_node():
     net = sim.compile(tp.gru(1, 2, 1, seed=0))
-    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: `solve` runs"):
-        sim.solve(net, lambda t: [0.0], (0.0, 1.0))
     with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: continuous-time gradients"):
         sim.bptt(net, np.ones((3, 1)), np.ones((3, 1)), dt=0.1, method="euler")
+
+
+@pytest.mark.parametrize("method", ["RK23", "RK45", "DOP853"])
+def test_explicit_solve_matches_a_tight_reference_solution(method):
+    """`solve` of GRU and plain neurons with a held input, an output fed
+    back and time constants other than 1, against DOP853 on the reference's
+    right-hand side; batched rows each match."""
+    G = gru_graph()
+    net = sim.compile(G)
+    x = RNG.normal(size=(6, 2, 1))
+    h0 = RNG.normal(size=(2, 4))
+    res = sim.solve(net, x, (0.0, 3.0), dt=0.5, method=method, t_eval=np.arange(7) * 0.5, h0=h0,
+                    rtol=1e-11, atol=1e-12, progress=False)
+    for b in range(2):
+        np.testing.assert_allclose(res.states[:, b], solve_gru_held(G, x[:, b], 0.5, h0=h0[b]), rtol=0, atol=1e-9)
+
+
+def test_solve_with_an_implicit_method_is_refused_by_node():
+    net = sim.compile(tp.gru(1, 2, 1, seed=0))
+    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: `solve`'s implicit methods \\(method='BDF'"):
+        sim.solve(net, lambda t: [0.0], (0.0, 1.0))

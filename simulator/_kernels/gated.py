@@ -447,3 +447,20 @@ def run_gated_fixed_step(w, g, table, exponential, rate, x, states, outputs, gat
             first_bad = k + 1
         readout(w, out, xt, outputs[k])
     return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_rhs(w, g, inv_tau, h, xt, ybuf, out):
+    """Fill ``out = dh/dt`` (n_neurons, batch) of a network of GRU and plain
+    neurons: ``(1 - z)(n - h) / tau`` for a GRU, ``(phi(a) - h) / tau`` for
+    a plain neuron, the outputs fed back read at `h` into `ybuf`; one
+    thread (`solve`'s explicit methods)."""
+    ptr, index, weight = w.hidden
+    gw, gb = g.weight, g.bias
+    readout(w, h, xt, ybuf)
+    for i in range(h.shape[0]):
+        unit, act, gact = g.unit[i], w.act_h[i], g.act[i]
+        for b in range(h.shape[1]):
+            inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xt, ybuf, b)
+            p, z, r = relax_parts(unit, act, gact, w.bias_h[i], gb[0, i], gb[1, i], gb[2, i], inp, rec, s0, s1)
+            out[i, b] = (1.0 - z) * (p - h[i, b]) * inv_tau[i]
