@@ -373,7 +373,7 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     dtype = net.dtype
     n_threads, timed = threads.timed_call(("bptt", dtype.str, forward.__qualname__), (net.n_edges + n) * batch, T)
     starts = list(range(0, T, segment)) or [0]
-    states = np.empty((min(segment, T) + 1, n, batch), dtype=dtype)
+    states = threads.first_touch(np.empty((min(segment, T) + 1, n, batch), dtype=dtype))
     outputs = np.empty((T, n_out, batch), dtype=dtype)
     firsts = np.empty((len(starts), n, batch), dtype=dtype)
     h = drive.h0

@@ -233,7 +233,7 @@ def run(
     if update == "sync" and seed is not None:
         warnings.warn("`seed` has no effect with update='sync'", stacklevel=2)
 
-    states = np.empty((T + 1, n, batch), dtype=net.dtype)
+    states = threads.first_touch(np.empty((T + 1, n, batch), dtype=net.dtype))
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()

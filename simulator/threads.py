@@ -34,8 +34,9 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 
 import numba
+import numpy as np
 
-__all__ = ["CALL_RECHECK", "PARALLEL_MIN_WORK", "PROBE_WORK", "RECHECK", "SEGMENT_WORK", "Planner", "PLANNER", "plan", "schedule",
+__all__ = ["first_touch", "CALL_RECHECK", "PARALLEL_MIN_WORK", "PROBE_WORK", "RECHECK", "SEGMENT_WORK", "Planner", "PLANNER", "plan", "schedule",
            "segments", "split", "timed_call", "using"]
 
 #: Work per step, (edges + neurons) x batch, from which threads pay for their
@@ -283,3 +284,27 @@ def timed_call(kind: Hashable, work: int, n_steps: int) -> tuple[int, Callable[[
     threads, _ = planner.choose(kind, work, free, True, CALL_RECHECK)
     t0 = planner.clock()
     return threads, lambda: planner.record(kind, work, threads, n_steps, planner.clock() - t0)
+
+
+#: Bytes apart the elements `first_touch` writes: one per 4 KiB page.
+PAGE_BYTES = 4096
+
+
+def first_touch(a: np.ndarray) -> np.ndarray:
+    """Write a zero into every memory page of the fresh C-contiguous array
+    `a` from the calling thread; return `a`.
+
+    NumPy asks for transparent huge pages for large arrays, and the first
+    write into each 2 MiB page faults it in. When the threads of a parallel
+    kernel take those faults together, the first threaded calls of a process
+    ran up to 3.4x slower than one thread (`benchmarks/README.md`); faulted
+    in here, one thread pays what a one-thread kernel's first writes pay,
+    and the threaded kernels start at their steady speed (N = 1,000, batch
+    32, five fresh processes: the first calls' median 1.04x -> 0.73x one
+    thread, the worst 1.53x -> 0.90-0.96x). The kernel overwrites the zeros.
+
+    >>> first_touch(np.full((3, 1000), 7.0))[0, :2]
+    array([0., 7.])
+    """
+    a.reshape(-1)[:: max(1, PAGE_BYTES // a.itemsize)] = 0
+    return a
