@@ -115,6 +115,15 @@ def run_async(G, x, h0, orders, inputs=None, outputs=None):
 
 
 # ------------------------------------------------------------ continuous time
+def rk4_step(f, h, dt):
+    """One classical Runge-Kutta step of dh/dt = f(h)."""
+    k1 = f(h)
+    k2 = f(h + dt / 2 * k1)
+    k3 = f(h + dt / 2 * k2)
+    k4 = f(h + dt * k3)
+    return h + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
 def rhs(net: Dense, h, x):
     """tau dh/dt = -h + phi(W h + U x + F y + b), y = g(V h + D x + c)."""
     y = net.readout(h, x)
@@ -135,11 +144,7 @@ def run_fixed_step(G, x, dt, method, h0=None, inputs=None, outputs=None):
             decay = np.exp(-dt / net.tau)
             h = decay * h + (1 - decay) * (h + net.tau * f(h))
         elif method == "rk4":
-            k1 = f(h)
-            k2 = f(h + dt / 2 * k1)
-            k3 = f(h + dt / 2 * k2)
-            k4 = f(h + dt * k3)
-            h = h + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            h = rk4_step(f, h, dt)
         else:
             raise AssertionError(method)
         states.append(h)
@@ -406,11 +411,7 @@ def lyapunov_dense(G, x, h0, k, seed, warmup, dt=None, method=None, inputs=None,
                 if method == "exp_euler":
                     d = np.exp(-dt / net.tau)
                     return d * s + (1 - d) * (s + net.tau * f(s))
-                k1 = f(s)
-                k2 = f(s + dt / 2 * k1)
-                k3 = f(s + dt / 2 * k2)
-                k4 = f(s + dt * k3)
-                return s + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+                return rk4_step(f, s, dt)
         J = jacobian_fd(step, h)
         h = step(h)
         Q, R = np.linalg.qr(J @ Q)
@@ -497,11 +498,7 @@ def run_gru_fixed_step(G, x, dt, method, h0=None, inputs=None, outputs=None):
             target, rate = gru_parts(G, h, xk, inputs, outputs)
             h = target + (h - target) * np.exp(-dt * rate)
         elif method == "rk4":
-            k1 = f(h)
-            k2 = f(h + dt / 2 * k1)
-            k3 = f(h + dt / 2 * k2)
-            k4 = f(h + dt * k3)
-            h = h + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            h = rk4_step(f, h, dt)
         else:
             raise AssertionError(method)
         states.append(h)
