@@ -4,6 +4,12 @@ dense and a sparse one for the implicit ODE methods.
 With ``z = V h + D x + c``, ``y = g(z)`` and ``a = W h + U x + F y + b``::
 
     J = d(dh/dt)/dh = diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)
+
+A network with GRU neurons (the GRU-ODE, design section 8) has the same
+pattern: ``J = A_W + A_F diag(g'(z)) V + diag(d)``, with ``A_W`` on W's
+entries and ``A_F`` on F's holding each edge's derivative through the
+candidate and both gates (`_kernels.gated_continuous`), and ``d`` each
+neuron's own decay ``-(1 - z) / tau``.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._kernels import continuous as kernels
+from ._kernels.gated_continuous import gated_jacobian_values
 from .arrays import float_array, require_finite
 from .network import Network
 
-__all__ = ["jacobian", "choose_jacobian", "Blocks"]
+__all__ = ["jacobian", "choose_jacobian", "Blocks", "local_jacobians"]
 
 #: Systems up to this size always get a dense Jacobian.
 DENSE_MAX_SMALL = 200
@@ -59,8 +66,51 @@ class Blocks:
             M = M + self.F @ sp.diags(s_o) @ self.V
         return (sp.diags(s_h) @ M - sp.diags(self.inv_tau)).tocsr()
 
+    def gated_matrix(self, on_w: np.ndarray, on_f: np.ndarray, s_o: np.ndarray, diag: np.ndarray):
+        """One batch element's ``A_W + A_F diag(s_o) V + diag(diag)`` (CSR),
+        ``A_W`` and ``A_F`` with W's and F's pattern and the values `on_w`
+        and `on_f` in their slot order (a network with GRU neurons)."""
+        sp = self.sp
+        M = sp.csr_matrix((on_w, self.W.indices, self.W.indptr), shape=self.W.shape)
+        if self.F.nnz and self.V.nnz:
+            M = M + sp.csr_matrix((on_f, self.F.indices, self.F.indptr), shape=self.F.shape) @ sp.diags(s_o) @ self.V
+        return (M + sp.diags(diag)).tocsr()
 
-def choose_jacobian(net: Network, blocks: Blocks, s_h: np.ndarray, s_o: np.ndarray) -> str:
+
+def local_jacobians(net: Network, batch: int):
+    """``matrices(h, xt)``: each batch element's Jacobian ``d(dh/dt)/dh``
+    (float64 CSR) at the states `h` (n_neurons, batch) and inputs `xt`
+    (n_inputs, batch), C-contiguous in the network's dtype; for plain
+    networks and networks of GRU and plain neurons alike."""
+    blocks = Blocks(net)
+    w, n = net.wiring(), net.n_neurons
+    inv_tau = np.ascontiguousarray(1.0 / net.tau)
+    s_o = np.empty((net.n_outputs, batch), dtype=net.dtype)
+    if not net.gated:
+        s_h = np.empty((n, batch), dtype=net.dtype)
+
+        def matrices(h, xt):
+            kernels.jacobian_scales(w, inv_tau, h, xt, s_h, s_o)
+            sh, so = s_h.astype(np.float64), s_o.astype(np.float64)
+            return [blocks.matrix(sh[:, b], so[:, b]) for b in range(batch)]
+
+        return matrices
+    g, table = net.gates(), w.hidden
+    vals = np.zeros((table.index.shape[0], batch), dtype=net.dtype)
+    diag = np.empty((n, batch), dtype=net.dtype)
+    segment = np.repeat(np.tile(np.arange(3), n), np.diff(table.ptr.astype(np.int64), axis=1).ravel()
+                        ) if n else np.empty(0, dtype=np.int64)
+    on_w, on_f = segment == 0, segment == 2  # hidden -> hidden and feedback slots, in W's and F's slot order
+
+    def matrices(h, xt):
+        gated_jacobian_values(w, g, inv_tau, h, xt, vals, diag, s_o)
+        v, d, so = vals.astype(np.float64), diag.astype(np.float64), s_o.astype(np.float64)
+        return [blocks.gated_matrix(v[on_w, b], v[on_f, b], so[:, b], d[:, b]) for b in range(batch)]
+
+    return matrices
+
+
+def choose_jacobian(J) -> str:
     """``"dense"`` or ``"sparse"``: which Jacobian factorises faster.
 
     Small systems are dense and very large ones sparse. In between, the fill
@@ -70,8 +120,9 @@ def choose_jacobian(net: Network, blocks: Blocks, s_h: np.ndarray, s_o: np.ndarr
     layered graphs: short-range wiring) gain from the sparse Jacobian; random
     graphs with in-degree beyond a few fill in to about half of n^2, and a
     dense LU (LAPACK) is then faster than SuperLU on the same entries.
+    `J` is one batch element's Jacobian (CSR) at the initial state.
     """
-    n = net.n_neurons
+    n = J.shape[0]
     if n <= DENSE_MAX_SMALL:
         return "dense"
     if n > DENSE_MAX:
@@ -80,7 +131,6 @@ def choose_jacobian(net: Network, blocks: Blocks, s_h: np.ndarray, s_o: np.ndarr
 
     from .implicit import factorise
 
-    J = blocks.matrix(s_h[:, 0], s_o[:, 0])
     factor, _ = factorise(sp.identity(n, format="csc") - 0.5 * J, None)
     fill = (factor.lu.L.nnz + factor.lu.U.nnz) / float(n) ** 2
     return "sparse" if fill < FILL_LIMIT else "dense"
@@ -102,7 +152,8 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
     -------
     ndarray or scipy.sparse.csr_matrix, shape (n_neurons, n_neurons)
         ``diag(phi'(a) / tau) (W + F diag(g'(z)) V) - diag(1 / tau)`` in the
-        network's dtype: its eigenvalues tell whether a fixed point is stable.
+        network's dtype (with GRU neurons, the GRU-ODE's: module docstring):
+        its eigenvalues tell whether a fixed point is stable.
 
     Raises
     ------
@@ -110,7 +161,7 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
         If `h` or `x` does not hold real numbers.
     ValueError
         If `h` or `x` has the wrong shape or a non-finite value (the message
-        names the index).
+        names the index); an LSTM neuron (discrete-time only), by name.
 
     Examples
     --------
@@ -125,7 +176,7 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
     from .delays import refuse_delays
     from .simulate import refuse_gated  # simulate imports this module's neighbours
 
-    refuse_gated(net, continuous=True, what="continuous-time Jacobians")
+    refuse_gated(net, continuous=True)
     refuse_delays(net, "Jacobians")
     n = net.n_neurons
     h = float_array(h, "h", net.dtype)
@@ -136,9 +187,6 @@ def jacobian(net: Network, h: ArrayLike, x: ArrayLike | None = None, sparse: boo
         raise ValueError(f"`x` must have shape ({net.n_inputs},); got {x.shape}")
     require_finite(h, "h")
     require_finite(x, "x")
-    s_h = np.empty((n, 1), dtype=net.dtype)
-    s_o = np.empty((net.n_outputs, 1), dtype=net.dtype)
-    kernels.jacobian_scales(net.wiring(), np.ascontiguousarray(1.0 / net.tau), np.ascontiguousarray(h[:, None]),
-                            np.ascontiguousarray(x[:, None]), s_h, s_o)
-    J = Blocks(net).matrix(s_h[:, 0].astype(np.float64), s_o[:, 0].astype(np.float64)).astype(net.dtype)
+    J = local_jacobians(net, 1)(np.ascontiguousarray(h[:, None]), np.ascontiguousarray(x[:, None]))[0]
+    J = J.astype(net.dtype)
     return J if sparse else J.toarray()

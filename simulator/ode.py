@@ -30,7 +30,7 @@ from ._kernels import entry_point
 from .arrays import require_finite, to_public
 from .errors import raise_if_nonfinite
 from .inputs import make_signal
-from .jacobians import Blocks, choose_jacobian
+from .jacobians import choose_jacobian, local_jacobians
 from .methods import ODE_METHODS, check_ode_method
 from .network import Network
 from .delays import refuse_delays
@@ -165,9 +165,10 @@ def solve(
     step (all its stages and the error estimate) in one compiled call
     (`simulator.explicit`; float64 networks); a held input is constant on
     each piece between its jumps, every stage included. GRU neurons follow
-    the GRU-ODE ``tau dh/dt = (1 - z)(n - h)`` (`simulator.run`) with RK23,
-    RK45 and DOP853 (SciPy's own steps, the right-hand side compiled); the
-    implicit methods and LSTM neurons are refused by node.
+    the GRU-ODE ``tau dh/dt = (1 - z)(n - h)`` (`simulator.run`) with every
+    method (SciPy's own steps, the right-hand side compiled; the implicit
+    methods with the GRU-ODE's analytic Jacobian, `simulator.jacobians`);
+    LSTM neurons are refused by node.
 
     Examples
     --------
@@ -180,8 +181,7 @@ def solve(
     """
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a Network from simulator.compile, got {type(net).__name__}")
-    refuse_gated(net, continuous=True, what=f"`solve`'s implicit methods (method={method!r}; RK23, RK45 and DOP853 "
-                 "take GRU neurons)" if method in IMPLICIT else None)
+    refuse_gated(net, continuous=True)
     refuse_delays(net, "`solve` runs (continuous time)")
     check_ode_method(method)
     if jacobian not in JACOBIANS:
@@ -331,23 +331,20 @@ def _jacobian(system: _System, method: str, jacobian: str, t0: float, y0: np.nda
     differences) and the function `solve_ivp` calls for it (None for "none")."""
     if method not in IMPLICIT or jacobian == "none" or y0.size == 0:
         return "none", None
-    net, batch = system.net, system.batch
-    blocks = Blocks(net)
-    s_h = np.empty((net.n_neurons, batch), dtype=net.dtype)
-    s_o = np.empty((net.n_outputs, batch), dtype=net.dtype)
+    import scipy.sparse as sp
 
-    def scales(t, y):
-        kernels.jacobian_scales(system.w, system.inv_tau, system.state(y), system.inputs(t), s_h, s_o)
-        return s_h.astype(np.float64), s_o.astype(np.float64)
+    local = local_jacobians(system.net, system.batch)
 
-    form = jacobian if jacobian != "auto" else choose_jacobian(net, blocks, *scales(t0, y0))
+    def matrices(t, y):
+        return local(system.state(y), np.ascontiguousarray(system.inputs(t)))
+
+    form = jacobian if jacobian != "auto" else choose_jacobian(matrices(t0, y0)[0])
     if method == "LSODA" and form == "sparse":
         return "none", None  # SciPy's LSODA takes a dense (or banded) Jacobian only
 
     def jac(t, y):
-        sh, so = scales(t, y)
-        mats = [blocks.matrix(sh[:, b], so[:, b]) for b in range(batch)]
-        J = mats[0] if batch == 1 else blocks.sp.block_diag(mats, format="csr")
+        mats = matrices(t, y)
+        J = mats[0] if len(mats) == 1 else sp.block_diag(mats, format="csr")
         return J.toarray() if form == "dense" else J.tocsc()
 
     return form, jac

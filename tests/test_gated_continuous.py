@@ -8,7 +8,7 @@ import pytest
 
 import simulator as sim
 import topologies as tp
-from tests.reference import run_gru_fixed_step, solve_gru_held
+from tests.reference import gru_rhs, jacobian_fd, run_gru_fixed_step, solve_gru_held
 from tests.test_gated_compile import mixed_graph
 
 RNG = np.random.default_rng(8)
@@ -95,6 +95,7 @@ def test_rk4_converges_with_order_four():
     lambda net: sim.run(net, 3, dt=0.1),
     lambda net: sim.solve(net, lambda t: [0.0], (0.0, 1.0)),
     lambda net: sim.bptt(net, np.ones((3, 1)), np.ones((3, 1)), dt=0.1, method="euler"),
+    lambda net: sim.jacobian(net, np.zeros(5)),
 ])
 def test_lstm_neurons_in_continuous_time_are_refused_by_node(call):
     """The first LSTM neuron is named, even after a GRU."""
@@ -123,7 +124,61 @@ def test_explicit_solve_matches_a_tight_reference_solution(method):
         np.testing.assert_allclose(res.states[:, b], solve_gru_held(G, x[:, b], 0.5, h0=h0[b]), rtol=0, atol=1e-9)
 
 
-def test_solve_with_an_implicit_method_is_refused_by_node():
-    net = sim.compile(tp.gru(1, 2, 1, seed=0))
-    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: `solve`'s implicit methods \\(method='BDF'"):
-        sim.solve(net, lambda t: [0.0], (0.0, 1.0))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_jacobian_matches_central_differences_of_the_reference_rhs(dtype):
+    """`sim.jacobian` of GRU (sigmoid and hard-sigmoid gates) and plain
+    neurons with an output fed back, against central differences of the
+    plain-NumPy GRU-ODE right-hand side (`tests.reference.gru_rhs`)."""
+    G = gru_graph()
+    net = sim.compile(G, dtype=dtype)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        h, x = rng.normal(size=4), rng.normal(size=1)
+        expected = jacobian_fd(lambda s: gru_rhs(G, s, x), h)
+        J = sim.jacobian(net, h, x)
+        assert J.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(J, expected, rtol=0, atol=1e-9 if dtype == "float64" else 1e-5)
+        sparse = sim.jacobian(net, h, x, sparse=True)
+        np.testing.assert_array_equal(sparse.toarray(), J)
+
+
+def test_jacobian_of_a_fully_connected_gru_matches_central_differences():
+    G = tp.gru(2, 5, 2, seed=3)
+    for k, v in enumerate(v for v in G.nodes if G.nodes[v].get("role") is None):
+        G.nodes[v]["tau"] = 0.5 + 0.25 * k
+    net = sim.compile(G)
+    h, x = RNG.normal(size=5), RNG.normal(size=2)
+    np.testing.assert_allclose(sim.jacobian(net, h, x), jacobian_fd(lambda s: gru_rhs(G, s, x), h),
+                               rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA"])
+@pytest.mark.parametrize("jacobian", ["dense", "sparse"])
+def test_implicit_solve_matches_a_tight_reference_solution(method, jacobian):
+    """The implicit methods with the GRU-ODE's analytic Jacobian (dense or
+    sparse; LSODA differences a sparse request itself) against DOP853 on
+    the reference's right-hand side; batched rows each match."""
+    G = gru_graph()
+    net = sim.compile(G)
+    x = RNG.normal(size=(6, 2, 1))
+    h0 = RNG.normal(size=(2, 4))
+    res = sim.solve(net, x, (0.0, 3.0), dt=0.5, method=method, t_eval=np.arange(7) * 0.5, h0=h0,
+                    rtol=1e-10, atol=1e-12, jacobian=jacobian, progress=False)
+    assert res.info["jacobian"] == ("none" if method == "LSODA" and jacobian == "sparse" else jacobian)
+    for b in range(2):
+        np.testing.assert_allclose(res.states[:, b], solve_gru_held(G, x[:, b], 0.5, h0=h0[b]), rtol=0, atol=1e-7)
+
+
+def test_large_sparse_gru_ring_gets_a_sparse_jacobian():
+    """By the fill rule of plain networks: a ring of 300 GRU neurons (short-range
+    wiring) solves with a sparse Jacobian, as DOP853 does within 1e-7."""
+    G = tp.ring(300, n_inputs=1, n_outputs=1, seed=0)
+    tp.gate(G, unit="gru", seed=2)
+    net = sim.compile(G)
+    x = np.ones((2, 1))
+    bdf = sim.solve(net, x, (0.0, 1.0), dt=0.5, method="BDF", t_eval=[0.5, 1.0], rtol=1e-10, atol=1e-12,
+                    progress=False)
+    ref = sim.solve(net, x, (0.0, 1.0), dt=0.5, method="DOP853", t_eval=[0.5, 1.0], rtol=1e-12, atol=1e-13,
+                    progress=False)
+    assert bdf.info["jacobian"] == "sparse"
+    np.testing.assert_allclose(bdf.states, ref.states, rtol=0, atol=1e-7)
