@@ -19,6 +19,7 @@ from .arrays import fed_back, prepare, prepare_cells, prepare_targets
 from .adjoint import bptt_adaptive
 from .errors import NonFiniteError
 from .gated_bptt import gated_gradients
+from .gated_continuous_bptt import gated_continuous_passes
 from .gradients import Gradients, check_clip, clip_norm
 from .losses import LOSSES
 from .network import Network
@@ -236,7 +237,8 @@ def bptt(
             f"`bptt` got {', '.join(map(repr, given))}, which an adaptive method takes (method='RK45', 'BDF', ... "
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
-    refuse_gated(net, continuous, what="continuous-time gradients (sim.bptt, sim.train)" if continuous else None)
+    refuse_gated(net, continuous, what="the adaptive methods' gradients (sim.bptt, sim.train with method='RK45', "
+                 "'BDF', ...)" if adaptive else None)
     refuse_delays(net, "gradients (sim.bptt, sim.train)")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):
@@ -275,7 +277,7 @@ def bptt(
     segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
     cell0 = prepare_cells(net, c0, drive)
-    if net.gated:
+    if net.gated and not continuous:
         try:
             value, parts = gated_gradients(net, drive, cell0, y_targets, loss, teacher, truncate or 0, segment,
                                            return_diagnostics)
@@ -302,7 +304,11 @@ def bptt(
     dh_norm = np.empty(T + 1, dtype=np.float64)
     step_abs = np.zeros((T if return_diagnostics else 0, net.n_edges), dtype=net.dtype)
     g_tau = np.zeros_like(net.tau)
-    if continuous:
+    gates = dict
+    if continuous and net.gated:
+        forward, backward, gates = gated_continuous_passes(net, drive, stepper, float(dt), truncate or 0,
+                                                           g_weight, g_bias, g_tau, step_abs)
+    elif continuous:
         forward, backward = _continuous_passes(net, drive, stepper, float(dt), truncate or 0,
                                                g_weight, g_bias, g_tau, step_abs)
     else:
@@ -328,7 +334,7 @@ def bptt(
     else:
         h0_grad = g_h0.T.copy()
     diagnostics = {"dh_norm": dh_norm.astype(net.dtype, copy=False), "edge_grad": np.abs(step_abs)}
-    grads = Gradients(g_weight, g_bias, g_tau, h0_grad, diagnostics if return_diagnostics else {})
+    grads = Gradients(g_weight, g_bias, g_tau, h0_grad, diagnostics if return_diagnostics else {}, **gates())
     return value, clip_norm(grads, clip, masks)
 
 

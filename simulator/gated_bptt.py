@@ -13,7 +13,7 @@ from .losses import LOSSES
 from .network import Network
 from .units import GATE_BIASES, GATE_NAMES, GATE_WEIGHTS, UNITS
 
-__all__ = ["gated_gradients"]
+__all__ = ["gated_gradients", "gate_grads"]
 
 
 def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarray, loss: str, teacher: np.ndarray,
@@ -93,11 +93,21 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
     g_weight[order] = g_weight.copy()
     if step_abs.shape[0]:
         step_abs[:, order] = step_abs.copy()
+    grads = {"weight": g_weight, "bias": g_bias, "h0": g_h0, "c0": g_c0, "dh_norm": dh_norm,
+             "edge_grad": np.abs(step_abs)}
+    return value, grads | gate_grads(net, g_gate, g_gbias)
+
+
+def gate_grads(net: Network, g_gate: np.ndarray, g_gbias: np.ndarray) -> dict[str, np.ndarray]:
+    """Every gate parameter's gradient the network has (name -> array
+    aligned like the network's, 0 where the parameter does not exist), from
+    the kernels' gate-weight gradients over the in-edge slots `g_gate` (3,
+    n_hidden_slots) and gate-bias gradients `g_gbias` (3, n_neurons)."""
+    dtype, n_out = net.dtype, net.n_outputs
     per_edge = np.zeros((3, net.n_edges), dtype=dtype)
     per_edge[:, net.layout.hidden_in.edge] = g_gate
     into_hidden = net.edge_kind < 3
-    grads = {"weight": g_weight, "bias": g_bias, "h0": g_h0, "c0": g_c0, "dh_norm": dh_norm,
-             "edge_grad": np.abs(step_abs)}
+    grads = {}
     for unit in ("gru", "lstm"):
         has = net.unit_codes == UNITS[unit]
         if not has.any():
@@ -108,4 +118,4 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
             grads[name] = np.where(edge_has, per_edge[row], 0).astype(dtype)
         for row, name in enumerate(GATE_BIASES[unit]):
             grads[name] = np.concatenate([np.where(has, g_gbias[row], 0), np.zeros(n_out)]).astype(dtype)
-    return value, grads
+    return grads

@@ -19,12 +19,14 @@ def reference_loss(G, x, targets, h0, c0, teacher=None):
     return mse(run_general(G, x, h0=h0, c0=c0, teacher=teacher)[1], targets)
 
 
-def numeric_gradients(net, x, targets, h0, c0, teacher=None, eps=1e-6):
-    """Central differences of the reference loss for every parameter of
-    `net` that exists (edge attributes and node attributes of the graph)."""
+def numeric_gradients(net, loss_of, starts, names=None, eps=1e-6):
+    """Central differences of ``loss_of(G, **starts)`` for every parameter
+    of `net` in `names` that exists (edge and node attributes of its graph
+    G; default: weights, biases and every gate parameter) and every entry
+    of each initial state in `starts` (name -> array)."""
     G = net.to_networkx()
     grads = {}
-    for name in ("weight", "bias", *net.gate_parameters()):
+    for name in names or ("weight", "bias", *net.gate_parameters()):
         values = getattr(net, name)
         g = np.zeros_like(values)
         for k in range(values.size):
@@ -35,25 +37,25 @@ def numeric_gradients(net, x, targets, h0, c0, teacher=None, eps=1e-6):
                 attrs = G.edges[u, v]
             else:
                 node = (net.neurons + net.outputs)[k]
-                if name != "bias" and name not in G.nodes[node]:
+                if name not in ("bias", "tau") and name not in G.nodes[node]:
                     continue
                 attrs = G.nodes[node]
-            base = attrs.get(name, 1.0 if name == "weight" else 0.0)
+            base = attrs.get(name, 1.0 if name in ("weight", "tau") else 0.0)
             attrs[name] = base + eps
-            up = reference_loss(G, x, targets, h0, c0, teacher)
+            up = loss_of(G, **starts)
             attrs[name] = base - eps
-            down = reference_loss(G, x, targets, h0, c0, teacher)
+            down = loss_of(G, **starts)
             attrs[name] = base
             g[k] = (up - down) / (2 * eps)
         grads[name] = g
-    for name, start, shape in (("h0", h0, None), ("c0", c0, None)):
+    for name, start in starts.items():
         g = np.zeros_like(start)
         for k in np.ndindex(start.shape):
             s = start.copy()
             s[k] += eps
-            up = reference_loss(G, x, targets, s if name == "h0" else h0, s if name == "c0" else c0, teacher)
+            up = loss_of(G, **(starts | {name: s}))
             s[k] -= 2 * eps
-            down = reference_loss(G, x, targets, s if name == "h0" else h0, s if name == "c0" else c0, teacher)
+            down = loss_of(G, **(starts | {name: s}))
             g[k] = (up - down) / (2 * eps)
         grads[name] = g
     return grads
@@ -82,7 +84,8 @@ def test_every_gate_parameter_h0_and_c0_match_central_differences(batched):
     assert set(grads.gates()) == set(net.gate_parameters())
     assert grads.weight_z.shape == net.weight_z.shape and grads.bias_f.shape == net.bias_f.shape
     assert grads.c0.shape == c0.shape and grads.h0.shape == h0.shape
-    assert_close(grads, numeric_gradients(net, x, targets, h0, c0))
+    assert_close(grads, numeric_gradients(net, lambda G, h0, c0: reference_loss(G, x, targets, h0, c0),
+                                          {"h0": h0, "c0": c0}))
     gru_targets = np.array([v in net.neurons and net.units[net.neurons.index(v)] == "gru" for _, v in net.edges])
     assert (grads.weight_z[~gru_targets] == 0).all()
 
@@ -92,7 +95,8 @@ def test_teacher_forcing_and_truncation():
     x, targets = RNG.normal(size=(6, 1)), RNG.normal(size=(6, 1))
     h0, c0 = np.zeros(5), np.zeros(2)
     loss, grads = sim.bptt(net, x, targets, h0=h0, c0=c0, teacher_forcing=True)
-    assert_close(grads, numeric_gradients(net, x, targets, h0, c0, teacher=targets))
+    assert_close(grads, numeric_gradients(net, lambda G, h0, c0: reference_loss(G, x, targets, h0, c0, targets),
+                                          {"h0": h0, "c0": c0}))
     full = sim.bptt(net, x, targets)[1]
     cut = sim.bptt(net, x, targets, truncate=6)[1]
     assert all(np.array_equal(getattr(full, k), getattr(cut, k)) for k in ("weight", "bias_f", "weight_r"))
@@ -141,9 +145,3 @@ def test_train_moves_only_the_chosen_gate_parameters_and_lowers_the_loss():
     np.testing.assert_array_equal(frozen.weight, net.weight)
     assert not np.array_equal(frozen.weight_z, net.weight_z) and not np.array_equal(frozen.bias_hn, net.bias_hn)
     np.testing.assert_array_equal(frozen.weight_r, net.weight_r)
-
-
-def test_continuous_gradients_of_gated_networks_are_refused_by_name():
-    net = sim.compile(tp.gru(1, 2, 1, seed=0))
-    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: continuous-time gradients"):
-        sim.bptt(net, np.ones((3, 1)), np.ones((3, 1)), dt=0.1, method="euler")

@@ -103,12 +103,6 @@ def test_lstm_neurons_in_continuous_time_are_refused_by_node(call):
         call(sim.compile(mixed_graph()))
 
 
-def test_what_gru_networks_do_not_do_in_continuous_time_is_refused_by_node():
-    net = sim.compile(tp.gru(1, 2, 1, seed=0))
-    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: continuous-time gradients"):
-        sim.bptt(net, np.ones((3, 1)), np.ones((3, 1)), dt=0.1, method="euler")
-
-
 @pytest.mark.parametrize("method", ["RK23", "RK45", "DOP853"])
 def test_explicit_solve_matches_a_tight_reference_solution(method):
     """`solve` of GRU and plain neurons with a held input, an output fed
