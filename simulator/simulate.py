@@ -303,10 +303,10 @@ def run(
 def refuse_gated(net: Network, continuous: bool = False, update: str = "sync", what: str | None = None) -> None:
     """Refuse, naming a gated neuron, what this version does not do with
     gated units: asynchronous updates; continuous time with an LSTM neuron
-    (`continuous`: a fixed-step run, or `what` in continuous time); and
-    `what` (solve's implicit methods, continuous-time gradients, analyses)
-    with any gated unit. A fixed-step run or an explicit solve of GRU and
-    plain neurons passes."""
+    (`continuous`: a fixed-step run, `solve`, gradients, analyses, or `what`
+    in continuous time); and `what` (the adaptive methods' gradients,
+    `sim.explore`) with any gated unit. Continuous time with GRU and plain
+    neurons passes."""
     if not net.gated or not (continuous or update != "sync" or what):
         return
     codes = np.asarray(net.unit_codes)
@@ -321,8 +321,8 @@ def refuse_gated(net: Network, continuous: bool = False, update: str = "sync", w
                          f"only ({what or 'continuous-time runs'} are refused)")
     if what:
         raise ValueError(f"node {name!r} is a {unit} neuron: {what} of gated units are not implemented yet "
-                         "(discrete-time runs are, and in continuous time fixed-step runs and `solve`'s explicit "
-                         "methods with GRU neurons)")
+                         "(discrete-time runs, gradients and analyses are, and in continuous time those of GRU "
+                         "neurons with the fixed-step methods, and `solve`)")
 
 
 def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarray, teacher: np.ndarray,

@@ -520,3 +520,76 @@ def solve_gru_held(G, x, dt, h0=None, rtol=1e-13, atol=1e-13):
         h = sol.y[:, -1]
         states.append(h)
     return np.array(states)
+
+
+def gated_step(G, h, c, x, yhat, inputs=None, outputs=None):
+    """One discrete step of plain, GRU and LSTM neurons (design section 8,
+    default delays), one node and one in-edge at a time, from the state `h`
+    (n_neurons,), the LSTM cells `c` (n_lstm, in node order) and the input
+    `x`, the outputs `yhat` fed back. Returns ``(h', c')``."""
+    G = G if G.is_directed() else G.to_directed()
+    dense = Dense(G, inputs, outputs)
+    ins, outs, hid = dense.inputs, dense.outputs, dense.neurons
+    deliver = {u: x[k] for k, u in enumerate(ins)} | {u: yhat[k] for k, u in enumerate(outs)} \
+        | {u: h[k] for k, u in enumerate(hid)}
+    cells = [v for v in hid if G.nodes[v].get("unit", "rnn") == "lstm"]
+    h_new, c_new = np.zeros(len(hid)), np.array(c, dtype=float)
+    for i, v in enumerate(hid):
+        attrs = G.nodes[v]
+        unit = attrs.get("unit", "rnn")
+        phi = ACTIVATIONS[attrs.get("activation", "tanh")]
+        sig = ACTIVATIONS[attrs.get("gate_activation", "sigmoid")]
+        sums = {q: 0.0 for q in GATES[unit]}
+        rec = 0.0
+        for u in G.predecessors(v):
+            e, s = G.edges[u, v], deliver[u]
+            for k, q in enumerate(GATES[unit]):
+                sums[q] += e.get("weight" if k == 0 else f"weight_{q}", 1.0 if k == 0 else 0.0) * s
+            if u in hid:
+                rec += e.get("weight", 1.0) * s
+        if unit == "rnn":
+            h_new[i] = phi(sums["a"] + attrs.get("bias", 0.0))
+        elif unit == "gru":
+            r = sig(sums["r"] + attrs.get("bias_r", 0.0))
+            z = sig(sums["z"] + attrs.get("bias_z", 0.0))
+            n = phi(sums["n"] - rec + attrs.get("bias", 0.0) + r * (rec + attrs.get("bias_hn", 0.0)))
+            h_new[i] = (1 - z) * n + z * h[i]
+        else:
+            k = cells.index(v)
+            ig, f, o = (sig(sums[q] + attrs.get(f"bias_{q}", 0.0)) for q in ("i", "f", "o"))
+            c_new[k] = f * c[k] + ig * phi(sums["g"] + attrs.get("bias", 0.0))
+            h_new[i] = o * phi(c_new[k])
+    return h_new, c_new
+
+
+def lyapunov_gated_dense(G, x, h0, c0, k, seed, warmup, dt=None, method=None):
+    """`lyapunov_dense` for networks with gated neurons: the state (h, c)
+    stacked, each step differentiated by central differences; discrete
+    steps by `gated_step` (the outputs y[t-1] = g(V h[t] + D x[t-1] + c)
+    fed back, none at the first step), continuous ones (GRU and plain
+    neurons; "euler" or "rk4") by the fixed-step integrator of `gru_rhs`."""
+    dense = Dense(G)
+    x = np.asarray(x, dtype=float)
+    n_h = len(dense.neurons)
+    s = np.concatenate([np.asarray(h0, dtype=float), np.asarray(c0, dtype=float)])
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.standard_normal((k, s.size)).T)[0]
+    logs = []
+    for t, xt in enumerate(x):
+        if dt is None:
+            def step(s, xt=xt, t=t):
+                h, c = s[:n_h], s[n_h:]
+                yhat = dense.readout(h, x[t - 1]) if t else np.zeros(len(dense.outputs))
+                return np.concatenate(gated_step(G, h, c, xt, yhat))
+        else:
+            def f(s, xt=xt):
+                return gru_rhs(G, s, xt)
+
+            def step(s, f=f):
+                return s + dt * f(s) if method == "euler" else rk4_step(f, s, dt)
+        J = jacobian_fd(step, s)
+        s = step(s)
+        Q, R = np.linalg.qr(J @ Q)
+        logs.append(np.log(np.abs(np.diag(R))))
+    lam = np.mean(logs[warmup:], axis=0) / (1.0 if dt is None else dt)
+    return np.sort(lam)[::-1]

@@ -2,7 +2,9 @@
 plain neurons: the Jacobian of its right-hand side (`gated_jacobian_values`,
 for `solve`'s implicit methods, `simulator.jacobian` and the analyses) and
 backpropagation through its fixed-step runs (`bptt_gated_fixed_step`), the
-forward step being `gated.gated_fixed_step`.
+forward step being `gated.gated_fixed_step`; and the Jacobian of a
+discrete step of GRU, LSTM and plain neurons (`gated_step_jacobian_values`,
+for the analyses).
 
 Neuron i relaxes towards a target ``p`` at the rate ``(1 - z) / tau``::
 
@@ -49,11 +51,11 @@ import numpy as np
 from numba import njit
 
 from . import CACHE
-from .activations import slope
+from .activations import activate, slope
 from .backward import initial_grads, output_grads, step_output_grads
 from .continuous import output_slopes
 from .forward import add_segment
-from .gated import GRU, gate_sums, gated_fixed_step, relax_parts
+from .gated import GRU, LSTM, gate_sums, gated_fixed_step, relax_parts
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
@@ -295,3 +297,75 @@ def bptt_gated_fixed_step(w, wt, g, table, exponential, rate,
         d, dh = dh, d
     dh_norm[0] = initial_grads(d, g_h0)
     carry[:, :] = d
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_step_jacobian_values(w, g, h, c, xt, yhat, s_o, vals_h, vals_c, diag_h, h_c, c_c):
+    """The entries of the Jacobian of one discrete step of a network with
+    gated neurons with respect to the state ``(h, c)``, one state (batch 1).
+
+    Per in-edge slot k of neuron i from source s (``h_j``, or ``y_o``
+    through a feedback slot), ``u_k = r`` on a GRU's hidden -> hidden slots
+    and 1 elsewhere, ``rho = R_n + b_hn``::
+
+        GRU:   dh'/ds = (1 - z) phi'(n) (u_k w_k + rho sigma'(r) w_r,k) + (h - n) sigma'(z) w_z,k
+               dh'/dh_i (own state) = z
+        LSTM:  dc'/ds = i phi'(g) w_k + g sigma'(i) w_i,k + c sigma'(f) w_f,k
+               dh'/ds = sigma'(o) w_o,k phi(c') + o phi'(c') dc'/ds
+               dc'/dc = f,  dh'/dc = o phi'(c') f
+        plain: dh'/ds = phi'(a) w_k
+
+    Parameters
+    ----------
+    w, g : Wiring, Gates
+    h : ndarray, shape (n_neurons, 1)
+    c : ndarray, shape (n_lstm, 1)
+    xt : ndarray, shape (n_inputs, 1)
+    yhat : ndarray, shape (n_outputs, 1)
+        The outputs fed back into the step.
+    s_o : ndarray, shape (n_outputs, 1)
+        ``dyhat/dz`` for the outputs' drives ``z = V h + ...`` (zeros where
+        the fed-back outputs do not depend on h).
+    vals_h, vals_c : ndarray, shape (n_hidden_slots,)
+        Filled on the hidden -> hidden and feedback slots: ``dh'_i/ds`` and
+        (LSTM targets) ``dc'_i/ds``.
+    diag_h : ndarray, shape (n_neurons,)
+        Filled: ``dh'_i/dh_i`` through the neuron's own state.
+    h_c, c_c : ndarray, shape (n_lstm,)
+        Filled: ``dh'_i/dc_i`` and ``dc'_i/dc_i`` of each LSTM neuron.
+    """
+    ptr, index, weight = w.hidden
+    gw, gb = g.weight, g.bias
+    for i in range(h.shape[0]):
+        unit, act, gact, ci = g.unit[i], w.act_h[i], g.act[i], g.cell[i]
+        inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xt, yhat, 0)
+        diag_h[i] = 0.0
+        if unit == LSTM:
+            ig = activate(gact, s0 + gb[0, i])
+            fg = activate(gact, s1 + gb[1, i])
+            og = activate(gact, s2 + gb[2, i])
+            gg = activate(act, inp + rec + w.bias_h[i])
+            tc = activate(act, fg * c[ci, 0] + ig * gg)
+            dg, di, df = ig * slope(act, gg), gg * slope(gact, ig), c[ci, 0] * slope(gact, fg)
+            do, dt = tc * slope(gact, og), og * slope(act, tc)
+            for k in range(ptr[i, HIDDEN], ptr[i, FED + 1]):
+                if k >= ptr[i, INPUT] and k < ptr[i, FED]:
+                    continue
+                a = dg * weight[k] + di * gw[0, k] + df * gw[1, k]
+                vals_c[k] = a
+                vals_h[k] = do * gw[2, k] + dt * a
+            h_c[ci] = dt * fg
+            c_c[ci] = fg
+            continue
+        p, z, r = relax_parts(unit, act, gact, w.bias_h[i], gb[0, i], gb[1, i], gb[2, i], inp, rec, s0, s1)
+        q = (1.0 - z) * slope(act, p)
+        qr, e, own = 0.0, 0.0, 1.0
+        if unit == GRU:
+            qr = q * (rec + gb[2, i]) * slope(gact, r)
+            e = (h[i, 0] - p) * slope(gact, z)
+            own = r
+            diag_h[i] = z
+        for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
+            vals_h[k] = q * own * weight[k] + qr * gw[0, k] + e * gw[1, k]
+        for k in range(ptr[i, FED], ptr[i, FED + 1]):
+            vals_h[k] = q * weight[k] + qr * gw[0, k] + e * gw[1, k]

@@ -103,7 +103,7 @@ class Model:
         if net.gated:
             from ..simulate import refuse_gated
 
-            refuse_gated(net, what="dynamics analyses (fixed points, Lyapunov spectra)")
+            refuse_gated(net, what="explorations (`sim.explore`)")
         if getattr(net, "has_delays", False):
             from ..delays import refuse_delays
 

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import check_int, check_real, constant_input, real_array
+from ._gated import GatedModel, model_of
 from ._model import Model, check_seed, check_stepping
 from .results import FixedPoints
 
@@ -32,7 +33,7 @@ SAME_SLOW = 1e-4
 class _Problem:
     """G(h) = F(h) - h and its Jacobian at constant input x."""
 
-    def __init__(self, model: Model, x: np.ndarray, dt):
+    def __init__(self, model: Model | GatedModel, x: np.ndarray, dt):
         self.m, self.x, self.dt = model, x, dt
 
     def parts(self, h):
@@ -221,7 +222,11 @@ def fixed_points(
     with Jacobian ``J = diag(phi'(a)) (W + F diag(g'(z)) V)``. Discrete time:
     h* = F(h*), stable when every ``|lambda(J)| < 1``. Continuous time:
     ``dh/dt = (F(h) - h) / tau = 0``, stable when every ``Re lambda < 0``
-    for ``diag(1/tau) (J - I)``.
+    for ``diag(1/tau) (J - I)``. A network with gated neurons (design
+    section 8) has the gated step for F on the state ``(h, c)`` (the LSTM
+    neurons' cell states after the neurons') and its exact Jacobian
+    (`analysis._gated`); GRU neurons in continuous time relax as
+    ``dh/dt = (F(h) - h) / tau``, the GRU-ODE, so the same rule holds.
 
     Up to 500 neurons each start goes to SciPy's ``root(method="hybr")``
     with the dense analytic Jacobian, then Newton's method polishes it;
@@ -241,11 +246,11 @@ def fixed_points(
     >>> sim.fixed_points(sim.compile(G), n_starts=16, dt=0.1).stable
     array([False,  True,  True])
     """
-    model = Model(net)
+    dt = check_stepping(dt, None)[0]
+    model = model_of(net, continuous=dt is not None)
     n = model.n
     if n == 0:
         raise ValueError("`net` has no hidden neurons: there is no state to analyse")
-    dt = check_stepping(dt, None)[0]
     tol = check_real(tol, "tol")
     if not isinstance(slow, (bool, np.bool_)):
         raise TypeError(f"`slow` must be True or False, got {slow!r}")

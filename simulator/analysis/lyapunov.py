@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike
 from .._kernels import tangent as kernels
 from ._checks import check_int, real_array
 from ..methods import METHODS, step_coefficients
+from ._gated import GatedModel, gated_tangent_logs, model_of
 from ._model import Model, check_seed, check_stepping
 from .results import LyapunovSpectrum
 
@@ -100,7 +101,8 @@ def lyapunov(
         The fixed-step integrator (default ``"rk4"``; needs `dt`). The
         tangents follow that integrator's step exactly.
     h0 : array_like, shape (n_neurons,), optional
-        Initial state; default drawn from `seed` uniformly over each neuron's
+        Initial state (with LSTM neurons, shape (n_neurons + n_lstm,): the
+        cell states after the neurons'); default drawn from `seed` uniformly over each neuron's
         activation range (``(-1, 1)`` for tanh; an unbounded side cut at
         +-1), so that a free run does not start on a fixed point.
     warmup : int, default 100
@@ -142,7 +144,12 @@ def lyapunov(
     exponential Euler, or RK4 through its four stages). After each step
     ``Q R = J Q`` re-orthonormalises the tangents and the exponents are the
     averages of ``log |R_jj|`` over the steps after the warm-up (divided by
-    `dt` in continuous time). A linear network gives ``log |lambda(W)|``
+    `dt` in continuous time). Gated neurons (design section 8): the
+    tangents follow the exact Jacobian of the gated step on the state
+    ``(h, c)`` (an LSTM's cells after the neurons), and for GRU neurons in
+    continuous time that of the Euler or RK4 step of the GRU-ODE through
+    its stages (`analysis._gated`; scipy.sparse products; exponential Euler
+    and LSTM neurons in continuous time are refused). A linear network gives ``log |lambda(W)|``
     (discrete) and ``Re lambda((W - I) / tau)`` as dt -> 0.
 
     Examples
@@ -154,8 +161,8 @@ def lyapunov(
     >>> ly.exponents.round(6), ly.history.shape     # log 0.5
     (array([-0.693147]), (190, 1))
     """
-    model = Model(net)
     dt, method = check_stepping(dt, method)
+    model = model_of(net, continuous=dt is not None)
     warmup = check_int(warmup, "warmup", 0)
     n = model.n
     if n == 0:
@@ -179,10 +186,17 @@ def lyapunov(
 
     import simulator as sim
 
+    step = 1.0 if dt is None else dt
+    if isinstance(model, GatedModel):
+        nh = net.n_neurons
+        res = sim.run(net, X.astype(net.dtype), h0=h0[:nh].astype(net.dtype), dt=dt, method=method, progress=False,
+                      **({"c0": h0[nh:].astype(net.dtype)} if model.n_c else {}))
+        states = np.hstack([res.states, res.cells] if model.n_c else [res.states]).astype(np.float64)
+        logs = gated_tangent_logs(model, states, X, dt, method, Q)
+        return _spectrum(net, logs, warmup, step, dt, method, autonomous)
     res = sim.run(net, X.astype(net.dtype), h0=h0.astype(net.dtype), dt=dt, method=method, progress=False)
     states = np.asarray(res.states, dtype=np.float64)
 
-    step = 1.0 if dt is None else dt
     if dt is None:
         coef = None
         kernel_coef = np.zeros((n, 2, 2))
@@ -200,6 +214,13 @@ def lyapunov(
         s_h, s_o = _slopes(model, coef, states[t0:t1], X[t0:t1], Xprev[t0:t1], t0 == 0)
         kernels.run_tangents(kernel_coef, *csr, np.ascontiguousarray(s_h), np.ascontiguousarray(s_o), Q,
                              logs[t0:t1])
+    return _spectrum(net, logs, warmup, step, dt, method, autonomous)
+
+
+def _spectrum(net, logs: np.ndarray, warmup: int, step: float, dt, method, autonomous: bool) -> LyapunovSpectrum:
+    """The running averages of the steps' `logs` (n_steps, k) after the
+    warm-up, per unit time, sorted by the last row."""
+    n_steps = logs.shape[0]
     history = np.cumsum(logs[warmup:], axis=0) / (step * np.arange(1, n_steps - warmup + 1))[:, None]
     order = np.argsort(-history[-1], kind="stable")
     history = np.ascontiguousarray(history[:, order], dtype=net.dtype)  # float64 tangents, the network's dtype out

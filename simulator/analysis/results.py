@@ -34,9 +34,11 @@ class FixedPoints:
 
     Attributes
     ----------
-    states : ndarray, shape (K, n_neurons)
+    states : ndarray, shape (K, n_neurons [+ n_lstm])
         The distinct points h*, fixed points first (by increasing |h*|),
-        then the slow points (by increasing q).
+        then the slow points (by increasing q). A network with LSTM neurons
+        has the state ``(h, c)``: the cell states (``net.cell_neurons``
+        order) after the neurons' (``to_pandas`` names them ``c[name]``).
     residual : ndarray, shape (K,)
         ``|F(h*) - h*|`` (discrete) or ``|dh/dt|`` at h* (continuous).
     eigenvalues : ndarray of complex, shape (K, m)
@@ -107,7 +109,8 @@ class FixedPoints:
             key: np.abs(lead) if self.dt is None else lead.real,
         }
         frame = pd.DataFrame(cols)
-        states = pd.DataFrame(self.states, columns=list(self.network.neurons))
+        cells = [f"c[{name}]" for name in getattr(self.network, "cell_neurons", ())]
+        states = pd.DataFrame(self.states, columns=list(self.network.neurons) + cells)
         return pd.concat([frame, states], axis=1)
 
     def __repr__(self) -> str:
