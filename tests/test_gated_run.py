@@ -63,7 +63,6 @@ def test_without_lstm_neurons_cells_are_none_and_gates_off_by_default():
 
 @pytest.mark.parametrize("call, match", [
     (lambda net: sim.run(net, 3, update="async"), "node 'h0' is a GRU neuron: `update='async'` is refused"),
-    (lambda net: sim.solve(net, lambda t: [0.0], (0.0, 1.0)), "node 'h0' is a GRU neuron: `solve`'s implicit methods"),
     (lambda net: sim.run(net, 3, c0=[0.0]), "`c0` is the LSTM neurons' initial cell state"),
 ])
 def test_what_gated_networks_do_not_do_is_refused_by_name(call, match):
