@@ -31,6 +31,12 @@ Jacobian ``-J^T`` in the ``lambda`` block (dense or sparse by the fill rule
 of `solve`) and zeros elsewhere: the quadratures do not feed back, so
 Newton's iteration solves them exactly one iteration behind ``lambda``.
 
+Networks with GRU neurons (the GRU-ODE) integrate the same way with
+their own backward system (`simulator.gated_adjoint`: gate quadratures
+after the taus', products from `_kernels.gated_continuous.gated_rhs_vjp`);
+the implicit methods' Jacobian comes from `jacobians.local_jacobians` for
+both.
+
 Memory: the forward dense output (SciPy's interpolants, a few vectors per
 accepted step) and the states at the target times; nothing per stage.
 """
@@ -49,7 +55,7 @@ from .arrays import prepare
 from .errors import raise_if_nonfinite
 from .gradients import Gradients, clip_norm
 from .inputs import make_signal
-from .jacobians import Blocks
+from .jacobians import local_jacobians
 from .losses import LOSSES
 from .network import Network
 from .ode import IMPLICIT, JACOBIANS, SolverError, _integrate, _jacobian, _largest_state, _solver_class, _System
@@ -64,15 +70,15 @@ DENSE_AUGMENTED_MAX = 3000
 
 
 def check_plain_units(net: Network) -> None:
-    """Refuse a network with gated (GRU or LSTM) neurons, naming one: the
-    adjoint differentiates the plain continuous-time neuron only."""
+    """Refuse a network with LSTM neurons, naming one: the adjoint
+    differentiates plain and GRU neurons (`simulator.gated_adjoint`)."""
     units = getattr(net, "units", None)
     if units is None:
         return
     for i, unit in enumerate(np.asarray(units, dtype=object).ravel()):
-        if unit not in (None, "", "plain", 0, "rnn"):
+        if unit not in (None, "", "plain", 0, "rnn", "gru"):
             raise ValueError(f"node {net.neurons[i]!r} is a gated unit ({unit!r}): the adaptive-method adjoint "
-                             "differentiates plain neurons only; use a fixed-step method (dt=..., method='rk4')")
+                             "differentiates plain and GRU neurons only")
 
 
 def bptt_adaptive(
@@ -139,7 +145,7 @@ def bptt_adaptive(
         fwd = _forward(net, drive, dt, method, jacobian, rtol, atol, options, n_threads, n_chunks)
         value, gy = LOSSES[loss](fwd.outputs, y_targets)
         back = _backward(net, fwd, np.ascontiguousarray(gy), dt, method, rtol, atol, options, n_chunks)
-    g_weight, g_bias, g_tau, g_h0, dh_norm, edge_grad = back.result
+    g_weight, g_bias, g_tau, g_h0, dh_norm, edge_grad, gates = back.result
     order = net.layout.slot_edges
     weight = np.empty_like(g_weight)
     weight[order] = g_weight
@@ -157,7 +163,7 @@ def bptt_adaptive(
             "forward_steps": fwd.n_steps, "dense_output_bytes": fwd.dense_bytes}
     diagnostics = {"dh_norm": dh_norm.astype(dtype), "edge_grad": np.abs(edge_grad).astype(dtype)}
     grads = Gradients(weight.astype(dtype), g_bias.astype(dtype), g_tau.astype(dtype), h0_grad.astype(dtype),
-                      diagnostics if return_diagnostics else {}, info=info)
+                      diagnostics if return_diagnostics else {}, info=info, **gates)
     return value, clip_norm(grads, clip, masks)
 
 
@@ -355,23 +361,20 @@ def _backward_jacobian(adj: _AdjointSystem, form: str, method: str):
     sparse for BDF and Radau (which factorise the ``lambda`` block alone,
     `_BlockSolve`), dense for LSODA. Also whether that block is factorised
     densely (the fill rule of `solve` chose a dense Jacobian)."""
+    import scipy.sparse as sp
+
     net, system = adj.net, adj.system
-    n, batch, m, size = net.n_neurons, system.batch, adj.m, adj.size
-    blocks = Blocks(net)
-    sp = blocks.sp
+    batch, m, size = system.batch, adj.m, adj.size
+    local = local_jacobians(net, batch)
     dense = method == "LSODA"
     if method == "LSODA" and size > DENSE_AUGMENTED_MAX:
         raise ValueError(f"LSODA takes dense Jacobians only, and the backward system of this network has {size} "
                          f"equations (neurons x batch, then one per edge, bias and tau; at most "
                          f"{DENSE_AUGMENTED_MAX}): pass method='BDF' or 'Radau', which take a sparse one")
-    s_h = np.empty((n, batch), dtype=net.dtype)
-    s_o = np.empty((net.n_outputs, batch), dtype=net.dtype)
     zeros = sp.csr_matrix((size - m, size - m))
 
     def jac(t, u):
-        kernels.jacobian_scales(system.w, adj.inv_tau, system.state(adj.dense(t)), adj.xk, s_h, s_o)
-        sh, so = s_h.astype(np.float64), s_o.astype(np.float64)
-        mats = [blocks.matrix(sh[:, b], so[:, b]).T for b in range(batch)]
+        mats = [J.T for J in local(system.state(adj.dense(t)), adj.xk)]
         JT = mats[0] if batch == 1 else sp.block_diag(mats, format="csr")
         if dense:
             A = np.zeros((size, size))
@@ -393,7 +396,12 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
 
     system = fwd.system
     T, n, batch, dtype = gy.shape[0], net.n_neurons, system.batch, net.dtype
-    adj = _AdjointSystem(net, system, n_chunks)
+    if net.gated:  # GRU neurons: their own system (more quadratures), the same interface
+        from .gated_adjoint import GatedAdjointSystem
+
+        adj = GatedAdjointSystem(net, system, n_chunks)
+    else:
+        adj = _AdjointSystem(net, system, n_chunks)
     w, wt = adj.w, adj.wt
     m, ne, nb = adj.m, adj.n_edges, adj.n_bias
     kwargs = dict(options)
@@ -414,6 +422,7 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     g_weight = np.zeros(ne)
     g_bias = np.zeros(nb)
     g_tau = np.zeros(n)
+    g_extra = np.zeros(adj.size - m - ne - nb - n)  # a GRU network's gate quadratures
     lam = np.zeros((n, batch), dtype=dtype)
     dz = np.empty((net.n_outputs, batch), dtype=dtype)
     jw = np.zeros(ne, dtype=dtype)
@@ -454,10 +463,12 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
         lam = system.state(u[:m])
         g_weight += u[m:m + ne]
         g_bias += u[m + ne:m + ne + nb]
-        g_tau += u[m + ne + nb:]
+        g_tau += u[m + ne + nb:m + ne + nb + n]
+        g_extra += u[m + ne + nb + n:]
         edge_grad[k] += u[m:m + ne]
     dh_norm[0] = np.sqrt(np.sum(np.square(lam.astype(np.float64))))
-    return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad), counts)
+    gates = adj.gate_grads(g_extra) if net.gated else {}
+    return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad, gates), counts)
 
 
 def _largest_adjoint(net: Network, system, u: np.ndarray | None, m: int) -> str:

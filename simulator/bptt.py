@@ -237,8 +237,7 @@ def bptt(
             f"`bptt` got {', '.join(map(repr, given))}, which an adaptive method takes (method='RK45', 'BDF', ... "
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
-    refuse_gated(net, continuous, what="the adaptive methods' gradients (sim.bptt, sim.train with method='RK45', "
-                 "'BDF', ...)" if adaptive else None)
+    refuse_gated(net, continuous)
     refuse_delays(net, "gradients (sim.bptt, sim.train)")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):

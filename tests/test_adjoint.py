@@ -245,8 +245,8 @@ def test_missing_dt_and_fixed_step_options_are_refused():
 def test_gated_units_are_refused_by_name():
     from simulator.adjoint import check_plain_units
 
-    fake = types.SimpleNamespace(units=np.array(["plain", "gru"], dtype=object), neurons=["a", "b"])
-    with pytest.raises(ValueError, match=r"node 'b' is a gated unit \('gru'\)"):
+    fake = types.SimpleNamespace(units=np.array(["plain", "gru", "lstm"], dtype=object), neurons=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"node 'c' is a gated unit \('lstm'\)"):
         check_plain_units(fake)
 
 

@@ -3,7 +3,8 @@
 and h0 against central differences of the plain-NumPy integrators
 (`tests.reference.run_gru_fixed_step`), Euler at tau = 1, dt = 1 against
 the discrete gradients, truncation, clipping, checkpointing, diagnostics
-and training."""
+and training; and through the adaptive methods (the adjoint) against
+central differences of a tight `solve`."""
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import topologies as tp
 from simulator.units import GATE_PARAMETERS
 from tests.reference import mse, run_gru_fixed_step
 from tests.test_gated_bptt import assert_close, numeric_gradients
+from tests.test_gated_compile import mixed_graph
 from tests.test_gated_continuous import gru_graph
 
 RNG = np.random.default_rng(17)
@@ -160,7 +162,47 @@ def test_train_lowers_the_loss_and_moves_only_what_trains():
     assert not np.array_equal(frozen.weight_z, net.weight_z) and not np.array_equal(frozen.tau, net.tau)
 
 
-def test_adaptive_gradients_of_gru_networks_are_refused_by_node():
-    net = sim.compile(tp.gru(1, 2, 1, seed=0))
-    with pytest.raises(ValueError, match="node 'h0' is a GRU neuron: the adaptive methods' gradients"):
+def solve_loss(G, x, targets, h0, dt):
+    """The mse of a tight DOP853 `solve` of the network drawn by `G` at the target times (k + 1) dt."""
+    res = sim.solve(sim.compile(G), x, (0.0, len(x) * dt), dt=dt, method="DOP853", h0=h0,
+                    t_eval=dt * np.arange(len(x) + 1), rtol=1e-12, atol=1e-13, progress=False)
+    return mse(res.outputs, targets)
+
+
+@pytest.mark.parametrize("method", ["RK45", "BDF", "Radau", "LSODA"])
+def test_adaptive_gradients_match_central_differences_of_solve(method):
+    """The adjoint of the GRU-ODE (every weight, gate weight and bias, tau,
+    h0) at rtol 1e-10, atol 1e-12 against central differences of a tight
+    DOP853 `solve`'s loss, to 1e-5 relative (design section 11)."""
+    net = sim.compile(gru_graph())
+    x, targets = RNG.normal(size=(3, 1)), RNG.normal(size=(3, 1))
+    h0 = RNG.normal(size=4) * 0.5
+    loss, grads = sim.bptt(net, x, targets, h0=h0, dt=0.5, method=method, rtol=1e-10, atol=1e-12)
+    G = net.to_networkx()
+    assert np.isclose(loss, solve_loss(G, x, targets, h0, 0.5), rtol=1e-8)
+    assert set(grads.gates()) == set(net.gate_parameters())
+    numeric = numeric_gradients(net, lambda G, h0: solve_loss(G, x, targets, h0, 0.5), {"h0": h0},
+                                names=every_parameter(net), eps=1e-5)
+    for name, expect in numeric.items():
+        scale = max(np.abs(expect).max(), 1e-3)
+        assert np.abs(getattr(grads, name) - expect).max() <= 1e-5 * scale, name
+
+
+def test_adaptive_gradients_agree_with_fine_rk4_bptt_batched():
+    """Batched, through the explicit adjoint, against RK4 BPTT at a step
+    small enough to agree to 1e-6."""
+    net = sim.compile(gru_graph())
+    x, targets = RNG.normal(size=(3, 2, 1)), RNG.normal(size=(3, 2, 1))
+    _, adjoint = sim.bptt(net, x, targets, dt=0.5, method="DOP853", rtol=1e-10, atol=1e-12)
+    fine = 16
+    _, rk4 = sim.bptt(net, np.repeat(x, fine, axis=0), np.where(np.arange(3 * fine)[:, None, None] % fine == fine - 1,
+                                                                  np.repeat(targets, fine, axis=0), np.nan),
+                      dt=0.5 / fine, method="rk4")
+    for name in ("weight", "tau", "h0", "weight_z", "bias_hn"):
+        np.testing.assert_allclose(getattr(adjoint, name), getattr(rk4, name), rtol=0, atol=1e-6)
+
+
+def test_lstm_neurons_in_adaptive_gradients_are_refused_by_node():
+    net = sim.compile(mixed_graph())
+    with pytest.raises(ValueError, match="node 1 is an LSTM neuron: LSTM neurons are discrete-time only"):
         sim.bptt(net, np.ones((3, 1)), np.ones((3, 1)), dt=0.1, method="RK45")

@@ -4,7 +4,8 @@ for `solve`'s implicit methods, `simulator.jacobian` and the analyses) and
 backpropagation through its fixed-step runs (`bptt_gated_fixed_step`), the
 forward step being `gated.gated_fixed_step`; and the Jacobian of a
 discrete step of GRU, LSTM and plain neurons (`gated_step_jacobian_values`,
-for the analyses).
+for the analyses); and the adjoint's products (`gated_rhs_vjp`, for the
+gradients through the adaptive methods).
 
 Neuron i relaxes towards a target ``p`` at the rate ``(1 - z) / tau``::
 
@@ -54,7 +55,7 @@ from . import CACHE
 from .activations import activate, slope
 from .backward import initial_grads, output_grads, step_output_grads
 from .continuous import output_slopes
-from .forward import add_segment
+from .forward import add_segment, readout
 from .gated import GRU, LSTM, gate_sums, gated_fixed_step, relax_parts
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -369,3 +370,32 @@ def gated_step_jacobian_values(w, g, h, c, xt, yhat, s_o, vals_h, vals_c, diag_h
             vals_h[k] = q * own * weight[k] + qr * gw[0, k] + e * gw[1, k]
         for k in range(ptr[i, FED], ptr[i, FED + 1]):
             vals_h[k] = q * weight[k] + qr * gw[0, k] + e * gw[1, k]
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_rhs_vjp(w, wt, g, inv_tau, h, xk, lam, out, f, dP, dZ, D,
+                  g_weight, g_gate, g_bias, g_gbias, step_abs):
+    """The adjoint's products for the GRU-ODE ``f(h) = (1 - z)(p - h) / tau``
+    at state `h` (n_neurons, batch): ``out = (df/dh)^T lam``, ``f`` itself,
+    and ``lam^T df/dtheta`` added to the parameter gradients (every weight,
+    bias and gate parameter; `gated_relax_vjp` with the cotangents ``dP =
+    lam (1 - z) / tau`` and ``dZ = -lam (p - h) / tau``, plus the own decay
+    ``-lam (1 - z) / tau``). `dP`, `dZ` (n_neurons, batch) and `D` are
+    scratch; the rest as in `gated_relax_vjp`."""
+    ptr, index, weight = w.hidden
+    gw, gb = g.weight, g.bias
+    ybuf = np.empty((w.bias_o.shape[0], h.shape[1]), dtype=h.dtype)
+    readout(w, h, xk, ybuf)
+    for i in range(h.shape[0]):
+        unit, act, gact = g.unit[i], w.act_h[i], g.act[i]
+        for b in range(h.shape[1]):
+            inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xk, ybuf, b)
+            p, z, r = relax_parts(unit, act, gact, w.bias_h[i], gb[0, i], gb[1, i], gb[2, i], inp, rec, s0, s1)
+            rate = (1.0 - z) * inv_tau[i]
+            f[i, b] = rate * (p - h[i, b])
+            dP[i, b] = lam[i, b] * rate
+            dZ[i, b] = -lam[i, b] * (p - h[i, b]) * inv_tau[i]
+    gated_relax_vjp(w, wt, g, h, xk, dP, dZ, out, D, g_weight, g_gate, g_bias, g_gbias, step_abs, 0)
+    for i in range(h.shape[0]):
+        for b in range(h.shape[1]):
+            out[i, b] -= dP[i, b]
