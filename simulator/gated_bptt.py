@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import threads
 from ._kernels.gated import bptt_gated, run_gated
 from .arrays import fed_back
 from .errors import NonFiniteError
@@ -23,7 +24,9 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
     Runs forward in segments of `segment` steps keeping each segment's
     first state and cell state, and backwards recomputing each segment when
     there are several (checkpointing: the same kernels on the same numbers,
-    so the same gradients bit for bit).
+    so the same gradients bit for bit). The whole call runs on the threads
+    `simulator.threads.timed_call` chooses (the threaded kernels give the
+    one-thread numbers bit for bit).
 
     Returns
     -------
@@ -40,7 +43,8 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
     forced = teacher.shape[0] > 0
     starts = list(range(0, T, segment)) or [0]
     L = min(segment, T) + 1
-    states = np.empty((L, n, batch), dtype=dtype)
+    n_threads, timed = threads.timed_call(("bptt-gated", dtype.str), (net.n_edges + n) * batch, T)
+    states = threads.first_touch(np.empty((L, n, batch), dtype=dtype))
     cells = np.empty((L, m, batch), dtype=dtype)
     outputs = np.empty((T, n_out, batch), dtype=dtype)
     no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
@@ -50,8 +54,9 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
         t0 = starts[s]
         t1 = min(T, t0 + segment)
         states[0], cells[0] = firsts[s]
-        return run_gated(w, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
-                         teacher[t0:t1] if forced else teacher, befores[s], no_record)
+        with threads.using(n_threads, n) as n_chunks:
+            return run_gated(w, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
+                             teacher[t0:t1] if forced else teacher, befores[s], no_record, n_chunks or None)
 
     h, c, bad = drive.h0, cell0, -1
     for s, t0 in enumerate(starts):
@@ -83,11 +88,13 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
         if len(starts) > 1:
             forward(s)
         flow = np.empty(t1 - t0 + 1)
-        bptt_gated(w, wt, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
-                   teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0,
-                   carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, flow,
-                   step_abs[t0:t1] if step_abs.shape[0] else step_abs)
+        with threads.using(n_threads, n) as n_chunks:
+            bptt_gated(w, wt, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
+                       teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0,
+                       carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, flow,
+                       step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
         dh_norm[t0:t1 + 1] = flow
+    timed()
 
     order = net.layout.slot_edges
     g_weight[order] = g_weight.copy()

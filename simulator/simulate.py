@@ -266,10 +266,7 @@ def run(
             cells = np.empty((T + 1, len(net.cell_neurons), batch), dtype=net.dtype)
             cells[0] = cell0
             gate_record = np.full((T if record_gates else 0, len(GATE_NAMES), n, batch), np.nan, dtype=net.dtype)
-            bad.append(gated_kernels.run_gated(net.wiring(), net.gates(), drive.x, states, cells, outputs,
-                                               teacher, np.zeros((n_out, batch), dtype=net.dtype), gate_record))
-            if bar is not None:
-                bar.update(T)
+            _gated(net, drive.x, states, cells, outputs, teacher, gate_record, parallel, bar, bad)
             times = np.arange(T + 1, dtype=net.dtype)
         elif net.has_delays:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}
@@ -353,6 +350,23 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
                     bad.append(forward.run_sync_parallel(*args, n_chunks))
                 else:
                     bad.append(forward.run_sync_serial(*args))
+
+
+def _gated(net: Network, x: np.ndarray, states: np.ndarray, cells: np.ndarray, outputs: np.ndarray,
+           teacher: np.ndarray, gates: np.ndarray, parallel: bool | None, bar, bad: list) -> None:
+    """Fill `states`, `cells`, `outputs` (and `gates` when it has rows) of a
+    discrete run of a network with gated neurons, segment by segment on the
+    threads `segments` plans (the threaded kernel gives the same numbers)."""
+    w, g = net.wiring(), net.gates()
+    y_before = np.zeros((outputs.shape[1], states.shape[2]), dtype=net.dtype)
+    for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], parallel, bar, "gated"):
+        if start > 0:
+            y_before = fed_back(outputs, teacher, start)
+        with threads.using(n_threads, net.n_neurons) as n_chunks:
+            bad.append(gated_kernels.run_gated(w, g, x[start:stop], states[start:stop + 1], cells[start:stop + 1],
+                                               outputs[start:stop], teacher[start:stop] if teacher.shape[0] else teacher,
+                                               y_before, gates[start:stop] if gates.shape[0] else gates,
+                                               n_chunks or None))
 
 
 def _delayed(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarray, teacher: np.ndarray,

@@ -145,3 +145,39 @@ def test_train_moves_only_the_chosen_gate_parameters_and_lowers_the_loss():
     np.testing.assert_array_equal(frozen.weight, net.weight)
     assert not np.array_equal(frozen.weight_z, net.weight_z) and not np.array_equal(frozen.bias_hn, net.bias_hn)
     np.testing.assert_array_equal(frozen.weight_r, net.weight_r)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_threaded_passes_match_central_differences_and_the_one_thread_passes(monkeypatch, batched):
+    """With threads chosen, the forward and backward kernels split each
+    step's neurons into chunks (here one per neuron of the mixed graph):
+    gradients against central differences of the reference, and bit for
+    bit the one-thread gradients, on the mixed graph and on a 40-neuron
+    one, checkpointed and with diagnostics."""
+    import numba
+
+    from tests.test_gated_run import threaded_graph
+
+    net = sim.compile(mixed_graph())
+    x = RNG.normal(size=(6, 2, 1) if batched else (6, 1))
+    targets = RNG.normal(size=(6, 2, 1) if batched else (6, 1))
+    h0 = RNG.normal(size=(2, 5) if batched else (5,)) * 0.5
+    c0 = RNG.normal(size=(2, 2) if batched else (2,)) * 0.5
+    big = sim.compile(threaded_graph())
+    xb = RNG.normal(size=(8, 3, 2) if batched else (8, 2))
+    yb = RNG.normal(size=(8, 3, 1) if batched else (8, 1))
+    kwargs = dict(teacher_forcing=True, truncate=5, return_diagnostics=True)
+    plain = sim.bptt(big, xb, yb, **kwargs)
+    assert numba.get_num_threads() >= 2
+    monkeypatch.setattr(sim.threads, "timed_call", lambda kind, work, n_steps: (numba.get_num_threads(), lambda: None))
+    loss, grads = sim.bptt(net, x, targets, h0=h0, c0=c0)
+    assert np.isclose(loss, reference_loss(net.to_networkx(), x, targets, h0, c0), rtol=1e-13)
+    assert_close(grads, numeric_gradients(net, lambda G, h0, c0: reference_loss(G, x, targets, h0, c0),
+                                          {"h0": h0, "c0": c0}))
+    for checkpoint in (None, 3):
+        loss, threaded = sim.bptt(big, xb, yb, checkpoint=checkpoint, **kwargs)
+        assert loss == plain[0]
+        for name in ("weight", "bias", "h0", "c0", *big.gate_parameters()):
+            assert getattr(threaded, name).tobytes() == getattr(plain[1], name).tobytes(), name
+        for name in ("dh_norm", "edge_grad"):
+            np.testing.assert_array_equal(threaded.diagnostics[name], plain[1].diagnostics[name])

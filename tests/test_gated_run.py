@@ -130,3 +130,33 @@ def test_record_gates_on_a_gated_network_does_not_warn():
     assert np.isfinite(res.gates["z"][:, 0]).all()
     with pytest.warns(UserWarning, match="`record_gates` has no effect"):
         sim.run(sim.compile(tp.ring(4, n_inputs=1, seed=0)), np.ones((3, 1)), record_gates=True)
+
+
+def threaded_graph(n=40):
+    """A fixed-in-degree wiring of `n` neurons, GRU, LSTM (one with
+    hard-sigmoid gates) and plain neurons interleaved, an output fed back:
+    enough neurons for every chunk of a threaded step to hold several."""
+    G = tp.fixed_indegree(n, 4, n_inputs=2, n_outputs=1, seed=5, scale=0.9)
+    G.add_edge("out0", 3, weight=0.4)
+    tp.gate(G, unit="gru", nodes=range(0, n, 3), seed=6)
+    tp.gate(G, unit="lstm", nodes=range(1, n, 3), seed=7)
+    G.nodes[1]["gate_activation"] = "hard_sigmoid"
+    return G
+
+
+@pytest.mark.parametrize("dtype, atol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("batched", [False, True])
+def test_threaded_run_matches_the_reference_and_the_one_thread_run(batched, dtype, atol):
+    """`parallel=True` spreads each step's neurons over threads: the same
+    numbers as the reference and, bit for bit, as the one-thread run."""
+    G = threaded_graph()
+    net = sim.compile(G, dtype=dtype)
+    x = RNG.normal(size=(9, 3, 2) if batched else (9, 2))
+    teacher = RNG.normal(size=(9, 3, 1) if batched else (9, 1))
+    teacher[4] = np.nan
+    kwargs = dict(targets=teacher, teacher_forcing=True, record_gates=True)
+    res = sim.run(net, x, parallel=True, **kwargs)
+    compare(res, run_general(G, x, teacher=teacher), atol)
+    one = sim.run(net, x, parallel=False, **kwargs)
+    for name in ("states", "outputs", "cells"):
+        assert getattr(res, name).tobytes() == getattr(one, name).tobytes(), name

@@ -46,11 +46,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, slope
-from .forward import add_segment, count_nonfinite, fill_feedback, readout
+from .forward import add_segment, chunk_bounds, count_nonfinite, fill_feedback, readout
 from .backward import output_grads
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -108,9 +108,125 @@ def unit_step(unit, act, gact, bias, gb0, gb1, gb2, inp, rec, s0, s1, s2, h, c):
     return v, c, v, v, v, v
 
 
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def gather_gate_sums(ptr, index, weight, gw, r, q, src, main, s0, s1, s2):
+    """Add segment `q` of row `r` of the in-edge table to the batch rows
+    `main` (the main weights' sum) and `s0`, `s1`, `s2` (each gate row's),
+    slots outermost so the batch loop runs over contiguous memory; per batch
+    element the sums run in slot order, as `gate_sums`'."""
+    nb = np.uint64(main.shape[0])
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        j = index[k]
+        c, c0, c1, c2 = weight[k], gw[0, k], gw[1, k], gw[2, k]
+        for b in range(nb):
+            v = src[j, b]
+            main[b] += c * v
+            s0[b] += c0 * v
+            s1[b] += c1 * v
+            s2[b] += c2 * v
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc):
+    """All of neuron `r`'s sums for every batch element into `acc` (5,
+    batch): rows inp, rec, s0, s1, s2 as `gate_sums` returns them."""
+    acc[:, :] = 0.0
+    gather_gate_sums(ptr, index, weight, gw, r, HIDDEN, h, acc[1], acc[2], acc[3], acc[4])
+    gather_gate_sums(ptr, index, weight, gw, r, INPUT, xt, acc[0], acc[2], acc[3], acc[4])
+    gather_gate_sums(ptr, index, weight, gw, r, FED, yhat, acc[0], acc[2], acc[3], acc[4])
+
+
 @njit(cache=CACHE, error_model="numpy")
-def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates):
-    """Synchronous discrete run of a network with gated neurons, one thread.
+def gated_rows(ptr, index, weight, bias,
+               codes, units, gcodes, cell, gw, gb,
+               h, xt, yhat, c, hn, cn, gates_t,
+               lo, hi):
+    """Step neurons ``lo:hi`` of a network with gated neurons.
+
+    Parameters
+    ----------
+    ptr, index, weight : ndarray
+        The hidden neurons' in-edge table (``Wiring.hidden`` as arrays: a
+        parallel loop body may only see arrays).
+    bias : ndarray, shape (n_neurons,)
+    codes : ndarray of int8, shape (n_neurons,)
+        Activation codes.
+    units : ndarray of int8, shape (n_neurons,)
+        ``Gates.unit``.
+    gcodes : ndarray of int8, shape (n_neurons,)
+        Gate activation codes (``Gates.act``).
+    cell : ndarray of int64, shape (n_neurons,)
+        ``Gates.cell``.
+    gw : ndarray, shape (3, n_slots)
+        Gate weights (``Gates.weight``).
+    gb : ndarray, shape (3, n_neurons)
+        Gate biases (``Gates.bias``).
+    h : ndarray, shape (n_neurons, batch)
+        The state read.
+    xt : ndarray, shape (n_inputs, batch)
+    yhat : ndarray, shape (n_outputs, batch)
+        The fed-back outputs.
+    c : ndarray, shape (n_lstm, batch)
+        The cell state read.
+    hn, cn : ndarray
+        The new state and cell state, filled on the rows of these neurons.
+    gates_t : ndarray, shape (7, n_neurons, batch) or (0, 0, 0)
+        When not empty: filled with the gate values of these neurons.
+    lo, hi : int
+        The neurons.
+
+    Returns
+    -------
+    int
+        How many non-finite values were written to `hn` and `cn`.
+    """
+    nb = h.shape[1]
+    record = gates_t.shape[0] > 0
+    acc = np.empty((5, nb), dtype=hn.dtype)
+    bad = 0
+    for i in range(lo, hi):
+        unit, ci, act, gact = units[i], cell[i], codes[i], gcodes[i]
+        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc)
+        for b in range(nb):
+            cv = c[ci, b] if ci >= 0 else 0.0
+            hv, cv, q0, q1, q2, q3 = unit_step(unit, act, gact, bias[i], gb[0, i], gb[1, i], gb[2, i],
+                                               acc[0, b], acc[1, b], acc[2, b], acc[3, b], acc[4, b], h[i, b], cv)
+            hn[i, b] = hv
+            bad += not abs(hv) < np.inf
+            if ci >= 0:
+                cn[ci, b] = cv
+                bad += not abs(cv) < np.inf
+            if record:
+                if unit == GRU:
+                    gates_t[REC_R, i, b] = q0
+                    gates_t[REC_R + 1, i, b] = q1
+                    gates_t[REC_R + 2, i, b] = q2
+                elif unit == LSTM:
+                    gates_t[REC_I, i, b] = q0
+                    gates_t[REC_I + 1, i, b] = q1
+                    gates_t[REC_I + 2, i, b] = q2
+                    gates_t[REC_I + 3, i, b] = q3
+    return bad
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def gated_rows_parallel(ptr, index, weight, bias,
+                        codes, units, gcodes, cell, gw, gb,
+                        h, xt, yhat, c, hn, cn, gates_t,
+                        n_chunks):
+    """`gated_rows` over every neuron, in `n_chunks` chunks spread over threads."""
+    n = h.shape[0]
+    bad = 0
+    for k in prange(n_chunks):
+        lo, hi = chunk_bounds(n, n_chunks, k)
+        bad += gated_rows(ptr, index, weight, bias, codes, units, gcodes, cell, gw, gb,
+                          h, xt, yhat, c, hn, cn, gates_t, lo, hi)
+    return bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates, n_chunks=None):
+    """Synchronous discrete run of a network with gated neurons.
 
     Parameters
     ----------
@@ -126,6 +242,10 @@ def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates):
     gates : ndarray, shape (n_steps or 0, 7, n_neurons, batch)
         With rows: filled with the gate values (r, z, n, i, f, g, o) of the
         neurons that have them; the other entries are left as they are.
+    n_chunks : int or None
+        None: one thread; else each step's neurons in this many chunks
+        spread over threads (`gated_rows_parallel`). Every sum runs in the
+        same order either way, so the results agree to the bit.
 
     Returns
     -------
@@ -134,45 +254,196 @@ def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates):
         ``cells[t]`` (t >= 1), or -1.
     """
     ptr, index, weight = w.hidden
-    gw, gb = g.weight, g.bias
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
-    n, nb, n_out = states.shape[1], states.shape[2], outputs.shape[1]
-    record = gates.shape[0] > 0
+    n_out = outputs.shape[1]
+    none = np.empty((0, 0, 0), dtype=states.dtype)
     first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
         h, hn, xt = states[t], states[t + 1], x[t]
-        for i in range(n):
-            unit, ci = g.unit[i], g.cell[i]
-            act, gact = w.act_h[i], g.act[i]
-            for b in range(nb):
-                inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xt, yhat, b)
-                c = cells[t, ci, b] if ci >= 0 else 0.0
-                hv, cv, q0, q1, q2, q3 = unit_step(unit, act, gact, w.bias_h[i], gb[0, i], gb[1, i], gb[2, i],
-                                                   inp, rec, s0, s1, s2, h[i, b], c)
-                hn[i, b] = hv
-                if ci >= 0:
-                    cells[t + 1, ci, b] = cv
-                if record:
-                    if unit == GRU:
-                        gates[t, REC_R, i, b] = q0
-                        gates[t, REC_R + 1, i, b] = q1
-                        gates[t, REC_R + 2, i, b] = q2
-                    elif unit == LSTM:
-                        gates[t, REC_I, i, b] = q0
-                        gates[t, REC_I + 1, i, b] = q1
-                        gates[t, REC_I + 2, i, b] = q2
-                        gates[t, REC_I + 3, i, b] = q3
-        if first_bad < 0 and (count_nonfinite(hn, 0, n) or count_nonfinite(cells[t + 1], 0, cells.shape[1])):
+        gates_t = gates[t] if gates.shape[0] > 0 else none
+        if n_chunks is None:
+            bad = gated_rows(ptr, index, weight, w.bias_h, w.act_h, g.unit, g.act, g.cell, g.weight, g.bias,
+                             h, xt, yhat, cells[t], hn, cells[t + 1], gates_t, 0, h.shape[0])
+        else:
+            bad = gated_rows_parallel(ptr, index, weight, w.bias_h, w.act_h, g.unit, g.act, g.cell, g.weight,
+                                      g.bias, h, xt, yhat, cells[t], hn, cells[t + 1], gates_t, n_chunks)
+        if bad and first_bad < 0:
             first_bad = t + 1
         if n_out:
             readout(w, hn, xt, outputs[t])
     return first_bad
 
 
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def slot_grads(ptr, index, r, q, src, D, dm, i, g_weight, g_gate, step_abs, t):
+    """Add one step's outer products over segment `q` of row `r` (neuron
+    `i`) to the slots' gradients: ``D[dm, i] . src[j]`` to the main
+    weight's (and to ``step_abs[t]`` when it has rows), ``D[2 + q', i] .
+    src[j]`` to gate row q''s, sums over the batch."""
+    nb = np.uint64(src.shape[1])
+    record = step_abs.shape[0] > 0
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        j = index[k]
+        a, a0, a1, a2 = 0.0, 0.0, 0.0, 0.0
+        for b in range(nb):
+            s = src[j, b]
+            a += D[dm, i, b] * s
+            a0 += D[2, i, b] * s
+            a1 += D[3, i, b] * s
+            a2 += D[4, i, b] * s
+        g_weight[k] += a
+        g_gate[0, k] += a0
+        g_gate[1, k] += a1
+        g_gate[2, k] += a2
+        if record:
+            step_abs[t, k] += a
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_back_rows(ptr, index, weight, bias,
+                    codes, units, gcodes, cell, gw, gb,
+                    out_ptr, out_index, out_weight,
+                    h, hn, xt, yhat, c, cn, dz,
+                    carry_h, carry_c, dH, D, direct, dc_prev,
+                    g_weight, g_gate, g_bias, g_gbias, step_abs, t,
+                    lo, hi):
+    """Neurons ``lo:hi`` of one backward step of a network with gated
+    neurons (the equations in this module's docstring).
+
+    ``dH = carry_h + V^T dz`` for these neurons, their errors ``D`` (rows
+    d_in, d_rec, d_0, d_1, d_2), what flows straight back to their own
+    state (``direct``) and cell (``dc_prev``), and what step t adds to the
+    gradients of their in-edges, gate weights and biases. No neuron's
+    values depend on another's, so chunks of neurons run on threads
+    without write conflicts.
+
+    Parameters
+    ----------
+    ptr, index, weight, bias, codes, units, gcodes, cell, gw, gb
+        As in `gated_rows`.
+    out_ptr, out_index, out_weight : ndarray
+        The hidden neurons' out-edge table (``Transposed.hidden``).
+    h, hn : ndarray, shape (n_neurons, batch)
+        The states h[t] and h[t+1].
+    xt, yhat
+        The inputs and fed-back outputs of step t.
+    c, cn : ndarray, shape (n_lstm, batch)
+        The cell states c[t] and c[t+1].
+    dz : ndarray, shape (n_outputs, batch)
+        The outputs' errors at step t.
+    carry_h, carry_c : ndarray
+        What the steps after send back to h[t+1] and c[t+1] (read only).
+    dH, direct : ndarray, shape (n_neurons, batch)
+    D : ndarray, shape (5, n_neurons, batch)
+    dc_prev : ndarray, shape (n_lstm, batch)
+        Filled on the rows of these neurons.
+    g_weight, g_gate, g_bias, g_gbias, step_abs, t
+        As in `bptt_gated`, and the step.
+    lo, hi : int
+        The neurons.
+    """
+    nb = h.shape[1]
+    acc = np.empty((5, nb), dtype=h.dtype)
+    for i in range(lo, hi):
+        unit, ci, act, gact = units[i], cell[i], codes[i], gcodes[i]
+        for b in range(nb):
+            dH[i, b] = carry_h[i, b] + add_segment(out_ptr, out_index, out_weight, i, TO_OUTPUT, dz, b, 0.0)
+        if unit != 0:
+            row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc)
+        for b in range(nb):
+            dh = dH[i, b]
+            d_in, d_rec, d0, d1, d2, dd = dh, dh, 0.0, 0.0, 0.0, 0.0
+            if unit == GRU:
+                inp, rec = acc[0, b], acc[1, b]
+                r = activate(gact, acc[2, b] + gb[0, i])
+                z = activate(gact, acc[3, b] + gb[1, i])
+                nv = activate(act, inp + bias[i] + r * (rec + gb[2, i]))
+                dp = dh * (1.0 - z) * slope(act, nv)
+                d_in, d_rec = dp, dp * r
+                d0 = dp * (rec + gb[2, i]) * slope(gact, r)
+                d1 = dh * (h[i, b] - nv) * slope(gact, z)
+                dd = dh * z
+                g_gbias[2, i] += d_rec
+            elif unit == LSTM:
+                ig = activate(gact, acc[2, b] + gb[0, i])
+                fg = activate(gact, acc[3, b] + gb[1, i])
+                og = activate(gact, acc[4, b] + gb[2, i])
+                gg = activate(act, acc[0, b] + acc[1, b] + bias[i])
+                tc = activate(act, cn[ci, b])
+                dc = carry_c[ci, b] + dh * og * slope(act, tc)
+                d_in = dc * ig * slope(act, gg)
+                d_rec = d_in
+                d0 = dc * gg * slope(gact, ig)
+                d1 = dc * c[ci, b] * slope(gact, fg)
+                d2 = dh * tc * slope(gact, og)
+                dc_prev[ci, b] = dc * fg
+                g_gbias[2, i] += d2
+            else:
+                d_in = dh * slope(act, hn[i, b])
+                d_rec = d_in
+            if unit != 0:
+                g_gbias[0, i] += d0
+                g_gbias[1, i] += d1
+            g_bias[i] += d_in
+            D[0, i, b] = d_in
+            D[1, i, b] = d_rec
+            D[2, i, b] = d0
+            D[3, i, b] = d1
+            D[4, i, b] = d2
+            direct[i, b] = dd
+        slot_grads(ptr, index, i, HIDDEN, h, D, 1, i, g_weight, g_gate, step_abs, t)
+        slot_grads(ptr, index, i, INPUT, xt, D, 0, i, g_weight, g_gate, step_abs, t)
+        slot_grads(ptr, index, i, FED, yhat, D, 0, i, g_weight, g_gate, step_abs, t)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_carry_rows(out_ptr, out_index, out_weight, gow, D, direct, carry_h, lo, hi):
+    """``carry_h`` on rows ``lo:hi``: what step t sends back to h[t] of
+    these neurons, their own state's share (``direct``) plus, over their
+    out-edges into hidden neurons, the main weight times the target's
+    d_rec and each gate weight (``gow``, `Gates.weight_out`) times the
+    target's gate error."""
+    nb = np.uint64(D.shape[2])
+    acc = np.empty(nb, dtype=D.dtype)
+    for j in range(lo, hi):
+        for b in range(nb):
+            acc[b] = direct[j, b]
+        for k in range(out_ptr[j, HIDDEN], out_ptr[j, HIDDEN + 1]):
+            i = out_index[k]
+            c, c0, c1, c2 = out_weight[k], gow[0, k], gow[1, k], gow[2, k]
+            for b in range(nb):
+                acc[b] += c * D[1, i, b] + c0 * D[2, i, b] + c1 * D[3, i, b] + c2 * D[4, i, b]
+        for b in range(nb):
+            carry_h[j, b] = acc[b]
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def gated_back_parallel(ptr, index, weight, bias,
+                        codes, units, gcodes, cell, gw, gb,
+                        out_ptr, out_index, out_weight, gow,
+                        h, hn, xt, yhat, c, cn, dz,
+                        carry_h, carry_c, dH, D, direct, dc_prev,
+                        g_weight, g_gate, g_bias, g_gbias, step_abs, t,
+                        n_chunks):
+    """`gated_back_rows` then `gated_carry_rows` over every neuron, each in
+    `n_chunks` chunks spread over threads."""
+    n = h.shape[0]
+    for k in prange(n_chunks):
+        lo, hi = chunk_bounds(n, n_chunks, k)
+        gated_back_rows(ptr, index, weight, bias, codes, units, gcodes, cell, gw, gb,
+                        out_ptr, out_index, out_weight, h, hn, xt, yhat, c, cn, dz,
+                        carry_h, carry_c, dH, D, direct, dc_prev,
+                        g_weight, g_gate, g_bias, g_gbias, step_abs, t, lo, hi)
+    for k in prange(n_chunks):
+        lo, hi = chunk_bounds(n, n_chunks, k)
+        gated_carry_rows(out_ptr, out_index, out_weight, gow, D, direct, carry_h, lo, hi)
+
+
 @njit(cache=CACHE, error_model="numpy")
 def bptt_gated(w, wt, g, x, states, cells, outputs, teacher, y_before, gy_loss, truncate, offset,
-               carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, dh_norm, step_abs):
+               carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, dh_norm, step_abs,
+               n_chunks=None):
     """Gradients of a discrete run of a network with gated neurons.
 
     Parameters
@@ -206,12 +477,15 @@ def bptt_gated(w, wt, g, x, states, cells, outputs, teacher, y_before, gy_loss, 
         The norm of ``dL/dh[t]``.
     step_abs : ndarray, shape (n_steps or 0, n_edges)
         With rows: each main weight's contribution at each step.
+    n_chunks : int or None
+        None: one thread; else each step's neurons in this many chunks
+        spread over threads (`gated_back_parallel`), with the same results
+        to the bit.
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
     dtype = states.dtype
     ptr, index, weight = w.hidden
-    gw, gb = g.weight, g.bias
     out, fed = wt.hidden, wt.fed
     dz = np.empty((n_out, nb), dtype=dtype)
     dH = np.empty((n, nb), dtype=dtype)
@@ -219,7 +493,6 @@ def bptt_gated(w, wt, g, x, states, cells, outputs, teacher, y_before, gy_loss, 
     direct = np.zeros((n, nb), dtype=dtype)
     dc_prev = np.zeros_like(carry_c)
     yhat = np.empty((n_out, nb), dtype=dtype)
-    record = step_abs.shape[0] > 0
     for t in range(T - 1, -1, -1):
         if truncate > 0 and (offset + t + 1) % truncate == 0:
             carry_h[:, :] = 0.0
@@ -233,92 +506,24 @@ def bptt_gated(w, wt, g, x, states, cells, outputs, teacher, y_before, gy_loss, 
                     e += carry_y[o, b]
                 dz[o, b] = e * slope(code, outputs[t, o, b])
         fill_feedback(outputs, teacher, t, yhat, y_before)
+        h, hn, xt, c, cn = states[t], states[t + 1], x[t], cells[t], cells[t + 1]
+        if n_chunks is None:
+            gated_back_rows(ptr, index, weight, w.bias_h, w.act_h, g.unit, g.act, g.cell, g.weight, g.bias,
+                            out.ptr, out.index, out.weight, h, hn, xt, yhat, c, cn, dz,
+                            carry_h, carry_c, dH, D, direct, dc_prev,
+                            g_weight, g_gate, g_bias, g_gbias, step_abs, t, 0, n)
+            gated_carry_rows(out.ptr, out.index, out.weight, g.weight_out, D, direct, carry_h, 0, n)
+        else:
+            gated_back_parallel(ptr, index, weight, w.bias_h, w.act_h, g.unit, g.act, g.cell, g.weight, g.bias,
+                                out.ptr, out.index, out.weight, g.weight_out, h, hn, xt, yhat, c, cn, dz,
+                                carry_h, carry_c, dH, D, direct, dc_prev,
+                                g_weight, g_gate, g_bias, g_gbias, step_abs, t, n_chunks)
         total = 0.0
         for j in range(n):
             for b in range(nb):
-                v = carry_h[j, b] + add_segment(out.ptr, out.index, out.weight, j, TO_OUTPUT, dz, b, 0.0)
-                dH[j, b] = v
-                total += v * v
+                total += dH[j, b] * dH[j, b]
         dh_norm[t + 1] = math.sqrt(total)
-        h, hn, xt = states[t], states[t + 1], x[t]
-        for i in range(n):
-            unit, ci = g.unit[i], g.cell[i]
-            act, gact = w.act_h[i], g.act[i]
-            for b in range(nb):
-                dh = dH[i, b]
-                inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, i, h, xt, yhat, b)
-                d_in, d_rec, d0, d1, d2, dd = dh, dh, 0.0, 0.0, 0.0, 0.0
-                if unit == GRU:
-                    r = activate(gact, s0 + gb[0, i])
-                    z = activate(gact, s1 + gb[1, i])
-                    nv = activate(act, inp + w.bias_h[i] + r * (rec + gb[2, i]))
-                    dp = dh * (1.0 - z) * slope(act, nv)
-                    d_in, d_rec = dp, dp * r
-                    d0 = dp * (rec + gb[2, i]) * slope(gact, r)
-                    d1 = dh * (h[i, b] - nv) * slope(gact, z)
-                    dd = dh * z
-                    g_gbias[2, i] += d_rec
-                elif unit == LSTM:
-                    ig = activate(gact, s0 + gb[0, i])
-                    fg = activate(gact, s1 + gb[1, i])
-                    og = activate(gact, s2 + gb[2, i])
-                    gg = activate(act, inp + rec + w.bias_h[i])
-                    tc = activate(act, cells[t + 1, ci, b])
-                    dc = carry_c[ci, b] + dh * og * slope(act, tc)
-                    d_in = dc * ig * slope(act, gg)
-                    d_rec = d_in
-                    d0 = dc * gg * slope(gact, ig)
-                    d1 = dc * cells[t, ci, b] * slope(gact, fg)
-                    d2 = dh * tc * slope(gact, og)
-                    dc_prev[ci, b] = dc * fg
-                    g_gbias[2, i] += d2
-                else:
-                    d_in = dh * slope(act, hn[i, b])
-                    d_rec = d_in
-                if unit != 0:
-                    g_gbias[0, i] += d0
-                    g_gbias[1, i] += d1
-                g_bias[i] += d_in
-                D[0, i, b] = d_in
-                D[1, i, b] = d_rec
-                D[2, i, b] = d0
-                D[3, i, b] = d1
-                D[4, i, b] = d2
-                direct[i, b] = dd
-                for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
-                    s = h[index[k], b]
-                    g_weight[k] += d_rec * s
-                    g_gate[0, k] += d0 * s
-                    g_gate[1, k] += d1 * s
-                    g_gate[2, k] += d2 * s
-                    if record:
-                        step_abs[t, k] += d_rec * s
-                for k in range(ptr[i, INPUT], ptr[i, INPUT + 1]):
-                    s = xt[index[k], b]
-                    g_weight[k] += d_in * s
-                    g_gate[0, k] += d0 * s
-                    g_gate[1, k] += d1 * s
-                    g_gate[2, k] += d2 * s
-                    if record:
-                        step_abs[t, k] += d_in * s
-                for k in range(ptr[i, FED], ptr[i, FED + 1]):
-                    s = yhat[index[k], b]
-                    g_weight[k] += d_in * s
-                    g_gate[0, k] += d0 * s
-                    g_gate[1, k] += d1 * s
-                    g_gate[2, k] += d2 * s
-                    if record:
-                        step_abs[t, k] += d_in * s
-        # what step t sends back to h[t] and to the outputs fed back into it
-        gow = g.weight_out
-        for j in range(n):
-            for b in range(nb):
-                acc = direct[j, b]
-                for k in range(out.ptr[j, HIDDEN], out.ptr[j, HIDDEN + 1]):
-                    i = out.index[k]
-                    acc += (out.weight[k] * D[1, i, b] + gow[0, k] * D[2, i, b] + gow[1, k] * D[3, i, b]
-                            + gow[2, k] * D[4, i, b])
-                carry_h[j, b] = acc
+        # what step t sends back to the outputs fed back into it
         gfw = g.weight_fed
         for o in range(n_out):
             for b in range(nb):
