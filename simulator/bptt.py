@@ -13,7 +13,8 @@ from numpy.typing import ArrayLike
 from . import threads
 from ._kernels.backward import bptt_discrete, bptt_fixed_step
 from ._kernels.continuous import run_fixed_step
-from ._kernels.forward import run_sync_parallel, run_sync_serial
+from ._kernels.dense import bptt_dense
+from ._kernels.forward import run_sync_dense, run_sync_parallel, run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets
 from .adjoint import bptt_adaptive
@@ -25,7 +26,7 @@ from .losses import LOSSES
 from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
 from .delays import refuse_delays
-from .simulate import refuse_gated, run
+from .simulate import refuse_gated, run, use_dense
 from .trainable import trained_masks
 from .units import GATE_PARAMETERS
 
@@ -418,15 +419,24 @@ def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
     w, wt = net.wiring(), net.wiring_t()
     forced = teacher.shape[0] > 0
     befores = {}
+    # a dense W block runs through BLAS both ways (not with the per-step edge diagnostics)
+    dense = use_dense(net) and not step_abs.shape[0]
 
     def forward(s, t0, t1, states, outputs, n_chunks):
         if s not in befores:  # the first pass: outputs[t0 - 1] is known by now
             befores[s] = (fed_back(outputs, teacher, t0) if s > 0
                           else np.zeros((net.n_outputs, drive.batch), dtype=net.dtype))
         args = (w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s])
+        if dense:
+            return run_sync_dense(w, net.dense_w(), *args[1:])
         return run_sync_parallel(*args, n_chunks) if n_chunks else run_sync_serial(*args)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
+        if dense:
+            bptt_dense(w, wt, net.dense_w(), drive.x[t0:t1], states, outputs[t0:t1],
+                       teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0, carry,
+                       g_weight, g_bias, seg_h0, flow)
+            return
         bptt_discrete(w, wt, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
                       befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow,
                       step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
