@@ -12,14 +12,19 @@ the outputs at the target times ``t_k = (k + 1) dt``,
     d lambda/dt = -(df/dh)^T lambda = lambda / tau - (dp/dh)^T (lambda / tau)
     d G/dt      = -(df/dtheta)^T lambda
 
-backwards with `solve_ivp` from ``t_T`` to 0, piece by piece between the
-sample times ``k dt`` (the target times and the jumps of the held input):
-at ``t_k`` the loss's jump is added (``lambda += V^T dz_k`` with
-``dz_k = g'(z_k) dL/dy_k``, and ``dz_k`` to the V, D and output-bias
-gradients directly), then the piece ``[k dt, (k + 1) dt]`` is integrated
-backwards with its input ``x[k]`` held and ``G`` from 0; ``G(k dt)`` is the
-piece's ``int lambda^T df/dtheta dt``, added to the gradients. ``dL/dh0 =
-lambda(0)``.
+backwards from ``t_T`` to 0, piece by piece between the sample times
+``k dt`` (the target times and the jumps of the held input): at ``t_k`` the
+loss's jump is added (``lambda += V^T dz_k`` with ``dz_k = g'(z_k)
+dL/dy_k``, and ``dz_k`` to the V, D and output-bias gradients directly),
+then ``lambda`` alone is integrated backwards over ``[k dt, (k + 1) dt]``
+with its input ``x[k]`` held, by the method's own SciPy solver class
+stepped here. The quadratures are not part of that system (they would
+multiply its size by the edges per neuron, and Newton's iteration and the
+error control would carry them): after each accepted backward step,
+``int lambda^T df/dtheta dt`` over it is taken by Gauss-Legendre
+(`GAUSS_NODES`) on the step's interpolant of ``lambda`` and the forward
+dense output of ``h`` (CVODES's quadratures without error control, which
+is its default). ``dL/dh0 = lambda(0)``.
 
 Both right-hand-side products come from the pull-back continuous BPTT
 uses, `_kernels.backward.relax_vjp`, with cotangent ``lambda / tau``: one
@@ -27,9 +32,9 @@ sparse pass gives ``(dp/dh)^T (lambda / tau)`` and every edge's and bias's
 ``lambda^T df/dtheta`` (through the output feedback too); the taus' is
 ``lambda_i df_i/dtau_i = -lambda_i f_i / tau_i``, from the right-hand side
 `_kernels.continuous.rhs`. The implicit methods get the transposed analytic
-Jacobian ``-J^T`` in the ``lambda`` block (dense or sparse by the fill rule
-of `solve`) and zeros elsewhere: the quadratures do not feed back, so
-Newton's iteration solves them exactly one iteration behind ``lambda``.
+Jacobian ``-J^T`` of the ``lambda`` system, dense or sparse by the fill
+rule of `solve`, and BDF and Radau factorise it as `solve` does
+(`implicit.ORDERED_SOLVERS`).
 
 Networks with GRU neurons (the GRU-ODE) integrate the same way with
 their own backward system (`simulator.gated_adjoint`: gate quadratures
@@ -61,12 +66,7 @@ from .network import Network
 from .ode import IMPLICIT, JACOBIANS, SolverError, _integrate, _jacobian, _largest_state, _solver_class, _System
 from .ode_args import check_options, check_tolerances, tolerance_layout
 
-__all__ = ["bptt_adaptive", "DENSE_AUGMENTED_MAX"]
-
-#: LSODA takes dense Jacobians only, of the whole backward system (``lambda``
-#: and the quadratures); it is refused beyond this size. BDF and Radau get a
-#: sparse one and factorise its ``lambda`` block alone (`_BlockSolve`).
-DENSE_AUGMENTED_MAX = 3000
+__all__ = ["bptt_adaptive"]
 
 
 def check_plain_units(net: Network) -> None:
@@ -125,8 +125,9 @@ def bptt_adaptive(
     -------
     loss : float
     grads : Gradients
-        With ``info``: the forward and backward ``nfev``, ``njev``, ``nlu``,
-        the forward's accepted steps and the bytes its dense output holds.
+        With ``info``: the forward and backward ``nfev``, ``njev``, ``nlu``
+        (and the backward's ``nquad``, the quadratures' evaluations), the
+        forward's accepted steps and the bytes its dense output holds.
     """
     _check_request(net, dt, method, jacobian, t_eval)
     rtol = 1e-6 if rtol is None else rtol
@@ -144,7 +145,8 @@ def bptt_adaptive(
     with threads.using(n_threads, n) as n_chunks:
         fwd = _forward(net, drive, dt, method, jacobian, rtol, atol, options, n_threads, n_chunks)
         value, gy = LOSSES[loss](fwd.outputs, y_targets)
-        back = _backward(net, fwd, np.ascontiguousarray(gy), dt, method, rtol, atol, options, n_chunks)
+        back = _backward(net, fwd, np.ascontiguousarray(gy), dt, method, rtol, atol, options, n_chunks,
+                         return_diagnostics)
     g_weight, g_bias, g_tau, g_h0, dh_norm, edge_grad, gates = back.result
     order = net.layout.slot_edges
     weight = np.empty_like(g_weight)
@@ -297,92 +299,40 @@ class _AdjointSystem:
         return out
 
 
-class _BlockSolve:
-    """Mixin over SciPy's BDF and Radau for the backward system: the
-    matrices they factorise, ``a I - b J_u`` with ``J_u = [[-J^T, 0], [0,
-    0]]``, are block diagonal with ``a I`` in the quadratures' block, so
-    only the ``lambda`` block (the first `M` rows) is factorised: densely
-    (LAPACK) when `DENSE` (the fill rule chose a dense Jacobian), else by
-    `implicit.factorise` (fill-reducing order; incomplete for BDF, whose
-    Newton iteration needs only an approximate inverse). BDF keeps a
-    factorisation across small changes of its step, as `implicit.OrderedBDF`."""
-
-    M = 0
-    DENSE = False
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._block_order = None
-        fresh = self._block_factorise
-        self.lu = self._reuse_or_factorise(fresh) if hasattr(self, "_reuse_or_factorise") else fresh
-        self.solve_lu = self._block_solve
-
-    def _block_factorise(self, A):
-        from scipy.linalg import lu_factor
-
-        from .implicit import factorise
-
-        self.nlu += 1
-        m = self.M
-        A = A.tocsc()
-        block = A[:m, :m]
-        scale = A[m, m] if A.shape[0] > m else 1.0
-        if self.DENSE:
-            return True, lu_factor(block.toarray(), overwrite_a=True, check_finite=False), scale
-        factor, self._block_order = factorise(block, self._block_order, getattr(self, "INCOMPLETE", False)
-                                              and self._block_order is not None)
-        return False, factor, scale
-
-    def _block_solve(self, LU, b):
-        from scipy.linalg import lu_solve
-
-        dense, factor, scale = LU
-        m = self.M
-        out = np.empty_like(b)
-        out[:m] = lu_solve(factor, b[:m], check_finite=False) if dense else factor.solve(b[:m])
-        out[m:] = b[m:] / scale
-        return out
+#: Gauss-Legendre nodes the quadratures take on each backward step, by
+#: method: enough that the rule is exact for polynomials of the degree of
+#: the method's interpolant (RK23's cubic, RK45's quartic, DOP853's
+#: seventh-degree; BDF's and LSODA's orders up to 5 and 12, Radau's cubic).
+GAUSS_NODES = {"RK23": 2, "RK45": 3, "DOP853": 4, "Radau": 3, "BDF": 3, "LSODA": 4}
 
 
-def _backward_solver(method: str, m: int, dense: bool):
-    """The SciPy class for the backward system of an implicit method:
-    BDF or Radau with `_BlockSolve`; LSODA as SciPy has it."""
-    if method == "LSODA":
-        return method
+def _backward_solver(method: str):
+    """The solver class of the backward ``lambda`` system: SciPy's, or for
+    BDF and Radau `implicit.ORDERED_SOLVERS` (a sparse Jacobian's systems
+    factorised in a fill-reducing order; BDF keeps factorisations across
+    small changes of its step, incomplete where they suffice)."""
+    import scipy.integrate
+
     from .implicit import ORDERED_SOLVERS
 
-    base = ORDERED_SOLVERS[method]
-    return type(f"Adjoint{method}", (_BlockSolve, base), {"M": m, "DENSE": dense})
+    return ORDERED_SOLVERS.get(method) or getattr(scipy.integrate, method)
 
 
-def _backward_jacobian(adj: _AdjointSystem, form: str, method: str):
-    """``jac(t, u)`` of the backward system for an implicit method: ``-J^T``
-    (one block per batch element) in the ``lambda`` block, zeros elsewhere;
-    sparse for BDF and Radau (which factorise the ``lambda`` block alone,
-    `_BlockSolve`), dense for LSODA. Also whether that block is factorised
-    densely (the fill rule of `solve` chose a dense Jacobian)."""
+def _backward_jacobian(adj, form: str):
+    """``jac(t, lam)`` of the backward ``lambda`` system for an implicit
+    method: ``-J^T`` at the forward state, one block per batch element,
+    dense or sparse as the forward's (`form`, the fill rule of `solve`)."""
     import scipy.sparse as sp
 
-    net, system = adj.net, adj.system
-    batch, m, size = system.batch, adj.m, adj.size
+    net, system, batch = adj.net, adj.system, adj.system.batch
     local = local_jacobians(net, batch)
-    dense = method == "LSODA"
-    if method == "LSODA" and size > DENSE_AUGMENTED_MAX:
-        raise ValueError(f"LSODA takes dense Jacobians only, and the backward system of this network has {size} "
-                         f"equations (neurons x batch, then one per edge, bias and tau; at most "
-                         f"{DENSE_AUGMENTED_MAX}): pass method='BDF' or 'Radau', which take a sparse one")
-    zeros = sp.csr_matrix((size - m, size - m))
 
-    def jac(t, u):
+    def jac(t, lam):
         mats = [J.T for J in local(system.state(adj.dense(t)), adj.xk)]
-        JT = mats[0] if batch == 1 else sp.block_diag(mats, format="csr")
-        if dense:
-            A = np.zeros((size, size))
-            A[:m, :m] = -JT.toarray()
-            return A
-        return sp.block_diag([-JT, zeros], format="csc")
+        JT = mats[0] if batch == 1 else sp.block_diag(mats, format="csc")
+        return -JT.toarray() if form == "dense" else -JT.tocsc()
 
-    return jac, form == "dense"
+    return jac
 
 
 class _Backward:
@@ -390,10 +340,11 @@ class _Backward:
         self.result, self.counts = result, counts
 
 
-def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, atol, options, n_chunks) -> _Backward:
-    """Integrate the adjoint system backwards, piece by piece, adding the loss's jumps at the target times."""
-    import scipy.integrate
-
+def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, atol, options, n_chunks,
+              diagnostics: bool) -> _Backward:
+    """Integrate ``lambda`` backwards, piece by piece, adding the loss's
+    jumps at the target times; the quadratures by Gauss-Legendre on each
+    accepted backward step (`_quadratures`)."""
     system = fwd.system
     T, n, batch, dtype = gy.shape[0], net.n_neurons, system.batch, net.dtype
     if net.gated:  # GRU neurons: their own system (more quadratures), the same interface
@@ -405,31 +356,27 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     w, wt = adj.w, adj.wt
     m, ne, nb = adj.m, adj.n_edges, adj.n_bias
     kwargs = dict(options)
-    solver: Any = method
     if method in IMPLICIT:
-        kwargs["jac"], dense_block = _backward_jacobian(adj, fwd.form, method)
-        solver = _backward_solver(method, m, dense_block)
-    # tolerances: lambda laid out as the forward state; the quadratures get the smallest
-    quad = adj.size - m
-
-    def layout(tol, name):
-        if np.ndim(tol) == 0:
-            return tol
-        return np.concatenate([tolerance_layout(tol, n, batch, system.neuron_major, name),
-                               np.full(quad, np.min(tol))])
-
-    kwargs.update(rtol=layout(rtol, "rtol"), atol=layout(atol, "atol"))
-    g_weight = np.zeros(ne)
-    g_bias = np.zeros(nb)
-    g_tau = np.zeros(n)
-    g_extra = np.zeros(adj.size - m - ne - nb - n)  # a GRU network's gate quadratures
+        kwargs["jac"] = _backward_jacobian(adj, fwd.form)
+    for name, tol in (("rtol", rtol), ("atol", atol)):  # lambda is laid out as the forward state
+        kwargs[name] = tol if np.ndim(tol) == 0 else tolerance_layout(tol, n, batch, system.neuron_major, name)
+    solver_class = _backward_solver(method)
+    nodes, weights = np.polynomial.legendre.leggauss(GAUSS_NODES[method])
+    nodes, weights = (nodes + 1.0) / 2.0, weights / 2.0  # on [0, 1]
+    quad = np.zeros(adj.size - m)  # the weights', biases', taus' (and a GRU network's gate) quadratures
     lam = np.zeros((n, batch), dtype=dtype)
     dz = np.empty((net.n_outputs, batch), dtype=dtype)
     jw = np.zeros(ne, dtype=dtype)
     jb = np.zeros(nb, dtype=dtype)
+    g_weight = np.zeros(ne)
+    g_bias = np.zeros(nb)
     dh_norm = np.zeros(T + 1)
-    edge_grad = np.zeros((T, ne))
-    counts = {"nfev": 0, "njev": 0, "nlu": 0}
+    edge_grad = np.zeros((T if diagnostics else 0, ne))
+    counts = {"nfev": 0, "njev": 0, "nlu": 0, "nquad": 0}
+
+    def lam_rhs(t, lam_flat):  # a copy: SciPy keeps its stages, which must not hold the quadratures' rows
+        return adj.fun(t, lam_flat)[:m].copy()
+
     for k in range(T - 1, -1, -1):
         jw[:] = 0.0
         jb[:] = 0.0
@@ -437,38 +384,55 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
                                        adj.no_steps, k)
         g_weight += jw
         g_bias += jb
-        edge_grad[k] = jw
         adj.piece(fwd.dense(k, dt), fwd.xs[k])
-        u0 = np.zeros(adj.size)
-        u0[:m] = system.flat(lam)
-        try:
-            sol = scipy.integrate.solve_ivp(adj.fun, ((k + 1) * dt, k * dt), u0, method=solver, t_eval=[k * dt],
-                                            **kwargs)  # t_eval: keep the end only, not every step's state
-        except ValueError as exc:
-            if "must not contain infs or NaNs" not in str(exc):
-                raise
-            sol = None
-            why = str(exc)
-        if sol is None or not sol.success:
+        piece = np.zeros(adj.size - m)
+        solver = solver_class(lam_rhs, (k + 1) * dt, system.flat(lam).astype(np.float64), k * dt, **kwargs)
+        failure = None
+        while solver.status == "running":
+            try:
+                message = solver.step()
+            except ValueError as exc:  # SciPy's LU of a matrix holding infs or NaNs
+                if "must not contain infs or NaNs" not in str(exc):
+                    raise
+                failure = str(exc)
+                break
+            if solver.status == "failed":
+                failure = message
+                break
+            piece += _quadratures(adj, solver, nodes, weights, m)
+            counts["nquad"] += nodes.size
+        if failure is not None:
             t_seen, u_seen = adj.seen
-            why = why if sol is None else sol.message
             raise SolverError(f"the backward (adjoint) solve_ivp ({method}) failed at t = {t_seen:g}: "
-                              f"{why.rstrip('.')}{_largest_adjoint(net, system, u_seen, m)}")
-        for key in counts:
-            counts[key] += int(getattr(sol, key, 0) or 0)
-        u = sol.y[:, -1]
-        if not np.all(np.isfinite(u)):
+                              f"{failure.rstrip('.')}{_largest_adjoint(net, system, u_seen, m)}")
+        for key in ("nfev", "njev", "nlu"):
+            counts[key] += int(getattr(solver, key, 0) or 0)
+        if not (np.all(np.isfinite(solver.y)) and np.all(np.isfinite(piece))):
             raise SolverError(f"the backward (adjoint) solve ({method}) overflowed between t = {k * dt:g} and "
-                              f"{(k + 1) * dt:g}{_largest_adjoint(net, system, u, m)}")
-        lam = system.state(u[:m])
-        g_weight += u[m:m + ne]
-        g_bias += u[m + ne:m + ne + nb]
-        g_tau += u[m + ne + nb:m + ne + nb + n]
-        g_extra += u[m + ne + nb + n:]
-        edge_grad[k] += u[m:m + ne]
+                              f"{(k + 1) * dt:g}{_largest_adjoint(net, system, solver.y, m)}")
+        lam = system.state(solver.y)
+        quad += piece
+        if diagnostics:
+            edge_grad[k] = jw + piece[:ne]
+    g_weight += quad[:ne]
+    g_bias += quad[ne:ne + nb]
+    g_tau = quad[ne + nb:ne + nb + n]
     dh_norm[0] = np.sqrt(np.sum(np.square(lam.astype(np.float64))))
-    gates = adj.gate_grads(g_extra) if net.gated else {}
+    gates = adj.gate_grads(quad[ne + nb + n:]) if net.gated else {}
     return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad, gates), counts)
+
+
+def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
+    """``int dG/dt dt`` over the step `solver` has just taken (from
+    ``t_old`` to ``t``, backwards), by Gauss-Legendre on its interpolant of
+    ``lambda`` and the forward dense output of ``h``."""
+    step = solver.dense_output()
+    t0, span = solver.t_old, solver.t - solver.t_old
+    total = 0.0
+    for node, weight in zip(nodes, weights):
+        t = t0 + node * span
+        total = total + weight * adj.fun(t, step(t))[m:]
+    return span * total
 
 
 def _largest_adjoint(net: Network, system, u: np.ndarray | None, m: int) -> str:
