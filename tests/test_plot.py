@@ -16,6 +16,7 @@ from matplotlib.patches import FancyArrowPatch  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
 import simulator as sim  # noqa: E402
+import topologies as tp  # noqa: E402
 from simulator import plot  # noqa: E402
 
 
@@ -269,6 +270,34 @@ def test_graph_batch(net, batched):
     a = node_groups(plot.graph(net, batched, step=1, batch=0, colorbar=False))[1].get_facecolor()
     b = node_groups(plot.graph(net, batched, step=1, batch=1, colorbar=False))[1].get_facecolor()
     assert not np.allclose(a, b)
+
+
+def delay_texts(ax) -> dict:
+    """The delay labels of a drawn graph, text -> count."""
+    texts = [t.get_text() for t in ax.texts if t.get_gid() == "delay"]
+    return {t: texts.count(t) for t in texts}
+
+
+def test_graph_labels_non_default_delays():
+    """Edges whose delay differs from their kind's default carry it; default ones carry nothing."""
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_node("y", role="output")
+    G.add_edge("x", "a", delay=3)          # input -> hidden: default 0
+    G.add_edge("a", "b", delay=0)          # hidden -> hidden: default 1 (same step)
+    G.add_edge("b", "a")                   # default 1: no label
+    G.add_edge("b", "b", delay=4)
+    G.add_edge("b", "y")                   # hidden -> output: default 0
+    net = sim.compile(G)
+    ax = plot.graph(net, sim.run(net, np.ones((6, 1))))
+    assert delay_texts(ax) == {"3": 1, "0": 1, "4": 1}
+    assert delay_texts(plot.graph(net, delays=False)) == {}
+    plain = sim.compile(tp.four_neuron())
+    assert delay_texts(plot.graph(plain)) == {}
+    assert delay_texts(plot.graph(plain, delays=True)) == {}
+    anim = plot.animate(net, sim.run(net, np.ones((3, 1))), delays=True)
+    assert delay_texts(anim.ax) == {"3": 1, "0": 1, "4": 1}
+    anim._draw_was_started = True  # not rendered in this test
 
 
 # ------------------------------------------------------------------ animate

@@ -74,6 +74,32 @@ def _positions(G, pos, seed) -> dict:
     return nx.spring_layout(G, seed=seed)
 
 
+def _draw_delays(net, G, pos, ax, edgelist, arrows, delays) -> dict:
+    """Label every edge whose delay differs from its default with its delay
+    (``"0"`` for a same-step edge, ``"3"`` for three steps); return the
+    labels' Text artists by edge. `delays` None: only when the network has
+    such an edge."""
+    import networkx as nx
+
+    from ..delays import default_delays
+
+    if delays is None:
+        delays = bool(net.has_delays)
+    if not delays or not edgelist:
+        return {}
+    delay = np.asarray(net.delay)
+    shown = np.flatnonzero(delay != default_delays(net.edge_kind))
+    if shown.size == 0:
+        return {}
+    labels = {edgelist[e]: str(int(delay[e])) for e in shown}
+    texts = nx.draw_networkx_edge_labels(G, pos, edge_labels=labels, ax=ax, font_size=7, font_color="#5d4037",
+                                        bbox=dict(boxstyle="round,pad=0.15", fc="#fff8e1", ec="#bcaaa4", lw=0.5),
+                                        connectionstyle="arc3,rad=0.12" if arrows else "arc3")
+    for text in texts.values():
+        text.set_gid("delay")
+    return texts
+
+
 class _GraphDrawing:
     """The artists of one drawn graph, and how to recolour them for a row.
 
@@ -82,7 +108,7 @@ class _GraphDrawing:
     """
 
     def __init__(self, net, res, ax, *, batch, pos, cmap, vmin, vmax, node_size, labels, arrows, colorbar,
-                 seed, edge_width):
+                 seed, edge_width, delays=None):
         import networkx as nx
 
         mpl = _matplotlib()
@@ -109,6 +135,7 @@ class _GraphDrawing:
         if arrows:
             edge_kw.update(arrowsize=10, connectionstyle="arc3,rad=0.12")
         self.edges = nx.draw_networkx_edges(G, self.pos, **edge_kw) if edgelist else []
+        self.delay_labels = _draw_delays(net, G, self.pos, ax, edgelist, arrows, delays)
 
         # Nodes: one PathCollection per role group, in the network's order.
         self.batch = batch
@@ -210,6 +237,7 @@ def graph(
     seed: int = 0,
     edge_width: tuple[float, float] = (0.6, 3.0),
     title: str | None = None,
+    delays: bool | None = None,
 ) -> Axes:
     """Draw the network's graph, nodes coloured by activity at one step.
 
@@ -253,14 +281,21 @@ def graph(
         Line widths of the weakest and the strongest edge.
     title : str, optional
         Default: the step (discrete) or time (continuous) shown.
+    delays : bool, optional
+        Write each edge's delay (design section 9) on the edges whose delay
+        differs from the default of their kind: ``0`` on a same-step edge
+        between hidden neurons, ``3`` on an edge three steps long. Default:
+        when the network has such an edge. Edges at their default delay are
+        never labelled.
 
     Returns
     -------
     matplotlib.axes.Axes
         One PathCollection per role group present (labelled ``"inputs"``,
         ``"neurons"``, ``"outputs"``: squares, circles, diamonds), one
-        FancyArrowPatch per edge (in ``net.edges`` order) with `arrows`, and
-        the node labels as Text artists.
+        FancyArrowPatch per edge (in ``net.edges`` order) with `arrows`, the
+        node labels as Text artists, and with `delays` one Text artist per
+        labelled edge, its ``get_gid()`` being ``"delay"``.
 
     Raises
     ------
@@ -295,7 +330,7 @@ def graph(
     ax = _axes(ax, (6.0, 4.5))
     drawing = _GraphDrawing(net, res, ax, batch=b, pos=pos, cmap=cmap, vmin=vmin, vmax=vmax,
                             node_size=node_size, labels=labels, arrows=arrows, colorbar=colorbar, seed=seed,
-                            edge_width=edge_width)
+                            edge_width=edge_width, delays=delays)
     drawing.show(step_row)
     if title is not None:
         ax.set_title(title)
@@ -393,7 +428,7 @@ def animate(
         Loop the player.
     **graph_kw
         ``cmap``, ``vmin``, ``vmax``, ``node_size``, ``labels``, ``arrows``,
-        ``colorbar``, ``seed``, ``edge_width``, as in `graph`.
+        ``colorbar``, ``seed``, ``edge_width``, ``delays``, as in `graph`.
 
     Returns
     -------
@@ -427,7 +462,7 @@ def animate(
     b = _check_batch(res, batch)
     frames = _frame_rows(res, steps, max_frames)
     unknown = set(graph_kw) - {"cmap", "vmin", "vmax", "node_size", "labels", "arrows", "colorbar", "seed",
-                               "edge_width"}
+                               "edge_width", "delays"}
     if unknown:
         raise TypeError(f"animate() got an unexpected keyword argument {sorted(unknown)[0]!r}")
     _matplotlib()
@@ -436,7 +471,7 @@ def animate(
     fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     options = dict(cmap="RdBu_r", vmin=None, vmax=None, node_size=None, labels=None, arrows=None, colorbar=True,
-                   seed=0, edge_width=(0.6, 3.0))
+                   seed=0, edge_width=(0.6, 3.0), delays=None)
     options.update(graph_kw)
     drawing = _GraphDrawing(net, res, ax, batch=b, pos=pos, **options)
     drawing.show(frames[0])
