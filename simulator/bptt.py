@@ -25,6 +25,7 @@ from .gradients import Gradients, check_clip, clip_norm
 from .losses import LOSSES
 from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
+from .delayed_bptt import delayed_gradients
 from .delays import refuse_delays
 from .simulate import refuse_gated, run, use_dense
 from .trainable import trained_masks
@@ -239,7 +240,8 @@ def bptt(
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
     refuse_gated(net, continuous)
-    refuse_delays(net, "gradients (sim.bptt, sim.train)")
+    if net.has_delays and (continuous or net.gated):
+        refuse_delays(net, "continuous-time gradients" if continuous else "gradients of gated neurons")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):
             raise ValueError(f"`truncate` and `checkpoint` apply to the fixed-step methods; method={method!r} is "
@@ -277,10 +279,14 @@ def bptt(
     segment = _segment_length(checkpoint, T)
     teacher = y_targets if teacher_forcing else np.zeros((0, net.n_outputs, batch), dtype=net.dtype)
     cell0 = prepare_cells(net, c0, drive)
-    if net.gated and not continuous:
+    if net.has_delays or (net.gated and not continuous):
         try:
-            value, parts = gated_gradients(net, drive, cell0, y_targets, loss, teacher, truncate or 0, segment,
-                                           return_diagnostics)
+            if net.has_delays:
+                value, parts = delayed_gradients(net, drive, y_targets, loss, teacher, truncate or 0, segment,
+                                                 return_diagnostics)
+            else:
+                value, parts = gated_gradients(net, drive, cell0, y_targets, loss, teacher, truncate or 0, segment,
+                                               return_diagnostics)
         except NonFiniteError as overflow:
             try:
                 run(net, x, h0, c0=c0, targets=targets if teacher_forcing else None, teacher_forcing=teacher_forcing,

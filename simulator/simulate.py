@@ -380,8 +380,8 @@ def _delayed(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarra
     for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], parallel, bar, "delayed"):
         with threads.using(n_threads, net.n_neurons) as n_chunks:
             if n_chunks:
-                bad.append(delayed_kernels.run_delayed_parallel(w, sched, x, states, outputs, fed, teacher,
+                bad.append(delayed_kernels.run_delayed_parallel(w, sched, x, states, 0, outputs, fed, teacher,
                                                                 start, stop, n_chunks))
             else:
-                bad.append(delayed_kernels.run_delayed_serial(w, sched, x, states, outputs, fed, teacher,
+                bad.append(delayed_kernels.run_delayed_serial(w, sched, x, states, 0, outputs, fed, teacher,
                                                               start, stop))

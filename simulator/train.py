@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .bptt import SparseReadoutWarning, bptt, supervised_outputs, warn_sparse_readout
-from .delays import refuse_delays
 from .errors import NonFiniteError
 from .gradients import check_clip, clip_norm, trained_norm
 from .network import Network
@@ -164,7 +163,6 @@ def train(
     tolerances = {"rtol": rtol, "atol": atol} if adaptive else {}
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable as callback(epoch, net, loss), got {callback!r}")
-    refuse_delays(net, "gradients (sim.bptt, sim.train)")
     masks = trained_masks(net, trainable, continuous)
     if not continuous and masks["tau"].any():
         warnings.warn("training `tau` has no effect in discrete time (tau plays no part there)", stacklevel=2)

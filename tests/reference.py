@@ -336,6 +336,60 @@ def run_general(G, x, h0=None, c0=None, teacher=None, inputs=None, outputs=None)
     return np.array(H), outputs_, (np.array(C) if cells else None), gates
 
 
+def run_delays_windowed(G, x, truncate, h0=None, teacher=None, held=None):
+    """Section 9 for plain neurons, with the reads across windows held: the
+    steps fall in windows of `truncate` steps (step t in ``t // truncate``),
+    and when `held` = (states, fed) of a run is given, every read of a value
+    produced in an earlier window than the reader's (the state ``H[s]`` by
+    step s - 1, h0 in window 0; the fed-back output of step s by step s)
+    takes `held`'s value instead. Its loss's central differences are
+    truncated BPTT's gradients.
+
+    Returns ``states`` (T+1, [B,] N), ``outputs`` (T, [B,] n_out) and
+    ``fed`` (T, [B,] n_out), what the feedback edges read.
+    """
+    dense = Dense(G)
+    ins, outs, hid = dense.inputs, dense.outputs, dense.neurons
+    role = {n: "input" for n in ins} | {n: "output" for n in outs} | {n: "hidden" for n in hid}
+    col = {n: k for k, n in enumerate(ins)} | {n: k for k, n in enumerate(outs)} | {n: k for k, n in enumerate(hid)}
+    x = np.asarray(x, dtype=float)
+    T, batch = x.shape[0], x.shape[1:-1]
+    N = len(hid)
+    delay = {(u, v): int(d.get("delay", DEFAULT_DELAY[role[u], role[v]])) for u, v, d in G.edges(data=True)}
+    same_step = nx.DiGraph([(u, v) for (u, v), d in delay.items() if role[u] != "input" and d == 0])
+    same_step.add_nodes_from(hid + outs)
+    order = list(nx.topological_sort(same_step))
+    H = np.zeros((T + 1,) + batch + (N,))
+    H[0] = 0.0 if h0 is None else h0
+    Y = np.zeros((T,) + batch + (len(outs),))
+    fed = np.zeros_like(Y)
+
+    def held_back(produced, t):
+        return held is not None and max(produced, 0) // truncate != t // truncate
+
+    for t in range(T):
+        for v in order:
+            a = np.full(batch, float(G.nodes[v].get("bias", 0.0)))
+            for u in G.predecessors(v):
+                s = t - delay[u, v]
+                w = G.edges[u, v].get("weight", 1.0)
+                if role[u] == "input":
+                    a = a + (w * x[s][..., col[u]] if s >= 0 else 0.0)
+                elif role[u] == "output":
+                    if s >= 0:
+                        a = a + w * (held[1] if held_back(s, t) else fed)[s][..., col[u]]
+                else:
+                    r = max(s + 1, 0)
+                    a = a + w * (held[0] if held_back(r - 1, t) else H)[r][..., col[u]]
+            if role[v] == "output":
+                Y[t][..., col[v]] = ACTIVATIONS[G.nodes[v].get("activation", "identity")](a)
+                target = np.nan if teacher is None else np.asarray(teacher[t], float)[..., col[v]]
+                fed[t][..., col[v]] = np.where(np.isnan(target), Y[t][..., col[v]], target)
+            else:
+                H[t + 1][..., col[v]] = ACTIVATIONS[G.nodes[v].get("activation", "tanh")](a)
+    return H, Y, fed
+
+
 # ------------------------------------------------------------ dynamics analysis
 def step_map(net: Dense, x, yhat=None):
     """The discrete step h -> phi(W h + U x + F yhat + b) as a function of

@@ -156,7 +156,7 @@ def test_files_round_trip_delays(tmp_path, fmt):
 
 # ------------------------------------------------------------------ refusals
 def test_modes_without_delays_refuse_a_delayed_network_naming_an_edge():
-    """Continuous runs, solve, async updates, gradients, Jacobians, analyses
+    """Continuous runs, solve, async updates, continuous-time gradients, Jacobians, analyses
     and fitted readouts refuse a network with a non-default delay."""
     G = nx.DiGraph([("x", "h"), ("h", "h"), ("h", "y")])
     G.nodes["x"]["role"], G.nodes["y"]["role"] = "input", "output"
@@ -169,8 +169,8 @@ def test_modes_without_delays_refuse_a_delayed_network_naming_an_edge():
         (lambda: sim.run(net, x, dt=0.1, method="euler"), "continuous-time runs"),
         (lambda: sim.solve(net, x, (0.0, 0.4), dt=0.1), "`solve`"),
         (lambda: sim.run(net, x, update="async"), "`update='async'`"),
-        (lambda: sim.bptt(net, x, y), "gradients"),
-        (lambda: sim.train(net, x, y, epochs=1), "gradients"),
+        (lambda: sim.bptt(net, x, y, dt=0.1, method="euler"), "continuous-time gradients"),
+        (lambda: sim.train(net, x, y, epochs=1, dt=0.1, method="euler", progress=False), "continuous-time gradients"),
         (lambda: sim.jacobian(net, np.zeros(1)), "Jacobians"),
         (lambda: sim.fixed_points(net), "dynamics analyses"),
         (lambda: sim.fit_readout(net, x, y), "fitted readouts"),

@@ -30,10 +30,11 @@ from .types import FED, HIDDEN, INPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def add_history(ptr, index, weight, delay, r, q, hist, t, shift, acc):
-    """``acc[b] += weight[k] * hist[t + shift - delay[k], index[k], b]`` over
-    segment `q` of row `r`; a time before 0 reads ``hist[0]`` when `shift`
-    is 1 (the states: h0) and nothing when it is 0 (inputs, outputs)."""
+def add_history(ptr, index, weight, delay, r, q, hist, t, shift, base, acc):
+    """``acc[b] += weight[k] * hist[t + shift - delay[k] - base, index[k], b]``
+    over segment `q` of row `r`; a time before 0 reads time 0 when `shift`
+    is 1 (the states: h0) and nothing when it is 0 (inputs, outputs).
+    ``hist[0]`` holds time `base` (a recomputed segment's history)."""
     nb = acc.shape[0]
     for k in range(ptr[r, q], ptr[r, q + 1]):
         s = t + shift - delay[k]
@@ -41,6 +42,7 @@ def add_history(ptr, index, weight, delay, r, q, hist, t, shift, acc):
             if shift == 0:
                 continue
             s = 0
+        s -= base
         j = index[k]
         c = weight[k]
         for b in range(nb):
@@ -58,10 +60,11 @@ def unpack(w, sched):
 
 @njit(cache=CACHE, error_model="numpy")
 def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order, lo, hi, t,
-                 x, states, outputs, fed, teacher):
+                 x, states, base, outputs, fed, teacher):
     """Evaluate the nodes ``order[lo:hi]`` (hidden neuron i < n_neurons,
-    else output ``i - n_neurons``) at step `t`, writing ``states[t + 1]``
-    and ``outputs[t]`` (and ``fed[t]`` under teacher forcing).
+    else output ``i - n_neurons``) at step `t`, writing ``states[t + 1 - base]``
+    (``states[0]`` holds time `base`) and ``outputs[t]`` (and ``fed[t]``
+    under teacher forcing).
 
     The arrays are `unpack`'s, one by one (a parallel loop body may only
     see arrays); the loop over the nodes is here, not in a helper called per
@@ -83,20 +86,20 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, o
         if node < n:
             for b in range(nb):
                 acc[b] = bias_h[node]
-            add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, acc)
-            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, acc)
-            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, acc)
+            add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, acc)
+            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, acc)
+            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, acc)
             code = act_h[node]
             for b in range(nb):
                 v = activate(code, acc[b])
-                states[t + 1, node, b] = v
+                states[t + 1 - base, node, b] = v
                 bad += not abs(v) < np.inf
         else:
             o = node - n
             for b in range(nb):
                 acc[b] = bias_o[o]
-            add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, acc)
-            add_history(op, ox, ow, od, o, INPUT, x, t, 0, acc)
+            add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc)
+            add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc)
             code = act_o[o]
             for b in range(nb):
                 v = activate(code, acc[b])
@@ -108,7 +111,7 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, o
 
 
 @njit(cache=CACHE, error_model="numpy")
-def run_delayed_serial(w, sched, x, states, outputs, fed, teacher, start, stop):
+def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, stop):
     """Steps ``start:stop`` of a discrete run with delays, on one thread.
 
     Parameters
@@ -117,9 +120,15 @@ def run_delayed_serial(w, sched, x, states, outputs, fed, teacher, start, stop):
     sched : Schedule
         Per-slot delays and the levels of a step.
     x : ndarray, shape (n_steps, n_inputs, batch)
-    states : ndarray, shape (n_steps + 1, n_neurons, batch)
-        The whole history: ``states[0]`` holds h0, rows ``1..start`` are
-        filled on entry, rows ``start + 1..stop`` are filled.
+    states : ndarray, shape (n_rows, n_neurons, batch)
+        The history from time `base`: row ``r`` holds ``states[base + r]``
+        of the run (the whole history with `base` 0: h0 first); the rows
+        the steps read are filled on entry, those of steps ``start:stop``
+        are filled.
+    base : int
+        The run's state index of ``states[0]``: 0, or in a recomputed
+        segment ``start + 1 - (the longest delay from a hidden neuron)``
+        or later.
     outputs : ndarray, shape (n_steps, n_outputs, batch)
         Rows ``start..stop - 1`` are filled (the earlier ones on entry).
     fed : ndarray, shape (n_steps, n_outputs, batch)
@@ -141,14 +150,14 @@ def run_delayed_serial(w, sched, x, states, outputs, fed, teacher, start, stop):
     for t in range(start, stop):
         # the levels in turn: the order lists them one after the other
         bad = update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order,
-                           0, order.shape[0], t, x, states, outputs, fed, teacher)
+                           0, order.shape[0], t, x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1
     return first_bad
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def run_delayed_parallel(w, sched, x, states, outputs, fed, teacher, start, stop, n_chunks):
+def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start, stop, n_chunks):
     """`run_delayed_serial` with each level's nodes split into `n_chunks`
     contiguous chunks spread over threads."""
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
@@ -157,12 +166,12 @@ def run_delayed_parallel(w, sched, x, states, outputs, fed, teacher, start, stop
     for t in range(start, stop):
         bad = 0
         for lv in range(level_ptr.shape[0] - 1):
-            base = level_ptr[lv]
-            n_level = level_ptr[lv + 1] - base
+            first = level_ptr[lv]
+            n_level = level_ptr[lv + 1] - first
             for c in prange(n_chunks):
                 lo, hi = chunk_bounds(n_level, n_chunks, c)
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order,
-                                    base + lo, base + hi, t, x, states, outputs, fed, teacher)
+                                    first + lo, first + hi, t, x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1
     return first_bad

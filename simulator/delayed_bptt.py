@@ -1,0 +1,121 @@
+"""BPTT through discrete runs of networks with edge delays (design section
+9): the passes `simulator.bptt` hands to (`simulator._kernels.delayed_backward`
+has the equations).
+
+A checkpointed run keeps, for each segment, the states its steps read from
+before it: a history of depth D, the longest delay of an edge from a
+hidden neuron (at least 1, the default). Each segment is recomputed from
+those on the way back, into a buffer of D + segment + 1 rows, and the
+errors the segment's steps send back to states before its start travel to
+the segment before as a carry of the same depth; every sum runs in the
+order of the whole-run pass, so the gradients agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels.delayed import run_delayed_serial
+from ._kernels.delayed_backward import bptt_delayed
+from .errors import NonFiniteError
+from .losses import LOSSES
+from .network import Network
+
+__all__ = ["delayed_gradients", "history_depth"]
+
+_FROM_HIDDEN = (0, 3)  # edge kinds W (hidden -> hidden) and V (hidden -> output)
+
+
+def history_depth(net: Network) -> int:
+    """How many states before a step its reads can reach: the longest
+    delay of an edge from a hidden neuron, at least 1."""
+    from_hidden = net.delay[np.isin(net.edge_kind, _FROM_HIDDEN)]
+    return max(1, int(from_hidden.max(initial=0)))
+
+
+def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, teacher: np.ndarray, truncate: int,
+                      segment: int, diagnostics: bool) -> tuple[float, dict]:
+    """The loss and the gradients of a discrete run of `net` (plain neurons,
+    any delays).
+
+    Parameters
+    ----------
+    net : Network
+    drive : arrays.Drive
+        The prepared inputs and h0 (kernel layout).
+    y_targets : ndarray
+        The loss's targets (as `simulator.losses` takes them).
+    loss : str
+    teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
+        Targets forced onto the feedback edges (NaN: not forced); 0 rows: none.
+    truncate : int
+        Window of truncated BPTT (0: none).
+    segment : int
+        Steps per checkpointed segment (n_steps: the whole history kept).
+    diagnostics : bool
+        Record each edge's contribution at each step.
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        ``weight`` (n_edges,), ``bias``, ``h0`` (n_neurons, batch),
+        ``dh_norm`` (n_steps + 1,) and ``edge_grad`` (n_steps or 0, n_edges).
+
+    Raises
+    ------
+    NonFiniteError
+        When the forward pass overflows.
+    """
+    w, sched = net.wiring(), net.schedule()
+    T, batch, n = drive.n_steps, drive.batch, net.n_neurons
+    dtype = net.dtype
+    depth = history_depth(net)
+    starts = list(range(0, T, segment)) or [0]
+    rows = min(depth + segment, T) + 1
+    states = np.empty((rows, n, batch), dtype=dtype)
+    outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
+    fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
+    befores = []  # each segment's history: states base .. t0
+
+    def forward(t0: int, t1: int) -> int:
+        base = max(0, t0 + 1 - depth)
+        states[:t0 - base + 1] = befores[starts.index(t0)]
+        return run_delayed_serial(w, sched, drive.x, states, base, outputs, fed, teacher, t0, t1)
+
+    bad = -1
+    history = drive.h0[None]
+    for t0 in starts:
+        t1 = min(T, t0 + segment)
+        befores.append(history)
+        bad = max(bad, forward(t0, t1))
+        base_next = max(0, t1 + 1 - depth)
+        history = states[base_next - max(0, t0 + 1 - depth):t1 - max(0, t0 + 1 - depth) + 1].copy()
+    if bad >= 0 or not np.isfinite(outputs).all():
+        raise NonFiniteError("the forward pass overflowed to inf/NaN")
+    value, gy = LOSSES[loss](outputs, y_targets)
+    g_y = np.array(gy, dtype=dtype, order="C")
+    g_weight = np.zeros(net.n_edges, dtype=dtype)
+    g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
+    dh_norm = np.empty(T + 1, dtype=np.float64)
+    step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
+    g_states = np.empty_like(states)
+    carry = np.zeros((0, n, batch), dtype=dtype)
+    for t0 in reversed(starts):
+        t1 = min(T, t0 + segment)
+        base = max(0, t0 + 1 - depth)
+        if len(starts) > 1:
+            forward(t0, t1)
+        g_states[:] = 0.0
+        g_states[t1 - base + 1 - carry.shape[0]:t1 - base + 1] = carry
+        bptt_delayed(w, sched, drive.x, states, base, outputs, fed, teacher, truncate, t0, t1,
+                     g_states, g_y, g_weight, g_bias, dh_norm, step_abs)
+        carry = g_states[:t0 - base + 1].copy()
+    g_h0 = carry[0]
+    dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
+    order = net.layout.slot_edges
+    g_weight[order] = g_weight.copy()
+    if diagnostics:
+        step_abs[:, order] = step_abs.copy()
+    return value, {"weight": g_weight, "bias": g_bias, "h0": g_h0, "dh_norm": dh_norm,
+                   "edge_grad": np.abs(step_abs)}
