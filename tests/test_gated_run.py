@@ -1,7 +1,6 @@
 """Discrete runs of gated neurons (design section 8) against the plain-NumPy
 reference (`tests.reference.run_general`) and, where installed, PyTorch."""
 
-import networkx as nx
 import numpy as np
 import pytest
 
@@ -160,3 +159,16 @@ def test_threaded_run_matches_the_reference_and_the_one_thread_run(batched, dtyp
     one = sim.run(net, x, parallel=False, **kwargs)
     for name in ("states", "outputs", "cells"):
         assert getattr(res, name).tobytes() == getattr(one, name).tobytes(), name
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("batched", [False, True])
+def test_networks_of_gru_neurons_only_step_in_one_block_as_the_reference(batched, parallel):
+    """Every neuron a GRU with sigmoid gates and tanh: the kernel gathers a
+    chunk's sums and steps them in one vectorised block; the reference's
+    numbers, on one thread or several."""
+    G = tp.fixed_indegree(30, 4, n_inputs=2, n_outputs=1, seed=8, scale=1.2)
+    tp.gate(G, unit="gru", seed=9)
+    x = RNG.normal(size=(7, 3, 2) if batched else (7, 2))
+    h0 = RNG.normal(size=(3, 30) if batched else (30,)) * 0.5
+    compare(sim.run(sim.compile(G), x, h0=h0, parallel=parallel), run_general(G, x, h0=h0), 1e-12)

@@ -12,6 +12,14 @@ three gate sums. A small step function per unit (`unit_step`) turns the
 sums into the new state, so plain, GRU and LSTM neurons share one poll
 loop. Plain networks never come here: they keep the kernels of `forward`.
 
+As the plain kernels, each step's neurons split into chunks that run on
+threads without write conflicts (`gated_rows_parallel`, and backwards
+`gated_back_parallel`: each neuron's errors and in-edge gradients, then
+each source's carry over its out-edges); the sums run in the same order
+either way, so threads change no bit. A network of GRU neurons only, with
+sigmoid gates and tanh candidates, gathers a chunk's sums first and steps
+them in one vectorised block (`gru_block`).
+
 GRU neuron i (``torch.nn.GRU``'s equations; ``R_n`` the candidate's sum
 over hidden -> hidden edges, ``I_n`` over the rest)::
 
@@ -49,7 +57,8 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-from .activations import activate, slope
+from . import elementary as el
+from .activations import SIGMOID, TANH, activate, slope
 from .forward import add_segment, chunk_bounds, count_nonfinite, fill_feedback, readout
 from .backward import output_grads
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
@@ -109,36 +118,68 @@ def unit_step(unit, act, gact, bias, gb0, gb1, gb2, inp, rec, s0, s1, s2, h, c):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def gather_gate_sums(ptr, index, weight, gw, r, q, src, main, s0, s1, s2):
-    """Add segment `q` of row `r` of the in-edge table to the batch rows
-    `main` (the main weights' sum) and `s0`, `s1`, `s2` (each gate row's),
-    slots outermost so the batch loop runs over contiguous memory; per batch
-    element the sums run in slot order, as `gate_sums`'."""
-    nb = np.uint64(main.shape[0])
-    for k in range(ptr[r, q], ptr[r, q + 1]):
-        j = index[k]
-        c, c0, c1, c2 = weight[k], gw[0, k], gw[1, k], gw[2, k]
+def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc, a):
+    """All of neuron `r`'s sums for every batch element into ``acc[:, a]``
+    (acc: (5, rows, batch)): rows inp, rec, s0, s1, s2 as `gate_sums`
+    returns them, slots outermost so the batch loop runs over contiguous
+    memory (per batch element the sums run in `gate_sums`' order). One
+    loop over the three segments with indices, no views: a view per
+    segment and row (its reference counts) cost more than the row's
+    arithmetic."""
+    nb = np.uint64(acc.shape[2])
+    for q in range(5):
         for b in range(nb):
-            v = src[j, b]
-            main[b] += c * v
-            s0[b] += c0 * v
-            s1[b] += c1 * v
-            s2[b] += c2 * v
+            acc[q, a, b] = 0.0
+    for part in range(3):
+        m = 1 if part == HIDDEN else 0
+        src = h if part == HIDDEN else (xt if part == INPUT else yhat)
+        for k in range(ptr[r, part], ptr[r, part + 1]):
+            j = index[k]
+            c, c0, c1, c2 = weight[k], gw[0, k], gw[1, k], gw[2, k]
+            for b in range(nb):
+                v = src[j, b]
+                acc[m, a, b] += c * v
+                acc[2, a, b] += c0 * v
+                acc[3, a, b] += c1 * v
+                acc[4, a, b] += c2 * v
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc):
-    """All of neuron `r`'s sums for every batch element into `acc` (5,
-    batch): rows inp, rec, s0, s1, s2 as `gate_sums` returns them."""
-    acc[:, :] = 0.0
-    gather_gate_sums(ptr, index, weight, gw, r, HIDDEN, h, acc[1], acc[2], acc[3], acc[4])
-    gather_gate_sums(ptr, index, weight, gw, r, INPUT, xt, acc[0], acc[2], acc[3], acc[4])
-    gather_gate_sums(ptr, index, weight, gw, r, FED, yhat, acc[0], acc[2], acc[3], acc[4])
+def gru_block(S, bias, gb, h, hn, lo, hi):
+    """Step the GRU neurons ``lo:hi`` of a network whose neurons are all
+    GRUs with sigmoid gates and tanh candidates, from their sums `S` (5,
+    hi - lo, batch; `row_gate_sums`): the flat loops over the block run
+    with those two functions alone, which LLVM vectorises (across neurons
+    at batch 1). Returns how many non-finite states were written."""
+    nb, rows = S.shape[2], hi - lo
+    flat = S.reshape((5, rows * nb))
+    hf, hnf = h.reshape(h.size), hn.reshape(hn.size)
+    base = lo * nb
+    bad = 0
+    for a in range(rows * nb):
+        i = lo + a // nb
+        r = el.sigmoid(flat[2, a] + gb[0, i])
+        z = el.sigmoid(flat[3, a] + gb[1, i])
+        v = el.tanh(flat[0, a] + bias[i] + r * (flat[1, a] + gb[2, i]))
+        hv = (1.0 - z) * v + z * hf[base + a]
+        hnf[base + a] = hv
+        bad += not abs(hv) < np.inf
+    return bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def uniform_gru(w, g):
+    """Whether every neuron is a GRU with sigmoid gates and a tanh
+    candidate (the block path of `gated_rows`)."""
+    for i in range(g.unit.shape[0]):
+        if g.unit[i] != GRU or g.act[i] != SIGMOID or w.act_h[i] != TANH:
+            return False
+    return True
 
 
 @njit(cache=CACHE, error_model="numpy")
 def gated_rows(ptr, index, weight, bias,
-               codes, units, gcodes, cell, gw, gb,
+               codes, units, gcodes, cell, gw, gb, uniform,
                h, xt, yhat, c, hn, cn, gates_t,
                lo, hi):
     """Step neurons ``lo:hi`` of a network with gated neurons.
@@ -161,6 +202,10 @@ def gated_rows(ptr, index, weight, bias,
         Gate weights (``Gates.weight``).
     gb : ndarray, shape (3, n_neurons)
         Gate biases (``Gates.bias``).
+    uniform : bool
+        Every neuron is a GRU with sigmoid gates and a tanh candidate
+        (`uniform_gru`): the sums of the rows are gathered first, then
+        stepped in one vectorised block (`gru_block`).
     h : ndarray, shape (n_neurons, batch)
         The state read.
     xt : ndarray, shape (n_inputs, batch)
@@ -182,15 +227,21 @@ def gated_rows(ptr, index, weight, bias,
     """
     nb = h.shape[1]
     record = gates_t.shape[0] > 0
-    acc = np.empty((5, nb), dtype=hn.dtype)
+    if uniform and not record:
+        S = np.empty((5, hi - lo, nb), dtype=hn.dtype)
+        for i in range(lo, hi):
+            row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, S, i - lo)
+        return gru_block(S, bias, gb, h, hn, lo, hi)
+    acc = np.empty((5, 1, nb), dtype=hn.dtype)
     bad = 0
     for i in range(lo, hi):
         unit, ci, act, gact = units[i], cell[i], codes[i], gcodes[i]
-        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc)
+        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc, 0)
         for b in range(nb):
             cv = c[ci, b] if ci >= 0 else 0.0
             hv, cv, q0, q1, q2, q3 = unit_step(unit, act, gact, bias[i], gb[0, i], gb[1, i], gb[2, i],
-                                               acc[0, b], acc[1, b], acc[2, b], acc[3, b], acc[4, b], h[i, b], cv)
+                                               acc[0, 0, b], acc[1, 0, b], acc[2, 0, b], acc[3, 0, b],
+                                               acc[4, 0, b], h[i, b], cv)
             hn[i, b] = hv
             bad += not abs(hv) < np.inf
             if ci >= 0:
@@ -211,7 +262,7 @@ def gated_rows(ptr, index, weight, bias,
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def gated_rows_parallel(ptr, index, weight, bias,
-                        codes, units, gcodes, cell, gw, gb,
+                        codes, units, gcodes, cell, gw, gb, uniform,
                         h, xt, yhat, c, hn, cn, gates_t,
                         n_chunks):
     """`gated_rows` over every neuron, in `n_chunks` chunks spread over threads."""
@@ -219,7 +270,7 @@ def gated_rows_parallel(ptr, index, weight, bias,
     bad = 0
     for k in prange(n_chunks):
         lo, hi = chunk_bounds(n, n_chunks, k)
-        bad += gated_rows(ptr, index, weight, bias, codes, units, gcodes, cell, gw, gb,
+        bad += gated_rows(ptr, index, weight, bias, codes, units, gcodes, cell, gw, gb, uniform,
                           h, xt, yhat, c, hn, cn, gates_t, lo, hi)
     return bad
 
@@ -257,6 +308,7 @@ def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates, n_chunk
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n_out = outputs.shape[1]
     none = np.empty((0, 0, 0), dtype=states.dtype)
+    uniform = uniform_gru(w, g)
     first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
@@ -264,10 +316,10 @@ def run_gated(w, g, x, states, cells, outputs, teacher, y_before, gates, n_chunk
         gates_t = gates[t] if gates.shape[0] > 0 else none
         if n_chunks is None:
             bad = gated_rows(ptr, index, weight, w.bias_h, w.act_h, g.unit, g.act, g.cell, g.weight, g.bias,
-                             h, xt, yhat, cells[t], hn, cells[t + 1], gates_t, 0, h.shape[0])
+                             uniform, h, xt, yhat, cells[t], hn, cells[t + 1], gates_t, 0, h.shape[0])
         else:
             bad = gated_rows_parallel(ptr, index, weight, w.bias_h, w.act_h, g.unit, g.act, g.cell, g.weight,
-                                      g.bias, h, xt, yhat, cells[t], hn, cells[t + 1], gates_t, n_chunks)
+                                      g.bias, uniform, h, xt, yhat, cells[t], hn, cells[t + 1], gates_t, n_chunks)
         if bad and first_bad < 0:
             first_bad = t + 1
         if n_out:
@@ -344,20 +396,20 @@ def gated_back_rows(ptr, index, weight, bias,
         The neurons.
     """
     nb = h.shape[1]
-    acc = np.empty((5, nb), dtype=h.dtype)
+    acc = np.empty((5, 1, nb), dtype=h.dtype)
     for i in range(lo, hi):
         unit, ci, act, gact = units[i], cell[i], codes[i], gcodes[i]
         for b in range(nb):
             dH[i, b] = carry_h[i, b] + add_segment(out_ptr, out_index, out_weight, i, TO_OUTPUT, dz, b, 0.0)
         if unit != 0:
-            row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc)
+            row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc, 0)
         for b in range(nb):
             dh = dH[i, b]
             d_in, d_rec, d0, d1, d2, dd = dh, dh, 0.0, 0.0, 0.0, 0.0
             if unit == GRU:
-                inp, rec = acc[0, b], acc[1, b]
-                r = activate(gact, acc[2, b] + gb[0, i])
-                z = activate(gact, acc[3, b] + gb[1, i])
+                inp, rec = acc[0, 0, b], acc[1, 0, b]
+                r = activate(gact, acc[2, 0, b] + gb[0, i])
+                z = activate(gact, acc[3, 0, b] + gb[1, i])
                 nv = activate(act, inp + bias[i] + r * (rec + gb[2, i]))
                 dp = dh * (1.0 - z) * slope(act, nv)
                 d_in, d_rec = dp, dp * r
@@ -366,10 +418,10 @@ def gated_back_rows(ptr, index, weight, bias,
                 dd = dh * z
                 g_gbias[2, i] += d_rec
             elif unit == LSTM:
-                ig = activate(gact, acc[2, b] + gb[0, i])
-                fg = activate(gact, acc[3, b] + gb[1, i])
-                og = activate(gact, acc[4, b] + gb[2, i])
-                gg = activate(act, acc[0, b] + acc[1, b] + bias[i])
+                ig = activate(gact, acc[2, 0, b] + gb[0, i])
+                fg = activate(gact, acc[3, 0, b] + gb[1, i])
+                og = activate(gact, acc[4, 0, b] + gb[2, i])
+                gg = activate(act, acc[0, 0, b] + acc[1, 0, b] + bias[i])
                 tc = activate(act, cn[ci, b])
                 dc = carry_c[ci, b] + dh * og * slope(act, tc)
                 d_in = dc * ig * slope(act, gg)
