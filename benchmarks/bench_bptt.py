@@ -2,6 +2,8 @@
 sparse graph, and against `torch.nn.RNN` on a dense Elman network.
 
     python benchmarks/bench_bptt.py [--quick]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_bptt.py   # BLAS on one thread, as torch
+
 
 Needs torch (never a dependency of the project); without it the script says
 so and stops. The PyTorch version of the sparse network is what a PyTorch
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,10 +40,13 @@ def problem(n: int, k: int, steps: int, seed: int = 0):
     return net, rng.normal(size=(steps, 1)), rng.normal(size=(steps, 1))
 
 
-def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> tuple[float, float, float]:
-    """Forward + backward of a fully connected Elman network: ours (compiled
-    from `topologies.elman`) against `torch.nn.RNN` + `nn.Linear` with the
-    same weights, float64, MSE on every step. Returns (ours s, torch s, |dloss|)."""
+def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> dict[str, float]:
+    """A fully connected Elman network: ours (compiled from
+    `topologies.elman`) against `torch.nn.RNN` + `nn.Linear` with the same
+    weights, float64, MSE on every step. Returns seconds of forward +
+    backward (``ours``, ``torch``, and ``sparse``: ours with the dense BLAS
+    pass switched off), of the forward alone (``ours_fwd``, ``torch_fwd``,
+    no graph kept) and the losses' difference ``dloss``."""
     n_in = n_out = 8
     net = sim.compile(tp.elman(n_in, n_hidden, n_out, seed=0))
     rng = np.random.default_rng(0)
@@ -67,9 +73,22 @@ def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> tupl
         loss.backward()
         return loss.item()
 
+    def torch_forward():
+        with torch.no_grad():
+            readout(rnn(xt)[0])
+
     ours_loss, _ = sim.bptt(net, x, y)
-    diff = abs(ours_loss - torch_once())
-    return median_time(lambda: sim.bptt(net, x, y), reps)[0], median_time(torch_once, reps)[0], diff
+    out = {"dloss": abs(ours_loss - torch_once())}
+    for name, fn in (("ours", lambda: sim.bptt(net, x, y)), ("torch", torch_once),
+                     ("ours_fwd", lambda: sim.run(net, x)), ("torch_fwd", torch_forward)):
+        out[name] = median_time(fn, reps)[0]
+    passes = sys.modules["simulator.bptt"]  # the module (`sim.bptt` is the function)
+    dense, passes.use_dense = passes.use_dense, lambda net: False
+    try:
+        out["sparse"] = median_time(lambda: sim.bptt(net, x, y), max(1, reps // 2))[0]
+    finally:
+        passes.use_dense = dense
+    return out
 
 
 def _status_kib(field: str) -> int:
@@ -148,11 +167,17 @@ def main() -> None:
         m_ours, m_torch = memory("ours", n, k, steps), memory("torch", n, k, steps)
         print(f"{n:>7} {k:>4} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.1f} {m_ours:9.1f} "
               f"{m_torch:10.1f} {diff:9.1e}")
-    print("\n# dense Elman, forward+backward, float64: ours vs torch.nn.RNN (+ Linear readout), same weights")
-    print(f"{'hidden':>7} {'batch':>6} {'T':>5} {'ours s':>9} {'torch s':>9} {'ratio':>7} {'|dloss|':>9}")
-    for n_hidden, batch, steps in ([(128, 32, 50)] if args.quick else [(128, 32, 100), (512, 32, 100)]):
-        t_ours, t_torch, diff = dense_elman(torch, n_hidden, batch, steps, 3)
-        print(f"{n_hidden:>7} {batch:>6} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.2f} {diff:9.1e}")
+    print("\n# dense Elman, float64: ours (BLAS pass; 'sparse': with it switched off) vs torch.nn.RNN (+ Linear "
+          f"readout), same weights; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
+          f"load {os.getloadavg()[0]:.2f}")
+    print(f"{'hidden':>7} {'batch':>6} {'T':>5} {'fwd ours':>9} {'fwd torch':>10} {'ratio':>6} {'f+b ours':>9} "
+          f"{'f+b torch':>10} {'ratio':>6} {'sparse':>8} {'|dloss|':>9}")
+    for n_hidden, batch, steps in ([(128, 32, 50)] if args.quick else [(256, 32, 200), (1024, 32, 200)]):
+        t = dense_elman(torch, n_hidden, batch, steps, 3 if args.quick else 5)
+        print(f"{n_hidden:>7} {batch:>6} {steps:>5} {t['ours_fwd']:9.4f} {t['torch_fwd']:10.4f} "
+              f"{t['torch_fwd'] / t['ours_fwd']:6.2f} {t['ours']:9.4f} {t['torch']:10.4f} {t['torch'] / t['ours']:6.2f} "
+              f"{t['sparse']:8.3f} {t['dloss']:9.1e}")
+    print(f"# load {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ The equations are `backward.bptt_discrete`'s::
     dh[t+1] = V^T dz[t] + W^T da[t+1]
     da[t]   = dh[t+1] * phi'(a[t])
 
-with ``W^T da[t+1]`` one BLAS product per step for the whole batch, and
+with ``W^T da[t+1]`` one BLAS product per step for the whole batch (as
+``da[t+1]^T W``, batch-major), and
 the W gradient ``sum_t da[t] h[t]^T`` one BLAS product over every step of
 the segment at its end (the steps' ``da`` and ``h`` laid side by side, so
 the product's inner dimension is n_steps x batch). The sparse parts (U, F,
@@ -78,7 +79,8 @@ def bptt_dense(w, wt, W,
     da = carry.copy()                           # da[t+1] while at step t
     da_new = np.empty((n, nb), dtype=dtype)     # da[t]
     dz = np.empty((n_out, nb), dtype=dtype)
-    dh = np.empty((n, nb), dtype=dtype)
+    da_t = np.empty((nb, n), dtype=dtype)      # da[t+1] and W^T da[t+1] batch-major: BLAS multiplies
+    dh_t = np.empty((nb, n), dtype=dtype)      # (batch, n) by (n, n) faster than (n, n) by (n, batch)
     yhat = np.empty((n_out, nb), dtype=dtype)
     gyhat = np.zeros((n_out, nb), dtype=dtype)  # F^T da[t+1]
     das = np.empty((n, T, nb), dtype=dtype)     # da[t] and h[t], step by step side by side
@@ -103,13 +105,16 @@ def bptt_dense(w, wt, W,
                     g += gyhat[o, b]
                 dz[o, b] = g * slope(code, outputs[t, o, b])
         fill_feedback(outputs, teacher, t, yhat, y_before)
-        np.dot(WT, da, dh)
+        for j in range(n):
+            for b in range(nb):
+                da_t[b, j] = da[j, b]
+        np.dot(da_t, W, dh_t)
         h, hn = states[t], states[t + 1]
         total = 0.0
         for j in range(n):
             code = w.act_h[j]
             for b in range(nb):
-                v = add_segment(out.ptr, out.index, out.weight, j, TO_OUTPUT, dz, b, dh[j, b])
+                v = add_segment(out.ptr, out.index, out.weight, j, TO_OUTPUT, dz, b, dh_t[b, j])
                 total += v * v
                 a = v * slope(code, hn[j, b])
                 da_new[j, b] = a
