@@ -9,6 +9,9 @@ user would otherwise write, the two timed alternately:
   and the backward pass against the forward pass;
 * a dense Elman network against ``torch.nn.RNN`` (torch rows need torch:
   ``pip install "graphrnn[bench]"``);
+* GRU neurons on a sparse wiring: BPTT against PyTorch autograd on the same
+  wiring, and a GRU step against a plain tanh step; fully connected GRU
+  and LSTM networks against ``torch.nn.GRU`` / ``nn.LSTM`` (`gated_rows`);
 * cold and warm start of a fresh process (``import`` + first call);
 * the first calls of fresh processes against one thread's steady state
   (the thread planner must not make them slower; `first_calls_rows`);
@@ -54,8 +57,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import simulator as sim
+import topologies as tp
 
 from .baselines import random_csr, scipy_loop, torch_loss, torch_sparse
+from .gated_baselines import torch_dense, torch_gru_loss, torch_gru_sparse
 
 __all__ = ["bench", "Row", "LOAD_LIMIT", "WIDE", "MORE"]
 
@@ -416,6 +421,60 @@ def dense_row(torch, n_hidden: int, batch: int, steps: int, repeats: int) -> Row
                 f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps")
 
 
+def gated_rows(torch, steps: int, repeats: int) -> list[Row]:
+    """GRU neurons (fixed in-degree 10, N = 1,000, batch 32): BPTT against
+    torch autograd on the same sparse wiring, a GRU step against a plain
+    tanh step of the same wiring (forward); fully connected GRU and LSTM
+    networks (N = 256, batch 32) against ``torch.nn.GRU`` / ``nn.LSTM``."""
+    n, k, batch = 1000, 10, 32
+    rng = np.random.default_rng(4)
+
+    def sparse(gated: bool):
+        G = tp.fixed_indegree(n, k, n_inputs=1, n_outputs=0, seed=0)
+        G.add_node("y", role="output")
+        G.add_edges_from((v, "y", {"weight": 1.0 / n}) for v in range(n))
+        return sim.compile(tp.gate(G, unit="gru", seed=0) if gated else G)
+
+    gru, plain = sparse(True), sparse(False)
+    x, y = rng.normal(size=(steps, batch, 1)), rng.normal(size=(steps, batch, 1))
+    loss, _ = sim.bptt(gru, x, y)
+    kinds, biases = torch_gru_sparse(gru, torch)
+    if abs(loss - torch_gru_loss(gru, kinds, biases, x, y, torch).item()) > 1e-10 * max(1.0, abs(loss)):
+        raise AssertionError("GRU BPTT loss differs from torch's")
+
+    def torch_once():
+        kinds_, biases_ = torch_gru_sparse(gru, torch)
+        torch_gru_loss(gru, kinds_, biases_, x, y, torch).backward()
+
+    (t_ours, t_torch), (vs_torch,) = _alternate([lambda: sim.bptt(gru, x, y), torch_once], repeats,
+                                                lambda ours, torch_: torch_ / ours)
+    rows = [_row(f"GRU BPTT vs torch autograd N={n:,} k={k} b={batch}", vs_torch, 5.0,
+                 f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps")]
+    sim.run(plain, x)
+    (t_gru, t_plain), (step,) = _alternate([lambda: sim.run(gru, x), lambda: sim.run(plain, x)], repeats,
+                                           lambda g, p: g / p)
+    rows.append(_row(f"GRU step / tanh step N={n:,} k={k} b={batch}", step, 3.5,
+                     f"{t_gru / steps * 1e3:.2f} vs {t_plain / steps * 1e3:.2f} ms/step", higher_is_better=False))
+    for unit, build in (("GRU", tp.gru), ("LSTM", tp.lstm)):
+        net = sim.compile(build(8, 256, 8, seed=0))
+        rnn, _, _ = torch_dense(unit.lower(), net, torch)
+        xd = rng.normal(size=(steps, batch, 8))
+        xt = torch.as_tensor(xd)
+        with torch.no_grad():
+            if not np.allclose(rnn(xt)[0].numpy(), sim.run(net, xd).states[1:], rtol=0, atol=1e-12):
+                raise AssertionError(f"dense {unit} states differ from torch.nn.{unit}")
+
+        def torch_dense_once(rnn=rnn, xt=xt):
+            with torch.no_grad():
+                rnn(xt)
+
+        (t_ours, t_torch), (ratios,) = _alternate([lambda net=net, xd=xd: sim.run(net, xd), torch_dense_once],
+                                                  repeats, lambda ours, torch_: torch_ / ours)
+        rows.append(_row(f"dense {unit} N=256 batch {batch} vs nn.{unit}", ratios, 0.67,
+                         f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps"))
+    return rows
+
+
 _START = """
 import sys, time
 t0 = time.perf_counter()
@@ -646,6 +705,7 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
         torch.set_num_threads(1)
         add(bptt_rows, torch, 1000, 10, 50 if quick else 200, repeats)
         add(dense_row, torch, 512, 32, 20 if quick else 100, repeats)
+        add(gated_rows, torch, 20 if quick else 100, repeats)
     add(start_rows, 2 if quick else 3)
     for what in ("forward", "bptt"):
         add(first_calls_rows, what, 1000, 10, 32, 200, 5 if quick else 8)
