@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 from . import threads
 from ._kernels import continuous as continuous_kernels
 from ._kernels import delayed as delayed_kernels
+from ._kernels import delayed_gated as delayed_gated_kernels
 from ._kernels import forward
 from ._kernels import gated as gated_kernels
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets, to_public
@@ -214,9 +215,6 @@ def run(
             refuse_delays(net, "continuous-time runs")
         if update != "sync":
             refuse_delays(net, "`update='async'` runs")
-        if net.gated:
-            i = int(np.flatnonzero(net.unit_codes)[0])
-            refuse_delays(net, f"gated neurons (node {net.neurons[i]!r} is a {net.units[i].upper()}): runs")
     drive = prepare(net, x, h0)
     T, batch = drive.n_steps, drive.batch
     n, n_out = net.n_neurons, net.n_outputs
@@ -266,7 +264,12 @@ def run(
             cells = np.empty((T + 1, len(net.cell_neurons), batch), dtype=net.dtype)
             cells[0] = cell0
             gate_record = np.full((T if record_gates else 0, len(GATE_NAMES), n, batch), np.nan, dtype=net.dtype)
-            _gated(net, drive.x, states, cells, outputs, teacher, gate_record, parallel, bar, bad)
+            if net.has_delays:
+                fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
+                bad.append(delayed_gated_kernels.run_gated_delayed(w, net.gates(), net.schedule(), drive.x, states,
+                                                                   cells, outputs, fed, teacher, gate_record))
+            else:
+                _gated(net, drive.x, states, cells, outputs, teacher, gate_record, parallel, bar, bad)
             times = np.arange(T + 1, dtype=net.dtype)
         elif net.has_delays:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}

@@ -180,15 +180,6 @@ def test_modes_without_delays_refuse_a_delayed_network_naming_an_edge():
             call()
 
 
-def test_gated_neurons_with_delays_are_refused_by_node():
-    G = tp.gru(1, 2, 1, seed=0)
-    h = next(n for n in G if G.nodes[n].get("unit") == "gru")
-    G.edges[h, h]["delay"] = 2
-    net = sim.compile(G)
-    with pytest.raises(ValueError, match=rf"node {h!r} is a GRU"):
-        sim.run(net, np.zeros((3, 1)))
-
-
 # ------------------------------------------------------------------ runs
 @pytest.mark.parametrize("batched", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
