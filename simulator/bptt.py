@@ -25,7 +25,7 @@ from .gradients import Gradients, check_clip, clip_norm
 from .losses import LOSSES
 from .network import Network
 from .methods import ODE_METHODS, check_fixed_step, step_coefficients
-from .delayed_bptt import delayed_gradients
+from .delayed_bptt import delayed_gradients, gated_delayed_gradients
 from .delays import refuse_delays
 from .simulate import refuse_gated, run, use_dense
 from .trainable import trained_masks
@@ -240,8 +240,8 @@ def bptt(
             f"with dt=); method={method!r} takes none")
     continuous = dt is not None or method is not None
     refuse_gated(net, continuous)
-    if net.has_delays and (continuous or net.gated):
-        refuse_delays(net, "continuous-time gradients" if continuous else "gradients of gated neurons")
+    if net.has_delays and continuous:
+        refuse_delays(net, "continuous-time gradients")
     if continuous and adaptive:
         if truncate is not None or checkpoint not in (None, False):
             raise ValueError(f"`truncate` and `checkpoint` apply to the fixed-step methods; method={method!r} is "
@@ -281,7 +281,10 @@ def bptt(
     cell0 = prepare_cells(net, c0, drive)
     if net.has_delays or (net.gated and not continuous):
         try:
-            if net.has_delays:
+            if net.has_delays and net.gated:
+                value, parts = gated_delayed_gradients(net, drive, cell0, y_targets, loss, teacher, truncate or 0,
+                                                       segment, return_diagnostics)
+            elif net.has_delays:
                 value, parts = delayed_gradients(net, drive, y_targets, loss, teacher, truncate or 0, segment,
                                                  return_diagnostics)
             else:

@@ -17,11 +17,14 @@ import numpy as np
 
 from ._kernels.delayed import run_delayed_serial
 from ._kernels.delayed_backward import bptt_delayed
+from ._kernels.delayed_gated import bptt_gated_delayed, run_gated_delayed
 from .errors import NonFiniteError
+from .gated_bptt import gate_grads
 from .losses import LOSSES
 from .network import Network
+from .units import GATE_NAMES
 
-__all__ = ["delayed_gradients", "history_depth"]
+__all__ = ["delayed_gradients", "gated_delayed_gradients", "history_depth"]
 
 _FROM_HIDDEN = (0, 3)  # edge kinds W (hidden -> hidden) and V (hidden -> output)
 
@@ -119,3 +122,58 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
         step_abs[:, order] = step_abs.copy()
     return value, {"weight": g_weight, "bias": g_bias, "h0": g_h0, "dh_norm": dh_norm,
                    "edge_grad": np.abs(step_abs)}
+
+
+def gated_delayed_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarray, loss: str,
+                            teacher: np.ndarray, truncate: int, segment: int,
+                            diagnostics: bool) -> tuple[float, dict]:
+    """`delayed_gradients` for a network with gated neurons, on the whole
+    recorded history (checkpointing is refused).
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        As `delayed_gradients`'s, with ``c0`` (n_lstm, batch) and every
+        gate parameter the network has (`gated_bptt.gate_grads`).
+
+    Raises
+    ------
+    ValueError
+        When `segment` is shorter than the run (checkpointing).
+    NonFiniteError
+        When the forward pass overflows.
+    """
+    T, batch, n = drive.n_steps, drive.batch, net.n_neurons
+    if segment < T:
+        raise ValueError("`checkpoint` is not implemented for gated neurons with non-default delays: "
+                         "leave it out (the whole history is kept)")
+    w, g, sched, dtype = net.wiring(), net.gates(), net.schedule(), net.dtype
+    states = np.empty((T + 1, n, batch), dtype=dtype)
+    cells = np.empty((T + 1, cell0.shape[0], batch), dtype=dtype)
+    states[0], cells[0] = drive.h0, cell0
+    outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
+    fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
+    no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
+    bad = run_gated_delayed(w, g, sched, drive.x, states, cells, outputs, fed, teacher, no_record)
+    if bad >= 0 or not np.isfinite(outputs).all():
+        raise NonFiniteError("the forward pass overflowed to inf/NaN")
+    value, gy = LOSSES[loss](outputs, y_targets)
+    g_y = np.array(gy, dtype=dtype, order="C")
+    g_states, g_cells = np.zeros_like(states), np.zeros_like(cells)
+    g_weight = np.zeros(net.n_edges, dtype=dtype)
+    g_gate = np.zeros((3, w.hidden.index.shape[0]), dtype=dtype)
+    g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
+    g_gbias = np.zeros((3, n), dtype=dtype)
+    dh_norm = np.empty(T + 1, dtype=np.float64)
+    step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
+    bptt_gated_delayed(w, g, sched, drive.x, states, cells, outputs, fed, teacher, truncate,
+                       g_states, g_cells, g_y, g_weight, g_gate, g_bias, g_gbias, dh_norm, step_abs)
+    dh_norm[0] = np.sqrt(np.sum(np.square(g_states[0], dtype=np.float64)))
+    order = net.layout.slot_edges
+    g_weight[order] = g_weight.copy()
+    if diagnostics:
+        step_abs[:, order] = step_abs.copy()
+    grads = {"weight": g_weight, "bias": g_bias, "h0": g_states[0], "c0": g_cells[0], "dh_norm": dh_norm,
+             "edge_grad": np.abs(step_abs)}
+    return value, grads | gate_grads(net, g_gate, g_gbias)

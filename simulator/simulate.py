@@ -268,6 +268,8 @@ def run(
                 fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
                 bad.append(delayed_gated_kernels.run_gated_delayed(w, net.gates(), net.schedule(), drive.x, states,
                                                                    cells, outputs, fed, teacher, gate_record))
+                if bar is not None:
+                    bar.update(T)
             else:
                 _gated(net, drive.x, states, cells, outputs, teacher, gate_record, parallel, bar, bad)
             times = np.arange(T + 1, dtype=net.dtype)

@@ -15,11 +15,15 @@ LSTM's cell read the neuron's own previous state. The step itself is
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from . import CACHE
+from .activations import activate, slope
 from .delayed import unpack, update_nodes
+from .delayed_backward import crosses, pull_node
 from .gated import GRU, LSTM, REC_I, REC_R, unit_step
 from .types import FED, HIDDEN, INPUT
 
@@ -127,3 +131,139 @@ def run_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, gate
         if bad and first_bad < 0:
             first_bad = t + 1
     return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, truncate,
+                       g_states, g_cells, g_y, g_weight, g_gate, g_bias, g_gbias, dh_norm, step_abs):
+    """Backpropagate a whole discrete run of a network with gated neurons
+    and delays (the gated equations of `gated`, each slot's read as in
+    `delayed_backward`); adds to the gradient arrays.
+
+    Parameters
+    ----------
+    w, g, sched, x, states, cells, outputs, fed, teacher
+        As `run_gated_delayed` filled them.
+    truncate : int
+        Window of truncated BPTT (0: none), cut as `delayed_backward` cuts;
+        a neuron's own previous state and cell (the blend, the cell
+        update) are reads of delay 1.
+    g_states, g_cells : ndarray, shapes of `states` and `cells`
+        ``dL/d states``, ``dL/d cells``: zeros on entry; row 0 is h0's and
+        c0's gradient on return.
+    g_y : ndarray, shape (n_steps, n_outputs, batch)
+        ``dL/dy`` from the loss on entry.
+    g_weight : ndarray, shape (n_edges,)
+        In the slot order of ``w.hidden`` then ``w.outputs``.
+    g_gate : ndarray, shape (3, n_hidden_slots)
+        The gate weights' gradients (rows as ``Gates.weight``).
+    g_bias : ndarray, shape (n_neurons + n_outputs,)
+    g_gbias : ndarray, shape (3, n_neurons)
+        The gate biases' gradients (rows as ``Gates.bias``).
+    dh_norm : ndarray, shape (n_steps + 1,)
+        Rows 1.. filled with the norm of ``dL/dh_t``.
+    step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
+        When it has rows: each edge's main-weight contribution at each step.
+    """
+    hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
+    order = sched.order
+    n, nb = states.shape[1], states.shape[2]
+    first_out = hx.shape[0]
+    acc = np.empty((5, nb), dtype=states.dtype)
+    d = np.empty((5, nb), dtype=states.dtype)  # d_in, d_rec, d_q0, d_q1, d_q2
+    out_delta = np.empty(nb, dtype=states.dtype)
+    for t in range(states.shape[0] - 2, -1, -1):
+        own_cut = crosses(truncate, t - 1, t)
+        for k in range(order.shape[0] - 1, -1, -1):
+            i = order[k]
+            if i >= n:
+                o = i - n
+                for b in range(nb):
+                    out_delta[b] = g_y[t, o, b] * slope(act_o[o], outputs[t, o, b])
+                    g_bias[i] += out_delta[b]
+                pull_node(op, ox, ow, od, o, first_out, False, out_delta, t, x, states, 0, fed, teacher,
+                          truncate, g_states, g_y, g_weight, step_abs)
+                continue
+            delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, fed, acc)
+            unit, ci, act, gact = g.unit[i], g.cell[i], act_h[i], g.act[i]
+            for b in range(nb):
+                dh = g_states[t + 1, i, b]
+                inp, rec = acc[0, b], acc[1, b]
+                d[2, b] = d[3, b] = d[4, b] = 0.0
+                if unit == GRU:
+                    r = activate(gact, acc[2, b] + g.bias[0, i])
+                    z = activate(gact, acc[3, b] + g.bias[1, i])
+                    nv = activate(act, inp + bias_h[i] + r * (rec + g.bias[2, i]))
+                    dp = dh * (1.0 - z) * slope(act, nv)
+                    d[0, b], d[1, b] = dp, dp * r
+                    d[2, b] = dp * (rec + g.bias[2, i]) * slope(gact, r)
+                    d[3, b] = dh * (states[t, i, b] - nv) * slope(gact, z)
+                    g_gbias[2, i] += dp * r
+                    if not own_cut:
+                        g_states[t, i, b] += dh * z
+                elif unit == LSTM:
+                    ig = activate(gact, acc[2, b] + g.bias[0, i])
+                    f = activate(gact, acc[3, b] + g.bias[1, i])
+                    og = activate(gact, acc[4, b] + g.bias[2, i])
+                    gv = activate(act, inp + rec + bias_h[i])
+                    pc = activate(act, cells[t + 1, ci, b])
+                    dc = g_cells[t + 1, ci, b] + dh * og * slope(act, pc)
+                    d[0, b] = d[1, b] = dc * ig * slope(act, gv)
+                    d[2, b] = dc * gv * slope(gact, ig)
+                    d[3, b] = dc * cells[t, ci, b] * slope(gact, f)
+                    d[4, b] = dh * pc * slope(gact, og)
+                    if not own_cut:
+                        g_cells[t, ci, b] += dc * f
+                else:
+                    d[0, b] = d[1, b] = dh * slope(act, states[t + 1, i, b])
+                g_bias[i] += d[0, b]
+                for q in range(3):
+                    g_gbias[q, i] += d[2 + q, b]
+            pull_gated(hp, hx, hw, hd, g.weight, i, d, t, x, states, fed, teacher, truncate,
+                       g_states, g_y, g_weight, g_gate, step_abs)
+        total = 0.0
+        for j in range(n):
+            for b in range(nb):
+                v = g_states[t + 1, j, b]
+                total += v * v
+        dh_norm[t + 1] = math.sqrt(total)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def pull_gated(ptr, index, weight, delay, gw, r, d, t, x, states, fed, teacher, truncate,
+               g_states, g_y, g_weight, g_gate, step_abs):
+    """Send a gated neuron's errors `d` (rows d_in, d_rec, and the three
+    gates') back through the in-slots of row `r` at step `t`: the main and
+    gate weights' gradients, and the errors of the values read (a hidden
+    source's slot of delay >= 1 carries d_rec, every other slot d_in)."""
+    nb = d.shape[1]
+    record = step_abs.shape[0] > 0
+    forced = teacher.shape[0] > 0
+    for q in (HIDDEN, INPUT, FED):
+        for k in range(ptr[r, q], ptr[r, q + 1]):
+            if q == HIDDEN:
+                s = max(t + 1 - delay[k], 0)
+                cut = crosses(truncate, s - 1, t)
+            else:
+                s = t - delay[k]
+                if s < 0:
+                    continue
+                cut = q == INPUT or crosses(truncate, s, t)
+            part = 1 if q == HIDDEN and delay[k] >= 1 else 0
+            j = index[k]
+            total = 0.0
+            for b in range(nb):
+                v = states[s, j, b] if q == HIDDEN else (x[s, j, b] if q == INPUT else fed[s, j, b])
+                total += d[part, b] * v
+                for qq in range(3):
+                    g_gate[qq, k] += d[2 + qq, b] * v
+                if cut:
+                    continue
+                back = weight[k] * d[part, b] + gw[0, k] * d[2, b] + gw[1, k] * d[3, b] + gw[2, k] * d[4, b]
+                if q == HIDDEN:
+                    g_states[s, j, b] += back
+                elif not (forced and teacher[s, j, b] == teacher[s, j, b]):
+                    g_y[s, j, b] += back
+            g_weight[k] += total
+            if record:
+                step_abs[t, k] += total
