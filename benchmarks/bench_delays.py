@@ -1,0 +1,90 @@
+"""Speed of edge delays (design section 9, issue point 7).
+
+    python benchmarks/bench_delays.py [--quick]
+
+A fixed in-degree network (k = 10, one input, tanh neurons) run with every
+delay at its default, and again with its hidden -> hidden edges given
+delays drawn uniformly from 1..5: ``sim.run`` (batch 1 and 32) and
+``sim.bptt`` (batch 1 and 32, MSE on one output reading every neuron).
+Printed: the cost ratio delayed / default (target <= 1.3), the median of
+rounds that alternate the two, with the spread of the rounds' ratios and
+the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import simulator as sim  # noqa: E402
+import topologies as tp  # noqa: E402
+
+
+def networks(n: int, k: int, seed: int = 0):
+    """The default-delay network and the same one with W delays 1..5."""
+    G = tp.fixed_indegree(n, k, n_inputs=1, n_outputs=0, seed=seed, scale=0.9)
+    G.add_node("y", role="output")
+    G.add_edges_from((v, "y", {"weight": 1.0 / n}) for v in range(n))
+    plain = sim.compile(G)
+    rng = np.random.default_rng(seed)
+    delay = plain.delay.copy()
+    delay[plain.edge_kind == 0] = rng.integers(1, 6, size=int((plain.edge_kind == 0).sum()))
+    return plain, plain.with_params(delay=delay)
+
+
+def ratios(fns, repeats: int) -> tuple[list[float], list[float]]:
+    """Seconds of each of the two calls, alternating, `repeats` rounds
+    (after one warm-up call each); returns the medians and the per-round
+    ratios second / first."""
+    for fn in fns:
+        fn()
+    times = [[], []]
+    for _ in range(repeats):
+        for bucket, fn in zip(times, fns):
+            t = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - t)
+    return [statistics.median(t) for t in times], [b / a for a, b in zip(*times)]
+
+
+def measure(n: int, k: int, batch: int, steps: int, repeats: int, what: str) -> tuple[float, float, float, float]:
+    """(median ratio delayed / default, lower and upper quartile, default us/step)."""
+    plain, delayed = networks(n, k)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(steps, 1) if batch == 1 else (steps, batch, 1))
+    targets = rng.normal(size=(steps, 1) if batch == 1 else (steps, batch, 1))
+    if what == "run":
+        fns = [lambda: sim.run(plain, x, progress=False), lambda: sim.run(delayed, x, progress=False)]
+    else:
+        fns = [lambda: sim.bptt(plain, x, targets), lambda: sim.bptt(delayed, x, targets)]
+    (t_plain, _), r = ratios(fns, repeats)
+    q = statistics.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
+    return statistics.median(r), q[0], q[2], t_plain / steps * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 1,000 and fewer rounds")
+    args = parser.parse_args()
+    n, repeats = (1000, 3) if args.quick else (10_000, 7)
+    print(f"# delays 1..5 on hidden -> hidden edges against default delays; N = {n:,}, in-degree 10; "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at the start")
+    for what, steps in (("run", 200), ("bptt", 100)):
+        for batch in (1, 32):
+            ratio, lo, hi, us = measure(n, 10, batch, steps, repeats, what)
+            print(f"{what:<5} batch {batch:>2}: delayed / default {ratio:.2f}x (spread {lo:.2f}-{hi:.2f}; "
+                  f"default {us:.0f} us/step)  target <= 1.3")
+    print(f"# load {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()
