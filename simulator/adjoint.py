@@ -399,8 +399,9 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
             if solver.status == "failed":
                 failure = message
                 break
-            piece += _quadratures(adj, solver, nodes, weights, m)
-            counts["nquad"] += nodes.size
+            integral, evaluations = _quadratures(adj, solver, nodes, weights, m)
+            piece += integral
+            counts["nquad"] += evaluations
         if failure is not None:
             t_seen, u_seen = adj.seen
             raise SolverError(f"the backward (adjoint) solve_ivp ({method}) failed at t = {t_seen:g}: "
@@ -412,6 +413,8 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
                               f"{(k + 1) * dt:g}{_largest_adjoint(net, system, solver.y, m)}")
         lam = system.state(solver.y)
         quad += piece
+        if getattr(solver, "fill_order", None) is not None:  # the next piece's -J^T has the same pattern
+            kwargs["fill_order"] = solver.fill_order
         if diagnostics:
             edge_grad[k] = jw + piece[:ne]
     g_weight += quad[:ne]
@@ -422,17 +425,25 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad, gates), counts)
 
 
-def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
+def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int) -> tuple[np.ndarray, int]:
     """``int dG/dt dt`` over the step `solver` has just taken (from
-    ``t_old`` to ``t``, backwards), by Gauss-Legendre on its interpolant of
-    ``lambda`` and the forward dense output of ``h``."""
+    ``t_old`` to ``t``, backwards): Gauss-Legendre on each stretch between
+    the forward steps' ends inside it, on the step's interpolant of
+    ``lambda`` and the forward dense output of ``h``. The forward steps
+    resolve the fast transients of ``h`` (after each jump of the input),
+    over which the backward steps of the slower ``lambda`` may stride.
+    Returns the integral and the number of evaluations."""
     step = solver.dense_output()
-    t0, span = solver.t_old, solver.t - solver.t_old
+    lo, hi = sorted((solver.t_old, solver.t))
+    ts = adj.dense.ts
+    inside = ts[np.searchsorted(ts, lo, side="right"):np.searchsorted(ts, hi, side="left")]
+    ends = np.concatenate([[lo], inside, [hi]])
     total = 0.0
-    for node, weight in zip(nodes, weights):
-        t = t0 + node * span
-        total = total + weight * adj.fun(t, step(t))[m:]
-    return span * total
+    for a, b in zip(ends[:-1], ends[1:]):
+        for node, weight in zip(nodes, weights):
+            t = a + node * (b - a)
+            total = total + (weight * (b - a)) * adj.fun(t, step(t))[m:]
+    return np.sign(solver.t - solver.t_old) * total, nodes.size * (ends.size - 1)
 
 
 def _largest_adjoint(net: Network, system, u: np.ndarray | None, m: int) -> str:

@@ -89,15 +89,23 @@ def factorise(A, order: np.ndarray | None, incomplete: bool = False):
 
 class _OrderedFactorisation:
     """Mixin over SciPy's BDF and Radau: `factorise` for a sparse Jacobian
-    (incomplete where the class says `INCOMPLETE`)."""
+    (incomplete where the class says `INCOMPLETE`). Takes the extra keyword
+    ``order``: a fill-reducing order found by an earlier solver on the same
+    pattern (its `order`), so that one solving the next piece of a piecewise
+    problem does not search again and starts with an incomplete factorisation."""
 
     INCOMPLETE = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, fill_order: np.ndarray | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if issparse(self.J):
-            self._order = None
+            self._order = fill_order
             self.lu = self._factorise
+
+    @property
+    def fill_order(self) -> np.ndarray | None:
+        """The fill-reducing order of the sparse systems (None: none found yet, or a dense Jacobian)."""
+        return getattr(self, "_order", None)
 
     def _factorise(self, A):
         self.nlu += 1
