@@ -35,7 +35,7 @@ from numba import njit, prange
 from . import CACHE
 from .activations import activate, slope
 from .continuous import fixed_step, output_slopes
-from .forward import add_segment, chunk_bounds, fill_feedback, row_drive
+from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
@@ -246,13 +246,25 @@ def hidden_rows(ptr, index,
     """
     lo, hi = np.uint64(lo), np.uint64(hi)
     nb = h.shape[1]
-    for j in range(lo, hi):
-        code = codes[j]
-        for b in range(nb):
-            v = (add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, b, 0.0)
-                 + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da_next, b, 0.0))
-            dh[j, b] = v
-            da[j, b] = v * slope(code, hn[j, b])
+    if nb == 1:
+        for j in range(lo, hi):
+            v = (add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, 0, 0.0)
+                 + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da_next, 0, 0.0))
+            dh[j, 0] = v
+            da[j, 0] = v * slope(codes[j], hn[j, 0])
+    else:  # the same sums slot by slot, each over the contiguous batch
+        to_out = np.empty(nb, dtype=np.float64)
+        back = np.empty(nb, dtype=np.float64)
+        for j in range(lo, hi):
+            code = codes[j]
+            to_out[:] = 0.0
+            back[:] = 0.0
+            add_segment_batch(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, to_out)
+            add_segment_batch(out_ptr, out_index, out_weight, j, HIDDEN, da_next, back)
+            for b in range(nb):
+                v = to_out[b] + back[b]
+                dh[j, b] = v
+                da[j, b] = v * slope(code, hn[j, b])
     in_edge_grads(ptr, index, da, h, xt, yhat, g_weight, g_bias, step_abs, t, lo, hi)
 
 
