@@ -268,7 +268,8 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
 @njit(cache=CACHE, error_model="numpy")
 def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
     """`run_sync_serial` with the hidden->hidden block as a dense matrix:
-    ``W @ h`` for the whole batch is one BLAS product per step.
+    ``W @ h`` for the whole batch is one BLAS product per step (as
+    ``h^T W^T``, batch-major).
 
     Parameters
     ----------
@@ -287,17 +288,23 @@ def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, nb = states.shape[1], states.shape[2]
     acc = np.empty(nb, dtype=np.float64)
+    h_t = np.empty((nb, n), dtype=states.dtype)  # h[t] and W h[t] batch-major: BLAS multiplies
+    a_t = np.empty((nb, n), dtype=states.dtype)  # (batch, n) by (n, n) faster than (n, n) by (n, batch)
+    WT = W.T
     first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
         h, xt, nxt = states[t], x[t], states[t + 1]
-        np.dot(W, h, nxt)
+        for i in range(n):
+            for b in range(nb):
+                h_t[b, i] = h[i, b]
+        np.dot(h_t, WT, a_t)
         for i in range(n):
             acc[:] = bias[i]
             add_segment_batch(ptr, index, weight, i, INPUT, xt, acc)
             add_segment_batch(ptr, index, weight, i, FED, yhat, acc)
             for b in range(nb):
-                nxt[i, b] += acc[b]
+                nxt[i, b] = a_t[b, i] + acc[b]
         activate_rows(w.act_h, w.uniform_h, nxt, 0, n)
         if first_bad < 0 and count_nonfinite(nxt, 0, n):
             first_bad = t + 1
