@@ -499,6 +499,30 @@ print(time.perf_counter() - t0)
 """
 
 
+def delay_rows(n: int, k: int, steps: int, repeats: int) -> list[Row]:
+    """A run and BPTT with delays 1..5 on the hidden -> hidden edges against
+    the same network with default delays (issue 18 point 7: at most 1.3x)."""
+    G = tp.fixed_indegree(n, k, n_inputs=1, n_outputs=1, seed=0, scale=0.9)
+    plain = sim.compile(G)
+    delay = plain.delay.copy()
+    recurrent = plain.edge_kind == 0
+    delay[recurrent] = np.random.default_rng(0).integers(1, 6, size=int(recurrent.sum()))
+    delayed = plain.with_params(delay=delay)
+    rng = np.random.default_rng(1)
+    rows = []
+    for batch in (1, 32):
+        x = rng.normal(size=(steps, 1) if batch == 1 else (steps, batch, 1))
+        y = rng.normal(size=x.shape)
+        for what, call in (("run", lambda net: sim.run(net, x, progress=False)),
+                           ("BPTT", lambda net: sim.bptt(net, x, y))):
+            (t_plain, t_delayed), (ratios,) = _alternate([lambda: call(plain), lambda: call(delayed)], repeats,
+                                                         lambda a, b: b / a)
+            rows.append(_row(f"{what} delays 1..5 / default N={n:,} k={k} b={batch}", ratios, 1.3,
+                             f"{t_delayed / steps * 1e6:.0f} vs {t_plain / steps * 1e6:.0f} us/step",
+                             higher_is_better=False))
+    return rows
+
+
 def _fresh(code: str, *args: str, cache_dir: str | None = None) -> float:
     env = dict(os.environ)
     env.pop("GRAPHRNN_CACHE", None)
@@ -706,6 +730,7 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
         add(bptt_rows, torch, 1000, 10, 50 if quick else 200, repeats)
         add(dense_row, torch, 512, 32, 20 if quick else 100, repeats)
         add(gated_rows, torch, 20 if quick else 100, repeats)
+    add(delay_rows, 1000 if quick else 10_000, 10, 20 if quick else 50, repeats)
     add(start_rows, 2 if quick else 3)
     for what in ("forward", "bptt"):
         add(first_calls_rows, what, 1000, 10, 32, 200, 5 if quick else 8)

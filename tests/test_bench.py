@@ -103,15 +103,16 @@ def test_bench_prints_load_at_start_and_end_and_marks_rows(monkeypatch):
     monkeypatch.setattr(B, "float32_row", fake("float32", 1.5, 1.4))
     monkeypatch.setattr(B, "start_rows", lambda repeats: [fake("cold start", 3.0, 4.0)(), fake("warm", 1.0, None)()])
     monkeypatch.setattr(B, "busy_row", fake("busy", 1.1, 2.0))
+    monkeypatch.setattr(B, "delay_rows", lambda *a: [])
     monkeypatch.setattr(B, "first_calls_rows", lambda what, *a: [
         Row(f"first {what}", 0.7, 0.8, "", higher_is_better=False),
         Row("worst", 1.05, 1.1, "", higher_is_better=False)])
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` fails
     averages = iter([1.7, 2.9])
     monkeypatch.setattr(B, "loadavg", lambda: next(averages))
-    # Nine measurements, each 1 s of wall time and 1 CPU second of the bench's
-    # own, while other processes keep these cores busy:
-    others = [0.1, 0.1, 1.9, 0.1, 0.1, 1.9, 0.2, 0.2, 0.8]
+    # Ten measurements (the delay rows' yields none), each 1 s of wall time and
+    # 1 CPU second of the bench's own, while other processes keep these cores busy:
+    others = [0.1, 0.1, 1.9, 0.1, 0.1, 0.0, 1.9, 0.2, 0.2, 0.8]
     samples = []
     for i, load in enumerate(others):
         busy = samples[-1].busy if samples else 0.0
