@@ -13,8 +13,8 @@
    largest step it is stable with, both against RK4 BPTT with a small step.
 
 A shared machine's BLAS threads can stall SciPy's solvers (vector norms on
-the 28,000-equation backward system took 2.7 ms each on 2 busy cores, 10 us
-with one thread): run it with ``OPENBLAS_NUM_THREADS=1``.
+a 28,000-equation system took 2.7 ms each on 2 busy cores, 10 us with one
+thread): run it with ``OPENBLAS_NUM_THREADS=1``.
 """
 
 from __future__ import annotations

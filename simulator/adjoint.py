@@ -399,7 +399,7 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
             if solver.status == "failed":
                 failure = message
                 break
-            integral, evaluations = _quadratures(adj, solver, nodes, weights, m)
+            integral, evaluations = _quadratures(adj, solver, nodes, weights, m, method in IMPLICIT)
             piece += integral
             counts["nquad"] += evaluations
         if failure is not None:
@@ -425,17 +425,20 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad, gates), counts)
 
 
-def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int) -> tuple[np.ndarray, int]:
+def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int,
+                 refine: bool) -> tuple[np.ndarray, int]:
     """``int dG/dt dt`` over the step `solver` has just taken (from
-    ``t_old`` to ``t``, backwards): Gauss-Legendre on each stretch between
-    the forward steps' ends inside it, on the step's interpolant of
-    ``lambda`` and the forward dense output of ``h``. The forward steps
-    resolve the fast transients of ``h`` (after each jump of the input),
-    over which the backward steps of the slower ``lambda`` may stride.
+    ``t_old`` to ``t``, backwards): Gauss-Legendre on the step's
+    interpolant of ``lambda`` and the forward dense output of ``h``; with `refine` (the
+    implicit methods), on each stretch between the forward steps' ends
+    inside it: the forward steps resolve the fast transients of ``h``
+    (after each jump of the input), over which an implicit method's
+    backward steps of the slower ``lambda`` may stride (an explicit
+    method's steps are bounded by the same stiffness both ways).
     Returns the integral and the number of evaluations."""
     step = solver.dense_output()
     lo, hi = sorted((solver.t_old, solver.t))
-    ts = adj.dense.ts
+    ts = adj.dense.ts if refine else np.empty(0)
     inside = ts[np.searchsorted(ts, lo, side="right"):np.searchsorted(ts, hi, side="left")]
     ends = np.concatenate([[lo], inside, [hi]])
     total = 0.0
