@@ -1,6 +1,6 @@
 """Speed of gated (GRU / LSTM) neurons in discrete time.
 
-    python benchmarks/bench_gated.py [--quick]
+    python benchmarks/bench_gated.py [--quick] [--only 1 2 3]
 
 1. A sparse GRU network (fixed in-degree 10, one input, one linear output
    read from every neuron, T = 200): forward (`sim.run`) and BPTT
@@ -136,6 +136,8 @@ def dense_vs_torch(torch, unit: str, n: int, batch: int, steps: int, repeats: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", type=int, nargs="+", choices=(1, 2, 3), default=(1, 2, 3),
+                        help="the parts to measure (default: all)")
     args = parser.parse_args()
     steps, repeats = (50, 3) if args.quick else (200, 5)
     print(f"{load()} on {os.cpu_count()} cores; ratios: median (interquartile range) of {repeats} rounds")
@@ -146,15 +148,17 @@ def main() -> None:
         print('(torch is not installed: the torch comparisons need it; pip install "graphrnn[bench]")')
     if torch is not None:
         torch.set_num_threads(1)
+    if torch is not None and 1 in args.only:
         print(f"1. sparse GRU, in-degree 10, T = {steps}, float64: graphrnn vs torch autograd (>1: graphrnn faster)")
         for n in (1000, 10_000):
             for batch in (1, 32):
                 sparse_vs_torch(torch, n, batch, steps, repeats)
-    print(f"2. GRU step vs plain tanh step of the same wiring, T = {steps} (<= 3.5x targeted)")
-    for n in (1000, 10_000):
-        for batch in (1, 32):
-            gru_vs_plain(n, batch, steps, repeats)
-    if torch is not None:
+    if 2 in args.only:
+        print(f"2. GRU step vs plain tanh step of the same wiring, T = {steps} (<= 3.5x targeted)")
+        for n in (1000, 10_000):
+            for batch in (1, 32):
+                gru_vs_plain(n, batch, steps, repeats)
+    if torch is not None and 3 in args.only:
         print(f"3. fully connected, N = 256, 8 inputs, batch 32, T = {steps}: graphrnn vs torch.nn (forward)")
         for unit in ("gru", "lstm"):
             dense_vs_torch(torch, unit, 256, 32, steps, repeats)
