@@ -36,6 +36,17 @@ def add_history(ptr, index, weight, delay, r, q, hist, t, shift, base, acc):
     is 1 (the states: h0) and nothing when it is 0 (inputs, outputs).
     ``hist[0]`` holds time `base` (a recomputed segment's history)."""
     nb = acc.shape[0]
+    if nb == 1:  # one running sum in a register, not in memory
+        total = 0.0
+        for k in range(ptr[r, q], ptr[r, q + 1]):
+            s = t + shift - delay[k]
+            if s < 0:
+                if shift == 0:
+                    continue
+                s = 0
+            total += weight[k] * hist[s - base, index[k], 0]
+        acc[0] += total
+        return
     for k in range(ptr[r, q], ptr[r, q + 1]):
         s = t + shift - delay[k]
         if s < 0:

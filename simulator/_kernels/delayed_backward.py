@@ -56,6 +56,11 @@ def pull_node(ptr, index, weight, delay, r, first, has_fed, delta, t, x, states,
         j = index[k]
         cut = crosses(truncate, s - 1, t)
         c = weight[k]
+        if nb == 1 and not record:  # the batch-1 loop without the inner one
+            g_weight[first + k] += delta[0] * states[s - base, j, 0]
+            if not cut:
+                g_states[s - base, j, 0] += delta[0] * c
+            continue
         total = 0.0
         for b in range(nb):
             total += delta[b] * states[s - base, j, b]
