@@ -7,8 +7,9 @@ before it: a history of depth D, the longest delay of an edge from a
 hidden neuron (at least 1, the default). Each segment is recomputed from
 those on the way back, into a buffer of D + segment + 1 rows, and the
 errors the segment's steps send back to states before its start travel to
-the segment before as a carry of the same depth; every sum runs in the
-order of the whole-run pass, so the gradients agree bit for bit.
+the segment before as a carry of the same depth (with gated neurons, the
+cell of the step before the segment and its error too); every sum runs in
+the order of the whole-run pass, so the gradients agree bit for bit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from ._kernels.delayed import run_delayed_serial
 from ._kernels.delayed_backward import bptt_delayed
-from ._kernels.delayed_gated import bptt_gated_delayed, run_gated_delayed
+from ._kernels.delayed_gated import bptt_gated_delayed, run_gated_delayed_steps
 from .errors import NonFiniteError
 from .gated_bptt import gate_grads
 from .losses import LOSSES
@@ -127,8 +128,10 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
 def gated_delayed_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarray, loss: str,
                             teacher: np.ndarray, truncate: int, segment: int,
                             diagnostics: bool) -> tuple[float, dict]:
-    """`delayed_gradients` for a network with gated neurons, on the whole
-    recorded history (checkpointing is refused).
+    """`delayed_gradients` for a network with gated neurons, whole or
+    checkpointed as there: each segment's history holds the states of depth
+    `history_depth` and the cell of the step before it (a cell is read by
+    the next step alone), and the carry the errors of both.
 
     Returns
     -------
@@ -139,41 +142,69 @@ def gated_delayed_gradients(net: Network, drive, cell0: np.ndarray, y_targets: n
 
     Raises
     ------
-    ValueError
-        When `segment` is shorter than the run (checkpointing).
     NonFiniteError
         When the forward pass overflows.
     """
+    w, g, sched = net.wiring(), net.gates(), net.schedule()
     T, batch, n = drive.n_steps, drive.batch, net.n_neurons
-    if segment < T:
-        raise ValueError("`checkpoint` is not implemented for gated neurons with non-default delays: "
-                         "leave it out (the whole history is kept)")
-    w, g, sched, dtype = net.wiring(), net.gates(), net.schedule(), net.dtype
-    states = np.empty((T + 1, n, batch), dtype=dtype)
-    cells = np.empty((T + 1, cell0.shape[0], batch), dtype=dtype)
-    states[0], cells[0] = drive.h0, cell0
+    dtype = net.dtype
+    depth = history_depth(net)
+    starts = list(range(0, T, segment)) or [0]
+    rows = min(depth + segment, T) + 1
+    states = np.empty((rows, n, batch), dtype=dtype)
+    cells = np.empty((rows, cell0.shape[0], batch), dtype=dtype)
     outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
     fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
     no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
-    bad = run_gated_delayed(w, g, sched, drive.x, states, cells, outputs, fed, teacher, no_record)
+    befores = []  # each segment's history: states base .. t0, and the cell of t0
+
+    def forward(t0: int, t1: int) -> int:
+        base = max(0, t0 + 1 - depth)
+        before, cell = befores[starts.index(t0)]
+        states[:t0 - base + 1] = before
+        cells[t0 - base] = cell
+        return run_gated_delayed_steps(w, g, sched, drive.x, states, cells, base, outputs, fed, teacher, no_record,
+                                       t0, t1)
+
+    bad = -1
+    history, cell = drive.h0[None], cell0
+    for t0 in starts:
+        t1 = min(T, t0 + segment)
+        befores.append((history, cell))
+        bad = max(bad, forward(t0, t1))
+        base = max(0, t0 + 1 - depth)
+        history = states[max(0, t1 + 1 - depth) - base:t1 - base + 1].copy()
+        cell = cells[t1 - base].copy()
     if bad >= 0 or not np.isfinite(outputs).all():
         raise NonFiniteError("the forward pass overflowed to inf/NaN")
     value, gy = LOSSES[loss](outputs, y_targets)
     g_y = np.array(gy, dtype=dtype, order="C")
-    g_states, g_cells = np.zeros_like(states), np.zeros_like(cells)
     g_weight = np.zeros(net.n_edges, dtype=dtype)
     g_gate = np.zeros((3, w.hidden.index.shape[0]), dtype=dtype)
     g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
     g_gbias = np.zeros((3, n), dtype=dtype)
     dh_norm = np.empty(T + 1, dtype=np.float64)
     step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
-    bptt_gated_delayed(w, g, sched, drive.x, states, cells, outputs, fed, teacher, truncate,
-                       g_states, g_cells, g_y, g_weight, g_gate, g_bias, g_gbias, dh_norm, step_abs)
-    dh_norm[0] = np.sqrt(np.sum(np.square(g_states[0], dtype=np.float64)))
+    g_states, g_cells = np.empty_like(states), np.empty_like(cells)
+    carry, carry_cell = np.zeros((0, n, batch), dtype=dtype), np.zeros_like(cell0)
+    for t0 in reversed(starts):
+        t1 = min(T, t0 + segment)
+        base = max(0, t0 + 1 - depth)
+        if len(starts) > 1:
+            forward(t0, t1)
+        g_states[:] = 0.0
+        g_states[t1 - base + 1 - carry.shape[0]:t1 - base + 1] = carry
+        g_cells[:] = 0.0
+        g_cells[t1 - base] = carry_cell
+        bptt_gated_delayed(w, g, sched, drive.x, states, cells, base, outputs, fed, teacher, truncate, t0, t1,
+                           g_states, g_cells, g_y, g_weight, g_gate, g_bias, g_gbias, dh_norm, step_abs)
+        carry, carry_cell = g_states[:t0 - base + 1].copy(), g_cells[t0 - base].copy()
+    g_h0 = carry[0]
+    dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
     order = net.layout.slot_edges
     g_weight[order] = g_weight.copy()
     if diagnostics:
         step_abs[:, order] = step_abs.copy()
-    grads = {"weight": g_weight, "bias": g_bias, "h0": g_states[0], "c0": g_cells[0], "dh_norm": dh_norm,
+    grads = {"weight": g_weight, "bias": g_bias, "h0": g_h0, "c0": carry_cell, "dh_norm": dh_norm,
              "edge_grad": np.abs(step_abs)}
     return value, grads | gate_grads(net, g_gate, g_gbias)

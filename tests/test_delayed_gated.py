@@ -43,13 +43,15 @@ def test_two_stacked_layers_equal_torch_num_layers_2(unit):
     np.testing.assert_allclose(res.outputs, lin(out).detach().numpy(), rtol=0, atol=1e-12)
 
 
-def gated_delayed_graph(seed):
+def gated_delayed_graph(seed, unit=None):
     """`delayed_graph` (delays 0..3, a same-step chain 0 -> 1 -> 2, delayed
-    feedback) with GRU neurons 0, 2, 4, LSTM neurons 1, 5 and a plain 3, every
-    gate weight and bias drawn."""
+    feedback) with GRU neurons 0, 2, 4, LSTM neurons 1, 5 and a plain 3 (or
+    `unit` for all five), every gate weight and bias drawn."""
     G = delayed_graph(seed=seed)
     rng = np.random.default_rng(seed)
     units = {0: "gru", 2: "gru", 4: "gru", 1: "lstm", 5: "lstm"}
+    if unit is not None:
+        units = dict.fromkeys(units, unit)
     for v, unit in units.items():
         G.nodes[v]["unit"] = unit
         for key in GATE_BIASES[unit]:
@@ -170,7 +172,35 @@ def test_a_delay_that_changes_nothing_gives_the_gated_kernels_gradients():
                                rtol=1e-12, atol=1e-14)
 
 
-def test_checkpointing_gated_neurons_with_delays_is_refused():
-    net = sim.compile(gated_delayed_graph(seed=4))
-    with pytest.raises(ValueError, match="`checkpoint` is not implemented for gated neurons"):
-        sim.bptt(net, np.zeros((4, 2)), np.zeros((4, 2)), checkpoint=2)
+@pytest.mark.parametrize("unit", ["gru", "lstm", None])
+@pytest.mark.parametrize("checkpoint", [1, 2, 3, True])
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_checkpointed_gated_gradients_equal_the_whole_history_bit_for_bit(unit, checkpoint, batch):
+    """GRU, LSTM and mixed networks with delays up to 5 (longer than the
+    segments), teacher-forced delay-2 feedback and truncation: every
+    gradient (gates, c0 included) and diagnostic of a checkpointed run
+    equals the whole history's exactly."""
+    G = gated_delayed_graph(seed=4, unit=unit)
+    G.add_edge(5, 0, weight=0.9, delay=5)
+    for q, v in zip(GATE_KEYS[G.nodes[0]["unit"]], (0.2, -0.3, 0.4)):
+        G.edges[5, 0][f"weight_{q}"] = v
+    net = sim.compile(G)
+    rng = np.random.default_rng(12)
+    T = 11
+    x = rng.normal(size=(T,) + batch + (2,))
+    targets = rng.normal(size=(T,) + batch + (2,))
+    targets.reshape(-1)[::3] = np.nan
+    h0 = rng.normal(0, 0.5, batch + (net.n_neurons,))
+    c0 = rng.normal(0, 0.5, batch + (len(net.cell_neurons),)) if net.cell_neurons else None
+    kwargs = dict(h0=h0, c0=c0, teacher_forcing=True, truncate=4, return_diagnostics=True)
+    loss, whole = sim.bptt(net, x, targets, **kwargs)
+    loss_c, parts = sim.bptt(net, x, targets, checkpoint=checkpoint, **kwargs)
+    assert loss_c == loss
+    names = ["weight", "bias", "h0"] + ["c0"] * (c0 is not None)
+    names += [name for name in GATE_PARAMETERS if getattr(net, name) is not None]
+    assert len(names) >= 5
+    for name in names:
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name), err_msg=name)
+    for name in ("dh_norm", "edge_grad"):
+        np.testing.assert_array_equal(parts.diagnostics[name], whole.diagnostics[name], err_msg=name)
+    assert np.abs(whole.weight).max() > 0 and np.abs(whole.h0).max() > 0

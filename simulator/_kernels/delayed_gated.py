@@ -29,14 +29,15 @@ from .types import FED, HIDDEN, INPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def delayed_gate_sums(ptr, index, weight, delay, gw, r, t, x, states, fed, acc):
+def delayed_gate_sums(ptr, index, weight, delay, gw, r, t, x, states, base, fed, acc):
     """``acc[0]``, ``acc[1]``: the main weights' sums of row `r` at step `t`
     over the input part and the recurrent part (hidden sources of delay
-    >= 1); ``acc[2:5]``: each gate row's sum over every slot."""
+    >= 1); ``acc[2:5]``: each gate row's sum over every slot. ``states[0]``
+    holds time `base`."""
     nb = acc.shape[1]
     acc[:, :] = 0.0
     for k in range(ptr[r, HIDDEN], ptr[r, HIDDEN + 1]):
-        s = max(t + 1 - delay[k], 0)
+        s = max(t + 1 - delay[k], 0) - base
         j = index[k]
         part = 1 if delay[k] >= 1 else 0
         for b in range(nb):
@@ -68,7 +69,7 @@ def add_earlier(ptr, index, weight, delay, gw, r, q, t, hist, acc):
 
 @njit(cache=CACHE, error_model="numpy")
 def run_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, gates):
-    """A discrete run of a network with gated neurons and delays.
+    """A whole discrete run of a network with gated neurons and delays.
 
     Parameters
     ----------
@@ -92,31 +93,58 @@ def run_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, gate
         The first ``t`` with a non-finite value in ``states[t]`` or
         ``cells[t]``, or -1.
     """
+    return run_gated_delayed_steps(w, g, sched, x, states, cells, 0, outputs, fed, teacher, gates, 0, x.shape[0])
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, teacher, gates, start, stop):
+    """Steps ``start:stop`` of `run_gated_delayed`.
+
+    Parameters
+    ----------
+    w, g, sched, x, outputs, fed, teacher, gates
+        As in `run_gated_delayed`.
+    states, cells : ndarray, shapes (n_rows, n_neurons, batch), (n_rows, n_lstm, batch)
+        The history from time `base` (row ``r`` holds time ``base + r``):
+        the states the steps read and the cell of time `start` filled on
+        entry, those of steps ``start:stop`` filled.
+    base : int
+        As in `delayed.run_delayed_serial`: 0, or in a recomputed segment
+        at most ``start + 1 -`` the longest delay from a hidden neuron.
+    start, stop : int
+        The steps to run.
+
+    Returns
+    -------
+    int
+        As `run_gated_delayed`'s.
+    """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
     order = sched.order
     n, nb = states.shape[1], states.shape[2]
     acc = np.empty((5, nb), dtype=states.dtype)
     record = gates.shape[0] > 0
     first_bad = -1
-    for t in range(x.shape[0]):
+    for t in range(start, stop):
         bad = 0
+        r0 = t - base  # the row of time t
         for k in range(order.shape[0]):
             i = order[k]
             if i >= n:
                 update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order, k, k + 1, t,
-                             x, states, 0, outputs, fed, teacher)
+                             x, states, base, outputs, fed, teacher)
                 continue
-            delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, fed, acc)
+            delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci = g.unit[i], g.cell[i]
             for b in range(nb):
-                cv = cells[t, ci, b] if ci >= 0 else 0.0
+                cv = cells[r0, ci, b] if ci >= 0 else 0.0
                 hv, cv, q0, q1, q2, q3 = unit_step(unit, act_h[i], g.act[i], bias_h[i], g.bias[0, i], g.bias[1, i],
                                                    g.bias[2, i], acc[0, b], acc[1, b], acc[2, b], acc[3, b],
-                                                   acc[4, b], states[t, i, b], cv)
-                states[t + 1, i, b] = hv
+                                                   acc[4, b], states[r0, i, b], cv)
+                states[r0 + 1, i, b] = hv
                 bad += not abs(hv) < np.inf
                 if ci >= 0:
-                    cells[t + 1, ci, b] = cv
+                    cells[r0 + 1, ci, b] = cv
                     bad += not abs(cv) < np.inf
                 if record:
                     if unit == GRU:
@@ -134,23 +162,33 @@ def run_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, gate
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, truncate,
+def bptt_gated_delayed(w, g, sched, x, states, cells, base, outputs, fed, teacher, truncate, start, stop,
                        g_states, g_cells, g_y, g_weight, g_gate, g_bias, g_gbias, dh_norm, step_abs):
-    """Backpropagate a whole discrete run of a network with gated neurons
-    and delays (the gated equations of `gated`, each slot's read as in
-    `delayed_backward`); adds to the gradient arrays.
+    """Backpropagate steps ``stop - 1`` down to `start` of a discrete run
+    of a network with gated neurons and delays (the gated equations of
+    `gated`, each slot's read as in `delayed_backward`); adds to the
+    gradient arrays.
 
     Parameters
     ----------
-    w, g, sched, x, states, cells, outputs, fed, teacher
-        As `run_gated_delayed` filled them.
+    w, g, sched, x, outputs, fed, teacher
+        As `run_gated_delayed_steps` filled them.
+    states, cells : ndarray
+        The history from time `base` (row ``r`` holds time ``base + r``),
+        rows up to ``stop - base`` filled (`run_gated_delayed_steps`).
+    base : int
+        As in `delayed_backward.bptt_delayed`.
     truncate : int
         Window of truncated BPTT (0: none), cut as `delayed_backward` cuts;
         a neuron's own previous state and cell (the blend, the cell
         update) are reads of delay 1.
+    start, stop : int
+        The steps to backpropagate (a checkpointed segment, or the run).
     g_states, g_cells : ndarray, shapes of `states` and `cells`
-        ``dL/d states``, ``dL/d cells``: zeros on entry; row 0 is h0's and
-        c0's gradient on return.
+        ``dL/d states``, ``dL/d cells``, rows as `states`: in, what the
+        later steps sent back (zeros elsewhere); out, with these steps'
+        shares added (row ``start - base`` and before are not final:
+        earlier steps add to them).
     g_y : ndarray, shape (n_steps, n_outputs, batch)
         ``dL/dy`` from the loss on entry.
     g_weight : ndarray, shape (n_edges,)
@@ -161,7 +199,7 @@ def bptt_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, tru
     g_gbias : ndarray, shape (3, n_neurons)
         The gate biases' gradients (rows as ``Gates.bias``).
     dh_norm : ndarray, shape (n_steps + 1,)
-        Rows 1.. filled with the norm of ``dL/dh_t``.
+        Row ``t + 1`` filled with the norm of ``dL/dh_t`` for the steps t run.
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
         When it has rows: each edge's main-weight contribution at each step.
     """
@@ -172,8 +210,9 @@ def bptt_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, tru
     acc = np.empty((5, nb), dtype=states.dtype)
     d = np.empty((5, nb), dtype=states.dtype)  # d_in, d_rec, d_q0, d_q1, d_q2
     out_delta = np.empty(nb, dtype=states.dtype)
-    for t in range(states.shape[0] - 2, -1, -1):
+    for t in range(stop - 1, start - 1, -1):
         own_cut = crosses(truncate, t - 1, t)
+        r0 = t - base  # the row of time t
         for k in range(order.shape[0] - 1, -1, -1):
             i = order[k]
             if i >= n:
@@ -181,13 +220,13 @@ def bptt_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, tru
                 for b in range(nb):
                     out_delta[b] = g_y[t, o, b] * slope(act_o[o], outputs[t, o, b])
                     g_bias[i] += out_delta[b]
-                pull_node(op, ox, ow, od, o, first_out, False, out_delta, t, x, states, 0, fed, teacher,
+                pull_node(op, ox, ow, od, o, first_out, False, out_delta, t, x, states, base, fed, teacher,
                           truncate, g_states, g_y, g_weight, step_abs)
                 continue
-            delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, fed, acc)
+            delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci, act, gact = g.unit[i], g.cell[i], act_h[i], g.act[i]
             for b in range(nb):
-                dh = g_states[t + 1, i, b]
+                dh = g_states[r0 + 1, i, b]
                 inp, rec = acc[0, b], acc[1, b]
                 d[2, b] = d[3, b] = d[4, b] = 0.0
                 if unit == GRU:
@@ -197,45 +236,46 @@ def bptt_gated_delayed(w, g, sched, x, states, cells, outputs, fed, teacher, tru
                     dp = dh * (1.0 - z) * slope(act, nv)
                     d[0, b], d[1, b] = dp, dp * r
                     d[2, b] = dp * (rec + g.bias[2, i]) * slope(gact, r)
-                    d[3, b] = dh * (states[t, i, b] - nv) * slope(gact, z)
+                    d[3, b] = dh * (states[r0, i, b] - nv) * slope(gact, z)
                     g_gbias[2, i] += dp * r
                     if not own_cut:
-                        g_states[t, i, b] += dh * z
+                        g_states[r0, i, b] += dh * z
                 elif unit == LSTM:
                     ig = activate(gact, acc[2, b] + g.bias[0, i])
                     f = activate(gact, acc[3, b] + g.bias[1, i])
                     og = activate(gact, acc[4, b] + g.bias[2, i])
                     gv = activate(act, inp + rec + bias_h[i])
-                    pc = activate(act, cells[t + 1, ci, b])
-                    dc = g_cells[t + 1, ci, b] + dh * og * slope(act, pc)
+                    pc = activate(act, cells[r0 + 1, ci, b])
+                    dc = g_cells[r0 + 1, ci, b] + dh * og * slope(act, pc)
                     d[0, b] = d[1, b] = dc * ig * slope(act, gv)
                     d[2, b] = dc * gv * slope(gact, ig)
-                    d[3, b] = dc * cells[t, ci, b] * slope(gact, f)
+                    d[3, b] = dc * cells[r0, ci, b] * slope(gact, f)
                     d[4, b] = dh * pc * slope(gact, og)
                     if not own_cut:
-                        g_cells[t, ci, b] += dc * f
+                        g_cells[r0, ci, b] += dc * f
                 else:
-                    d[0, b] = d[1, b] = dh * slope(act, states[t + 1, i, b])
+                    d[0, b] = d[1, b] = dh * slope(act, states[r0 + 1, i, b])
                 g_bias[i] += d[0, b]
                 for q in range(3):
                     g_gbias[q, i] += d[2 + q, b]
-            pull_gated(hp, hx, hw, hd, g.weight, i, d, t, x, states, fed, teacher, truncate,
+            pull_gated(hp, hx, hw, hd, g.weight, i, d, t, x, states, base, fed, teacher, truncate,
                        g_states, g_y, g_weight, g_gate, step_abs)
         total = 0.0
         for j in range(n):
             for b in range(nb):
-                v = g_states[t + 1, j, b]
+                v = g_states[r0 + 1, j, b]
                 total += v * v
         dh_norm[t + 1] = math.sqrt(total)
 
 
 @njit(cache=CACHE, error_model="numpy")
-def pull_gated(ptr, index, weight, delay, gw, r, d, t, x, states, fed, teacher, truncate,
+def pull_gated(ptr, index, weight, delay, gw, r, d, t, x, states, base, fed, teacher, truncate,
                g_states, g_y, g_weight, g_gate, step_abs):
     """Send a gated neuron's errors `d` (rows d_in, d_rec, and the three
     gates') back through the in-slots of row `r` at step `t`: the main and
     gate weights' gradients, and the errors of the values read (a hidden
-    source's slot of delay >= 1 carries d_rec, every other slot d_in)."""
+    source's slot of delay >= 1 carries d_rec, every other slot d_in).
+    ``states[0]`` and ``g_states[0]`` hold time `base`."""
     nb = d.shape[1]
     record = step_abs.shape[0] > 0
     forced = teacher.shape[0] > 0
@@ -251,9 +291,10 @@ def pull_gated(ptr, index, weight, delay, gw, r, d, t, x, states, fed, teacher, 
                 cut = q == INPUT or crosses(truncate, s, t)
             part = 1 if q == HIDDEN and delay[k] >= 1 else 0
             j = index[k]
+            row = s - base
             total = 0.0
             for b in range(nb):
-                v = states[s, j, b] if q == HIDDEN else (x[s, j, b] if q == INPUT else fed[s, j, b])
+                v = states[row, j, b] if q == HIDDEN else (x[s, j, b] if q == INPUT else fed[s, j, b])
                 total += d[part, b] * v
                 for qq in range(3):
                     g_gate[qq, k] += d[2 + qq, b] * v
@@ -261,7 +302,7 @@ def pull_gated(ptr, index, weight, delay, gw, r, d, t, x, states, fed, teacher, 
                     continue
                 back = weight[k] * d[part, b] + gw[0, k] * d[2, b] + gw[1, k] * d[3, b] + gw[2, k] * d[4, b]
                 if q == HIDDEN:
-                    g_states[s, j, b] += back
+                    g_states[row, j, b] += back
                 elif not (forced and teacher[s, j, b] == teacher[s, j, b]):
                     g_y[s, j, b] += back
             g_weight[k] += total
