@@ -13,8 +13,8 @@ from numpy.typing import ArrayLike
 from . import threads
 from ._kernels.backward import bptt_discrete, bptt_fixed_step
 from ._kernels.continuous import run_fixed_step
-from ._kernels.dense import bptt_dense
-from ._kernels.forward import run_sync_dense, run_sync_parallel, run_sync_serial
+from ._kernels.dense import blocks, bptt_dense, run_sync_dense
+from ._kernels.forward import run_sync_parallel, run_sync_serial
 from .activations import DIFFERENTIABLE_CODES, NAMES
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets
 from .adjoint import bptt_adaptive
@@ -430,6 +430,9 @@ def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
     befores = {}
     # a dense W block runs through BLAS both ways (not with the per-step edge diagnostics)
     dense = use_dense(net) and not step_abs.shape[0]
+    if dense:
+        M, V = blocks(w, drive.x.shape[1])
+        hist = []  # the source vectors of the segment run last (the first is the longest)
 
     def forward(s, t0, t1, states, outputs, n_chunks):
         if s not in befores:  # the first pass: outputs[t0 - 1] is known by now
@@ -437,14 +440,15 @@ def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
                           else np.zeros((net.n_outputs, drive.batch), dtype=net.dtype))
         args = (w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s])
         if dense:
-            return run_sync_dense(w, net.dense_w(), *args[1:])
+            if not hist:
+                hist.append(np.empty((states.shape[0], drive.batch, M.shape[1]), dtype=net.dtype))
+            return run_sync_dense(w, M, V, *args[1:], hist[0][:states.shape[0]])
         return run_sync_parallel(*args, n_chunks) if n_chunks else run_sync_serial(*args)
 
     def backward(s, t0, t1, states, outputs, gy, carry, seg_h0, flow, n_chunks):
         if dense:
-            bptt_dense(w, wt, net.dense_w(), drive.x[t0:t1], states, outputs[t0:t1],
-                       teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0, carry,
-                       g_weight, g_bias, seg_h0, flow)
+            bptt_dense(w, M, V, outputs[t0:t1], teacher[t0:t1] if forced else teacher, hist[0][:states.shape[0]],
+                       gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow)
             return
         bptt_discrete(w, wt, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
                       befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow,

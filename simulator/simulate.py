@@ -13,6 +13,7 @@ from . import threads
 from ._kernels import continuous as continuous_kernels
 from ._kernels import delayed as delayed_kernels
 from ._kernels import delayed_gated as delayed_gated_kernels
+from ._kernels import dense as dense_kernels
 from ._kernels import forward
 from ._kernels import gated as gated_kernels
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets, to_public
@@ -339,6 +340,9 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
         orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int64), (T, n)), axis=1)
         info["order"] = orders
     dense = update == "sync" and use_dense(net)
+    if dense:
+        M, V = dense_kernels.blocks(w, x.shape[1])
+        hist = np.empty((2, batch, M.shape[1]), dtype=net.dtype)  # scratch: each step's source vectors
     y_before = np.zeros((outputs.shape[1], batch), dtype=net.dtype)
     for start, stop, n_threads in segments(net, T, batch, parallel, bar, "dense" if dense else update):
         if start > 0:
@@ -348,7 +352,7 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
         if update == "async":
             bad.append(forward.run_async(*args, orders[start:stop]))
         elif dense:
-            bad.append(forward.run_sync_dense(w, net.dense_w(), *args[1:]))
+            bad.append(dense_kernels.run_sync_dense(w, M, V, *args[1:], hist))
         else:
             with threads.using(n_threads, n) as n_chunks:
                 if n_chunks:

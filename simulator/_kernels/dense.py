@@ -1,20 +1,32 @@
-"""The discrete backward pass with the hidden->hidden block as a dense matrix
-(the pull-back of `forward.run_sync_dense`).
+"""Discrete runs and their backward pass with the hidden neurons' in-edges
+as one dense matrix, multiplied by BLAS.
 
-The equations are `backward.bptt_discrete`'s::
+A hidden neuron's whole drive is one row of a matrix product::
+
+    a[t] = M s[t],   M = [W | U | F | b],   s[t] = [h[t]; x[t]; yhat[t]; 1]
+
+(`blocks` builds M, n x K with K = n + n_inputs + n_outputs + 1). The
+forward pass keeps the source vectors ``s[t]`` batch-major, one (batch, K)
+row block per step (`hist`), so each step is one (batch, K) by (K, n)
+product into a batch-major buffer, the activation over that buffer (a
+flat vectorised loop when every neuron shares it), and one transpose into
+the kernel layout's ``states[t + 1]`` (n, batch). The readout's V h is a
+(batch, n) by (n, n_outputs) product; its D x and bias gather over their
+few slots.
+
+The backward pass (design section 5) runs batch-major on the same rows::
 
     dz[t]   = (gy[t] + [not forced] F^T da[t+1]) * g'(z[t])
     dh[t+1] = V^T dz[t] + W^T da[t+1]
     da[t]   = dh[t+1] * phi'(a[t])
 
-with ``W^T da[t+1]`` one BLAS product per step for the whole batch (as
-``da[t+1]^T W``, batch-major), and
-the W gradient ``sum_t da[t] h[t]^T`` one BLAS product over every step of
-the segment at its end (the steps' ``da`` and ``h`` laid side by side, so
-the product's inner dimension is n_steps x batch). The sparse parts (U, F,
-V, D, a few edges per neuron) gather over their tables as the sparse pass
-does. Sums run in BLAS's order, so the results equal the sparse pass's to
-rounding, not bit for bit.
+with ``[W^T; U^T; F^T; 1^T] da[t+1]`` one product per step (``da M``,
+whose F columns are the feedback's error), ``V^T dz`` another, and the
+gradients of all of M (W, U, F and the biases) one product over every step
+of the segment at its end, ``sum_t da[t] s[t]^T`` (inner dimension
+n_steps x batch); V and D likewise from the outputs' errors. Sums run in
+BLAS's order, so the results equal the sparse pass's to rounding, not bit
+for bit.
 """
 
 from __future__ import annotations
@@ -25,37 +37,153 @@ import numpy as np
 from numba import njit
 
 from . import CACHE
-from .activations import slope
-from .backward import output_grads, segment_outer
+from .activations import TANH, activate, slope
+from . import elementary as el
 from .forward import add_segment, fill_feedback
-from .types import FED, HIDDEN, INPUT, TO_OUTPUT
+from .types import FED, HIDDEN, INPUT
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_dense(w, wt, W,
-               x, states, outputs, teacher, y_before,
-               gy_loss, truncate, offset,
-               carry, g_weight, g_bias, g_h0, dh_norm):
-    """Gradients of a discrete run whose W block is dense; fills the four
-    gradient arrays as `backward.bptt_discrete` does (without the per-step
-    edge diagnostics).
+def blocks(w, n_inputs):
+    """The dense matrices of a wiring: ``M = [W | U | F | b]`` and ``V``.
 
     Parameters
     ----------
     w : Wiring
-        The in-edge tables; the W segments' weights are not read (`W` is),
-        their slots say where each W gradient goes.
-    wt : Transposed
-        The out-edge tables, for ``V^T dz`` and ``F^T da``.
-    W : ndarray, shape (n_neurons, n_neurons), C-contiguous
-        ``W[i, j]`` the weight of edge ``j -> i`` (zero where there is none).
-    x : ndarray, shape (n_steps, n_inputs, batch)
-    states : ndarray, shape (n_steps + 1, n_neurons, batch)
+    n_inputs : int
+
+    Returns
+    -------
+    M : ndarray, shape (n_neurons, n_neurons + n_inputs + n_outputs + 1)
+        Row i: neuron i's in-edge weights by source (hidden, input, fed-back
+        output), then its bias.
+    V : ndarray, shape (n_outputs, n_neurons)
+        The hidden -> output weights.
+    """
+    ptr, index, weight = w.hidden
+    n, n_out = w.bias_h.shape[0], w.bias_o.shape[0]
+    K = n + n_inputs + n_out + 1
+    M = np.zeros((n, K), dtype=weight.dtype)
+    for i in range(n):
+        for q, first in ((HIDDEN, 0), (INPUT, n), (FED, n + n_inputs)):
+            for k in range(ptr[i, q], ptr[i, q + 1]):
+                M[i, first + index[k]] += weight[k]
+        M[i, K - 1] = w.bias_h[i]
+    V = np.zeros((n_out, n), dtype=weight.dtype)
+    t = w.outputs
+    for o in range(n_out):
+        for k in range(t.ptr[o, HIDDEN], t.ptr[o, HIDDEN + 1]):
+            V[o, t.index[k]] += t.weight[k]
+    return M, V
+
+
+@njit(cache=CACHE, error_model="numpy")
+def activate_columns(codes, uniform, z):
+    """Apply neuron i's activation to column i of `z` (batch, n), in place;
+    one flat loop (vectorised) when all share `uniform` (else -1)."""
+    flat = z.reshape(z.size)
+    if uniform == TANH:
+        for j in range(flat.shape[0]):
+            flat[j] = el.tanh(flat[j])
+    elif uniform >= 0:
+        for j in range(flat.shape[0]):
+            flat[j] = activate(uniform, flat[j])
+    else:
+        for b in range(z.shape[0]):
+            for i in range(z.shape[1]):
+                z[b, i] = activate(codes[i], z[b, i])
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_sync_dense(w, M, V, x, states, outputs, teacher, y_before, hist):
+    """`forward.run_sync_serial` through the dense matrices of `blocks`.
+
+    Parameters
+    ----------
+    w : Wiring
+        For the activations and the readout's D edges and biases.
+    M, V : ndarray
+        From ``blocks(w, n_inputs)``.
+    x, states, outputs, teacher, y_before
+        As in `forward.run_sync_serial`.
+    hist : ndarray, shape (n_rows, batch, K)
+        Filled with the source vectors ``s[t] = [h[t]; x[t]; yhat[t]; 1]``
+        batch-major, step t in row ``t % n_rows``: with ``n_steps + 1``
+        rows it keeps them all (the backward pass reads them), with 2 it
+        is scratch. A kept last row has zeros after ``h``.
+
+    Returns
+    -------
+    int
+        As `forward.run_sync_serial`.
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_in, n_out, K = x.shape[1], outputs.shape[1], M.shape[1]
+    rows = hist.shape[0]
+    dtype = states.dtype
+    yhat = np.empty((n_out, nb), dtype=dtype)
+    z = np.empty((nb, n), dtype=dtype)
+    zv = np.empty((nb, n_out), dtype=dtype)
+    MT, VT = M.T, V.T
+    t_out = w.outputs
+    s = hist[0]
+    for b in range(nb):
+        for i in range(n):
+            s[b, i] = states[0, i, b]
+    first_bad = -1
+    for t in range(T):
+        s = hist[t % rows]
+        fill_feedback(outputs, teacher, t, yhat, y_before)
+        for b in range(nb):
+            for k in range(n_in):
+                s[b, n + k] = x[t, k, b]
+            for o in range(n_out):
+                s[b, n + n_in + o] = yhat[o, b]
+            s[b, K - 1] = 1.0
+        np.dot(s, MT, z)
+        activate_columns(w.act_h, w.uniform_h, z)
+        s = hist[(t + 1) % rows]
+        nxt = states[t + 1]
+        bad = 0
+        for b in range(nb):
+            for i in range(n):
+                v = z[b, i]
+                s[b, i] = v
+                bad += not abs(v) < np.inf
+        for i in range(n):
+            for b in range(nb):
+                nxt[i, b] = z[b, i]
+        if first_bad < 0 and bad:
+            first_bad = t + 1
+        np.dot(z, VT, zv)
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                v = add_segment(t_out.ptr, t_out.index, t_out.weight, o, INPUT, x[t], b, w.bias_o[o] + zv[b, o])
+                outputs[t, o, b] = activate(code, v)
+    if rows == T + 1:
+        hist[T, :, n:] = 0.0
+    return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
+               carry, g_weight, g_bias, g_h0, dh_norm):
+    """Gradients of a discrete run through the dense matrices; fills the
+    four gradient arrays as `backward.bptt_discrete` does (without the
+    per-step edge diagnostics).
+
+    Parameters
+    ----------
+    w : Wiring
+        The in-edge tables: their slots say where each gradient goes.
+    M, V : ndarray
+        From ``blocks(w, n_inputs)``.
     outputs : ndarray, shape (n_steps, n_outputs, batch)
     teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
         Forced feedback (NaN: not forced); 0 rows: none.
-    y_before : ndarray, shape (n_outputs, batch)
-        The output fed back at step 0.
+    hist : ndarray, shape (n_steps + 1, batch, K)
+        The source vectors `run_sync_dense` kept for this run.
     gy_loss : ndarray, shape (n_steps, n_outputs, batch)
         ``dL/dy[t]`` from the loss.
     truncate : int
@@ -73,71 +201,66 @@ def bptt_dense(w, wt, W,
     dh_norm : ndarray, shape (n_steps + 1,)
         Filled with the norm of ``dL/dh[t]`` (all batch elements).
     """
-    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
-    n_out = outputs.shape[1]
-    dtype = states.dtype
-    da = carry.copy()                           # da[t+1] while at step t
-    da_new = np.empty((n, nb), dtype=dtype)     # da[t]
-    dz = np.empty((n_out, nb), dtype=dtype)
-    da_t = np.empty((nb, n), dtype=dtype)      # da[t+1] and W^T da[t+1] batch-major: BLAS multiplies
-    dh_t = np.empty((nb, n), dtype=dtype)      # (batch, n) by (n, n) faster than (n, n) by (n, batch)
-    yhat = np.empty((n_out, nb), dtype=dtype)
-    gyhat = np.zeros((n_out, nb), dtype=dtype)  # F^T da[t+1]
-    das = np.empty((n, T, nb), dtype=dtype)     # da[t] and h[t], step by step side by side
-    hs = np.empty((n, T, nb), dtype=dtype)
-    no_record = np.empty((0, g_weight.shape[0]), dtype=dtype)
-    fed, out = wt.fed, wt.hidden
-    ptr, index = w.hidden.ptr, w.hidden.index
-    WT = W.T
-    zero, rows = np.uint64(0), np.uint64(n)
-    for o in range(n_out):
-        for b in range(nb):
-            gyhat[o, b] = add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
+    T, n_out, nb = outputs.shape[0], outputs.shape[1], outputs.shape[2]
+    n, K = M.shape[0], M.shape[1]
+    n_in = K - n - n_out - 1
+    fb = n + n_in                                # first feedback column of M
+    dtype = outputs.dtype
+    das = np.empty((T, nb, n), dtype=dtype)      # da[t], batch-major
+    dzs = np.empty((T, nb, n_out), dtype=dtype)  # dz[t]
+    back = np.empty((nb, K), dtype=dtype)        # da[t+1] M: W^T da, U^T da, F^T da, sum
+    dv = np.empty((nb, n), dtype=dtype)          # V^T dz
+    da = np.empty((nb, n), dtype=dtype)
+    for b in range(nb):
+        for i in range(n):
+            da[b, i] = carry[i, b]
+    np.dot(da, M, back)
     for t in range(T - 1, -1, -1):
         if truncate > 0 and (offset + t + 1) % truncate == 0:
-            da[:, :] = 0.0
-            gyhat[:, :] = 0.0
+            back[:, :] = 0.0
+        dz = dzs[t]
         for o in range(n_out):
             code = w.act_o[o]
             for b in range(nb):
                 g = gy_loss[t, o, b]
                 if not (teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]):
-                    g += gyhat[o, b]
-                dz[o, b] = g * slope(code, outputs[t, o, b])
-        fill_feedback(outputs, teacher, t, yhat, y_before)
-        for j in range(n):
-            for b in range(nb):
-                da_t[b, j] = da[j, b]
-        np.dot(da_t, W, dh_t)
-        h, hn = states[t], states[t + 1]
+                    g += back[b, fb + o]
+                dz[b, o] = g * slope(code, outputs[t, o, b])
+        np.dot(dz, V, dv)
+        hn = hist[t + 1]
+        da = das[t]
         total = 0.0
-        for j in range(n):
-            code = w.act_h[j]
-            for b in range(nb):
-                v = add_segment(out.ptr, out.index, out.weight, j, TO_OUTPUT, dz, b, dh_t[b, j])
-                total += v * v
-                a = v * slope(code, hn[j, b])
-                da_new[j, b] = a
-                das[j, t, b] = a
-                hs[j, t, b] = h[j, b]
-                g_bias[j] += a
-        dh_norm[t + 1] = math.sqrt(total)
-        segment_outer(ptr, index, INPUT, da_new, x[t], zero, g_weight, no_record, t, zero, rows)
-        segment_outer(ptr, index, FED, da_new, yhat, zero, g_weight, no_record, t, zero, rows)
-        da, da_new = da_new, da
-        for o in range(n_out):
-            for b in range(nb):
-                gyhat[o, b] = add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
-        output_grads(w, dz, hn, x[t], g_weight, g_bias, no_record, t)
-    np.dot(WT, da, g_h0)
-    total = 0.0
-    for j in range(n):
         for b in range(nb):
-            total += g_h0[j, b] * g_h0[j, b]
+            for i in range(n):
+                v = back[b, i] + dv[b, i]
+                total += v * v
+                da[b, i] = v * slope(w.act_h[i], hn[b, i])
+        dh_norm[t + 1] = math.sqrt(total)
+        np.dot(da, M, back)
+    total = 0.0
+    for i in range(n):
+        for b in range(nb):
+            g_h0[i, b] = back[b, i]
+            total += back[b, i] * back[b, i]
+            carry[i, b] = da[b, i]
     dh_norm[0] = math.sqrt(total)
-    carry[:, :] = da
-    if T > 0:
-        gw = np.dot(das.reshape(n, T * nb), hs.reshape(n, T * nb).T)
-        for i in range(n):
-            for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
-                g_weight[k] += gw[i, index[k]]
+    if T == 0:
+        return
+    gm = np.dot(das.reshape(T * nb, n).T, hist[:T].reshape(T * nb, K))
+    ptr, index = w.hidden.ptr, w.hidden.index
+    for i in range(n):
+        for q, first in ((HIDDEN, 0), (INPUT, n), (FED, fb)):
+            for k in range(ptr[i, q], ptr[i, q + 1]):
+                g_weight[k] += gm[i, first + index[k]]
+        g_bias[i] += gm[i, K - 1]
+    dz_all = dzs.reshape(T * nb, n_out).T
+    gv = np.dot(dz_all, hist[1:].reshape(T * nb, K))   # V: columns of h[t+1]
+    gd = np.dot(dz_all, hist[:T].reshape(T * nb, K))   # D, c: columns of x[t] and 1
+    t_out = w.outputs
+    first = index.shape[0]
+    for o in range(n_out):
+        for k in range(t_out.ptr[o, HIDDEN], t_out.ptr[o, HIDDEN + 1]):
+            g_weight[first + k] += gv[o, t_out.index[k]]
+        for k in range(t_out.ptr[o, INPUT], t_out.ptr[o, INPUT + 1]):
+            g_weight[first + k] += gd[o, n + t_out.index[k]]
+        g_bias[n + o] += gd[o, K - 1]

@@ -172,25 +172,6 @@ def readout(w, h, xt, yt):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def readout_batch(w, h, xt, yt):
-    """`readout` with the batch innermost (each slot's weight scales a
-    contiguous row of `h`): the same sums in the same order, so the same
-    values bit for bit, without `readout`'s strided reads of `h`."""
-    t = w.outputs
-    nb = yt.shape[1]
-    hv = np.empty(nb, dtype=np.float64)  # float64 sums, as `add_segment`'s
-    xv = np.empty(nb, dtype=np.float64)
-    for o in range(yt.shape[0]):
-        code = w.act_o[o]
-        hv[:] = 0.0
-        xv[:] = 0.0
-        add_segment_batch(t.ptr, t.index, t.weight, o, HIDDEN, h, hv)
-        add_segment_batch(t.ptr, t.index, t.weight, o, INPUT, xt, xv)
-        for b in range(nb):
-            yt[o, b] = activate(code, w.bias_o[o] + hv[b] + xv[b])
-
-
-@njit(cache=CACHE, error_model="numpy", inline="always")
 def row_drive(ptr, index, weight, bias, i, h, xt, yhat, b):
     """The pre-activation ``a[i, b] = (W h + U x + F yhat + b)[i]`` of one
     neuron, from the hidden neurons' in-edge table given as arrays."""
@@ -262,53 +243,6 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
             first_bad = t + 1
         if n_out:
             readout(w, nxt, xt, outputs[t])
-    return first_bad
-
-
-@njit(cache=CACHE, error_model="numpy")
-def run_sync_dense(w, W, x, states, outputs, teacher, y_before):
-    """`run_sync_serial` with the hidden->hidden block as a dense matrix:
-    ``W @ h`` for the whole batch is one BLAS product per step (as
-    ``h^T W^T``, batch-major).
-
-    Parameters
-    ----------
-    W : ndarray, shape (n_neurons, n_neurons), C-contiguous
-        ``W[i, j]`` the weight of edge ``j -> i`` (zero where there is none).
-    w, x, states, outputs, teacher, y_before
-        As in `run_sync_serial`; the table's W segments are not read.
-
-    Returns
-    -------
-    int
-        As `run_sync_serial`.
-    """
-    ptr, index, weight = w.hidden
-    bias = w.bias_h
-    yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
-    n, nb = states.shape[1], states.shape[2]
-    acc = np.empty(nb, dtype=np.float64)
-    h_t = np.empty((nb, n), dtype=states.dtype)  # h[t] and W h[t] batch-major: BLAS multiplies
-    a_t = np.empty((nb, n), dtype=states.dtype)  # (batch, n) by (n, n) faster than (n, n) by (n, batch)
-    WT = W.T
-    first_bad = -1
-    for t in range(x.shape[0]):
-        fill_feedback(outputs, teacher, t, yhat, y_before)
-        h, xt, nxt = states[t], x[t], states[t + 1]
-        for i in range(n):
-            for b in range(nb):
-                h_t[b, i] = h[i, b]
-        np.dot(h_t, WT, a_t)
-        for i in range(n):
-            acc[:] = bias[i]
-            add_segment_batch(ptr, index, weight, i, INPUT, xt, acc)
-            add_segment_batch(ptr, index, weight, i, FED, yhat, acc)
-            for b in range(nb):
-                nxt[i, b] = a_t[b, i] + acc[b]
-        activate_rows(w.act_h, w.uniform_h, nxt, 0, n)
-        if first_bad < 0 and count_nonfinite(nxt, 0, n):
-            first_bad = t + 1
-        readout_batch(w, nxt, xt, outputs[t])
     return first_bad
 
 
