@@ -29,17 +29,19 @@ __all__ = ["run", "UPDATES", "METHODS"]
 
 #: Valid values of ``update=``.
 UPDATES = ("sync", "async")
-#: A synchronous discrete run multiplies W as a dense matrix (one BLAS product
-#: per step) when at least this fraction of the n x n entries are edges ...
+#: A synchronous discrete run multiplies the hidden neurons' in-edges as one
+#: dense matrix [W | U | F] (one BLAS product per step) when at least this
+#: fraction of its n x (n + n_inputs + n_outputs) entries are edges ...
 DENSE_MIN_FILL = 0.25
 #: ... and the network has at least this many neurons.
 DENSE_MIN_NEURONS = 64
 
 
 def use_dense(net: Network) -> bool:
-    """Whether the hidden->hidden block is dense enough for BLAS."""
+    """Whether the hidden neurons' in-edges are dense enough for BLAS."""
     n = net.n_neurons
-    return n >= DENSE_MIN_NEURONS and net.layout.by_target[0].indices.size >= DENSE_MIN_FILL * n * n
+    edges = sum(block.indices.size for block in net.layout.by_target[:3])  # W, U, F
+    return n >= DENSE_MIN_NEURONS and edges >= DENSE_MIN_FILL * n * (n + net.n_inputs + net.n_outputs)
 
 
 def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,

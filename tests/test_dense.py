@@ -1,5 +1,5 @@
 """The dense path of discrete BPTT (`simulator._kernels.dense.bptt_dense`
-after `forward.run_sync_dense`): a densely wired W block goes through BLAS
+after `dense.run_sync_dense`): densely wired hidden neurons go through BLAS
 both ways. Gradients against central differences of the NumPy reference's
 loss, and equal to the sparse pass's to rounding with every BPTT option."""
 
@@ -10,6 +10,9 @@ import pytest
 
 import simulator as sim
 import topologies as tp
+from simulator._kernels import dense
+
+from . import reference
 
 from .test_bptt import _check, _finite_differences
 from .test_run import _all_kinds_graph
@@ -98,3 +101,61 @@ def test_a_fully_connected_elman_takes_the_dense_pass(monkeypatch):
         scale = np.abs(g0.weight).max()
         np.testing.assert_allclose(grads.weight, g0.weight, rtol=rtol, atol=rtol * scale)
         np.testing.assert_allclose(grads.h0, g0.h0, rtol=rtol, atol=rtol * np.abs(g0.h0).max())
+
+
+SIMULATE = sys.modules["simulator.simulate"]
+
+
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("batch", [None, 3])
+def test_dense_run_matches_reference(monkeypatch, dtype, tol, batch):
+    """`sim.run` through the dense matrices on a graph of every edge kind and
+    activation (mixed, so per neuron), forced and free, against the NumPy
+    reference's loop."""
+    G = _all_kinds_graph()
+    net = sim.compile(G, dtype=dtype)
+    calls = []
+    kernel = SIMULATE.dense_kernels.run_sync_dense
+    monkeypatch.setattr(SIMULATE, "use_dense", lambda net: True)
+    monkeypatch.setattr(SIMULATE.dense_kernels, "run_sync_dense", lambda *args: (calls.append(1), kernel(*args))[1])
+    rng = np.random.default_rng(23)
+    T = 9
+    x = rng.normal(size=(T, 2) if batch is None else (T, batch, 2))
+    h0 = rng.normal(0, 0.5, (net.n_neurons,) if batch is None else (batch, net.n_neurons))
+    targets = rng.normal(size=(T, 2) if batch is None else (T, batch, 2))
+    targets[::3, ..., 1] = np.nan
+    for teacher in (None, targets):
+        kw = {} if teacher is None else {"targets": teacher, "teacher_forcing": True}
+        res = sim.run(net, x.astype(dtype), h0=h0.astype(dtype), **kw)
+        states, outputs = reference.run_discrete(G, x, h0, teacher=teacher)
+        assert calls and res.states.dtype == np.dtype(dtype)
+        calls.clear()
+        np.testing.assert_allclose(res.states, states, rtol=tol, atol=tol)
+        np.testing.assert_allclose(res.outputs, outputs, rtol=tol, atol=tol)
+
+
+def test_dense_run_reports_the_first_nonfinite_step(monkeypatch):
+    """An identity neuron that doubles its own state overflows at the same
+    step through the dense matrices as through the sparse tables."""
+    G = _all_kinds_graph(feedback=False)
+    G.add_edge("h6", "h6", weight=1e100)  # identity
+    net = sim.compile(G)
+    x = np.ones((8, 2))
+    messages = []
+    for blas in (False, True):
+        monkeypatch.setattr(SIMULATE, "use_dense", lambda net: blas)
+        with pytest.raises(sim.NonFiniteError) as err:
+            sim.run(net, x)
+        messages.append(str(err.value))
+    assert "step" in messages[0] and messages[1] == messages[0]
+
+
+def test_blocks_hold_every_in_edge():
+    """`blocks`' M = [W | U | F | b] and V against the reference's dense
+    matrices of the same graph."""
+    G = _all_kinds_graph()
+    net = sim.compile(G)
+    M, V = dense.blocks(net.wiring(), net.n_inputs)
+    d = reference.Dense(G)
+    np.testing.assert_array_equal(M, np.hstack([d.W, d.U, d.F, d.b[:, None]]))
+    np.testing.assert_array_equal(V, d.V)
