@@ -118,52 +118,79 @@ def unit_step(unit, act, gact, bias, gb0, gb1, gb2, inp, rec, s0, s1, s2, h, c):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def add_gate_segment(ptr, index, weight, gw, r, q, src, acc, m, a):
+    """Over segment `q` of row `r`, for every batch element: ``acc[m, a]
+    += weight[k] s`` and ``acc[2 + g, a] += gw[g, k] s`` (s =
+    ``src[index[k], b]``), slots outermost so the batch loop runs over
+    contiguous memory."""
+    nb = np.uint64(acc.shape[2])
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        j = index[k]
+        c, c0, c1, c2 = weight[k], gw[0, k], gw[1, k], gw[2, k]
+        for b in range(nb):
+            v = src[j, b]
+            acc[m, a, b] += c * v
+            acc[2, a, b] += c0 * v
+            acc[3, a, b] += c1 * v
+            acc[4, a, b] += c2 * v
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc, a):
     """All of neuron `r`'s sums for every batch element into ``acc[:, a]``
     (acc: (5, rows, batch)): rows inp, rec, s0, s1, s2 as `gate_sums`
-    returns them, slots outermost so the batch loop runs over contiguous
-    memory (per batch element the sums run in `gate_sums`' order). One
-    loop over the three segments with indices, no views: a view per
-    segment and row (its reference counts) cost more than the row's
-    arithmetic."""
+    returns them, in its order. At batch 1 the five sums stay in registers
+    (`gate_sums`); otherwise they run over the contiguous batch
+    (`add_gate_segment`). Indices, not views: a view per segment and row
+    (its reference counts) cost more than the row's arithmetic."""
     nb = np.uint64(acc.shape[2])
+    if nb == 1:
+        inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, r, h, xt, yhat, 0)
+        acc[0, a, 0] = inp
+        acc[1, a, 0] = rec
+        acc[2, a, 0] = s0
+        acc[3, a, 0] = s1
+        acc[4, a, 0] = s2
+        return
     for q in range(5):
         for b in range(nb):
             acc[q, a, b] = 0.0
-    for part in range(3):
-        m = 1 if part == HIDDEN else 0
-        src = h if part == HIDDEN else (xt if part == INPUT else yhat)
-        for k in range(ptr[r, part], ptr[r, part + 1]):
-            j = index[k]
-            c, c0, c1, c2 = weight[k], gw[0, k], gw[1, k], gw[2, k]
-            for b in range(nb):
-                v = src[j, b]
-                acc[m, a, b] += c * v
-                acc[2, a, b] += c0 * v
-                acc[3, a, b] += c1 * v
-                acc[4, a, b] += c2 * v
+    add_gate_segment(ptr, index, weight, gw, r, HIDDEN, h, acc, 1, a)
+    add_gate_segment(ptr, index, weight, gw, r, INPUT, xt, acc, 0, a)
+    add_gate_segment(ptr, index, weight, gw, r, FED, yhat, acc, 0, a)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def gru_block(S, bias, gb, h, hn, lo, hi):
     """Step the GRU neurons ``lo:hi`` of a network whose neurons are all
     GRUs with sigmoid gates and tanh candidates, from their sums `S` (5,
-    hi - lo, batch; `row_gate_sums`): the flat loops over the block run
-    with those two functions alone, which LLVM vectorises (across neurons
-    at batch 1). Returns how many non-finite states were written."""
-    nb, rows = S.shape[2], hi - lo
-    flat = S.reshape((5, rows * nb))
-    hf, hnf = h.reshape(h.size), hn.reshape(hn.size)
-    base = lo * nb
+    hi - lo, batch; `row_gate_sums`). The loops run with those two
+    functions alone, which LLVM vectorises: across neurons at batch 1,
+    across the batch otherwise (a row's biases read once, no division per
+    element). Returns how many non-finite states were written."""
+    nb = np.uint64(h.shape[1])
+    rows, lo = np.uint64(hi - lo), np.uint64(lo)
     bad = 0
-    for a in range(rows * nb):
-        i = lo + a // nb
-        r = el.sigmoid(flat[2, a] + gb[0, i])
-        z = el.sigmoid(flat[3, a] + gb[1, i])
-        v = el.tanh(flat[0, a] + bias[i] + r * (flat[1, a] + gb[2, i]))
-        hv = (1.0 - z) * v + z * hf[base + a]
-        hnf[base + a] = hv
-        bad += not abs(hv) < np.inf
+    if nb == 1:
+        for a in range(rows):
+            i = lo + a
+            r = el.sigmoid(S[2, a, 0] + gb[0, i])
+            z = el.sigmoid(S[3, a, 0] + gb[1, i])
+            v = el.tanh(S[0, a, 0] + bias[i] + r * (S[1, a, 0] + gb[2, i]))
+            hv = (1.0 - z) * v + z * h[i, 0]
+            hn[i, 0] = hv
+            bad += not abs(hv) < np.inf
+        return bad
+    for a in range(rows):
+        i = lo + a
+        br, bz, bn, bh = gb[0, i], gb[1, i], bias[i], gb[2, i]
+        for b in range(nb):
+            r = el.sigmoid(S[2, a, b] + br)
+            z = el.sigmoid(S[3, a, b] + bz)
+            v = el.tanh(S[0, a, b] + bn + r * (S[1, a, b] + bh))
+            hv = (1.0 - z) * v + z * h[i, b]
+            hn[i, b] = hv
+            bad += not abs(hv) < np.inf
     return bad
 
 
