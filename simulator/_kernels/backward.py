@@ -54,6 +54,7 @@ def segment_outer(ptr, index, q, rows, cols, first, g_weight, step_abs, t, lo, h
     """
     nb = rows.shape[1]
     record = step_abs.shape[0] > 0
+    zero = np.zeros(1, dtype=rows.dtype)[0]  # sums in the rows' dtype (float32 for a float32 network)
     for r in range(lo, hi):
         a, z = ptr[r, q], ptr[r, q + 1]
         if nb == 1 and not record:
@@ -63,7 +64,7 @@ def segment_outer(ptr, index, q, rows, cols, first, g_weight, step_abs, t, lo, h
             continue
         for k in range(a, z):
             j = index[k]
-            acc = 0.0
+            acc = zero
             for b in range(nb):
                 acc += rows[r, b] * cols[j, b]
             g_weight[first + k] += acc
@@ -253,8 +254,8 @@ def hidden_rows(ptr, index,
             dh[j, 0] = v
             da[j, 0] = v * slope(codes[j], hn[j, 0])
     else:  # the same sums slot by slot, each over the contiguous batch
-        to_out = np.empty(nb, dtype=np.float64)
-        back = np.empty(nb, dtype=np.float64)
+        to_out = np.empty(nb, dtype=h.dtype)  # float32 sums for a float32 network, as torch's
+        back = np.empty(nb, dtype=h.dtype)
         for j in range(lo, hi):
             code = codes[j]
             to_out[:] = 0.0
