@@ -7,11 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import threads
+from ._kernels.dense_gated import bptt_gated_dense, gated_blocks, run_gated_dense
 from ._kernels.gated import bptt_gated, run_gated
 from .arrays import fed_back
 from .errors import NonFiniteError
 from .losses import LOSSES
 from .network import Network
+from .simulate import dense_gated_history, use_dense_gated
 from .units import GATE_BIASES, GATE_NAMES, GATE_WEIGHTS, UNITS
 
 __all__ = ["gated_gradients", "gate_grads"]
@@ -49,11 +51,19 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
     outputs = np.empty((T, n_out, batch), dtype=dtype)
     no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
     firsts, befores = [], []
+    dense = use_dense_gated(net) and not diagnostics  # stacked gate matrices through BLAS
+    if dense:
+        blocks = gated_blocks(w, g, drive.x.shape[1])
+        history = dense_gated_history(net, L, batch, drive.x.shape[1])
 
     def forward(s: int) -> int:
         t0 = starts[s]
         t1 = min(T, t0 + segment)
         states[0], cells[0] = firsts[s]
+        if dense:
+            return run_gated_dense(w, g, *blocks, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1],
+                                   outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s],
+                                   *(a[: t1 - t0 + 1] for a in history))
         with threads.using(n_threads, n) as n_chunks:
             return run_gated(w, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
                              teacher[t0:t1] if forced else teacher, befores[s], no_record, n_chunks or None)
@@ -88,6 +98,13 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
         if len(starts) > 1:
             forward(s)
         flow = np.empty(t1 - t0 + 1)
+        if dense:
+            bptt_gated_dense(w, g, blocks[0], blocks[1], blocks[3], outputs[t0:t1],
+                             teacher[t0:t1] if forced else teacher, *(a[: t1 - t0 + 1] for a in history),
+                             gy[t0:t1], truncate, t0, carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias,
+                             g_h0, g_c0, flow)
+            dh_norm[t0:t1 + 1] = flow
+            continue
         with threads.using(n_threads, n) as n_chunks:
             bptt_gated(w, wt, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
                        teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0,

@@ -14,6 +14,7 @@ from ._kernels import continuous as continuous_kernels
 from ._kernels import delayed as delayed_kernels
 from ._kernels import delayed_gated as delayed_gated_kernels
 from ._kernels import dense as dense_kernels
+from ._kernels import dense_gated as dense_gated_kernels
 from ._kernels import forward
 from ._kernels import gated as gated_kernels
 from .arrays import fed_back, prepare, prepare_cells, prepare_targets, to_public
@@ -23,7 +24,8 @@ from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, stage_table, ste
 from .network import Network
 from .progress import AUTO_MIN_WORK, progress_bar
 from .results import Result
-from .units import GATE_NAMES, LSTM
+from ._kernels.activations import SIGMOID, TANH
+from .units import GATE_NAMES, GRU, LSTM
 
 __all__ = ["run", "UPDATES", "METHODS"]
 
@@ -42,6 +44,28 @@ def use_dense(net: Network) -> bool:
     n = net.n_neurons
     edges = sum(block.indices.size for block in net.layout.by_target[:3])  # W, U, F
     return n >= DENSE_MIN_NEURONS and edges >= DENSE_MIN_FILL * n * (n + net.n_inputs + net.n_outputs)
+
+
+def use_dense_gated(net: Network) -> bool:
+    """Whether a network of gated neurons runs through `dense_gated`: all
+    GRU or all LSTM, tanh candidates and sigmoid gates, no delays, and in-edges
+    as dense as `use_dense` asks."""
+    if not net.gated or net.has_delays or not use_dense(net):
+        return False
+    w, g = net.wiring(), net.gates()
+    return (w.uniform_h == TANH and bool(np.all(g.unit == g.unit[0])) and g.unit[0] in (GRU, LSTM)
+            and bool(np.all(g.act == SIGMOID)))
+
+
+def dense_gated_history(net: Network, n_rows: int, batch: int, n_inputs: int) -> tuple[np.ndarray, ...]:
+    """`dense_gated.run_gated_dense`'s batch-major rows ``hh``, ``ee``,
+    ``cc`` and ``acts``, `n_rows` of each (2: scratch for a run)."""
+    n, dtype = net.n_neurons, net.dtype
+    lstm = net.gates().unit[0] == LSTM
+    return (np.empty((n_rows, batch, n), dtype=dtype),
+            np.empty((n_rows, batch, n_inputs + net.n_outputs + 1), dtype=dtype),
+            np.empty((n_rows if lstm else 1, batch, n if lstm else 1), dtype=dtype),
+            np.empty((max(1, n_rows - 1), batch, 4 * n), dtype=dtype))
 
 
 def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
@@ -370,9 +394,18 @@ def _gated(net: Network, x: np.ndarray, states: np.ndarray, cells: np.ndarray, o
     threads `segments` plans (the threaded kernel gives the same numbers)."""
     w, g = net.wiring(), net.gates()
     y_before = np.zeros((outputs.shape[1], states.shape[2]), dtype=net.dtype)
+    dense = gates.shape[0] == 0 and use_dense_gated(net)
+    if dense:
+        blocks = dense_gated_kernels.gated_blocks(w, g, x.shape[1])
+        history = dense_gated_history(net, 2, states.shape[2], x.shape[1])
     for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], parallel, bar, "gated"):
         if start > 0:
             y_before = fed_back(outputs, teacher, start)
+        if dense:
+            bad.append(dense_gated_kernels.run_gated_dense(
+                w, g, *blocks, x[start:stop], states[start:stop + 1], cells[start:stop + 1], outputs[start:stop],
+                teacher[start:stop] if teacher.shape[0] else teacher, y_before, *history))
+            continue
         with threads.using(n_threads, net.n_neurons) as n_chunks:
             bad.append(gated_kernels.run_gated(w, g, x[start:stop], states[start:stop + 1], cells[start:stop + 1],
                                                outputs[start:stop], teacher[start:stop] if teacher.shape[0] else teacher,

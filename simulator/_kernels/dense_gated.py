@@ -1,0 +1,348 @@
+"""Discrete runs and their backward pass for networks of GRU or LSTM
+neurons whose in-edges are dense: each step's gate sums as BLAS products
+(`gated` has the equations and the sparse kernels).
+
+The gates' weights stack into two matrices, one over the hidden states and
+one over the rest of the source vector, ``e[t] = [x[t]; yhat[t]; 1]``::
+
+    P[t] = Wg h[t] + Eg e[t]      Wg: (nq n, n)      Eg: (nq n, n_in + n_out + 1)
+
+with nq blocks of n rows: r, z, n for a GRU (the candidate's block of
+``Wg h`` is its recurrent part R_n, to which ``b_hn`` is added before the
+reset gate scales it), i, f, o, g for an LSTM (`gated_blocks`). Per step
+and for the whole batch that is a (batch, n) by (n, nq n) product and a
+(batch, p) by (p, nq n) one, batch-major, then the gates elementwise in one
+vectorised pass over contiguous rows. The run keeps h[t], e[t] (and an
+LSTM's cells) batch-major and each step's gate values, from which the
+backward pass takes per step::
+
+    dh[t] = dPh[t] Wg + [GRU] dh[t+1] z,     dyhat[t] = (dPe[t] Eg)[:, yhat]
+
+(``dPe`` the errors of the gate sums, ``dPh`` the same with the GRU
+candidate's block scaled by r) and at the end the weight gradients as two
+products over every step, ``sum_t dPh[t]^T h[t]`` and ``sum_t dPe[t]^T
+e[t]``. Sums run in BLAS's order: the results equal the sparse kernels'
+to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from . import CACHE
+from . import elementary as el
+from .activations import activate, slope
+from .forward import add_segment, fill_feedback
+from .gated import GRU
+from .types import FED, HIDDEN, INPUT
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gated_blocks(w, g, n_inputs):
+    """The stacked gate matrices of a network whose neurons are all GRU or
+    all LSTM.
+
+    Parameters
+    ----------
+    w : Wiring
+    g : Gates
+    n_inputs : int
+
+    Returns
+    -------
+    Wg : ndarray, shape (nq n_neurons, n_neurons)
+        Block q (rows ``q n:(q + 1) n``): gate q's hidden -> hidden weights;
+        blocks r, z, n (GRU, nq = 3) or i, f, o, g (LSTM, nq = 4), the last
+        one the main weights.
+    Eg : ndarray, shape (nq n_neurons, n_inputs + n_outputs + 1)
+        The same blocks' input and feedback weights, then their biases
+        (the GRU candidate's: ``b``; ``b_hn`` is in `bhn`).
+    bhn : ndarray, shape (n_neurons,)
+        The GRU's ``b_hn`` (zeros for an LSTM).
+    V : ndarray, shape (n_outputs, n_neurons)
+        The hidden -> output weights.
+    """
+    ptr, index, weight = w.hidden
+    n, n_out = w.bias_h.shape[0], w.bias_o.shape[0]
+    gru = g.unit[0] == GRU
+    nq = 3 if gru else 4
+    p = n_inputs + n_out + 1
+    dtype = weight.dtype
+    Wg = np.zeros((nq * n, n), dtype=dtype)
+    Eg = np.zeros((nq * n, p), dtype=dtype)
+    bhn = np.zeros(n, dtype=dtype)
+    for q in range(nq):
+        last = q == nq - 1
+        for i in range(n):
+            row = q * n + i
+            for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
+                Wg[row, index[k]] += weight[k] if last else g.weight[q, k]
+            for k in range(ptr[i, INPUT], ptr[i, INPUT + 1]):
+                Eg[row, index[k]] += weight[k] if last else g.weight[q, k]
+            for k in range(ptr[i, FED], ptr[i, FED + 1]):
+                Eg[row, n_inputs + index[k]] += weight[k] if last else g.weight[q, k]
+            Eg[row, p - 1] = w.bias_h[i] if last else g.bias[q, i]
+    if gru:
+        bhn[:] = g.bias[2]
+    V = np.zeros((n_out, n), dtype=dtype)
+    t = w.outputs
+    for o in range(n_out):
+        for k in range(t.ptr[o, HIDDEN], t.ptr[o, HIDDEN + 1]):
+            V[o, t.index[k]] += t.weight[k]
+    return Wg, Eg, bhn, V
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_before, hh, ee, cc, acts):
+    """`gated.run_gated` through the matrices of `gated_blocks`, for a
+    network of GRU or of LSTM neurons with tanh candidates and sigmoid gates.
+
+    Parameters
+    ----------
+    w : Wiring
+    g : Gates
+    Wg, Eg, bhn, V : ndarray
+        From ``gated_blocks(w, g, n_inputs)``.
+    x, states, outputs, teacher, y_before
+        As in `forward.run_sync_serial`.
+    cells : ndarray, shape (n_steps + 1, n_lstm, batch)
+        As in `gated.run_gated` (0 columns for a GRU network).
+    hh : ndarray, shape (n_rows, batch, n_neurons)
+        Filled with h[t] batch-major in row ``t % n_rows`` (``n_steps + 1``
+        rows keep them all for the backward pass; 2: scratch).
+    ee : ndarray, shape (n_rows - 1 or more, batch, n_inputs + n_outputs + 1)
+        Filled with ``e[t] = [x[t]; yhat[t]; 1]`` in row ``t % n_rows``.
+    cc : ndarray, shape (n_rows, batch, n_neurons)
+        An LSTM's cell states as `hh` (not read for a GRU).
+    acts : ndarray, shape (n_act_rows, batch, 4 n_neurons)
+        Each step's gate values in row ``t % n_act_rows``: r, z, n and
+        ``R_n + b_hn`` (GRU) or i, f, o, g (LSTM).
+
+    Returns
+    -------
+    int
+        As `gated.run_gated`.
+    """
+    T, n, nb = x.shape[0], states.shape[1], states.shape[2]
+    n_in, n_out, p = x.shape[1], outputs.shape[1], Eg.shape[1]
+    gru = g.unit[0] == GRU
+    rows, arows = hh.shape[0], acts.shape[0]
+    dtype = states.dtype
+    yhat = np.empty((n_out, nb), dtype=dtype)
+    Ph = np.empty((nb, Wg.shape[0]), dtype=dtype)
+    Pe = np.empty((nb, Wg.shape[0]), dtype=dtype)
+    zv = np.empty((nb, n_out), dtype=dtype)
+    WgT, EgT, VT = Wg.T, Eg.T, V.T
+    t_out = w.outputs
+    for b in range(nb):
+        for i in range(n):
+            hh[0, b, i] = states[0, i, b]
+            if not gru:
+                cc[0, b, i] = cells[0, g.cell[i], b]
+    first_bad = -1
+    for t in range(T):
+        h, e, a = hh[t % rows], ee[t % rows], acts[t % arows]
+        fill_feedback(outputs, teacher, t, yhat, y_before)
+        for b in range(nb):
+            for k in range(n_in):
+                e[b, k] = x[t, k, b]
+            for o in range(n_out):
+                e[b, n_in + o] = yhat[o, b]
+            e[b, p - 1] = 1.0
+        np.dot(h, WgT, Ph)
+        np.dot(e, EgT, Pe)
+        hn = hh[(t + 1) % rows]
+        bad = 0
+        if gru:
+            for b in range(nb):
+                for i in range(n):
+                    r = el.sigmoid(Ph[b, i] + Pe[b, i])
+                    z = el.sigmoid(Ph[b, n + i] + Pe[b, n + i])
+                    rec = Ph[b, 2 * n + i] + bhn[i]
+                    c = el.tanh(Pe[b, 2 * n + i] + r * rec)
+                    v = (1.0 - z) * c + z * h[b, i]
+                    a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i] = r, z, c, rec
+                    hn[b, i] = v
+                    bad += not abs(v) < np.inf
+        else:
+            c0, c1 = cc[t % rows], cc[(t + 1) % rows]
+            for b in range(nb):
+                for i in range(n):
+                    ig = el.sigmoid(Ph[b, i] + Pe[b, i])
+                    fg = el.sigmoid(Ph[b, n + i] + Pe[b, n + i])
+                    og = el.sigmoid(Ph[b, 2 * n + i] + Pe[b, 2 * n + i])
+                    gg = el.tanh(Ph[b, 3 * n + i] + Pe[b, 3 * n + i])
+                    c = fg * c0[b, i] + ig * gg
+                    v = og * el.tanh(c)
+                    a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i] = ig, fg, og, gg
+                    c1[b, i] = c
+                    hn[b, i] = v
+                    bad += not (abs(v) < np.inf and abs(c) < np.inf)
+            for i in range(n):
+                for b in range(nb):
+                    cells[t + 1, g.cell[i], b] = c1[b, i]
+        for i in range(n):
+            for b in range(nb):
+                states[t + 1, i, b] = hn[b, i]
+        if first_bad < 0 and bad:
+            first_bad = t + 1
+        np.dot(hn, VT, zv)
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                v = add_segment(t_out.ptr, t_out.index, t_out.weight, o, INPUT, x[t], b, w.bias_o[o] + zv[b, o])
+                outputs[t, o, b] = activate(code, v)
+    return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_gated_dense(w, g, Wg, Eg, V, outputs, teacher, hh, ee, cc, acts, gy_loss, truncate, offset,
+                     carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, dh_norm):
+    """Gradients of a run of `run_gated_dense` that kept every row; fills
+    the gradient arrays as `gated.bptt_gated` does (without the per-step
+    edge diagnostics).
+
+    Parameters
+    ----------
+    w : Wiring
+    g : Gates
+    Wg, Eg, V : ndarray
+        From `gated_blocks`.
+    outputs, teacher, gy_loss, truncate, offset
+        As in `gated.bptt_gated`.
+    hh, ee, cc, acts : ndarray
+        As `run_gated_dense` filled them, ``n_steps + 1`` rows (`acts`,
+        `ee`: ``n_steps`` or more).
+    carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, dh_norm
+        As in `gated.bptt_gated`.
+    """
+    T, n_out, nb = outputs.shape[0], outputs.shape[1], outputs.shape[2]
+    n, p = hh.shape[2], Eg.shape[1]
+    n_in = p - n_out - 1
+    nq = Wg.shape[0] // n
+    gru = g.unit[0] == GRU
+    dtype = outputs.dtype
+    dpe = np.empty((T, nb, nq * n), dtype=dtype)        # errors of the gate sums
+    dph = np.empty((T, nb, nq * n), dtype=dtype) if gru else dpe  # ... of their hidden parts
+    dzs = np.empty((T, nb, n_out), dtype=dtype)
+    dh = np.empty((nb, n), dtype=dtype)                 # dL/dh[t+1] while at step t
+    dc = np.zeros((nb, n), dtype=dtype)                 # dL/dc[t+1] (LSTM)
+    cy = np.empty((nb, n_out), dtype=dtype)             # what step t+1 sends to yhat[t+1]
+    dv = np.empty((nb, n), dtype=dtype)
+    de = np.empty((nb, p), dtype=dtype)
+    for b in range(nb):
+        for i in range(n):
+            dh[b, i] = carry_h[i, b]
+            if not gru:
+                dc[b, i] = carry_c[g.cell[i], b]
+        for o in range(n_out):
+            cy[b, o] = carry_y[o, b]
+    for t in range(T - 1, -1, -1):
+        if truncate > 0 and (offset + t + 1) % truncate == 0:
+            dh[:, :] = 0.0
+            dc[:, :] = 0.0
+            cy[:, :] = 0.0
+        dz = dzs[t]
+        for o in range(n_out):
+            code = w.act_o[o]
+            for b in range(nb):
+                e = gy_loss[t, o, b]
+                if not (teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]):
+                    e += cy[b, o]
+                dz[b, o] = e * slope(code, outputs[t, o, b])
+        np.dot(dz, V, dv)
+        total = 0.0
+        for b in range(nb):
+            for i in range(n):
+                v = dh[b, i] + dv[b, i]
+                dh[b, i] = v
+                total += v * v
+        dh_norm[t + 1] = math.sqrt(total)
+        a, h, dpe_t, dph_t = acts[t], hh[t], dpe[t], dph[t]
+        if gru:
+            for b in range(nb):
+                for i in range(n):
+                    r, z, c, rec = a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i]
+                    d = dh[b, i]
+                    dp = d * (1.0 - z) * (1.0 - c * c)
+                    dr = dp * rec * r * (1.0 - r)
+                    dzg = d * (h[b, i] - c) * z * (1.0 - z)
+                    dpe_t[b, i], dpe_t[b, n + i], dpe_t[b, 2 * n + i] = dr, dzg, dp
+                    dph_t[b, i], dph_t[b, n + i], dph_t[b, 2 * n + i] = dr, dzg, dp * r
+                    dv[b, i] = d * z
+        else:
+            c0, c1 = cc[t], cc[t + 1]
+            for b in range(nb):
+                for i in range(n):
+                    ig, fg, og, gg = a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i]
+                    d = dh[b, i]
+                    tc = el.tanh(c1[b, i])
+                    dcn = dc[b, i] + d * og * (1.0 - tc * tc)
+                    dpe_t[b, i] = dcn * gg * ig * (1.0 - ig)
+                    dpe_t[b, n + i] = dcn * c0[b, i] * fg * (1.0 - fg)
+                    dpe_t[b, 2 * n + i] = d * tc * og * (1.0 - og)
+                    dpe_t[b, 3 * n + i] = dcn * ig * (1.0 - gg * gg)
+                    dc[b, i] = dcn * fg
+        np.dot(dph_t, Wg, dh)
+        if gru:
+            for b in range(nb):
+                for i in range(n):
+                    dh[b, i] += dv[b, i]
+        np.dot(dpe_t, Eg, de)
+        for b in range(nb):
+            for o in range(n_out):
+                cy[b, o] = de[b, n_in + o]
+    total = 0.0
+    for i in range(n):
+        for b in range(nb):
+            g_h0[i, b] = carry_h[i, b] = dh[b, i]
+            total += dh[b, i] * dh[b, i]
+            if not gru:
+                g_c0[g.cell[i], b] = carry_c[g.cell[i], b] = dc[b, i]
+    dh_norm[0] = math.sqrt(total)
+    for o in range(n_out):
+        for b in range(nb):
+            carry_y[o, b] = cy[b, o]
+    if T == 0:
+        return
+    gw = np.dot(dph.reshape(T * nb, nq * n).T, hh[:T].reshape(T * nb, n))
+    ge = np.dot(dpe.reshape(T * nb, nq * n).T, ee[:T].reshape(T * nb, p))
+    ptr, index = w.hidden.ptr, w.hidden.index
+    for q in range(nq):
+        last = q == nq - 1
+        for i in range(n):
+            row = q * n + i
+            for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
+                if last:
+                    g_weight[k] += gw[row, index[k]]
+                else:
+                    g_gate[q, k] += gw[row, index[k]]
+            for seg, first in ((INPUT, 0), (FED, n_in)):
+                for k in range(ptr[i, seg], ptr[i, seg + 1]):
+                    if last:
+                        g_weight[k] += ge[row, first + index[k]]
+                    else:
+                        g_gate[q, k] += ge[row, first + index[k]]
+            if last:
+                g_bias[i] += ge[row, p - 1]
+            else:
+                g_gbias[q, i] += ge[row, p - 1]
+    if gru:
+        for t in range(T):
+            for b in range(nb):
+                for i in range(n):
+                    g_gbias[2, i] += dph[t, b, 2 * n + i]
+    dz_all = dzs.reshape(T * nb, n_out).T
+    gv = np.dot(dz_all, hh[1:T + 1].reshape(T * nb, n))
+    gd = np.dot(dz_all, ee[:T].reshape(T * nb, p))
+    t_out = w.outputs
+    first = index.shape[0]
+    for o in range(n_out):
+        for k in range(t_out.ptr[o, HIDDEN], t_out.ptr[o, HIDDEN + 1]):
+            g_weight[first + k] += gv[o, t_out.index[k]]
+        for k in range(t_out.ptr[o, INPUT], t_out.ptr[o, INPUT + 1]):
+            g_weight[first + k] += gd[o, t_out.index[k]]
+        g_bias[n + o] += gd[o, p - 1]
