@@ -64,7 +64,7 @@ def dense_gated_history(net: Network, n_rows: int, batch: int, n_inputs: int) ->
     lstm = net.gates().unit[0] == LSTM
     return (np.empty((n_rows, batch, n), dtype=dtype),
             np.empty((n_rows, batch, n_inputs + net.n_outputs + 1), dtype=dtype),
-            np.empty((n_rows if lstm else 1, batch, n if lstm else 1), dtype=dtype),
+            np.empty((n_rows, batch, n if lstm else 1), dtype=dtype),
             np.empty((max(1, n_rows - 1), batch, 4 * n), dtype=dtype))
 
 

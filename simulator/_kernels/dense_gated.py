@@ -35,7 +35,7 @@ from numba import njit
 from . import CACHE
 from . import elementary as el
 from .activations import activate, slope
-from .forward import add_segment, fill_feedback
+from .forward import add_segment, count_nonfinite, fill_feedback
 from .gated import GRU
 from .types import FED, HIDDEN, INPUT
 
@@ -96,6 +96,46 @@ def gated_blocks(w, g, n_inputs):
 
 
 @njit(cache=CACHE, error_model="numpy")
+def gru_rows(Ph, Pe, bhn, h, a, hn):
+    """One step of GRU neurons, batch-major: the gate sums' hidden parts
+    `Ph` and the rest `Pe` (batch, 3 n) in, gate values `a` (batch, 4 n:
+    r, z, n, R_n + b_hn) and the new states `hn` (batch, n) out. Each pass
+    is a short loop over contiguous rows, which LLVM vectorises."""
+    nb, n = h.shape
+    for b in range(nb):
+        ph, pe, ab, hb, hnb = Ph[b], Pe[b], a[b], h[b], hn[b]
+        for j in range(2 * n):
+            ab[j] = el.sigmoid(ph[j] + pe[j])
+        for i in range(n):
+            ab[3 * n + i] = ph[2 * n + i] + bhn[i]
+        for i in range(n):  # the candidate into hn first: a loop that reads and writes `a` does not vectorise
+            hnb[i] = el.tanh(pe[2 * n + i] + ab[i] * ab[3 * n + i])
+        for i in range(n):
+            ab[2 * n + i] = hnb[i]
+        for i in range(n):
+            z = ab[n + i]
+            hnb[i] = (1.0 - z) * hnb[i] + z * hb[i]
+
+
+@njit(cache=CACHE, error_model="numpy")
+def lstm_rows(Ph, Pe, c, a, cn, hn):
+    """One step of LSTM neurons, batch-major: `Ph`, `Pe` (batch, 4 n) and
+    the cells `c` in, gate values `a` (i, f, o, g), cells `cn` and states
+    `hn` out (as `gru_rows`)."""
+    nb, n = c.shape
+    for b in range(nb):
+        ph, pe, ab, cb, cnb, hnb = Ph[b], Pe[b], a[b], c[b], cn[b], hn[b]
+        for j in range(3 * n):
+            ab[j] = el.sigmoid(ph[j] + pe[j])
+        for j in range(3 * n, 4 * n):
+            ab[j] = el.tanh(ph[j] + pe[j])
+        for i in range(n):
+            cnb[i] = ab[n + i] * cb[i] + ab[i] * ab[3 * n + i]
+        for i in range(n):
+            hnb[i] = ab[2 * n + i] * el.tanh(cnb[i])
+
+
+@njit(cache=CACHE, error_model="numpy")
 def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_before, hh, ee, cc, acts):
     """`gated.run_gated` through the matrices of `gated_blocks`, for a
     network of GRU or of LSTM neurons with tanh candidates and sigmoid gates.
@@ -115,7 +155,7 @@ def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_
         rows keep them all for the backward pass; 2: scratch).
     ee : ndarray, shape (n_rows - 1 or more, batch, n_inputs + n_outputs + 1)
         Filled with ``e[t] = [x[t]; yhat[t]; 1]`` in row ``t % n_rows``.
-    cc : ndarray, shape (n_rows, batch, n_neurons)
+    cc : ndarray, shape (n_rows, batch, n_neurons or 1)
         An LSTM's cell states as `hh` (not read for a GRU).
     acts : ndarray, shape (n_act_rows, batch, 4 n_neurons)
         Each step's gate values in row ``t % n_act_rows``: r, z, n and
@@ -154,33 +194,13 @@ def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_
             e[b, p - 1] = 1.0
         np.dot(h, WgT, Ph)
         np.dot(e, EgT, Pe)
-        hn = hh[(t + 1) % rows]
-        bad = 0
+        hn, c1 = hh[(t + 1) % rows], cc[(t + 1) % rows]
         if gru:
-            for b in range(nb):
-                for i in range(n):
-                    r = el.sigmoid(Ph[b, i] + Pe[b, i])
-                    z = el.sigmoid(Ph[b, n + i] + Pe[b, n + i])
-                    rec = Ph[b, 2 * n + i] + bhn[i]
-                    c = el.tanh(Pe[b, 2 * n + i] + r * rec)
-                    v = (1.0 - z) * c + z * h[b, i]
-                    a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i] = r, z, c, rec
-                    hn[b, i] = v
-                    bad += not abs(v) < np.inf
+            gru_rows(Ph, Pe, bhn, h, a, hn)
+            bad = count_nonfinite(hn, 0, nb)
         else:
-            c0, c1 = cc[t % rows], cc[(t + 1) % rows]
-            for b in range(nb):
-                for i in range(n):
-                    ig = el.sigmoid(Ph[b, i] + Pe[b, i])
-                    fg = el.sigmoid(Ph[b, n + i] + Pe[b, n + i])
-                    og = el.sigmoid(Ph[b, 2 * n + i] + Pe[b, 2 * n + i])
-                    gg = el.tanh(Ph[b, 3 * n + i] + Pe[b, 3 * n + i])
-                    c = fg * c0[b, i] + ig * gg
-                    v = og * el.tanh(c)
-                    a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i] = ig, fg, og, gg
-                    c1[b, i] = c
-                    hn[b, i] = v
-                    bad += not (abs(v) < np.inf and abs(c) < np.inf)
+            lstm_rows(Ph, Pe, cc[t % rows], a, c1, hn)
+            bad = count_nonfinite(hn, 0, nb) + count_nonfinite(c1, 0, nb)
             for i in range(n):
                 for b in range(nb):
                     cells[t + 1, g.cell[i], b] = c1[b, i]
@@ -196,6 +216,63 @@ def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_
                 v = add_segment(t_out.ptr, t_out.index, t_out.weight, o, INPUT, x[t], b, w.bias_o[o] + zv[b, o])
                 outputs[t, o, b] = activate(code, v)
     return first_bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def gru_back_rows(a, h, dh, dpe, dph, direct):
+    """One step back through GRU neurons, batch-major: from the gate values
+    `a` (`gru_rows`'), the states `h` before the step and ``dh = dL/dh'``,
+    fill the errors of the gate sums `dpe` (r, z, n), of their hidden parts
+    `dph` (the candidate's scaled by r) and ``direct = dh z``. One output
+    array a loop, so each vectorises."""
+    nb, n = h.shape
+    for b in range(nb):
+        ab, hb, d, pe, ph, out = a[b], h[b], dh[b], dpe[b], dph[b], direct[b]
+        for i in range(n):
+            c = ab[2 * n + i]
+            pe[2 * n + i] = d[i] * (1.0 - ab[n + i]) * (1.0 - c * c)
+        for i in range(n):
+            r, c = ab[i], ab[2 * n + i]
+            pe[i] = d[i] * (1.0 - ab[n + i]) * (1.0 - c * c) * ab[3 * n + i] * r * (1.0 - r)
+        for i in range(n):
+            z = ab[n + i]
+            pe[n + i] = d[i] * (hb[i] - ab[2 * n + i]) * z * (1.0 - z)
+        for j in range(2 * n):
+            ph[j] = pe[j]
+        for i in range(n):
+            c = ab[2 * n + i]
+            ph[2 * n + i] = d[i] * (1.0 - ab[n + i]) * (1.0 - c * c) * ab[i]
+        for i in range(n):
+            out[i] = d[i] * ab[n + i]
+
+
+@njit(cache=CACHE, error_model="numpy")
+def lstm_back_rows(a, c, cn, dh, dc, dpe, tc):
+    """One step back through LSTM neurons, batch-major: from the gate values
+    `a` (i, f, o, g), the cells `c` before and `cn` after, ``dh = dL/dh'``
+    and ``dc = dL/dc'`` from the step after, fill the errors of the gate
+    sums `dpe` and turn `dc` into ``dL/dc`` (`tc`: scratch, batch x n)."""
+    nb, n = c.shape
+    for b in range(nb):
+        ab, cb, cnb, d, dcb, pe, tb = a[b], c[b], cn[b], dh[b], dc[b], dpe[b], tc[b]
+        for i in range(n):
+            tb[i] = el.tanh(cnb[i])
+        for i in range(n):  # dL/dc' in full
+            dcb[i] += d[i] * ab[2 * n + i] * (1.0 - tb[i] * tb[i])
+        for i in range(n):
+            ig = ab[i]
+            pe[i] = dcb[i] * ab[3 * n + i] * ig * (1.0 - ig)
+        for i in range(n):
+            fg = ab[n + i]
+            pe[n + i] = dcb[i] * cb[i] * fg * (1.0 - fg)
+        for i in range(n):
+            og = ab[2 * n + i]
+            pe[2 * n + i] = d[i] * tb[i] * og * (1.0 - og)
+        for i in range(n):
+            gg = ab[3 * n + i]
+            pe[3 * n + i] = dcb[i] * ab[i] * (1.0 - gg * gg)
+        for i in range(n):
+            dcb[i] *= ab[n + i]
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -263,29 +340,9 @@ def bptt_gated_dense(w, g, Wg, Eg, V, outputs, teacher, hh, ee, cc, acts, gy_los
         dh_norm[t + 1] = math.sqrt(total)
         a, h, dpe_t, dph_t = acts[t], hh[t], dpe[t], dph[t]
         if gru:
-            for b in range(nb):
-                for i in range(n):
-                    r, z, c, rec = a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i]
-                    d = dh[b, i]
-                    dp = d * (1.0 - z) * (1.0 - c * c)
-                    dr = dp * rec * r * (1.0 - r)
-                    dzg = d * (h[b, i] - c) * z * (1.0 - z)
-                    dpe_t[b, i], dpe_t[b, n + i], dpe_t[b, 2 * n + i] = dr, dzg, dp
-                    dph_t[b, i], dph_t[b, n + i], dph_t[b, 2 * n + i] = dr, dzg, dp * r
-                    dv[b, i] = d * z
+            gru_back_rows(a, h, dh, dpe_t, dph_t, dv)
         else:
-            c0, c1 = cc[t], cc[t + 1]
-            for b in range(nb):
-                for i in range(n):
-                    ig, fg, og, gg = a[b, i], a[b, n + i], a[b, 2 * n + i], a[b, 3 * n + i]
-                    d = dh[b, i]
-                    tc = el.tanh(c1[b, i])
-                    dcn = dc[b, i] + d * og * (1.0 - tc * tc)
-                    dpe_t[b, i] = dcn * gg * ig * (1.0 - ig)
-                    dpe_t[b, n + i] = dcn * c0[b, i] * fg * (1.0 - fg)
-                    dpe_t[b, 2 * n + i] = d * tc * og * (1.0 - og)
-                    dpe_t[b, 3 * n + i] = dcn * ig * (1.0 - gg * gg)
-                    dc[b, i] = dcn * fg
+            lstm_back_rows(a, cc[t], cc[t + 1], dh, dc, dpe_t, dv)
         np.dot(dph_t, Wg, dh)
         if gru:
             for b in range(nb):
