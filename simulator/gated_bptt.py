@@ -8,7 +8,8 @@ import numpy as np
 
 from . import threads
 from ._kernels.dense_gated import bptt_gated_dense, gated_blocks, run_gated_dense
-from ._kernels.gated import bptt_gated, run_gated
+from ._kernels.gated import run_gated
+from ._kernels.gated_backward import bptt_gated
 from .arrays import fed_back
 from .errors import NonFiniteError
 from .losses import LOSSES
