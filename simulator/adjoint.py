@@ -69,6 +69,18 @@ from .ode_args import check_options, check_tolerances, tolerance_layout
 __all__ = ["bptt_adaptive"]
 
 
+#: Work per right-hand side, (edges + neurons) x batch, from which the
+#: adjoint's kernels run on threads (`simulator.threads.plan` then decides by
+#: the free cores, once for the whole call). Each kernel call here is one
+#: right-hand side between SciPy's Python steps, not a compiled loop of
+#: steps, and a call of that many threads waits at its barrier for any of
+#: them that another process has descheduled: on the stiff small-world
+#: network (N = 2,000, batch 1, work 22,000) two threads made the BDF
+#: adjoint 8 s -> 67-93 s while other processes ran (load 3-4 on 2 cores),
+#: where an idle loop of the same calls gained 1.15x.
+PARALLEL_MIN_WORK = 250_000
+
+
 def check_plain_units(net: Network) -> None:
     """Refuse a network with LSTM neurons, naming one: the adjoint
     differentiates plain and GRU neurons (`simulator.gated_adjoint`)."""
@@ -127,7 +139,8 @@ def bptt_adaptive(
     grads : Gradients
         With ``info``: the forward and backward ``nfev``, ``njev``, ``nlu``
         (and the backward's ``nquad``, the quadratures' evaluations), the
-        forward's accepted steps and the bytes its dense output holds.
+        forward's accepted steps, the bytes its dense output holds and the
+        threads the kernels ran on (`PARALLEL_MIN_WORK`).
     """
     _check_request(net, dt, method, jacobian, t_eval)
     rtol = 1e-6 if rtol is None else rtol
@@ -141,7 +154,8 @@ def bptt_adaptive(
     if t_eval is not None:
         _check_t_eval(t_eval, times, dt)
     y_targets = y_targets_of(drive)
-    n_threads = threads.plan((net.n_edges + n) * batch, None)
+    work = (net.n_edges + n) * batch
+    n_threads = threads.plan(work, None) if work >= PARALLEL_MIN_WORK else 1
     with threads.using(n_threads, n) as n_chunks:
         fwd = _forward(net, drive, dt, method, jacobian, rtol, atol, options, n_threads, n_chunks)
         value, gy = LOSSES[loss](fwd.outputs, y_targets)
@@ -162,7 +176,7 @@ def bptt_adaptive(
     dtype = net.dtype
     info = {"mode": "adjoint", "method": method, "jacobian": fwd.form, "rtol": rtol, "atol": atol,
             "forward": fwd.counts, "backward": back.counts,
-            "forward_steps": fwd.n_steps, "dense_output_bytes": fwd.dense_bytes}
+            "forward_steps": fwd.n_steps, "dense_output_bytes": fwd.dense_bytes, "threads": n_threads}
     diagnostics = {"dh_norm": dh_norm.astype(dtype), "edge_grad": np.abs(edge_grad).astype(dtype)}
     grads = Gradients(weight.astype(dtype), g_bias.astype(dtype), g_tau.astype(dtype), h0_grad.astype(dtype),
                       diagnostics if return_diagnostics else {}, info=info, **gates)
@@ -269,8 +283,6 @@ class _AdjointSystem:
         self.gw = np.zeros(self.n_edges, dtype=dtype)
         self.gb = np.zeros(self.n_bias, dtype=dtype)
         self.ds = np.empty((n, batch), dtype=dtype)
-        self.f = np.empty((n, batch), dtype=dtype)
-        self.ybuf = np.empty((net.n_outputs, batch), dtype=dtype)
         self.no_steps = np.zeros((0, self.n_edges), dtype=dtype)
         self.dense = self.xk = None
         self.seen = (0.0, None)
@@ -279,24 +291,41 @@ class _AdjointSystem:
         """Integrate next over the piece whose forward dense output is `dense`, input `xk` (n_inputs, batch)."""
         self.dense, self.xk = dense, np.ascontiguousarray(xk)
 
-    def fun(self, t: float, u: np.ndarray) -> np.ndarray:
-        """du/dt, as `solve_ivp` calls it (time running backwards)."""
-        self.seen = (t, u)
+    def lam_rhs(self, t: float, lam_flat: np.ndarray) -> np.ndarray:
+        """d lambda/dt alone, as the backward solver calls it (time running backwards)."""
+        self.seen = (t, lam_flat)
         system = self.system
         h = system.state(self.dense(t))
-        lam = system.state(u[:self.m])
-        cot = lam * self.inv_tau[:, None]
+        cot = system.state(lam_flat) * self.inv_tau[:, None]
         self.gw[:] = 0.0
         self.gb[:] = 0.0
         relax_vjp(self.w, self.wt, h, self.xk, cot, self.ds, self.gw, self.gb, self.no_steps, 0, self.n_chunks)
-        kernels.rhs(self.w, self.inv_tau, h, self.xk, self.ybuf, self.f, self.n_chunks)
-        out = np.empty(self.size)
-        m, e, b = self.m, self.m + self.n_edges, self.m + self.n_edges + self.n_bias
-        out[:m] = system.flat(cot - self.ds)
-        out[m:e] = -self.gw
-        out[e:b] = -self.gb
-        out[b:] = (lam * self.f).sum(axis=1) * self.inv_tau
-        return out
+        return system.flat(cot - self.ds).astype(np.float64)
+
+    def quadrature(self, H: np.ndarray, L: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``sum_j weights[j] dG/dt(t_j)``: the quadratures' integrand at the
+        nodes ``t_j``, where the forward state is ``H[:, j]`` and the adjoint
+        ``L[:, j]`` (solver layout), weighted and summed. The nodes are
+        stacked on the batch axis of one pull-back and one right-hand side
+        (both linear in the cotangent, whose columns carry the weights)."""
+        system, n, batch = self.system, self.net.n_neurons, self.system.batch
+        k = weights.size
+        h = np.empty((n, k, batch), dtype=self.ds.dtype)
+        cot = np.empty((n, k, batch), dtype=self.ds.dtype)
+        for j in range(k):
+            h[:, j] = system.state(H[:, j])
+            cot[:, j] = system.state(L[:, j]) * weights[j]
+        h, cot = h.reshape(n, k * batch), cot.reshape(n, k * batch)
+        lam = cot.copy()
+        cot *= self.inv_tau[:, None]
+        xk = np.ascontiguousarray(np.tile(self.xk, (1, k)))
+        gw = np.zeros(self.n_edges, dtype=self.ds.dtype)
+        gb = np.zeros(self.n_bias, dtype=self.ds.dtype)
+        ds, f = np.empty_like(h), np.empty_like(h)
+        relax_vjp(self.w, self.wt, h, xk, cot, ds, gw, gb, self.no_steps, 0, self.n_chunks)
+        kernels.rhs(self.w, self.inv_tau, h, xk, np.empty((self.net.n_outputs, k * batch), dtype=h.dtype), f,
+                    self.n_chunks)
+        return np.concatenate([-gw, -gb, (lam * f).sum(axis=1) * self.inv_tau])
 
 
 #: Gauss-Legendre nodes the quadratures take on each backward step, by
@@ -374,9 +403,6 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     edge_grad = np.zeros((T if diagnostics else 0, ne))
     counts = {"nfev": 0, "njev": 0, "nlu": 0, "nquad": 0}
 
-    def lam_rhs(t, lam_flat):  # a copy: SciPy keeps its stages, which must not hold the quadratures' rows
-        return adj.fun(t, lam_flat)[:m].copy()
-
     for k in range(T - 1, -1, -1):
         jw[:] = 0.0
         jb[:] = 0.0
@@ -386,7 +412,7 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
         g_bias += jb
         adj.piece(fwd.dense(k, dt), fwd.xs[k])
         piece = np.zeros(adj.size - m)
-        solver = solver_class(lam_rhs, (k + 1) * dt, system.flat(lam).astype(np.float64), k * dt, **kwargs)
+        solver = solver_class(adj.lam_rhs, (k + 1) * dt, system.flat(lam).astype(np.float64), k * dt, **kwargs)
         failure = None
         while solver.status == "running":
             try:
@@ -399,7 +425,7 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
             if solver.status == "failed":
                 failure = message
                 break
-            integral, evaluations = _quadratures(adj, solver, nodes, weights, m, method in IMPLICIT)
+            integral, evaluations = _quadratures(adj, solver, nodes, weights, method in IMPLICIT)
             piece += integral
             counts["nquad"] += evaluations
         if failure is not None:
@@ -425,8 +451,7 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     return _Backward((g_weight, g_bias, g_tau, lam.astype(np.float64), dh_norm, edge_grad, gates), counts)
 
 
-def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int,
-                 refine: bool) -> tuple[np.ndarray, int]:
+def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, refine: bool) -> tuple[np.ndarray, int]:
     """``int dG/dt dt`` over the step `solver` has just taken (from
     ``t_old`` to ``t``, backwards): Gauss-Legendre on the step's
     interpolant of ``lambda`` and the forward dense output of ``h``; with `refine` (the
@@ -441,12 +466,11 @@ def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, m: int,
     ts = adj.dense.ts if refine else np.empty(0)
     inside = ts[np.searchsorted(ts, lo, side="right"):np.searchsorted(ts, hi, side="left")]
     ends = np.concatenate([[lo], inside, [hi]])
-    total = 0.0
-    for a, b in zip(ends[:-1], ends[1:]):
-        for node, weight in zip(nodes, weights):
-            t = a + node * (b - a)
-            total = total + (weight * (b - a)) * adj.fun(t, step(t))[m:]
-    return np.sign(solver.t - solver.t_old) * total, nodes.size * (ends.size - 1)
+    width = np.diff(ends)
+    times = (ends[:-1, None] + nodes[None, :] * width[:, None]).ravel()
+    scale = (weights[None, :] * width[:, None]).ravel()
+    total = adj.quadrature(adj.dense(times), step(times), scale)
+    return np.sign(solver.t - solver.t_old) * total, times.size
 
 
 def _largest_adjoint(net: Network, system, u: np.ndarray | None, m: int) -> str:

@@ -58,26 +58,40 @@ class GatedAdjointSystem:
         """Integrate next over the piece whose forward dense output is `dense`, input `xk` (n_inputs, batch)."""
         self.dense, self.xk = dense, np.ascontiguousarray(xk)
 
-    def fun(self, t: float, u: np.ndarray) -> np.ndarray:
-        """du/dt, as `solve_ivp` calls it (time running backwards)."""
-        self.seen = (t, u)
+    def lam_rhs(self, t: float, lam_flat: np.ndarray) -> np.ndarray:
+        """d lambda/dt alone, as the backward solver calls it (time running backwards)."""
+        self.seen = (t, lam_flat)
         system = self.system
-        h = system.state(self.dense(t))
-        lam = system.state(u[:self.m])
+        self._pull_back(system.state(self.dense(t)), system.state(lam_flat), self.ds, self.f, self.scratch)
+        return system.flat(-self.ds).astype(np.float64)
+
+    def quadrature(self, H: np.ndarray, L: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``sum_j weights[j] dG/dt(t_j)`` from the forward states ``H[:, j]``
+        and adjoints ``L[:, j]`` at the nodes (solver layout), stacked on the
+        batch axis of one pull-back (linear in ``lambda``, whose columns
+        carry the weights); as `simulator.adjoint`'s plain system."""
+        system, n, batch = self.system, self.net.n_neurons, self.system.batch
+        k = weights.size
+        h = np.empty((n, k, batch), dtype=self.ds.dtype)
+        lam = np.empty((n, k, batch), dtype=self.ds.dtype)
+        for j in range(k):
+            h[:, j] = system.state(H[:, j])
+            lam[:, j] = system.state(L[:, j]) * weights[j]
+        h, lam = h.reshape(n, k * batch), lam.reshape(n, k * batch)
+        f = np.empty_like(h)
+        scratch = (np.empty_like(h), np.empty_like(h), np.empty((4, *h.shape), dtype=h.dtype))
+        self._pull_back(h, lam, np.empty_like(h), f, scratch, np.ascontiguousarray(np.tile(self.xk, (1, k))))
+        return np.concatenate([-self.gw, -self.gb, (lam * f).sum(axis=1) * self.inv_tau, -self.g_gate.ravel(),
+                               -self.g_gbias.ravel()])
+
+    def _pull_back(self, h, lam, ds, f, scratch, xk=None) -> None:
+        """One pass of `gated_rhs_vjp` at states `h` and adjoints `lam`
+        (n_neurons, columns): ``ds``, ``f`` and the parameters' products
+        (`gw`, `gb`, `g_gate`, `g_gbias`, zeroed first) filled."""
         for a in (self.gw, self.gb, self.g_gate, self.g_gbias):
             a[:] = 0.0
-        gated_rhs_vjp(self.w, self.wt, self.g, self.inv_tau, h, self.xk, lam, self.ds, self.f, *self.scratch,
+        gated_rhs_vjp(self.w, self.wt, self.g, self.inv_tau, h, self.xk if xk is None else xk, lam, ds, f, *scratch,
                       self.gw, self.g_gate, self.gb, self.g_gbias, self.no_steps)
-        out = np.empty(self.size)
-        m, e, b = self.m, self.m + self.n_edges, self.m + self.n_edges + self.n_bias
-        n = self.net.n_neurons
-        out[:m] = system.flat(-self.ds)
-        out[m:e] = -self.gw
-        out[e:b] = -self.gb
-        out[b:b + n] = (lam * self.f).sum(axis=1) * self.inv_tau
-        out[b + n:b + n + 3 * self.n_slots] = -self.g_gate.ravel()
-        out[b + n + 3 * self.n_slots:] = -self.g_gbias.ravel()
-        return out
 
     def gate_grads(self, extra: np.ndarray) -> dict[str, np.ndarray]:
         """The gate parameters' gradients from the gate quadratures `extra`

@@ -165,6 +165,7 @@ def test_info_counts_both_passes(method):
     assert info["method"] == method
     assert info["forward"]["nfev"] > 0 and info["backward"]["nfev"] > 0 and info["backward"]["nquad"] > 0
     assert info["forward_steps"] > 0
+    assert info["threads"] == 1  # a small network's calls run on one thread (adjoint.PARALLEL_MIN_WORK)
     if method in ("BDF", "Radau"):
         assert info["forward"]["njev"] > 0 and info["backward"]["njev"] > 0
         assert info["backward"]["nlu"] > 0
