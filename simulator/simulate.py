@@ -37,6 +37,11 @@ UPDATES = ("sync", "async")
 DENSE_MIN_FILL = 0.25
 #: ... and the network has at least this many neurons.
 DENSE_MIN_NEURONS = 64
+#: BLAS runs a dense step's multiply-adds about this many times faster than
+#: the sparse kernels gather an edge (the unit of `threads.SEGMENT_WORK`):
+#: the work a dense step counts for when a run is cut into segments (one
+#: thread: BLAS threads on its own).
+DENSE_SPEEDUP = 10
 
 
 def use_dense(net: Network) -> bool:
@@ -69,12 +74,13 @@ def dense_gated_history(net: Network, n_rows: int, batch: int, n_inputs: int) ->
 
 
 def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
-             bar=None, kind: str = "sync") -> Iterator[tuple[int, int, int]]:
+             bar=None, kind: str = "sync", work: int | None = None) -> Iterator[tuple[int, int, int]]:
     """``(start, stop, threads)`` for each segment of a run: its steps and the
     threads to run them on, chosen afresh before each and timed by kernel
     `kind` (`simulator.threads.schedule`). With a progress `bar` the run is
-    always segmented, and the bar advances as each segment ends."""
-    work = (net.n_edges + net.n_neurons) * batch
+    always segmented, and the bar advances as each segment ends. `work`: a
+    step's, default ``(n_edges + n_neurons) x batch``."""
+    work = (net.n_edges + net.n_neurons) * batch if work is None else work
     for start, stop, n_threads in threads.schedule(n_steps, work, parallel, (kind, net.dtype.str), bar is not None):
         yield start, stop, n_threads
         if bar is not None:
@@ -370,7 +376,9 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
         M, V = dense_kernels.blocks(w, x.shape[1])
         hist = np.empty((2, batch, M.shape[1]), dtype=net.dtype)  # scratch: each step's source vectors
     y_before = np.zeros((outputs.shape[1], batch), dtype=net.dtype)
-    for start, stop, n_threads in segments(net, T, batch, parallel, bar, "dense" if dense else update):
+    work = batch * M.size // DENSE_SPEEDUP if dense else None
+    for start, stop, n_threads in segments(net, T, batch, False if dense else parallel, bar,
+                                           "dense" if dense else update, work):
         if start > 0:
             y_before = fed_back(outputs, teacher, start)
         args = (w, x[start:stop], states[start:stop + 1], outputs[start:stop],
@@ -398,7 +406,9 @@ def _gated(net: Network, x: np.ndarray, states: np.ndarray, cells: np.ndarray, o
     if dense:
         blocks = dense_gated_kernels.gated_blocks(w, g, x.shape[1])
         history = dense_gated_history(net, 2, states.shape[2], x.shape[1])
-    for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], parallel, bar, "gated"):
+    work = states.shape[2] * (blocks[0].size + blocks[1].size) // DENSE_SPEEDUP if dense else None
+    for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], False if dense else parallel, bar,
+                                           "gated", work):
         if start > 0:
             y_before = fed_back(outputs, teacher, start)
         if dense:

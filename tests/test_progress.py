@@ -97,7 +97,11 @@ def test_a_run_with_a_bar_counts_every_step_and_changes_no_number(monkeypatch, b
         kwargs = {**kwargs, "targets": targets}
     whole = sim.run(net, x, progress=False, **kwargs)
     assert bars == []
-    monkeypatch.setattr(threads, "SEGMENT_WORK", 4 * (net.n_edges + net.n_neurons) * (batch or 1))
+    work = (net.n_edges + net.n_neurons) * (batch or 1)
+    if case == "dense":  # a dense step counts its matrix's entries, scaled by simulate.DENSE_SPEEDUP
+        work = (batch or 1) * net.n_neurons * (net.n_neurons + net.n_inputs + net.n_outputs + 1) \
+            // simulate.DENSE_SPEEDUP
+    monkeypatch.setattr(threads, "SEGMENT_WORK", 4 * work)
     cut = sim.run(net, x, progress=True, **kwargs)
     (bar,) = bars
     assert (bar.total, bar.desc, bar.unit, bar.closed) == (T, "run", "steps", True)
