@@ -4,6 +4,9 @@
   every state into a preallocated history;
 * `torch_sparse` / `torch_loss`: the same sparse graph in PyTorch (gather,
   multiply, ``index_add``), differentiated by autograd;
+* `torch_csr` / `torch_csr_loop`: the discrete-time loop over a
+  ``torch.sparse`` CSR matrix (``torch.sparse.mm``, MKL where torch has it),
+  every state into a preallocated history;
 * `random_csr`: a random fixed-in-degree wiring as a CSR matrix.
 
 torch is never a dependency: the torch functions take the module as an
@@ -12,12 +15,13 @@ argument, and the callers import it only when it is installed.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["random_csr", "scipy_loop", "torch_sparse", "torch_loss"]
+__all__ = ["random_csr", "scipy_loop", "torch_sparse", "torch_loss", "torch_csr", "torch_csr_loop"]
 
 
 def random_csr(n: int, k: int, seed: int = 0, dtype: Any = np.float64) -> sp.csr_array:
@@ -102,3 +106,30 @@ def torch_loss(net, kinds: dict, b, c, x: np.ndarray, y: np.ndarray, torch):
         outs.append(c.index_add(0, Vd, Vw * h[Vs]))
     out = torch.stack(outs)
     return ((out - torch.as_tensor(y)) ** 2).mean()
+
+
+def torch_csr(W, torch):
+    """A ``scipy.sparse`` CSR matrix as a ``torch.sparse_csr_tensor`` of the
+    same dtype (int64 indices)."""
+    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.as_tensor(W.indptr.astype(np.int64)),
+                                       torch.as_tensor(W.indices.astype(np.int64)),
+                                       torch.as_tensor(W.data), size=W.shape)
+
+
+def torch_csr_loop(W, U, b, x, torch):
+    """`scipy_loop` in PyTorch, batched: per step ``torch.sparse.mm(W, h)``
+    (`W` from `torch_csr`) plus ``U x[t] + b``, then ``tanh`` into the history.
+
+    ``x`` (T, B, n_in) tensor, `U` (N, n_in) and `b` (N,) tensors of W's
+    dtype; returns H (T + 1, N, B), the layout of graphrnn's kernels.
+    """
+    T, B = x.shape[0], x.shape[1]
+    H = torch.empty((T + 1, W.shape[0], B), dtype=U.dtype)
+    H[0] = 0
+    bb = b[:, None]
+    with torch.no_grad():
+        for t in range(T):
+            torch.tanh(torch.sparse.mm(W, H[t]) + U @ x[t].T + bb, out=H[t + 1])
+    return H

@@ -4,7 +4,11 @@ Every figure is a ratio measured in this one process against the baseline a
 user would otherwise write, the two timed alternately:
 
 * discrete forward, every state recorded, against a ``scipy.sparse`` loop
-  (`graphrnn.baselines.scipy_loop`), float32 against float64;
+  (`graphrnn.baselines.scipy_loop`); float32 against float64, forward and
+  BPTT;
+* the forward at batch 32 against a ``torch.sparse`` CSR loop
+  (`graphrnn.baselines.torch_csr_loop`), float32 and float64, one thread
+  each side and two (`torch_csr_row`);
 * BPTT (forward + backward) against PyTorch autograd on the same sparse graph,
   and the backward pass against the forward pass;
 * a dense Elman network against ``torch.nn.RNN`` (torch rows need torch:
@@ -59,7 +63,7 @@ import numpy as np
 import simulator as sim
 import topologies as tp
 
-from .baselines import random_csr, scipy_loop, torch_loss, torch_sparse
+from .baselines import random_csr, scipy_loop, torch_csr, torch_csr_loop, torch_loss, torch_sparse
 from .gated_baselines import torch_dense, torch_gru_loss, torch_gru_sparse
 
 __all__ = ["bench", "Row", "LOAD_LIMIT", "WIDE", "MORE"]
@@ -355,16 +359,69 @@ def forward_row(n: int, k: int, batch: int, target: float, seconds: float, repea
                 f"{t_ours / steps * 1e6:.1f} vs {t_base / steps * 1e6:.1f} us/step")
 
 
-def float32_row(n: int, k: int, target: float, seconds: float, repeats: int) -> Row:
-    """float32 against float64 on the same wiring."""
+def float32_row(n: int, k: int, target: float, seconds: float, repeats: int, bptt_steps: int = 200) -> list[Row]:
+    """float32 against float64 on the same wiring: the forward run (batch 1,
+    N = `n`, in-degree `k`), and BPTT (forward + backward) of a network of
+    1,000 neurons, in-degree 10, batch 32 over `bptt_steps` steps, with
+    the loss on one linear readout (no target)."""
     runs = [_problem(n, k, dtype)[0] for dtype in (np.float64, np.float32)]
     steps = _steps_for(lambda s: sim.run(runs[0], s, h0=np.full(n, 0.5)), seconds)
     h0 = np.full(n, 0.5)
     (t64, t32), (ratios,) = _alternate([lambda: sim.run(runs[0], steps, h0=h0),
                                         lambda: sim.run(runs[1], steps, h0=h0.astype(np.float32))], repeats,
                                        lambda t64, t32: t64 / t32)
-    return _row(f"float32 vs float64 N={n:,} k={k}", ratios, target,
-                f"{t32 / steps * 1e3:.2f} vs {t64 / steps * 1e3:.2f} ms/step")
+    rows = [_row(f"float32 vs float64 N={n:,} k={k}", ratios, target,
+                 f"{t32 / steps * 1e3:.2f} vs {t64 / steps * 1e3:.2f} ms/step")]
+    rng = np.random.default_rng(5)
+    W, U, V = random_csr(1000, 10), rng.normal(size=(1000, 1)), np.full((1, 1000), 1e-3)
+    nets = [sim.compile_arrays(W.astype(dtype), U=U, V=V, dtype=np.dtype(dtype).name)
+            for dtype in (np.float64, np.float32)]
+    x, y = rng.normal(size=(bptt_steps, 32, 1)), rng.normal(size=(bptt_steps, 32, 1))
+    (t64, t32), (ratios,) = _alternate([lambda: sim.bptt(nets[0], x, y), lambda: sim.bptt(nets[1], x, y)], repeats,
+                                       lambda t64, t32: t64 / t32)
+    rows.append(_row("  BPTT float32 vs float64 N=1,000 k=10 b=32", ratios, target,
+                     f"{t32 * 1e3:.1f} vs {t64 * 1e3:.1f} ms for {bptt_steps} steps"))
+    return rows
+
+
+def torch_csr_row(torch, n: int, k: int, batch: int, dtype, threads: int, seconds: float, repeats: int) -> Row:
+    """``sim.run`` against the ``torch.sparse`` CSR loop (`torch_csr_loop`) on
+    the same network and batch, both on `threads` threads (one: graphrnn
+    with ``parallel=False``; more: ``parallel=True`` with Numba's and
+    torch's thread counts set to `threads`), in `dtype`."""
+    import numba
+
+    name = np.dtype(dtype).name
+    net, W, U, b = _problem(n, k, dtype)
+    Wt, Ut, bt = torch_csr(W, torch), torch.as_tensor(U), torch.as_tensor(b)
+    rng = np.random.default_rng(1)
+
+    def x_of(steps):
+        return rng.normal(size=(steps, batch, 1)).astype(dtype)
+
+    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    parallel = threads > 1
+    try:
+        x = x_of(20)
+        ours = sim.run(net, x, parallel=parallel).states
+        ref = torch_csr_loop(Wt, Ut, bt, torch.as_tensor(x), torch).numpy().transpose(0, 2, 1)
+        tol = 1e-4 if name == "float32" else 1e-10
+        if not np.allclose(ours, ref, rtol=tol, atol=tol):
+            raise AssertionError(f"N={n} batch={batch} {name}: states differ from the torch.sparse loop")
+        steps = _steps_for(lambda s: torch_csr_loop(Wt, Ut, bt, torch.as_tensor(x_of(s)), torch), seconds)
+        steps = min(steps, max(2, int(5e8 // (np.dtype(dtype).itemsize * n * batch))))
+        x = x_of(steps)
+        xt = torch.as_tensor(x)
+        (t_ours, t_base), (ratios,) = _alternate(
+            [lambda: sim.run(net, x, parallel=parallel), lambda: torch_csr_loop(Wt, Ut, bt, xt, torch)], repeats,
+            lambda ours, base: base / ours)
+    finally:
+        torch.set_num_threads(torch_threads)
+        numba.set_num_threads(numba_threads)
+    return _row(f"forward vs torch.sparse CSR N={n:,} k={k} b={batch} {name} {threads}t", ratios, 1.0,
+                f"{t_ours / steps * 1e3:.3f} vs {t_base / steps * 1e3:.3f} ms/step")
 
 
 def bptt_rows(torch, n: int, k: int, steps: int, repeats: int) -> list[Row]:
@@ -393,19 +450,23 @@ def bptt_rows(torch, n: int, k: int, steps: int, repeats: int) -> list[Row]:
     ]
 
 
-def dense_row(torch, n_hidden: int, batch: int, steps: int, repeats: int) -> Row:
-    """A fully connected Elman network against ``torch.nn.RNN`` (forward)."""
+def dense_row(torch, n_hidden: int, batch: int, steps: int, repeats: int) -> list[Row]:
+    """A fully connected Elman network against ``torch.nn.RNN`` with a linear
+    readout: the forward pass, and forward + backward of the MSE against
+    torch autograd (issue 21's target: 1.0x both)."""
     n_in = n_out = 8
     rng = np.random.default_rng(3)
     W = rng.normal(size=(n_hidden, n_hidden)) / np.sqrt(n_hidden)
     U = rng.normal(size=(n_hidden, n_in))
-    net = sim.compile_arrays(W, U=U, V=rng.normal(size=(n_out, n_hidden)) / np.sqrt(n_hidden))
+    V = rng.normal(size=(n_out, n_hidden)) / np.sqrt(n_hidden)
+    net = sim.compile_arrays(W, U=U, V=V)
     rnn = torch.nn.RNN(n_in, n_hidden, nonlinearity="tanh", bias=False).double()
     with torch.no_grad():
         rnn.weight_hh_l0.copy_(torch.as_tensor(W))
         rnn.weight_ih_l0.copy_(torch.as_tensor(U))
-    x = rng.normal(size=(steps, batch, n_in))
-    xt = torch.as_tensor(x)
+    readout = torch.as_tensor(V.T).clone().requires_grad_(True)
+    x, y = rng.normal(size=(steps, batch, n_in)), rng.normal(size=(steps, batch, n_out))
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
     with torch.no_grad():
         out, _ = rnn(xt)
     if not np.allclose(out.numpy(), sim.run(net, x).states[1:], atol=1e-10):
@@ -415,10 +476,22 @@ def dense_row(torch, n_hidden: int, batch: int, steps: int, repeats: int) -> Row
         with torch.no_grad():
             rnn(xt)
 
-    (t_ours, t_torch), (ratios,) = _alternate([lambda: sim.run(net, x), torch_once], repeats,
-                                              lambda ours, torch_: torch_ / ours)
-    return _row(f"dense Elman N={n_hidden} batch {batch} vs nn.RNN", ratios, 1 / 1.5,
-                f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps")
+    def torch_train():
+        rnn.zero_grad()
+        readout.grad = None
+        loss = ((rnn(xt)[0] @ readout - yt) ** 2).mean()
+        loss.backward()
+        return loss.item()
+
+    if abs(sim.bptt(net, x, y)[0] - torch_train()) > 1e-10:
+        raise AssertionError("dense Elman loss differs from torch's")
+    (t_ours, t_torch, t_bptt, t_train), (ratios, train) = _alternate(
+        [lambda: sim.run(net, x), torch_once, lambda: sim.bptt(net, x, y), torch_train], repeats,
+        lambda ours, torch_, bptt, train: torch_ / ours, lambda ours, torch_, bptt, train: train / bptt)
+    return [_row(f"dense Elman N={n_hidden} batch {batch} vs nn.RNN", ratios, 1.0,
+                 f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps"),
+            _row("  forward+backward vs autograd", train, 1.0,
+                 f"{t_bptt * 1e3:.1f} vs {t_train * 1e3:.1f} ms")]
 
 
 def gated_rows(torch, steps: int, repeats: int) -> list[Row]:
@@ -457,9 +530,10 @@ def gated_rows(torch, steps: int, repeats: int) -> list[Row]:
                      f"{t_gru / steps * 1e3:.2f} vs {t_plain / steps * 1e3:.2f} ms/step", higher_is_better=False))
     for unit, build in (("GRU", tp.gru), ("LSTM", tp.lstm)):
         net = sim.compile(build(8, 256, 8, seed=0))
-        rnn, _, _ = torch_dense(unit.lower(), net, torch)
-        xd = rng.normal(size=(steps, batch, 8))
-        xt = torch.as_tensor(xd)
+        rnn, V, c = torch_dense(unit.lower(), net, torch)
+        readout = torch.as_tensor(V.T).clone().requires_grad_(True)
+        xd, yd = rng.normal(size=(steps, batch, 8)), rng.normal(size=(steps, batch, 8))
+        xt, yt = torch.as_tensor(xd), torch.as_tensor(yd)
         with torch.no_grad():
             if not np.allclose(rnn(xt)[0].numpy(), sim.run(net, xd).states[1:], rtol=0, atol=1e-12):
                 raise AssertionError(f"dense {unit} states differ from torch.nn.{unit}")
@@ -468,10 +542,23 @@ def gated_rows(torch, steps: int, repeats: int) -> list[Row]:
             with torch.no_grad():
                 rnn(xt)
 
-        (t_ours, t_torch), (ratios,) = _alternate([lambda net=net, xd=xd: sim.run(net, xd), torch_dense_once],
-                                                  repeats, lambda ours, torch_: torch_ / ours)
+        def torch_dense_train(rnn=rnn, xt=xt, yt=yt, readout=readout, c=torch.as_tensor(c)):
+            rnn.zero_grad()
+            readout.grad = None
+            loss = ((rnn(xt)[0] @ readout + c - yt) ** 2).mean()
+            loss.backward()
+            return loss.item()
+
+        if abs(sim.bptt(net, xd, yd)[0] - torch_dense_train()) > 1e-10:
+            raise AssertionError(f"dense {unit} loss differs from torch's")
+        (t_ours, t_torch, t_bptt, t_train), (ratios, train) = _alternate(
+            [lambda net=net, xd=xd: sim.run(net, xd), torch_dense_once,
+             lambda net=net, xd=xd, yd=yd: sim.bptt(net, xd, yd), torch_dense_train], repeats,
+            lambda ours, torch_, bptt, train: torch_ / ours, lambda ours, torch_, bptt, train: train / bptt)
         rows.append(_row(f"dense {unit} N=256 batch {batch} vs nn.{unit}", ratios, 0.67,
                          f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms for {steps} steps"))
+        rows.append(_row("  forward+backward vs autograd", train, 1.0,
+                         f"{t_bptt * 1e3:.1f} vs {t_train * 1e3:.1f} ms"))
     return rows
 
 
@@ -720,7 +807,7 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
         cases += [(10_000, 100, 1, 1.5), (10_000, 10, 32, 6.0), (100_000, 100, 1, 1.5)]
     for n, k, batch, target in cases:
         add(forward_row, n, k, batch, target, seconds, repeats)
-    add(float32_row, 10_000 if quick else 100_000, 100, 1.4, seconds, repeats)
+    add(float32_row, 10_000 if quick else 100_000, 100, 1.4, seconds, repeats, 50 if quick else 200)
     try:
         import torch
     except ImportError:
@@ -728,6 +815,10 @@ def bench(quick: bool = False, say: Callable[[str], None] = print) -> list[Row]:
     else:
         torch.set_num_threads(1)
         add(bptt_rows, torch, 1000, 10, 50 if quick else 200, repeats)
+        for threads in (1, 2):
+            for n in (1000,) if quick else (1000, 10_000):
+                for dtype in (np.float32, np.float64):
+                    add(torch_csr_row, torch, n, 10, 32, dtype, threads, seconds, repeats)
         add(dense_row, torch, 512, 32, 20 if quick else 100, repeats)
         add(gated_rows, torch, 20 if quick else 100, repeats)
     add(delay_rows, 1000 if quick else 10_000, 10, 20 if quick else 50, repeats)

@@ -6,6 +6,7 @@ Nothing here depends on timing: loads, clocks and measurements are faked.
 import sys
 from itertools import count
 
+import numpy as np
 import pytest
 
 from graphrnn import bench as B
@@ -144,3 +145,32 @@ def test_first_calls_rows_compare_each_call_with_its_process_one_thread(monkeypa
     assert worst.ratio == pytest.approx(1.2) and worst.target == 1.1 and not worst.met
     assert not median.higher_is_better and not worst.higher_is_better
     assert "2 processes x 3 calls" in median.detail
+
+
+def test_torch_csr_loop_is_the_scipy_loop():
+    """The torch.sparse baseline computes the scipy.sparse loop's states (batched, float64 and float32)."""
+    torch = pytest.importorskip("torch")
+    from graphrnn.baselines import random_csr, scipy_loop, torch_csr, torch_csr_loop
+
+    rng = np.random.default_rng(0)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        W = random_csr(40, 4, seed=1, dtype=dtype)
+        U, b = rng.normal(size=(40, 2)).astype(dtype), rng.normal(size=40).astype(dtype)
+        x = rng.normal(size=(6, 3, 2)).astype(dtype)
+        H = torch_csr_loop(torch_csr(W, torch), torch.as_tensor(U), torch.as_tensor(b), torch.as_tensor(x), torch)
+        assert H.dtype == torch.as_tensor(U).dtype and tuple(H.shape) == (7, 40, 3)
+        np.testing.assert_allclose(H.numpy(), scipy_loop(W, U, b, x), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_torch_csr_row_checks_states_then_times(threads):
+    """The torch.sparse row checks graphrnn's states against the torch loop,
+    then reports a ratio against the target 1.0, and restores both thread counts."""
+    torch = pytest.importorskip("torch")
+    import numba
+
+    before = torch.get_num_threads(), numba.get_num_threads()
+    for dtype in (np.float32, np.float64):
+        row = B.torch_csr_row(torch, 60, 5, 4, dtype, threads, 0.002, 1)
+        assert row.target == 1.0 and row.ratio > 0 and f"{np.dtype(dtype).name} {threads}t" in row.what
+    assert (torch.get_num_threads(), numba.get_num_threads()) == before
