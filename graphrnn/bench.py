@@ -542,7 +542,7 @@ def gated_rows(torch, steps: int, repeats: int) -> list[Row]:
             with torch.no_grad():
                 rnn(xt)
 
-        def torch_dense_train(rnn=rnn, xt=xt, yt=yt, readout=readout, c=torch.as_tensor(c)):
+        def torch_dense_train(rnn=rnn, xt=xt, yt=yt, readout=readout, c=torch.tensor(c)):
             rnn.zero_grad()
             readout.grad = None
             loss = ((rnn(xt)[0] @ readout + c - yt) ** 2).mean()
