@@ -59,6 +59,7 @@ from ._kernels.backward import readout_grads, relax_vjp
 from .arrays import prepare
 from .errors import raise_if_nonfinite
 from .gradients import Gradients, clip_norm
+from .implicit import ORDERED_SOLVERS, FillOrder
 from .inputs import make_signal
 from .jacobians import local_jacobians
 from .losses import LOSSES
@@ -217,9 +218,9 @@ def _check_t_eval(t_eval, times: np.ndarray, dt: float) -> None:
 class _Forward:
     """The forward pass: dense output by piece, states and outputs at the target times."""
 
-    def __init__(self, system, pieces, states, outputs, xs, counts, form, solver):
+    def __init__(self, system, pieces, states, outputs, xs, counts, form, solver, fill_order):
         self.system, self.pieces, self.states, self.outputs, self.xs = system, pieces, states, outputs, xs
-        self.counts, self.form, self.solver = counts, form, solver
+        self.counts, self.form, self.solver, self.fill_order = counts, form, solver, fill_order
         self.starts = np.array([a for a, _, _ in pieces])
         self.n_steps = sum(len(sol.ts) - 1 for _, _, sol in pieces)
         self.dense_bytes = sum(sum(getattr(i, "Q", np.empty(0)).nbytes + getattr(i, "y_old", np.empty(0)).nbytes
@@ -263,7 +264,7 @@ def _forward(net, drive, dt, method, jacobian, rtol, atol, options, n_threads, n
         raise SolverError(f"solve_ivp ({method}) failed in the forward pass at t = {where:g}: {why.rstrip('.')}"
                           f"{_largest_state(net, states[-1])}")
     counts = {key: counts[key] for key in ("nfev", "njev", "nlu")}
-    return _Forward(system, pieces, states, outputs, xs, counts, form, solver)
+    return _Forward(system, pieces, states, outputs, xs, counts, form, solver, kwargs.get("fill_order"))
 
 
 class _AdjointSystem:
@@ -342,8 +343,6 @@ def _backward_solver(method: str):
     small changes of its step, incomplete where they suffice)."""
     import scipy.integrate
 
-    from .implicit import ORDERED_SOLVERS
-
     return ORDERED_SOLVERS.get(method) or getattr(scipy.integrate, method)
 
 
@@ -390,6 +389,8 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     for name, tol in (("rtol", rtol), ("atol", atol)):  # lambda is laid out as the forward state
         kwargs[name] = tol if np.ndim(tol) == 0 else tolerance_layout(tol, n, batch, system.neuron_major, name)
     solver_class = _backward_solver(method)
+    if solver_class in ORDERED_SOLVERS.values():  # -J^T: the forward's pattern transposed, its order serves
+        kwargs["fill_order"] = FillOrder() if fwd.fill_order is None else fwd.fill_order
     nodes, weights = np.polynomial.legendre.leggauss(GAUSS_NODES[method])
     nodes, weights = (nodes + 1.0) / 2.0, weights / 2.0  # on [0, 1]
     quad = np.zeros(adj.size - m)  # the weights', biases', taus' (and a GRU network's gate) quadratures
@@ -439,8 +440,6 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
                               f"{(k + 1) * dt:g}{_largest_adjoint(net, system, solver.y, m)}")
         lam = system.state(solver.y)
         quad += piece
-        if getattr(solver, "fill_order", None) is not None:  # the next piece's -J^T has the same pattern
-            kwargs["fill_order"] = solver.fill_order
         if diagnostics:
             edge_grad[k] = jw + piece[:ne]
     g_weight += quad[:ne]

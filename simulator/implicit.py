@@ -29,7 +29,7 @@ from scipy.integrate import BDF, Radau
 from scipy.sparse import issparse
 from scipy.sparse.linalg import spilu, splu
 
-__all__ = ["ORDERED_SOLVERS", "factorise", "OrderedLU"]
+__all__ = ["ORDERED_SOLVERS", "FillOrder", "factorise", "OrderedLU"]
 
 _NO_PIVOTING = {"diag_pivot_thresh": 0.0, "options": {"SymmetricMode": True}}
 #: BDF's incomplete factorisations, tried in turn: entries below the drop
@@ -86,29 +86,41 @@ def factorise(A, order: np.ndarray | None, incomplete: bool = False):
     return OrderedLU(splu(B, permc_spec="NATURAL", **_NO_PIVOTING), order), order
 
 
+class FillOrder:
+    """The fill-reducing order of one sparsity pattern (None until a
+    factorisation has found it), shared by the solvers of consecutive pieces
+    of a piecewise problem: each piece after the first starts with an
+    incomplete factorisation in that order instead of a complete one and a
+    new minimum-degree search (25-70 ms each on the stiff small-world
+    network, N = 2,000). The order of ``I - c J`` serves ``I - c J^T`` too
+    (it is found on ``A + A^T``)."""
+
+    def __init__(self):
+        self.order: np.ndarray | None = None
+
+
 class _OrderedFactorisation:
     """Mixin over SciPy's BDF and Radau: `factorise` for a sparse Jacobian
     (incomplete where the class says `INCOMPLETE`). Takes the extra keyword
-    ``order``: a fill-reducing order found by an earlier solver on the same
-    pattern (its `order`), so that one solving the next piece of a piecewise
-    problem does not search again and starts with an incomplete factorisation."""
+    ``fill_order``, a `FillOrder` that the solvers of a piecewise problem
+    share."""
 
     INCOMPLETE = False
 
-    def __init__(self, *args, fill_order: np.ndarray | None = None, **kwargs):
+    def __init__(self, *args, fill_order: FillOrder | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._shared = FillOrder() if fill_order is None else fill_order
         if issparse(self.J):
-            self._order = fill_order
             self.lu = self._factorise
 
     @property
     def fill_order(self) -> np.ndarray | None:
         """The fill-reducing order of the sparse systems (None: none found yet, or a dense Jacobian)."""
-        return getattr(self, "_order", None)
+        return self._shared.order
 
     def _factorise(self, A):
         self.nlu += 1
-        factor, self._order = factorise(A, self._order, self.INCOMPLETE)
+        factor, self._shared.order = factorise(A, self._shared.order, self.INCOMPLETE)
         return factor
 
 

@@ -352,11 +352,13 @@ def _jacobian(system: _System, method: str, jacobian: str, t0: float, y0: np.nda
 
 def _solver_class(system: _System, method: str, form: str, kwargs: dict):
     """SciPy's method, or the subclass that runs it: factorisations in a
-    fill-reducing order and reused (`simulator.implicit`), or every step
+    fill-reducing order (found once, `kwargs`'s ``fill_order``) and reused
+    (`simulator.implicit`), or every step
     compiled (`simulator.explicit`, which adds its ``stepper`` to `kwargs`)."""
     if (form == "sparse" and method == "Radau") or (form != "none" and method == "BDF"):
-        from .implicit import ORDERED_SOLVERS
+        from .implicit import ORDERED_SOLVERS, FillOrder
 
+        kwargs["fill_order"] = FillOrder()  # shared by the pieces: one search for the pattern's order
         return ORDERED_SOLVERS[method]
     if method in COMPILED and system.dtype == np.float64 and system.n * system.batch and system.gates is None:
         from .explicit import COMPILED_SOLVERS, Stepper
