@@ -38,7 +38,7 @@ c`` to ``y_j`` and ``a (1 - Z_j)(P_j - y_j) c`` to the rate (`pull_stage`);
 exponential Euler, ``h' = e h + (1 - e) P_0`` with ``e = exp(-rate (1 -
 Z_0))``, likewise. Each stage's ``P`` and ``Z`` cotangents then go back to
 its state and the parameters (`gated_relax_vjp`) as in the discrete
-`gated.bptt_gated`::
+`gated_backward.bptt_gated`::
 
     d_in = dP phi'(p),  d_rec = d_in r,  d_r = d_in rho sigma'(r),
     d_z = dZ sigma'(z)              (plain: d_in = d_rec = dP phi'(a))
@@ -121,7 +121,7 @@ def gated_relax_vjp(w, wt, g, s, xk, dP, dZ, ds, D,
     D : ndarray, shape (4, n_neurons, batch)
         Scratch: each neuron's d_in, d_rec, d_r, d_z.
     g_weight, g_bias, step_abs, k
-        As in `gated.bptt_gated`, and the step.
+        As in `gated_backward.bptt_gated`, and the step.
     g_gate : ndarray, shape (3, n_hidden_slots)
         Gate weights' gradients (rows r, z; row 2 unused by GRU neurons).
     g_gbias : ndarray, shape (3, n_neurons)
