@@ -11,8 +11,12 @@
 2. What a GRU step costs against a plain tanh step of the same wiring
    (forward and BPTT). Target: <= 3.5x.
 3. Fully connected GRU and LSTM networks (`tp.gru` / `tp.lstm`, N = 256,
-   8 inputs, batch 32) against ``torch.nn.GRU`` / ``nn.LSTM`` (no grad,
-   states checked equal first). Target: forward >= 0.67x torch.
+   8 inputs, batch 32: the dense BLAS path) against ``torch.nn.GRU`` /
+   ``nn.LSTM`` + a linear readout: the forward pass (no grad) and training
+   (forward + backward of an MSE against autograd); states and losses
+   checked equal first. Targets: forward >= 0.67x torch (issue 17),
+   training >= 1.0x (issue 21). Run with ``OPENBLAS_NUM_THREADS=1
+   NUMBA_NUM_THREADS=1`` for one thread each side.
 
 Each figure is the median of rounds that alternate the two ways; the
 interquartile range of the per-round ratios and the load average are
@@ -112,11 +116,16 @@ def gru_vs_plain(n: int, batch: int, steps: int, repeats: int) -> None:
 
 
 def dense_vs_torch(torch, unit: str, n: int, batch: int, steps: int, repeats: int) -> None:
+    """A fully connected network of `unit` neurons (the dense BLAS path)
+    against torch.nn.GRU / LSTM + a linear readout: the forward pass, and
+    forward + backward of the MSE (training) against torch autograd."""
     build = tp.gru if unit == "gru" else tp.lstm
     net = sim.compile(build(8, n, 8, seed=0))
     rnn, V, c = torch_dense(unit, net, torch)
-    x = np.random.default_rng(3).normal(size=(steps, batch, 8))
-    xt = torch.as_tensor(x)
+    readout, bias = torch.tensor(V.T, requires_grad=True), torch.tensor(c)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(steps, batch, 8)), rng.normal(size=(steps, batch, 8))
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
     with torch.no_grad():
         seq, _ = rnn(xt)
     res = sim.run(net, x)
@@ -127,10 +136,21 @@ def dense_vs_torch(torch, unit: str, n: int, batch: int, steps: int, repeats: in
         with torch.no_grad():
             rnn(xt)
 
-    ours, theirs = rounds([lambda: sim.run(net, x), torch_once], repeats)
-    print(f"  {unit.upper():<4} N={n} batch {batch}: {1e3 * statistics.median(ours):8.1f} vs "
-          f"{1e3 * statistics.median(theirs):8.1f} ms for {steps} steps {ratio_text(theirs, ours)}   {load()}",
-          flush=True)
+    def torch_train():
+        rnn.zero_grad()
+        readout.grad = None
+        loss = ((rnn(xt)[0] @ readout + bias - yt) ** 2).mean()
+        loss.backward()
+        return loss.item()
+
+    if abs(sim.bptt(net, x, y)[0] - torch_train()) > 1e-10:
+        raise AssertionError(f"dense {unit} loss differs from torch's")
+    ours, theirs, ours_b, theirs_b = rounds([lambda: sim.run(net, x), torch_once, lambda: sim.bptt(net, x, y),
+                                             torch_train], repeats)
+    print(f"  {unit.upper():<4} N={n} batch {batch}: forward {1e3 * statistics.median(ours):7.1f} vs "
+          f"{1e3 * statistics.median(theirs):7.1f} ms {ratio_text(theirs, ours)}   training "
+          f"{1e3 * statistics.median(ours_b):7.1f} vs {1e3 * statistics.median(theirs_b):7.1f} ms "
+          f"{ratio_text(theirs_b, ours_b)}   {load()}", flush=True)
 
 
 def main() -> None:
@@ -159,7 +179,9 @@ def main() -> None:
             for batch in (1, 32):
                 gru_vs_plain(n, batch, steps, repeats)
     if torch is not None and 3 in args.only:
-        print(f"3. fully connected, N = 256, 8 inputs, batch 32, T = {steps}: graphrnn vs torch.nn (forward)")
+        print(f"3. fully connected, N = 256, 8 inputs, batch 32, T = {steps}: graphrnn vs torch.nn, forward and "
+              "forward + backward of an MSE (>1: graphrnn faster; BLAS threads: OPENBLAS_NUM_THREADS="
+              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})")
         for unit in ("gru", "lstm"):
             dense_vs_torch(torch, unit, 256, 32, steps, repeats)
     print(load())
