@@ -216,9 +216,12 @@ def hidden_rows(ptr, index,
 
     ``dh = V^T dz + W^T da_next`` and ``da = dh * phi'`` for these neurons
     (over their out-edges), then what step t adds to the gradients of their
-    in-edges (``da h^T``, ``da x^T``, ``da yhat^T``) and to their biases.
-    No neuron's values depend on another's, so chunks of neurons run on
-    threads without write conflicts.
+    in-edges (``da h^T``, ``da x^T``, ``da yhat^T``) and to their biases:
+    at batch 1 (without the per-step edge record) neuron by neuron while its
+    ``da`` is at hand, else slot by slot over the batch. No neuron's values
+    depend on another's, so chunks of neurons run on threads without write
+    conflicts. Sums run in the state's dtype (a float32 network accumulates
+    in float32, as torch does).
 
     Parameters
     ----------
@@ -247,25 +250,35 @@ def hidden_rows(ptr, index,
     """
     lo, hi = np.uint64(lo), np.uint64(hi)
     nb = h.shape[1]
-    if nb == 1:
+    if nb == 1 and step_abs.shape[0] == 0:  # each neuron's in-edge gradients while its da is in a register
+        zero = np.zeros(1, dtype=h.dtype)[0]
         for j in range(lo, hi):
-            v = (add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, 0, 0.0)
-                 + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da_next, 0, 0.0))
+            v = (add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, 0, zero)
+                 + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da_next, 0, zero))
             dh[j, 0] = v
             da[j, 0] = v * slope(codes[j], hn[j, 0])
-    else:  # the same sums slot by slot, each over the contiguous batch
-        to_out = np.empty(nb, dtype=h.dtype)  # float32 sums for a float32 network, as torch's
-        back = np.empty(nb, dtype=h.dtype)
-        for j in range(lo, hi):
-            code = codes[j]
-            to_out[:] = 0.0
-            back[:] = 0.0
-            add_segment_batch(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, to_out)
-            add_segment_batch(out_ptr, out_index, out_weight, j, HIDDEN, da_next, back)
-            for b in range(nb):
-                v = to_out[b] + back[b]
-                dh[j, b] = v
-                da[j, b] = v * slope(code, hn[j, b])
+            d = da[j, 0]
+            for k in range(ptr[j, HIDDEN], ptr[j, INPUT]):
+                g_weight[k] += d * h[index[k], 0]
+            for k in range(ptr[j, INPUT], ptr[j, FED]):
+                g_weight[k] += d * xt[index[k], 0]
+            for k in range(ptr[j, FED], ptr[j, FED + 1]):
+                g_weight[k] += d * yhat[index[k], 0]
+            g_bias[j] += d
+        return
+    # a batch (or the per-step edge record): the same sums slot by slot, each over the contiguous batch
+    to_out = np.empty(nb, dtype=h.dtype)  # float32 sums for a float32 network, as torch's
+    back = np.empty(nb, dtype=h.dtype)
+    for j in range(lo, hi):
+        code = codes[j]
+        to_out[:] = 0.0
+        back[:] = 0.0
+        add_segment_batch(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, to_out)
+        add_segment_batch(out_ptr, out_index, out_weight, j, HIDDEN, da_next, back)
+        for b in range(nb):
+            v = to_out[b] + back[b]
+            dh[j, b] = v
+            da[j, b] = v * slope(code, hn[j, b])
     in_edge_grads(ptr, index, da, h, xt, yhat, g_weight, g_bias, step_abs, t, lo, hi)
 
 
