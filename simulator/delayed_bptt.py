@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels.delayed import run_delayed_serial
+from . import threads
+from ._kernels.delayed import run_delayed_parallel, run_delayed_serial
 from ._kernels.delayed_backward import bptt_delayed
 from ._kernels.delayed_gated import bptt_gated_delayed, run_gated_delayed_steps
 from .errors import NonFiniteError
@@ -28,6 +29,7 @@ from .units import GATE_NAMES
 __all__ = ["delayed_gradients", "gated_delayed_gradients", "history_depth"]
 
 _FROM_HIDDEN = (0, 3)  # edge kinds W (hidden -> hidden) and V (hidden -> output)
+_FED = 2  # edge kind F (output -> hidden)
 
 
 def history_depth(net: Network) -> int:
@@ -71,51 +73,60 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
     NonFiniteError
         When the forward pass overflows.
     """
-    w, sched = net.wiring(), net.schedule()
+    w, wt, sched = net.wiring(), net.wiring_t(), net.schedule()
     T, batch, n = drive.n_steps, drive.batch, net.n_neurons
     dtype = net.dtype
     depth = history_depth(net)
+    ahead = max(depth, int(net.delay[net.edge_kind == _FED].max(initial=0)))
+    lay = net.layout
+    out_delay = np.ascontiguousarray(net.delay[lay.hidden_out.edge])
+    fed_delay = np.ascontiguousarray(net.delay[lay.fed_out.edge])
     starts = list(range(0, T, segment)) or [0]
     rows = min(depth + segment, T) + 1
     states = np.empty((rows, n, batch), dtype=dtype)
     outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
     fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
     befores = []  # each segment's history: states base .. t0
+    n_threads, timed = threads.timed_call(("bptt", np.dtype(dtype).str, "delayed"), (net.n_edges + n) * batch, T)
 
-    def forward(t0: int, t1: int) -> int:
+    def forward(t0: int, t1: int, n_chunks: int) -> int:
         base = max(0, t0 + 1 - depth)
         states[:t0 - base + 1] = befores[starts.index(t0)]
-        return run_delayed_serial(w, sched, drive.x, states, base, outputs, fed, teacher, t0, t1)
+        args = (w, sched, drive.x, states, base, outputs, fed, teacher, t0, t1)
+        return run_delayed_parallel(*args, n_chunks) if n_chunks else run_delayed_serial(*args)
 
-    bad = -1
-    history = drive.h0[None]
-    for t0 in starts:
-        t1 = min(T, t0 + segment)
-        befores.append(history)
-        bad = max(bad, forward(t0, t1))
-        base_next = max(0, t1 + 1 - depth)
-        history = states[base_next - max(0, t0 + 1 - depth):t1 - max(0, t0 + 1 - depth) + 1].copy()
-    if bad >= 0 or not np.isfinite(outputs).all():
-        raise NonFiniteError("the forward pass overflowed to inf/NaN")
-    value, gy = LOSSES[loss](outputs, y_targets)
-    g_y = np.array(gy, dtype=dtype, order="C")
-    g_weight = np.zeros(net.n_edges, dtype=dtype)
-    g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
-    dh_norm = np.empty(T + 1, dtype=np.float64)
-    step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
-    g_states = np.empty_like(states)
-    carry = np.zeros((0, n, batch), dtype=dtype)
-    for t0 in reversed(starts):
-        t1 = min(T, t0 + segment)
-        base = max(0, t0 + 1 - depth)
-        if len(starts) > 1:
-            forward(t0, t1)
-        g_states[:] = 0.0
-        g_states[t1 - base + 1 - carry.shape[0]:t1 - base + 1] = carry
-        bptt_delayed(w, sched, drive.x, states, base, outputs, fed, teacher, truncate, t0, t1,
-                     g_states, g_y, g_weight, g_bias, dh_norm, step_abs)
-        carry = g_states[:t0 - base + 1].copy()
-    g_h0 = carry[0]
+    with threads.using(n_threads, n) as n_chunks:
+        bad = -1
+        history = drive.h0[None]
+        for t0 in starts:
+            t1 = min(T, t0 + segment)
+            befores.append(history)
+            bad = max(bad, forward(t0, t1, n_chunks))
+            base_next = max(0, t1 + 1 - depth)
+            history = states[base_next - max(0, t0 + 1 - depth):t1 - max(0, t0 + 1 - depth) + 1].copy()
+        if bad >= 0 or not np.isfinite(outputs).all():
+            raise NonFiniteError("the forward pass overflowed to inf/NaN")
+        value, gy = LOSSES[loss](outputs, y_targets)
+        g_y = np.array(gy, dtype=dtype, order="C")
+        g_weight = np.zeros(net.n_edges, dtype=dtype)
+        g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
+        g_h0 = np.empty((n, batch), dtype=dtype)
+        dh_norm = np.empty(T + 1, dtype=np.float64)
+        step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
+        delta = np.zeros((min(segment, T) + ahead, n, batch), dtype=dtype)
+        dz = np.zeros((T + ahead, net.n_outputs, batch), dtype=dtype)
+        carry = np.zeros((ahead, n, batch), dtype=dtype)  # the errors of the steps after a segment
+        for t0 in reversed(starts):
+            t1 = min(T, t0 + segment)
+            base = max(0, t0 + 1 - depth)
+            if len(starts) > 1:
+                forward(t0, t1, n_chunks)
+            delta[t1 - t0:t1 - t0 + ahead] = carry
+            bptt_delayed(w, wt, sched, out_delay, fed_delay, drive.x, states, base, outputs, fed, teacher, g_y,
+                         truncate, t0, t1, delta[:t1 - t0 + ahead], dz, g_weight, g_bias, g_h0, dh_norm, step_abs,
+                         n_chunks or None)
+            carry = delta[:ahead].copy()
+    timed()
     dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
     order = net.layout.slot_edges
     g_weight[order] = g_weight.copy()

@@ -101,6 +101,50 @@ def test_checkpointed_gradients_equal_the_whole_history_bit_for_bit(checkpoint, 
         np.testing.assert_array_equal(parts.diagnostics[name], whole.diagnostics[name], err_msg=name)
 
 
+@pytest.mark.parametrize("batch", [(), (3,)])
+def test_threaded_passes_give_the_one_thread_gradients_bit_for_bit(monkeypatch, batch):
+    """150 neurons (levels long enough for threads), delays 0..4, feedback
+    of delay 2 and 0: the threaded forward and backward passes give the
+    one-thread loss, gradients and diagnostics exactly, teacher-forced and
+    truncated, checkpointed or not."""
+    import numba
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("Numba has one thread")
+    G = nx.DiGraph()
+    rng = np.random.default_rng(5)
+    n = 150
+    G.add_nodes_from(["in0", "in1"], role="input")
+    G.add_nodes_from(["out0", "out1"], role="output")
+    for i in range(n):
+        for j in rng.choice(n, 6, replace=False):
+            G.add_edge(int(j), i, weight=rng.normal(0, 0.4), delay=int(rng.integers(1, 5)))
+        G.add_edge(f"in{i % 2}", i, weight=rng.normal(), delay=int(rng.integers(0, 3)))
+        G.add_edge(i, f"out{i % 2}", weight=rng.normal(0, 0.2), delay=int(rng.integers(0, 3)))
+    for i in range(0, n, 2):  # a same-step edge into every odd neuron: two levels of 75
+        G.add_edge(i, i + 1, weight=0.3, delay=0)
+        if G.has_edge(i + 1, i):
+            G.edges[i + 1, i]["delay"] = 1
+    G.add_edge("out0", 3, weight=0.5, delay=2)
+    G.add_edge("out1", 4, weight=-0.5, delay=0)
+    for u in list(G.predecessors("out1")):  # out1 read at the same step: it reads only earlier steps
+        if G.nodes[u].get("role") != "input":
+            G.edges[u, "out1"]["delay"] = 1
+    net, x, targets, h0 = _problem(G, T=9, batch=batch, seed=4)
+    assert (np.diff(net.schedule().level_ptr) >= 64).sum() >= 2
+    kwargs = dict(h0=h0, teacher_forcing=True, truncate=4, return_diagnostics=True)
+    loss, one = sim.bptt(net, x, targets, **kwargs)
+    monkeypatch.setattr(sim.threads, "timed_call", lambda kind, work, n_steps: (numba.get_num_threads(), lambda: None))
+    for checkpoint in (None, 2):
+        loss_t, threaded = sim.bptt(net, x, targets, checkpoint=checkpoint, **kwargs)
+        assert loss_t == loss
+        for name in ("weight", "bias", "h0"):
+            np.testing.assert_array_equal(getattr(threaded, name), getattr(one, name), err_msg=name)
+        for name in ("dh_norm", "edge_grad"):
+            np.testing.assert_array_equal(threaded.diagnostics[name], one.diagnostics[name], err_msg=name)
+    assert np.abs(one.weight).max() > 0
+
+
 def test_long_delays_match_central_differences():
     net, x, targets, h0 = _problem(_long_delay_graph(), T=9, seed=8)
     _, grads = sim.bptt(net, x, targets, h0=h0, checkpoint=2)

@@ -24,9 +24,14 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-from .activations import activate
+from .activations import activate, activate_rows
 from .forward import chunk_bounds
 from .types import FED, HIDDEN, INPUT
+
+
+#: Levels of fewer nodes run on the calling thread: a parallel region costs
+#: more than their work (the outputs' level, mostly).
+MIN_PARALLEL_LEVEL = 64
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -70,17 +75,59 @@ def unpack(w, sched):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order, lo, hi, t,
+def history_offsets(ptr, index, delay, n):
+    """Where each hidden-source slot of an in-edge table reads, relative to
+    the reader's own row: ``index[k] - delay[k] * n`` (int64, one per slot;
+    0 in the other segments), so that slot k of a step whose new state is
+    row ``r`` of a C-contiguous history reads ``flat[(r * n + offset[k]) * batch + b]``;
+    and the longest delay of those slots (0 without any)."""
+    offset = np.zeros(index.shape[0], dtype=np.int64)
+    reach = 0
+    for r in range(ptr.shape[0]):
+        for k in range(ptr[r, HIDDEN], ptr[r, HIDDEN + 1]):
+            offset[k] = np.int64(index[k]) - delay[k] * n
+            reach = max(reach, delay[k])
+    return offset, reach
+
+
+@njit(cache=CACHE, error_model="numpy")
+def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
+                 offset, reach, uniform,
+                 order, lo, hi, t,
                  x, states, base, outputs, fed, teacher):
     """Evaluate the nodes ``order[lo:hi]`` (hidden neuron i < n_neurons,
-    else output ``i - n_neurons``) at step `t`, writing ``states[t + 1 - base]``
-    (``states[0]`` holds time `base`) and ``outputs[t]`` (and ``fed[t]``
-    under teacher forcing).
+    else output ``i - n_neurons``), all of one level, at step `t`, writing
+    ``states[t + 1 - base]`` (``states[0]`` holds time `base`) and
+    ``outputs[t]`` (and ``fed[t]`` under teacher forcing).
 
-    The arrays are `unpack`'s, one by one (a parallel loop body may only
-    see arrays); the loop over the nodes is here, not in a helper called per
-    node: Numba keeps reference-count updates around every call of an
-    inlined helper that takes arrays and branches (about 15 ns each).
+    Parameters
+    ----------
+    hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o : ndarray
+        `unpack`'s arrays, one by one (a parallel loop body may only see
+        arrays).
+    offset : ndarray of int64
+        `history_offsets` of the hidden neurons' in-edge table.
+    reach : int
+        The longest delay of a hidden source (`history_offsets`): from step
+        ``reach - 1`` on no read reaches before h0, and the hidden sums
+        read through `offset` without a check.
+    uniform : int
+        The activation code every hidden neuron shares, or -1
+        (``Wiring.uniform_h``): the level's sums then go through
+        `activations.activate_rows` in one vectorised block.
+    order : ndarray of int64
+        The schedule's order.
+    lo, hi : int
+        The nodes, ``order[lo:hi]``: none of them may read another through
+        a delay-0 edge (the values are written after all the sums).
+    t : int
+        The step.
+    x, states, base, outputs, fed, teacher
+        As in `run_delayed_serial` (`states` C-contiguous).
+
+    The loop over the nodes is here, not in a helper called per node: Numba
+    keeps reference-count updates around every call of an inlined helper
+    that takes arrays and branches (about 15 ns each).
 
     Returns
     -------
@@ -89,35 +136,70 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, o
     """
     n = states.shape[1]
     nb = states.shape[2]
-    acc = np.empty(nb, dtype=states.dtype)
+    pre = np.zeros((hi - lo, nb), dtype=states.dtype)
+    flat = states.reshape(states.size)
+    direct = t + 1 >= reach
+    row = (t + 1 - base) * n  # the new state's row, in neurons from the start of `states`
     forced = teacher.shape[0] > 0
-    bad = 0
     for k in range(lo, hi):
         node = order[k]
+        p = k - lo
         if node < n:
+            if direct and nb == 1:  # one running sum per segment in a register, no checks
+                total = 0.0
+                for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
+                    total += hw[q] * flat[row + offset[q]]
+                acc = bias_h[node] + total
+                total = 0.0
+                for q in range(hp[node, INPUT], hp[node, INPUT + 1]):
+                    s = t - hd[q]
+                    if s >= 0:
+                        total += hw[q] * x[s, hx[q], 0]
+                acc += total
+                total = 0.0
+                for q in range(hp[node, FED], hp[node, FED + 1]):
+                    s = t - hd[q]
+                    if s >= 0:
+                        total += hw[q] * fed[s, hx[q], 0]
+                pre[p, 0] = acc + total
+                continue
             for b in range(nb):
-                acc[b] = bias_h[node]
-            add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, acc)
-            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, acc)
-            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, acc)
-            code = act_h[node]
-            for b in range(nb):
-                v = activate(code, acc[b])
-                states[t + 1 - base, node, b] = v
-                bad += not abs(v) < np.inf
+                pre[p, b] = bias_h[node]
+            if direct:  # slot by slot over the contiguous batch
+                for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
+                    c = hw[q]
+                    at = (row + offset[q]) * nb
+                    for b in range(nb):
+                        pre[p, b] += c * flat[at + b]
+            else:
+                add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, pre[p])
+            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, pre[p])
+            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, pre[p])
         else:
             o = node - n
+            acc_o = pre[p]
             for b in range(nb):
-                acc[b] = bias_o[o]
-            add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc)
-            add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc)
+                acc_o[b] = bias_o[o]
+            add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc_o)
+            add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc_o)
             code = act_o[o]
             for b in range(nb):
-                v = activate(code, acc[b])
+                v = activate(code, acc_o[b])
                 outputs[t, o, b] = v
                 if forced:
                     target = teacher[t, o, b]
                     fed[t, o, b] = target if target == target else v
+    if uniform >= 0:
+        activate_rows(act_h, uniform, pre, 0, hi - lo)
+    bad = 0
+    for k in range(lo, hi):
+        node = order[k]
+        if node < n:
+            code = act_h[node]
+            for b in range(nb):
+                v = pre[k - lo, b] if uniform >= 0 else activate(code, pre[k - lo, b])
+                states[t + 1 - base, node, b] = v
+                bad += not abs(v) < np.inf
     return bad
 
 
@@ -131,7 +213,7 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
     sched : Schedule
         Per-slot delays and the levels of a step.
     x : ndarray, shape (n_steps, n_inputs, batch)
-    states : ndarray, shape (n_rows, n_neurons, batch)
+    states : ndarray, shape (n_rows, n_neurons, batch), C-contiguous
         The history from time `base`: row ``r`` holds ``states[base + r]``
         of the run (the whole history with `base` 0: h0 first); the rows
         the steps read are filled on entry, those of steps ``start:stop``
@@ -156,12 +238,15 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
         The first ``t`` with a non-finite value in ``states[t]``, or -1.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    order = sched.order
+    offset, reach = history_offsets(hp, hx, hd, states.shape[1])
+    order, level_ptr = sched.order, sched.level_ptr
     first_bad = -1
     for t in range(start, stop):
-        # the levels in turn: the order lists them one after the other
-        bad = update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order,
-                           0, order.shape[0], t, x, states, base, outputs, fed, teacher)
+        bad = 0
+        for lv in range(level_ptr.shape[0] - 1):
+            bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
+                                offset, reach, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1], t,
+                                x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1
     return first_bad
@@ -172,6 +257,8 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
     """`run_delayed_serial` with each level's nodes split into `n_chunks`
     contiguous chunks spread over threads."""
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
+    offset, reach = history_offsets(hp, hx, hd, states.shape[1])
+    uniform = w.uniform_h
     order, level_ptr = sched.order, sched.level_ptr
     first_bad = -1
     for t in range(start, stop):
@@ -179,10 +266,16 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
         for lv in range(level_ptr.shape[0] - 1):
             first = level_ptr[lv]
             n_level = level_ptr[lv + 1] - first
+            if n_level < MIN_PARALLEL_LEVEL:
+                bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
+                                    offset, reach, uniform, order, first, first + n_level, t,
+                                    x, states, base, outputs, fed, teacher)
+                continue
             for c in prange(n_chunks):
                 lo, hi = chunk_bounds(n_level, n_chunks, c)
-                bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order,
-                                    first + lo, first + hi, t, x, states, base, outputs, fed, teacher)
+                bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
+                                    offset, reach, uniform, order, first + lo, first + hi, t,
+                                    x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1
     return first_bad

@@ -1,20 +1,23 @@
 """Backpropagation through a discrete run with edge delays (design section 9).
 
-The forward step (`delayed.update_nodes`) evaluates the nodes of a step in
-the schedule's order; the backward step walks them in the reverse order,
-so that when a node's error is formed every reader of its value, at this
-step through delay-0 edges and at later steps through the others, has
-already sent its share back. With ``g_states[t + 1] = dL/dh_t`` and
-``g_y[t] = dL/dy_t`` (the loss's, plus what the feedback edges send back)::
+With ``da_i,t = dL/dh_i,t * phi_i'(h_i,t)`` and ``dz_o,t = dL/dy_o,t * g_o'(y_o,t)``,
+the error of a value is gathered from everything that read it: a hidden
+neuron j's state of step t was read, through each out-edge of delay d
+(target i, weight w), by step ``t + d``, so::
 
-    dz_o,t = g_y[t, o] * g_o'(y_o,t)          da_i,t = g_states[t + 1, i] * phi_i'(h_i,t)
+    dL/dh_j,t = sum_(j -> o, d) w dz_o,t+d + sum_(j -> i, d) w da_i,t+d
+    dL/dy_o,t = (the loss's) + [not forced] sum_(o -> i, d) w da_i,t+d
 
-and each in-slot k of the node (source j, delay d, weight w) adds
-``delta * s_j,t-d`` to its weight's gradient and ``delta * w`` to the
-error of what it read: ``g_states[max(t + 1 - d, 0), j]`` for a hidden
-source (h0 before the start), ``g_y[t - d, j]`` for a fed-back output
-(nothing where the teacher forced it, or before the start), nothing for
-an input.
+(nothing from steps after the run), and h0, read by the steps before each
+out-edge's delay, gathers ``w da_i,r`` over those steps r. Each in-slot k
+of a node (source j, delay d, weight w) adds ``delta * s_j,t-d`` to its
+weight's gradient. `bptt_delayed` walks each step's levels in reverse
+(`simulator.delays.Schedule`), so the readers through delay-0 edges are
+done first; the nodes of a level need nothing from one another, each
+gathers over its own out-edges and writes its own slots, so chunks of a
+level run on threads (`back_nodes_parallel`) with the one-thread sums.
+`pull_output` sends an output's error the other way, scattering over its
+in-slots (for the gated kernel).
 
 Truncation cuts every read whose source was produced in an earlier window
 than the reader: step t lies in window ``t // truncate``, a state read
@@ -28,11 +31,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import CACHE
 from .activations import slope
-from .types import FED, HIDDEN, INPUT
+from .delayed import MIN_PARALLEL_LEVEL, history_offsets
+from .forward import chunk_bounds
+from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -43,24 +48,19 @@ def crosses(truncate, produced, read):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def pull_node(ptr, index, weight, delay, r, first, has_fed, delta, t, x, states, base, fed, teacher,
-              truncate, g_states, g_y, g_weight, step_abs):
-    """Send ``delta`` (the node's error at step `t`, shape (batch,)) back
-    through the in-slots of row `r` (slots' gradients from ``first``):
-    the weights' gradients and the errors of the values read."""
+def pull_output(ptr, index, weight, delay, o, first, delta, t, x, states, base, truncate, g_states, g_weight,
+                step_abs):
+    """Send ``delta`` (output `o`'s error at step `t`, shape (batch,)) back
+    through its in-slots (row `o` of the outputs' in-edge table, slots'
+    gradients from ``first``): the weights' gradients and the errors of the
+    hidden states read (``g_states``, rows from time `base`)."""
     nb = delta.shape[0]
     record = step_abs.shape[0] > 0
-    forced = teacher.shape[0] > 0
-    for k in range(ptr[r, HIDDEN], ptr[r, HIDDEN + 1]):
+    for k in range(ptr[o, HIDDEN], ptr[o, HIDDEN + 1]):
         s = max(t + 1 - delay[k], 0)
         j = index[k]
         cut = crosses(truncate, s - 1, t)
         c = weight[k]
-        if nb == 1 and not record:  # the batch-1 loop without the inner one
-            g_weight[first + k] += delta[0] * states[s - base, j, 0]
-            if not cut:
-                g_states[s - base, j, 0] += delta[0] * c
-            continue
         total = 0.0
         for b in range(nb):
             total += delta[b] * states[s - base, j, b]
@@ -69,7 +69,7 @@ def pull_node(ptr, index, weight, delay, r, first, has_fed, delta, t, x, states,
         g_weight[first + k] += total
         if record:
             step_abs[t, first + k] += total
-    for k in range(ptr[r, INPUT], ptr[r, INPUT + 1]):
+    for k in range(ptr[o, INPUT], ptr[o, INPUT + 1]):
         s = t - delay[k]
         if s < 0:
             continue
@@ -80,38 +80,236 @@ def pull_node(ptr, index, weight, delay, r, first, has_fed, delta, t, x, states,
         g_weight[first + k] += total
         if record:
             step_abs[t, first + k] += total
-    if not has_fed:
-        return
-    for k in range(ptr[r, FED], ptr[r, FED + 1]):
-        s = t - delay[k]
-        if s < 0:
-            continue
-        j = index[k]
-        cut = crosses(truncate, s, t)
-        c = weight[k]
-        total = 0.0
-        for b in range(nb):
-            total += delta[b] * fed[s, j, b]
-            if not cut and not (forced and teacher[s, j, b] == teacher[s, j, b]):
-                g_y[s, j, b] += delta[b] * c
-        g_weight[first + k] += total
-        if record:
-            step_abs[t, first + k] += total
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_delayed(w, sched, x, states, base, outputs, fed, teacher, truncate, start, stop,
-                 g_states, g_y, g_weight, g_bias, dh_norm, step_abs):
+def out_offsets(ptr, index, delay, q, stride, offset):
+    """Fill ``offset[k] = index[k] + delay[k] * stride`` over segment `q` of
+    every row of an out-edge table: slot k of a source at step t reads its
+    target's error at step ``t + delay[k]``, ``flat[(t * stride + offset[k]) * batch + b]``
+    of a C-contiguous (steps, stride, batch) array."""
+    for r in range(ptr.shape[0]):
+        for k in range(ptr[r, q], ptr[r, q + 1]):
+            offset[k] = np.int64(index[k]) + delay[k] * stride
+
+
+@njit(cache=CACHE, error_model="numpy")
+def back_nodes(hp, hx, hd, offset, reach,
+               op, ox, od,
+               tp, tw, td, toff,
+               fp, fw, fd, foff,
+               act_h, act_o,
+               order, lo, hi, t, lim,
+               x, states, base, outputs, fed, teacher, gy_loss,
+               delta, start, dz, dh,
+               g_weight, g_bias, step_abs):
+    """The nodes ``order[lo:hi]``, all of one level, of backward step `t`:
+    each gathers the errors of the readers of its value (over its out-edges,
+    each at its own delay), forms its own error and adds its in-edges'
+    gradients. The readers ran later, or at this step in a later level, so
+    the nodes of a level need nothing from one another: chunks of them run
+    on threads without write conflicts.
+
+    Parameters
+    ----------
+    hp, hx, hd : ndarray
+        The hidden neurons' in-edge table (``Wiring.hidden``'s ptr and
+        index, the slots' delays).
+    offset : ndarray of int64
+        `delayed.history_offsets` of that table.
+    reach : int
+        The longest delay of its hidden slots (`delayed.history_offsets`).
+    op, ox, od : ndarray
+        The outputs' in-edge table, likewise.
+    tp, tw, td : ndarray
+        The hidden neurons' out-edge table (``Transposed.hidden``: ptr,
+        weight) and its slots' delays.
+    toff : ndarray of int64
+        Its `out_offsets`: part ``HIDDEN`` by n_neurons, ``TO_OUTPUT`` by n_outputs.
+    fp, fw, fd, foff : ndarray
+        The fed-back outputs' out-edge table (``Transposed.fed``: ptr,
+        weight), its delays and `out_offsets` (by n_neurons).
+    act_h, act_o : ndarray of int8
+        Activation codes.
+    order : ndarray of int64
+        The schedule's order.
+    lo, hi : int
+        The nodes, ``order[lo:hi]``.
+    t : int
+        The step.
+    lim : int
+        Under truncation, the longest delay over which an error still
+        travels back to step `t` (to the end of t's window); -1: none.
+    x, states, base, outputs, fed, teacher
+        As in `bptt_delayed`.
+    gy_loss : ndarray, shape (n_steps, n_outputs, batch)
+        ``dL/dy`` from the loss.
+    delta : ndarray, shape (n_rows, n_neurons, batch), C-contiguous
+        The hidden neurons' errors ``dL/da``, row ``s - start`` holding
+        step s: rows of later steps read, row ``t - start`` filled on
+        the nodes.
+    start : int
+        The step of ``delta[0]``.
+    dz : ndarray, shape (n_steps + ahead, n_outputs, batch), C-contiguous
+        The outputs' errors ``dL/dz`` by step (zeros after the run), row
+        `t` filled on the nodes.
+    dh : ndarray, shape (n_neurons, batch)
+        ``dL/dh_t`` filled on the nodes.
+    g_weight, g_bias, step_abs
+        As in `bptt_delayed`.
+    """
+    n, nb = states.shape[1], states.shape[2]
+    n_out = dz.shape[1]
+    first_out = hx.shape[0]
+    record = step_abs.shape[0] > 0
+    forced = teacher.shape[0] > 0
+    cutting = lim >= 0
+    d_flat = delta.reshape(delta.size)
+    z_flat = dz.reshape(dz.size)
+    s_flat = states.reshape(states.size)
+    d_row = (t - start) * n  # the rows of step t, in nodes from the arrays' starts
+    z_row = t * n_out
+    s_row = (t + 1 - base) * n
+    direct = t + 1 >= reach and not record
+    to_out = np.empty(nb, dtype=np.float64)
+    back = np.empty(nb, dtype=np.float64)
+    for k in range(lo, hi):
+        node = order[k]
+        if node < n:
+            j = node
+            to_out[:] = 0.0
+            back[:] = 0.0
+            if nb == 1:  # sums in registers
+                v_out = 0.0
+                for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
+                    if not cutting or td[q] <= lim:
+                        v_out += tw[q] * z_flat[z_row + toff[q]]
+                v_back = 0.0
+                for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                    if not cutting or td[q] <= lim:
+                        v_back += tw[q] * d_flat[d_row + toff[q]]
+                to_out[0], back[0] = v_out, v_back
+            else:  # slot by slot over the contiguous batch
+                for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
+                    if not cutting or td[q] <= lim:
+                        c, at = tw[q], (z_row + toff[q]) * nb
+                        for b in range(nb):
+                            to_out[b] += c * z_flat[at + b]
+                for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                    if not cutting or td[q] <= lim:
+                        c, at = tw[q], (d_row + toff[q]) * nb
+                        for b in range(nb):
+                            back[b] += c * d_flat[at + b]
+            code = act_h[j]
+            for b in range(nb):
+                v = to_out[b] + back[b]
+                dh[j, b] = v
+                da = v * slope(code, s_flat[(s_row + j) * nb + b])
+                d_flat[(d_row + j) * nb + b] = da
+                g_bias[j] += da
+            at_d = (d_row + j) * nb
+            if direct and nb == 1:
+                da = d_flat[at_d]
+                for q in range(hp[j, HIDDEN], hp[j, HIDDEN + 1]):
+                    g_weight[q] += da * s_flat[s_row + offset[q]]
+            else:
+                for q in range(hp[j, HIDDEN], hp[j, HIDDEN + 1]):
+                    # the state read: time t + 1 - delay, h0 before the start
+                    at = (s_row + offset[q]) * nb if direct else ((max(t + 1 - hd[q], 0) - base) * n + hx[q]) * nb
+                    total = 0.0
+                    for b in range(nb):
+                        total += d_flat[at_d + b] * s_flat[at + b]
+                    g_weight[q] += total
+                    if record:
+                        step_abs[t, q] += total
+            for q in range(hp[j, INPUT], hp[j, INPUT + 1]):
+                s = t - hd[q]
+                if s >= 0:
+                    total = 0.0
+                    for b in range(nb):
+                        total += d_flat[at_d + b] * x[s, hx[q], b]
+                    g_weight[q] += total
+                    if record:
+                        step_abs[t, q] += total
+            for q in range(hp[j, FED], hp[j, FED + 1]):
+                s = t - hd[q]
+                if s >= 0:
+                    total = 0.0
+                    for b in range(nb):
+                        total += d_flat[at_d + b] * fed[s, hx[q], b]
+                    g_weight[q] += total
+                    if record:
+                        step_abs[t, q] += total
+        else:
+            o = node - n
+            code = act_o[o]
+            for b in range(nb):
+                g = gy_loss[t, o, b]
+                if not (forced and teacher[t, o, b] == teacher[t, o, b]):
+                    total = 0.0
+                    for q in range(fp[o, 0], fp[o, 1]):
+                        if not cutting or fd[q] <= lim:
+                            total += fw[q] * d_flat[(d_row + foff[q]) * nb + b]
+                    g += total
+                dzv = g * slope(code, outputs[t, o, b])
+                dz[t, o, b] = dzv
+                g_bias[node] += dzv
+            for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
+                at = ((max(t + 1 - od[q], 0) - base) * n + ox[q]) * nb
+                total = 0.0
+                for b in range(nb):
+                    total += dz[t, o, b] * s_flat[at + b]
+                g_weight[first_out + q] += total
+                if record:
+                    step_abs[t, first_out + q] += total
+            for q in range(op[o, INPUT], op[o, INPUT + 1]):
+                s = t - od[q]
+                if s >= 0:
+                    total = 0.0
+                    for b in range(nb):
+                        total += dz[t, o, b] * x[s, ox[q], b]
+                    g_weight[first_out + q] += total
+                    if record:
+                        step_abs[t, first_out + q] += total
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def back_nodes_parallel(hp, hx, hd, offset, reach,
+                        op, ox, od,
+                        tp, tw, td, toff,
+                        fp, fw, fd, foff,
+                        act_h, act_o,
+                        order, first, n_level, t, lim,
+                        x, states, base, outputs, fed, teacher, gy_loss,
+                        delta, start, dz, dh,
+                        g_weight, g_bias, step_abs,
+                        n_chunks):
+    """`back_nodes` over the level ``order[first:first + n_level]``, in
+    `n_chunks` chunks spread over threads."""
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(n_level, n_chunks, c)
+        back_nodes(hp, hx, hd, offset, reach, op, ox, od, tp, tw, td, toff, fp, fw, fd, foff, act_h, act_o,
+                   order, first + lo, first + hi, t, lim, x, states, base, outputs, fed, teacher, gy_loss,
+                   delta, start, dz, dh, g_weight, g_bias, step_abs)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, fed, teacher, gy_loss, truncate,
+                 start, stop, delta, dz, g_weight, g_bias, g_h0, dh_norm, step_abs, n_chunks):
     """Backpropagate steps ``stop - 1`` down to `start` of a discrete run
     with delays; adds to the gradient arrays.
 
     Parameters
     ----------
     w : Wiring
+    wt : Transposed
+        The out-edge tables.
     sched : Schedule
-        Per-slot delays and the order of a step (`simulator.delays`).
+        Per-slot delays and the levels of a step (`simulator.delays`).
+    out_delay, fed_delay : ndarray of int64
+        The delays of the slots of ``wt.hidden`` and ``wt.fed``.
     x : ndarray, shape (n_steps, n_inputs, batch)
-    states : ndarray, shape (n_rows, n_neurons, batch)
+    states : ndarray, shape (n_rows, n_neurons, batch), C-contiguous
         The history from the run's state index `base` (row ``r`` is
         ``states[base + r]``), rows up to ``stop - base`` filled.
     base : int
@@ -122,52 +320,79 @@ def bptt_delayed(w, sched, x, states, base, outputs, fed, teacher, truncate, sta
         copy with the targets written in under teacher forcing).
     teacher : ndarray, shape (n_steps or 0, n_outputs, batch)
         The forced targets (NaN: not forced); 0 rows: none.
+    gy_loss : ndarray, shape (n_steps, n_outputs, batch)
+        ``dL/dy`` from the loss.
     truncate : int
         Window length of truncated BPTT (0: none); see the module text.
     start, stop : int
         The steps to backpropagate (a checkpointed segment, or the run).
-    g_states : ndarray, shape like `states`
-        ``dL/d states``, rows as `states`: in, what the later steps sent
-        back (zeros elsewhere); out, with these steps' shares added (row
-        ``start - base`` and before are not final: earlier steps add to them).
-    g_y : ndarray, shape (n_steps, n_outputs, batch)
-        ``dL/dy``: in, the loss's plus what later steps fed back.
+    delta : ndarray, shape (stop - start + ahead, n_neurons, batch), C-contiguous
+        The hidden neurons' errors ``dL/da`` by step from `start`, ``ahead``
+        the longest delay of an edge from a hidden neuron or a fed-back
+        output: in, rows ``stop - start`` on those of the steps after
+        (zeros after the run); out, rows ``0 .. stop - start - 1`` filled.
+    dz : ndarray, shape (n_steps + ahead, n_outputs, batch), C-contiguous
+        The outputs' errors by step: in, the rows after `stop` filled
+        (zeros after the run); out, rows ``start .. stop - 1`` filled.
     g_weight : ndarray, shape (n_edges,)
         In the slot order of ``w.hidden`` then ``w.outputs``.
     g_bias : ndarray, shape (n_neurons + n_outputs,)
+    g_h0 : ndarray, shape (n_neurons, batch)
+        Filled when `start` is 0: ``dL/dh0``, the errors of every read of
+        h0 (the steps before a slot's delay).
     dh_norm : ndarray, shape (n_steps + 1,)
         Row ``t + 1`` filled with the norm of ``dL/dh_t`` (all batch
         elements) for the steps t run.
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
         When it has rows: each edge's gradient contribution at each step,
         columns as `g_weight`.
+    n_chunks : int or None
+        None: one thread; else each level's nodes in this many chunks
+        spread over threads. Every sum runs in the same order either way,
+        so the results agree to the bit.
     """
+    hp, hx, hd, op, ox, od = w.hidden.ptr, w.hidden.index, sched.hidden, w.outputs.ptr, w.outputs.index, sched.outputs
+    tp, tx, tw = wt.hidden
+    fp, fx, fw = wt.fed
     n, nb = states.shape[1], states.shape[2]
-    order = sched.order
-    first_out = w.hidden.index.shape[0]
-    has_fed = fed.shape[1] > 0
-    delta = np.empty(nb, dtype=states.dtype)
+    n_out = dz.shape[1]
+    offset, reach = history_offsets(hp, hx, hd, n)
+    toff = np.empty(tx.shape[0], dtype=np.int64)
+    out_offsets(tp, tx, out_delay, HIDDEN, n, toff)
+    out_offsets(tp, tx, out_delay, TO_OUTPUT, n_out, toff)
+    foff = np.empty(fx.shape[0], dtype=np.int64)
+    out_offsets(fp, fx, fed_delay, 0, n, foff)
+    order, level_ptr = sched.order, sched.level_ptr
+    dh = np.zeros((n, nb), dtype=states.dtype)
     for t in range(stop - 1, start - 1, -1):
-        for k in range(order.shape[0] - 1, -1, -1):
-            node = order[k]
-            if node < n:
-                code = w.act_h[node]
-                for b in range(nb):
-                    delta[b] = g_states[t + 1 - base, node, b] * slope(code, states[t + 1 - base, node, b])
-                    g_bias[node] += delta[b]
-                pull_node(w.hidden.ptr, w.hidden.index, w.hidden.weight, sched.hidden, node, 0, has_fed, delta,
-                          t, x, states, base, fed, teacher, truncate, g_states, g_y, g_weight, step_abs)
+        lim = (t // truncate + 1) * truncate - 1 - t if truncate > 0 else -1
+        for lv in range(level_ptr.shape[0] - 2, -1, -1):
+            first, last = level_ptr[lv], level_ptr[lv + 1]
+            if n_chunks is None or last - first < MIN_PARALLEL_LEVEL:
+                back_nodes(hp, hx, hd, offset, reach, op, ox, od, tp, tw, out_delay, toff, fp, fw, fed_delay,
+                           foff, w.act_h, w.act_o, order, first, last, t, lim, x, states, base, outputs, fed,
+                           teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias, step_abs)
             else:
-                o = node - n
-                code = w.act_o[o]
-                for b in range(nb):
-                    delta[b] = g_y[t, o, b] * slope(code, outputs[t, o, b])
-                    g_bias[node] += delta[b]
-                pull_node(w.outputs.ptr, w.outputs.index, w.outputs.weight, sched.outputs, o, first_out, False,
-                          delta, t, x, states, base, fed, teacher, truncate, g_states, g_y, g_weight, step_abs)
+                back_nodes_parallel(hp, hx, hd, offset, reach, op, ox, od, tp, tw, out_delay, toff, fp, fw,
+                                    fed_delay, foff, w.act_h, w.act_o, order, first, last - first, t, lim, x, states,
+                                    base, outputs, fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias,
+                                    step_abs, n_chunks)
         total = 0.0
         for j in range(n):
             for b in range(nb):
-                v = g_states[t + 1 - base, j, b]
-                total += v * v
+                total += dh[j, b] * dh[j, b]
         dh_norm[t + 1] = math.sqrt(total)
+    if start > 0:
+        return
+    # h0 is read by the steps before each slot's delay, within the first window
+    for j in range(n):
+        for b in range(nb):
+            to_out = 0.0
+            for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
+                for r in range(out_delay[q] if truncate == 0 else min(out_delay[q], truncate)):
+                    to_out += tw[q] * dz[r, tx[q], b]
+            back = 0.0
+            for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                for r in range(out_delay[q] if truncate == 0 else min(out_delay[q], truncate)):
+                    back += tw[q] * delta[r, tx[q], b]
+            g_h0[j, b] = to_out + back

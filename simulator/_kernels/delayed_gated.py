@@ -23,7 +23,7 @@ from numba import njit
 from . import CACHE
 from .activations import activate, slope
 from .delayed import unpack, update_nodes
-from .delayed_backward import crosses, pull_node
+from .delayed_backward import crosses, pull_output
 from .gated import GRU, LSTM, REC_I, REC_R, unit_step
 from .types import FED, HIDDEN, INPUT
 
@@ -120,6 +120,7 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
         As `run_gated_delayed`'s.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
+    no_offset = np.zeros(0, dtype=np.int64)  # update_nodes evaluates outputs alone here
     order = sched.order
     n, nb = states.shape[1], states.shape[2]
     acc = np.empty((5, nb), dtype=states.dtype)
@@ -131,8 +132,8 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
         for k in range(order.shape[0]):
             i = order[k]
             if i >= n:
-                update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, order, k, k + 1, t,
-                             x, states, base, outputs, fed, teacher)
+                update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, no_offset, 0, -1,
+                             order, k, k + 1, t, x, states, base, outputs, fed, teacher)
                 continue
             delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci = g.unit[i], g.cell[i]
@@ -220,8 +221,8 @@ def bptt_gated_delayed(w, g, sched, x, states, cells, base, outputs, fed, teache
                 for b in range(nb):
                     out_delta[b] = g_y[t, o, b] * slope(act_o[o], outputs[t, o, b])
                     g_bias[i] += out_delta[b]
-                pull_node(op, ox, ow, od, o, first_out, False, out_delta, t, x, states, base, fed, teacher,
-                          truncate, g_states, g_y, g_weight, step_abs)
+                pull_output(op, ox, ow, od, o, first_out, out_delta, t, x, states, base, truncate, g_states, g_weight,
+                            step_abs)
                 continue
             delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci, act, gact = g.unit[i], g.cell[i], act_h[i], g.act[i]
