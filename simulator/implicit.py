@@ -160,6 +160,11 @@ class OrderedBDF(_OrderedFactorisation, BDF):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # SciPy allocates the differences with np.empty and sets rows 0 and 1: the first step's
+        # D[3] = d - D[2] subtracted whatever the memory held (overwritten before it is read, but
+        # where that was a signalling NaN, NumPy warned "invalid value encountered in subtract":
+        # now and then in a full test run, where warnings are errors, and in bench_adjoint's stiff run)
+        self.D[2:] = 0.0
         self._jacobian = (0, self.J)  # (version, J): the J the next system is built from
         if self.jac is not None:
             evaluate = self.jac

@@ -197,10 +197,6 @@ def test_diagnostics_and_clip():
     assert trained == pytest.approx(1e-3)
 
 
-# SciPy's BDF can hit inf - inf in a higher-order difference it keeps for an
-# order change (bdf.py, D[order + 2] = d - D[order + 1]); seen twice in full
-# runs, never alone. The loss check below still catches a training that fails.
-@pytest.mark.filterwarnings("ignore:invalid value encountered in subtract:RuntimeWarning")
 def test_train_with_bdf_lowers_the_loss():
     """`sim.train` with an adaptive method trains, taus included."""
     G, x, targets, h0 = problem("mse", False, False)

@@ -125,3 +125,26 @@ def test_bdf_keeps_factorisations_across_small_step_changes(form):
     assert ours.info["nlu"] < 0.8 * theirs.nlu
     np.testing.assert_allclose(ours.states, exact, atol=1e-5)
     np.testing.assert_allclose(theirs.y.T, exact, atol=1e-5)
+
+
+def test_bdf_differences_start_initialised(monkeypatch):
+    """SciPy's BDF allocates its differences with np.empty and fills two rows;
+    its first step subtracts the third. `OrderedBDF` zeroes the rest, so that
+    what the memory held (here: infs, as np.empty may give) never enters."""
+    from simulator.implicit import OrderedBDF
+
+    empty = np.empty
+
+    def held_infs(*args, **kwargs):
+        a = empty(*args, **kwargs)
+        if a.dtype.kind == "f":
+            a.fill(np.inf)
+        return a
+
+    monkeypatch.setattr(np, "empty", held_infs)
+    A = -_system(1.0, n=30)
+    solver = OrderedBDF(lambda t, y: A @ y, 0.0, np.ones(30), 1.0, jac=lambda t, y: A)
+    monkeypatch.undo()
+    assert np.all(solver.D[2:] == 0.0)
+    solver.step()
+    assert np.all(np.isfinite(solver.D[:4]))
