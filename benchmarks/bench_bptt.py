@@ -1,7 +1,7 @@
 """BPTT: `sim.bptt` (forward + backward) against PyTorch autograd on the same
 sparse graph, and against `torch.nn.RNN` on a dense Elman network.
 
-    python benchmarks/bench_bptt.py [--quick]
+    python benchmarks/bench_bptt.py [--quick] [--only sparse,dense,profile]
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_bptt.py   # BLAS on one thread, as torch
 
 
@@ -12,6 +12,13 @@ by the edge weights, ``index_add`` into the targets, ``tanh``; the loss is the
 same MSE on a linear readout. Each case first checks that the two losses and
 weight gradients agree (float64), then times forward + backward (medians of
 repeats, alternating) and measures peak RSS of each side in a fresh process.
+
+``profile``: where sparse BPTT's time goes (N = 1,000, in-degree 10, T = 200,
+batch 1 and 32, float64 and float32, one thread each side): ``sim.run``, the
+forward kernel alone, the backward kernel alone (`bptt_discrete` on a
+recorded history), ``sim.bptt`` and torch autograd (float64), as medians of
+CPU time (``time.process_time``: on a shared machine wall time counts the
+waits for a core) over rounds that alternate them.
 """
 
 from __future__ import annotations
@@ -125,6 +132,72 @@ def memory(side, n, k, steps):
     return json.loads(out.stdout.strip().splitlines()[-1])["extra_mib"]
 
 
+def profile(torch, batch: int, dtype: str, reps: int) -> dict[str, float]:
+    """Medians of CPU seconds, alternating: ``run`` (sim.run), ``fwd`` and
+    ``bwd`` (the forward and backward kernels alone, one thread), ``bptt``
+    (sim.bptt) and, in float64, ``torch`` (autograd on the same graph)."""
+    import time
+
+    from simulator._kernels.backward import bptt_discrete
+    from simulator._kernels.forward import run_sync_serial
+
+    n, k, steps = 1000, 10, 200
+    net = sim.compile(tp.fixed_indegree(n, k, n_inputs=1, n_outputs=1, seed=0), dtype=dtype)
+    rng = np.random.default_rng(0)
+    shape = (steps, 1) if batch == 1 else (steps, batch, 1)
+    x, y = rng.normal(size=shape), rng.normal(size=shape)
+    w, wt, dt = net.wiring(), net.wiring_t(), net.dtype
+    xk = np.ascontiguousarray((x[:, None, :] if batch == 1 else x.transpose(0, 2, 1)).astype(dt))
+    states = np.zeros((steps + 1, n, batch), dtype=dt)
+    outputs = np.empty((steps, 1, batch), dtype=dt)
+    teacher, before = np.zeros((0, 1, batch), dtype=dt), np.zeros((1, batch), dtype=dt)
+    gy = np.ascontiguousarray(rng.normal(size=(steps, 1, batch)).astype(dt))
+
+    def fwd():
+        run_sync_serial(w, xk, states, outputs, teacher, before)
+
+    def bwd():
+        bptt_discrete(w, wt, xk, states, outputs, teacher, before, gy, 0, 0, np.zeros((n, batch), dt),
+                      np.zeros(net.n_edges, dt), np.zeros(n + 1, dt), np.empty((n, batch), dt),
+                      np.empty(steps + 1), np.zeros((0, net.n_edges), dt), None)
+
+    fns = {"run": lambda: sim.run(net, x, parallel=False), "fwd": fwd, "bwd": bwd,
+           "bptt": lambda: sim.bptt(net, x, y)}
+    if dtype == "float64":
+        def torch_once():
+            kinds, b, c = torch_sparse(net, torch)
+            torch_loss(net, kinds, b, c, x, y, torch).backward()
+
+        fns["torch"] = torch_once
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(reps):
+        for name, fn in fns.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def print_profile(torch, quick: bool) -> None:
+    """The `profile` table (ms), with torch's time over ours in float64."""
+    old = os.environ.get("NUMBA_NUM_THREADS")
+    print(f"\n# where sparse BPTT goes: N = 1,000, k = 10, T = 200, CPU ms (medians), one thread "
+          f"(bptt plans its own; set NUMBA_NUM_THREADS=1 to pin it; now {old or 'unset'}); "
+          f"load {os.getloadavg()[0]:.2f}")
+    print(f"{'batch':>5} {'dtype':>8} {'sim.run':>8} {'fwd krn':>8} {'bwd krn':>8} {'sim.bptt':>9} {'torch':>8} "
+          f"{'torch/bptt':>10} {'bwd/fwd':>8}")
+    for batch in (1, 32):
+        for dtype in ("float64", "float32"):
+            t = profile(torch, batch, dtype, 3 if quick else 7)
+            ratio = f"{t['torch'] / t['bptt']:10.2f}" if "torch" in t else f"{'':>10}"
+            torch_ms = f"{t['torch'] * 1e3:8.1f}" if "torch" in t else f"{'':>8}"
+            print(f"{batch:>5} {dtype:>8} {t['run'] * 1e3:8.2f} {t['fwd'] * 1e3:8.2f} {t['bwd'] * 1e3:8.2f} "
+                  f"{t['bptt'] * 1e3:9.2f} {torch_ms} {ratio} {t['bwd'] / t['fwd']:8.2f}")
+    print(f"# load {os.getloadavg()[0]:.2f} at the end")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -132,7 +205,10 @@ def main() -> None:
     parser.add_argument("--n", type=int)
     parser.add_argument("--k", type=int)
     parser.add_argument("--steps", type=int)
+    parser.add_argument("--only", default="sparse,dense,profile",
+                        help="comma-separated parts: sparse (against autograd, with memory), dense, profile")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     if args.child:
         child(args.child, args.n, args.k, args.steps)
         return
@@ -142,31 +218,36 @@ def main() -> None:
         print("torch is not installed: pip install torch (CPU) to run this comparison")
         return
     torch.set_num_threads(1)
-    print(f"# BPTT forward+backward, float64, batch 1, tanh, MSE on a linear readout; torch {torch.__version__} "
-          f"(1 thread), numba threads {__import__('numba').get_num_threads()}")
-    print(f"{'N':>7} {'k':>4} {'T':>5} {'ours s':>9} {'torch s':>9} {'ratio':>7} {'ours MiB':>9} {'torch MiB':>10}"
-          f" {'max |dg|':>9}")
-    cases = [(1000, 10, 200)] if args.quick else [(1000, 10, 200), (1000, 100, 200), (10000, 10, 200)]
-    for n, k, steps in cases:
-        net, x, y = problem(n, k, steps)
-        loss, grads = sim.bptt(net, x, y)
-        kinds, b, c = torch_sparse(net, torch)
-        tl = torch_loss(net, kinds, b, c, x, y, torch)
-        tl.backward()
-        ours_w = grads.weight[net.edge_kind == 0]
-        diff = float(np.abs(ours_w - kinds["W"][2].grad.numpy()).max())
-        assert abs(loss - tl.item()) < 1e-10 * max(1.0, abs(loss)), (loss, tl.item())
-        reps = 5 if args.quick else 7
-        t_ours = median_time(lambda: sim.bptt(net, x, y), reps)[0]
+    if "profile" in parts:
+        print_profile(torch, args.quick)
+    if "sparse" in parts:
+        print(f"# BPTT forward+backward, float64, batch 1, tanh, MSE on a linear readout; torch {torch.__version__} "
+              f"(1 thread), numba threads {__import__('numba').get_num_threads()}")
+        print(f"{'N':>7} {'k':>4} {'T':>5} {'ours s':>9} {'torch s':>9} {'ratio':>7} {'ours MiB':>9} {'torch MiB':>10}"
+              f" {'max |dg|':>9}")
+        cases = [(1000, 10, 200)] if args.quick else [(1000, 10, 200), (1000, 100, 200), (10000, 10, 200)]
+        for n, k, steps in cases:
+            net, x, y = problem(n, k, steps)
+            loss, grads = sim.bptt(net, x, y)
+            kinds, b, c = torch_sparse(net, torch)
+            tl = torch_loss(net, kinds, b, c, x, y, torch)
+            tl.backward()
+            ours_w = grads.weight[net.edge_kind == 0]
+            diff = float(np.abs(ours_w - kinds["W"][2].grad.numpy()).max())
+            assert abs(loss - tl.item()) < 1e-10 * max(1.0, abs(loss)), (loss, tl.item())
+            reps = 5 if args.quick else 7
+            t_ours = median_time(lambda: sim.bptt(net, x, y), reps)[0]
 
-        def torch_once():
-            kinds_, b_, c_ = torch_sparse(net, torch)
-            torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
+            def torch_once():
+                kinds_, b_, c_ = torch_sparse(net, torch)
+                torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
 
-        t_torch = median_time(torch_once, reps)[0]
-        m_ours, m_torch = memory("ours", n, k, steps), memory("torch", n, k, steps)
-        print(f"{n:>7} {k:>4} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.1f} {m_ours:9.1f} "
-              f"{m_torch:10.1f} {diff:9.1e}")
+            t_torch = median_time(torch_once, reps)[0]
+            m_ours, m_torch = memory("ours", n, k, steps), memory("torch", n, k, steps)
+            print(f"{n:>7} {k:>4} {steps:>5} {t_ours:9.4f} {t_torch:9.4f} {t_torch / t_ours:7.1f} {m_ours:9.1f} "
+                  f"{m_torch:10.1f} {diff:9.1e}")
+    if "dense" not in parts:
+        return
     print("\n# dense Elman, float64: ours (BLAS pass; 'sparse': with it switched off) vs torch.nn.RNN (+ Linear "
           f"readout), same weights; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
           f"load {os.getloadavg()[0]:.2f}")

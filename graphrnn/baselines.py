@@ -91,21 +91,27 @@ def torch_sparse(net, torch) -> tuple[dict, Any, Any]:
 
 def torch_loss(net, kinds: dict, b, c, x: np.ndarray, y: np.ndarray, torch):
     """MSE of a tanh network with a linear readout, written for autograd:
-    per step gather, multiply and ``index_add``."""
-    h = torch.zeros(net.n_neurons, dtype=torch.float64)
-    xs = torch.as_tensor(x)
+    per step gather, multiply and ``index_add``. ``x`` (T, n_in) and ``y``
+    (T, n_out), or batched (T, B, n_in) and (T, B, n_out): the states are
+    then (N, B), each edge's weight scaling a row of the batch."""
+    batched = x.ndim == 3
+    shape = (net.n_neurons, x.shape[1]) if batched else (net.n_neurons,)
+    h = torch.zeros(shape, dtype=torch.float64)
+    xs = torch.as_tensor(x.transpose(0, 2, 1) if batched else x)
     outs = []
     Ws, Wd, Ww = kinds["W"]
     Us, Ud, Uw = kinds["U"]
     Vs, Vd, Vw = kinds["V"]
+    if batched:
+        Ww, Uw, Vw, b, c = Ww[:, None], Uw[:, None], Vw[:, None], b[:, None], c[:, None]
     for t in range(xs.shape[0]):
-        a = b.clone()
+        a = b.expand(shape).clone()
         a = a.index_add(0, Wd, Ww * h[Ws])
         a = a.index_add(0, Ud, Uw * xs[t][Us])
         h = torch.tanh(a)
-        outs.append(c.index_add(0, Vd, Vw * h[Vs]))
+        outs.append(c.expand(c.shape[0], *shape[1:]).index_add(0, Vd, Vw * h[Vs]))
     out = torch.stack(outs)
-    return ((out - torch.as_tensor(y)) ** 2).mean()
+    return ((out - torch.as_tensor(y.transpose(0, 2, 1) if batched else y)) ** 2).mean()
 
 
 def torch_csr(W, torch):

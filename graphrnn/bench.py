@@ -420,34 +420,40 @@ def torch_csr_row(torch, n: int, k: int, batch: int, dtype, threads: int, second
     finally:
         torch.set_num_threads(torch_threads)
         numba.set_num_threads(numba_threads)
-    return _row(f"forward vs torch.sparse CSR N={n:,} k={k} b={batch} {name} {threads}t", ratios, 1.0,
+    return _row(f"fwd vs torch.sparse N={n:,} k={k} b={batch} {name} {threads}t", ratios, 1.0,
                 f"{t_ours / steps * 1e3:.3f} vs {t_base / steps * 1e3:.3f} ms/step")
 
 
-def bptt_rows(torch, n: int, k: int, steps: int, repeats: int) -> list[Row]:
-    """BPTT against torch autograd; the backward pass against the forward pass."""
+def bptt_rows(torch, n: int, k: int, steps: int, repeats: int, batches: tuple[int, ...] = (1, 32)) -> list[Row]:
+    """BPTT against torch autograd at each batch size in `batches` (torch
+    on one thread, graphrnn as it plans); at batch 1 also the backward
+    pass against the forward pass."""
     rng = np.random.default_rng(2)
     net = sim.compile_arrays(random_csr(n, k), U=rng.normal(size=(n, 1)), V=np.full((1, n), 1.0 / n))
-    x, y = rng.normal(size=(steps, 1)), rng.normal(size=(steps, 1))
-    loss, _ = sim.bptt(net, x, y)
-    kinds, b, c = torch_sparse(net, torch)
-    t_loss = torch_loss(net, kinds, b, c, x, y, torch)
-    if abs(loss - t_loss.item()) > 1e-10 * max(1.0, abs(loss)):
-        raise AssertionError(f"BPTT loss {loss} differs from torch's {t_loss.item()}")
+    rows = []
+    for batch in batches:
+        shape = (steps, 1) if batch == 1 else (steps, batch, 1)
+        x, y = rng.normal(size=shape), rng.normal(size=shape)
+        loss, _ = sim.bptt(net, x, y)
+        kinds, b, c = torch_sparse(net, torch)
+        t_loss = torch_loss(net, kinds, b, c, x, y, torch)
+        if abs(loss - t_loss.item()) > 1e-10 * max(1.0, abs(loss)):
+            raise AssertionError(f"BPTT loss {loss} differs from torch's {t_loss.item()} (batch {batch})")
 
-    def torch_once():
-        kinds_, b_, c_ = torch_sparse(net, torch)
-        torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
+        def torch_once():
+            kinds_, b_, c_ = torch_sparse(net, torch)
+            torch_loss(net, kinds_, b_, c_, x, y, torch).backward()
 
-    (t_ours, t_torch, t_fwd), (vs_torch, backward) = _alternate(
-        [lambda: sim.bptt(net, x, y), torch_once, lambda: sim.run(net, x)], repeats,
-        lambda ours, torch_, fwd: torch_ / ours, lambda ours, torch_, fwd: (ours - fwd) / fwd)
-    return [
-        _row(f"BPTT vs torch autograd N={n:,} k={k} T={steps}", vs_torch, 10.0,
-             f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms"),
-        _row("  backward / forward time", backward, 3.0,
-             f"forward {t_fwd * 1e3:.1f} ms, forward+backward {t_ours * 1e3:.1f} ms", higher_is_better=False),
-    ]
+        (t_ours, t_torch, t_fwd), (vs_torch, backward) = _alternate(
+            [lambda: sim.bptt(net, x, y), torch_once, lambda: sim.run(net, x)], repeats,
+            lambda ours, torch_, fwd: torch_ / ours, lambda ours, torch_, fwd: (ours - fwd) / fwd)
+        rows.append(_row(f"BPTT vs torch autograd N={n:,} k={k} b={batch} T={steps}", vs_torch, 10.0,
+                         f"{t_ours * 1e3:.1f} vs {t_torch * 1e3:.1f} ms"))
+        if batch == 1:
+            rows.append(_row("  backward / forward time", backward, 3.0,
+                             f"forward {t_fwd * 1e3:.1f} ms, forward+backward {t_ours * 1e3:.1f} ms",
+                             higher_is_better=False))
+    return rows
 
 
 def dense_row(torch, n_hidden: int, batch: int, steps: int, repeats: int) -> list[Row]:

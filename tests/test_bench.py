@@ -174,3 +174,26 @@ def test_torch_csr_row_checks_states_then_times(threads):
         row = B.torch_csr_row(torch, 60, 5, 4, dtype, threads, 0.002, 1)
         assert row.target == 1.0 and row.ratio > 0 and f"{np.dtype(dtype).name} {threads}t" in row.what
     assert (torch.get_num_threads(), numba.get_num_threads()) == before
+
+
+def test_batched_torch_loss_is_the_mean_of_its_sequences():
+    """The autograd baseline at batch B: the mean of the B unbatched losses, and its gradients their mean."""
+    torch = pytest.importorskip("torch")
+    import simulator as sim
+    from graphrnn.baselines import random_csr, torch_loss, torch_sparse
+
+    rng = np.random.default_rng(3)
+    net = sim.compile_arrays(random_csr(30, 3), U=rng.normal(size=(30, 1)), V=np.full((1, 30), 1 / 30))
+    x, y = rng.normal(size=(8, 3, 1)), rng.normal(size=(8, 3, 1))
+    kinds, b, c = torch_sparse(net, torch)
+    torch_loss(net, kinds, b, c, x, y, torch).backward()
+    singles, grads = [], []
+    for i in range(3):
+        kinds_i, b_i, c_i = torch_sparse(net, torch)
+        loss = torch_loss(net, kinds_i, b_i, c_i, x[:, i], y[:, i], torch)
+        loss.backward()
+        singles.append(loss.item())
+        grads.append(kinds_i["W"][2].grad.numpy())
+    full = torch_loss(net, *torch_sparse(net, torch), x, y, torch).item()
+    assert full == pytest.approx(np.mean(singles), rel=1e-12)
+    np.testing.assert_allclose(kinds["W"][2].grad.numpy(), np.mean(grads, axis=0), rtol=1e-10, atol=1e-15)
