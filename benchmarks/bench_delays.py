@@ -1,14 +1,16 @@
 """Speed of edge delays (design section 9, issue point 7).
 
-    python benchmarks/bench_delays.py [--quick]
+    python benchmarks/bench_delays.py [--quick] [--only run|bptt] [--threads 1 2]
 
 A fixed in-degree network (k = 10, one input, tanh neurons) run with every
 delay at its default, and again with its hidden -> hidden edges given
 delays drawn uniformly from 1..5: ``sim.run`` (batch 1 and 32) and
-``sim.bptt`` (batch 1 and 32, MSE on one output reading every neuron).
-Printed: the cost ratio delayed / default (target <= 1.3), the median of
-rounds that alternate the two, with the spread of the rounds' ratios and
-the load average before and after.
+``sim.bptt`` (batch 1 and 32, MSE on one output reading every neuron),
+with Numba limited to each thread count in turn (both ways the same; the
+front doors then choose between one thread and that many as they always
+do). Printed: the cost ratio delayed / default (target <= 1.3), the median
+of rounds that alternate the two, with the spread of the rounds' ratios,
+and the load average before and after.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,15 +77,22 @@ def measure(n: int, k: int, batch: int, steps: int, repeats: int, what: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and fewer rounds")
+    parser.add_argument("--only", choices=("run", "bptt"), help="time only sim.run or only sim.bptt")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="Numba thread counts to time, each in turn (default: 1 2)")
     args = parser.parse_args()
     n, repeats = (1000, 3) if args.quick else (10_000, 7)
     print(f"# delays 1..5 on hidden -> hidden edges against default delays; N = {n:,}, in-degree 10; "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at the start")
-    for what, steps in (("run", 200), ("bptt", 100)):
-        for batch in (1, 32):
-            ratio, lo, hi, us = measure(n, 10, batch, steps, repeats, what)
-            print(f"{what:<5} batch {batch:>2}: delayed / default {ratio:.2f}x (spread {lo:.2f}-{hi:.2f}; "
-                  f"default {us:.0f} us/step)  target <= 1.3")
+    for threads in args.threads:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        for what, steps in (("run", 200), ("bptt", 100)):
+            if args.only not in (None, what):
+                continue
+            for batch in (1, 32):
+                ratio, lo, hi, us = measure(n, 10, batch, steps, repeats, what)
+                print(f"{what:<5} batch {batch:>2}, {numba.get_num_threads()} thread(s): delayed / default "
+                      f"{ratio:.2f}x (spread {lo:.2f}-{hi:.2f}; default {us:.0f} us/step)  target <= 1.3")
     print(f"# load {os.getloadavg()[0]:.2f} at the end")
 
 
