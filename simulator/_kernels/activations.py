@@ -8,7 +8,8 @@ activation has one value, `activate`, and one derivative, `slope`, taken
 from the value ``v = phi(a)``: the backward pass records values only, and a
 caller holding the pre-activation evaluates ``slope(code, activate(code, a))``.
 ``tanh``, ``sigmoid`` and ``elu`` use the vectorisable elementary functions
-of `elementary` (within a few units in the last place of NumPy's).
+of `elementary` (within a few units in the last place of NumPy's); a
+float32 block uniform in tanh or sigmoid, those of `elementary32`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from numba import njit
 
 from . import CACHE
 from . import elementary as el
+from .elementary32 import sigmoid_of, tanh_of
 
 #: Activation name -> integer code used by the kernels.
 ACTIVATIONS: dict[str, int] = {
@@ -119,7 +121,9 @@ def activate_rows(codes, uniform, out, lo, hi):
 
     When every row shares one activation (`uniform` is its code, else -1)
     the loop runs over the flat block with that function alone, which LLVM
-    vectorises; mixed activations take one branch per row.
+    vectorises (tanh and sigmoid in the block's own precision: float32
+    rows by `elementary32`, eight to an AVX2 register); mixed activations
+    take one branch per row.
 
     Parameters
     ----------
@@ -137,10 +141,10 @@ def activate_rows(codes, uniform, out, lo, hi):
     start, stop = np.uint64(lo) * nb, np.uint64(hi) * nb
     if uniform == TANH:
         for j in range(start, stop):
-            flat[j] = el.tanh(flat[j])
+            flat[j] = tanh_of(flat[j])
     elif uniform == SIGMOID:
         for j in range(start, stop):
-            flat[j] = el.sigmoid(flat[j])
+            flat[j] = sigmoid_of(flat[j])
     elif uniform == RELU:
         for j in range(start, stop):
             v = flat[j]
