@@ -91,8 +91,17 @@ def history_offsets(ptr, index, delay, n):
 
 
 @njit(cache=CACHE, error_model="numpy")
+def all_offsets(hp, hx, hd, op, ox, od, n):
+    """`history_offsets` of the hidden neurons' and of the outputs' in-edge
+    tables, and the longest delay of a hidden source in either."""
+    offset, reach = history_offsets(hp, hx, hd, n)
+    out_offset, out_reach = history_offsets(op, ox, od, n)
+    return offset, out_offset, max(reach, out_reach)
+
+
+@njit(cache=CACHE, error_model="numpy")
 def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                 offset, reach, uniform,
+                 offset, out_offset, reach, uniform,
                  order, lo, hi, t,
                  x, states, base, outputs, fed, teacher):
     """Evaluate the nodes ``order[lo:hi]`` (hidden neuron i < n_neurons,
@@ -105,12 +114,13 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o : ndarray
         `unpack`'s arrays, one by one (a parallel loop body may only see
         arrays).
-    offset : ndarray of int64
-        `history_offsets` of the hidden neurons' in-edge table.
+    offset, out_offset : ndarray of int64
+        `history_offsets` of the hidden neurons' and the outputs' in-edge
+        tables.
     reach : int
         The longest delay of a hidden source (`history_offsets`): from step
-        ``reach - 1`` on no read reaches before h0, and the hidden sums
-        read through `offset` without a check.
+        ``reach - 1`` on no read reaches before h0, and the sums over
+        hidden sources read through the offsets without a check.
     uniform : int
         The activation code every hidden neuron shares, or -1
         (``Wiring.uniform_h``): the level's sums then go through
@@ -148,7 +158,7 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
             if direct and nb == 1:  # one running sum per segment in a register, no checks
                 total = 0.0
                 for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
-                    total += hw[q] * flat[row + offset[q]]
+                    total += hw[q] * flat[np.uint64(row + offset[q])]
                 acc = bias_h[node] + total
                 total = 0.0
                 for q in range(hp[node, INPUT], hp[node, INPUT + 1]):
@@ -168,8 +178,8 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
             if direct:  # slot by slot over the contiguous batch
                 for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
                     c = hw[q]
-                    at = (row + offset[q]) * nb
-                    for b in range(nb):
+                    at = np.uint64((row + offset[q]) * nb)
+                    for b in range(np.uint64(nb)):
                         pre[p, b] += c * flat[at + b]
             else:
                 add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, pre[p])
@@ -180,7 +190,14 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
             acc_o = pre[p]
             for b in range(nb):
                 acc_o[b] = bias_o[o]
-            add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc_o)
+            if direct:  # an output reads many neurons (a readout)
+                for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
+                    c = ow[q]
+                    at = np.uint64((row + out_offset[q]) * nb)
+                    for b in range(np.uint64(nb)):
+                        acc_o[b] += c * flat[at + b]
+            else:
+                add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc_o)
             add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc_o)
             code = act_o[o]
             for b in range(nb):
@@ -238,14 +255,14 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
         The first ``t`` with a non-finite value in ``states[t]``, or -1.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, reach = history_offsets(hp, hx, hd, states.shape[1])
+    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
     order, level_ptr = sched.order, sched.level_ptr
     first_bad = -1
     for t in range(start, stop):
         bad = 0
         for lv in range(level_ptr.shape[0] - 1):
             bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                offset, reach, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1], t,
+                                offset, out_offset, reach, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1], t,
                                 x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1
@@ -257,7 +274,7 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
     """`run_delayed_serial` with each level's nodes split into `n_chunks`
     contiguous chunks spread over threads."""
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, reach = history_offsets(hp, hx, hd, states.shape[1])
+    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
     uniform = w.uniform_h
     order, level_ptr = sched.order, sched.level_ptr
     first_bad = -1
@@ -268,13 +285,13 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
             n_level = level_ptr[lv + 1] - first
             if n_level < MIN_PARALLEL_LEVEL:
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                    offset, reach, uniform, order, first, first + n_level, t,
+                                    offset, out_offset, reach, uniform, order, first, first + n_level, t,
                                     x, states, base, outputs, fed, teacher)
                 continue
             for c in prange(n_chunks):
                 lo, hi = chunk_bounds(n_level, n_chunks, c)
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                    offset, reach, uniform, order, first + lo, first + hi, t,
+                                    offset, out_offset, reach, uniform, order, first + lo, first + hi, t,
                                     x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1

@@ -35,7 +35,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import slope
-from .delayed import MIN_PARALLEL_LEVEL, history_offsets
+from .delayed import MIN_PARALLEL_LEVEL, all_offsets
 from .forward import chunk_bounds
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -94,8 +94,8 @@ def out_offsets(ptr, index, delay, q, stride, offset):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def back_nodes(hp, hx, hd, offset, reach,
-               op, ox, od,
+def back_nodes(hp, hx, hd,
+               op, ox, od, offset, out_offset, reach,
                tp, tw, td, toff,
                fp, fw, fd, foff,
                act_h, act_o,
@@ -115,12 +115,10 @@ def back_nodes(hp, hx, hd, offset, reach,
     hp, hx, hd : ndarray
         The hidden neurons' in-edge table (``Wiring.hidden``'s ptr and
         index, the slots' delays).
-    offset : ndarray of int64
-        `delayed.history_offsets` of that table.
-    reach : int
-        The longest delay of its hidden slots (`delayed.history_offsets`).
     op, ox, od : ndarray
         The outputs' in-edge table, likewise.
+    offset, out_offset, reach
+        `delayed.all_offsets` of the two tables.
     tp, tw, td : ndarray
         The hidden neurons' out-edge table (``Transposed.hidden``: ptr,
         weight) and its slots' delays.
@@ -159,6 +157,7 @@ def back_nodes(hp, hx, hd, offset, reach,
         As in `bptt_delayed`.
     """
     n, nb = states.shape[1], states.shape[2]
+    nbu = np.uint64(nb)  # unsigned indices: no wrap-around checks
     n_out = dz.shape[1]
     first_out = hx.shape[0]
     record = step_abs.shape[0] > 0
@@ -170,7 +169,8 @@ def back_nodes(hp, hx, hd, offset, reach,
     d_row = (t - start) * n  # the rows of step t, in nodes from the arrays' starts
     z_row = t * n_out
     s_row = (t + 1 - base) * n
-    direct = t + 1 >= reach and not record
+    direct_out = t + 1 >= reach  # no read before h0: through the offsets
+    direct = direct_out and not record
     to_out = np.empty(nb, dtype=np.float64)
     back = np.empty(nb, dtype=np.float64)
     for k in range(lo, hi):
@@ -183,22 +183,22 @@ def back_nodes(hp, hx, hd, offset, reach,
                 v_out = 0.0
                 for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
                     if not cutting or td[q] <= lim:
-                        v_out += tw[q] * z_flat[z_row + toff[q]]
+                        v_out += tw[q] * z_flat[np.uint64(z_row + toff[q])]
                 v_back = 0.0
                 for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
                     if not cutting or td[q] <= lim:
-                        v_back += tw[q] * d_flat[d_row + toff[q]]
+                        v_back += tw[q] * d_flat[np.uint64(d_row + toff[q])]
                 to_out[0], back[0] = v_out, v_back
             else:  # slot by slot over the contiguous batch
                 for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
                     if not cutting or td[q] <= lim:
-                        c, at = tw[q], (z_row + toff[q]) * nb
-                        for b in range(nb):
+                        c, at = tw[q], np.uint64((z_row + toff[q]) * nb)
+                        for b in range(nbu):
                             to_out[b] += c * z_flat[at + b]
                 for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
                     if not cutting or td[q] <= lim:
-                        c, at = tw[q], (d_row + toff[q]) * nb
-                        for b in range(nb):
+                        c, at = tw[q], np.uint64((d_row + toff[q]) * nb)
+                        for b in range(nbu):
                             back[b] += c * d_flat[at + b]
             code = act_h[j]
             for b in range(nb):
@@ -207,18 +207,30 @@ def back_nodes(hp, hx, hd, offset, reach,
                 da = v * slope(code, s_flat[(s_row + j) * nb + b])
                 d_flat[(d_row + j) * nb + b] = da
                 g_bias[j] += da
-            at_d = (d_row + j) * nb
+            at_d = np.uint64((d_row + j) * nb)
             if direct and nb == 1:
                 da = d_flat[at_d]
                 for q in range(hp[j, HIDDEN], hp[j, HIDDEN + 1]):
-                    g_weight[q] += da * s_flat[s_row + offset[q]]
+                    g_weight[q] += da * s_flat[np.uint64(s_row + offset[q])]
             else:
                 for q in range(hp[j, HIDDEN], hp[j, HIDDEN + 1]):
                     # the state read: time t + 1 - delay, h0 before the start
-                    at = (s_row + offset[q]) * nb if direct else ((max(t + 1 - hd[q], 0) - base) * n + hx[q]) * nb
-                    total = 0.0
-                    for b in range(nb):
-                        total += d_flat[at_d + b] * s_flat[at + b]
+                    at = np.uint64((s_row + offset[q]) * nb if direct
+                                   else ((max(t + 1 - hd[q], 0) - base) * n + hx[q]) * nb)
+                    # four running sums: the batch's products do not wait on one another
+                    a0 = a1 = a2 = a3 = 0.0
+                    one, four = np.uint64(1), np.uint64(4)
+                    m = np.uint64(0)
+                    while m + four <= nbu:
+                        a0 += d_flat[at_d + m] * s_flat[at + m]
+                        a1 += d_flat[at_d + m + one] * s_flat[at + m + one]
+                        a2 += d_flat[at_d + m + one + one] * s_flat[at + m + one + one]
+                        a3 += d_flat[at_d + m + four - one] * s_flat[at + m + four - one]
+                        m += four
+                    while m < nbu:
+                        a0 += d_flat[at_d + m] * s_flat[at + m]
+                        m += one
+                    total = (a0 + a1) + (a2 + a3)
                     g_weight[q] += total
                     if record:
                         step_abs[t, q] += total
@@ -226,7 +238,7 @@ def back_nodes(hp, hx, hd, offset, reach,
                 s = t - hd[q]
                 if s >= 0:
                     total = 0.0
-                    for b in range(nb):
+                    for b in range(nbu):
                         total += d_flat[at_d + b] * x[s, hx[q], b]
                     g_weight[q] += total
                     if record:
@@ -235,7 +247,7 @@ def back_nodes(hp, hx, hd, offset, reach,
                 s = t - hd[q]
                 if s >= 0:
                     total = 0.0
-                    for b in range(nb):
+                    for b in range(nbu):
                         total += d_flat[at_d + b] * fed[s, hx[q], b]
                     g_weight[q] += total
                     if record:
@@ -255,9 +267,10 @@ def back_nodes(hp, hx, hd, offset, reach,
                 dz[t, o, b] = dzv
                 g_bias[node] += dzv
             for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
-                at = ((max(t + 1 - od[q], 0) - base) * n + ox[q]) * nb
+                at = np.uint64((s_row + out_offset[q]) * nb if direct_out
+                               else ((max(t + 1 - od[q], 0) - base) * n + ox[q]) * nb)
                 total = 0.0
-                for b in range(nb):
+                for b in range(nbu):
                     total += dz[t, o, b] * s_flat[at + b]
                 g_weight[first_out + q] += total
                 if record:
@@ -274,8 +287,8 @@ def back_nodes(hp, hx, hd, offset, reach,
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def back_nodes_parallel(hp, hx, hd, offset, reach,
-                        op, ox, od,
+def back_nodes_parallel(hp, hx, hd,
+                        op, ox, od, offset, out_offset, reach,
                         tp, tw, td, toff,
                         fp, fw, fd, foff,
                         act_h, act_o,
@@ -288,7 +301,7 @@ def back_nodes_parallel(hp, hx, hd, offset, reach,
     `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(n_level, n_chunks, c)
-        back_nodes(hp, hx, hd, offset, reach, op, ox, od, tp, tw, td, toff, fp, fw, fd, foff, act_h, act_o,
+        back_nodes(hp, hx, hd, op, ox, od, offset, out_offset, reach, tp, tw, td, toff, fp, fw, fd, foff, act_h, act_o,
                    order, first + lo, first + hi, t, lim, x, states, base, outputs, fed, teacher, gy_loss,
                    delta, start, dz, dh, g_weight, g_bias, step_abs)
 
@@ -356,7 +369,7 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
     fp, fx, fw = wt.fed
     n, nb = states.shape[1], states.shape[2]
     n_out = dz.shape[1]
-    offset, reach = history_offsets(hp, hx, hd, n)
+    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, n)
     toff = np.empty(tx.shape[0], dtype=np.int64)
     out_offsets(tp, tx, out_delay, HIDDEN, n, toff)
     out_offsets(tp, tx, out_delay, TO_OUTPUT, n_out, toff)
@@ -369,11 +382,11 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         for lv in range(level_ptr.shape[0] - 2, -1, -1):
             first, last = level_ptr[lv], level_ptr[lv + 1]
             if n_chunks is None or last - first < MIN_PARALLEL_LEVEL:
-                back_nodes(hp, hx, hd, offset, reach, op, ox, od, tp, tw, out_delay, toff, fp, fw, fed_delay,
-                           foff, w.act_h, w.act_o, order, first, last, t, lim, x, states, base, outputs, fed,
-                           teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias, step_abs)
+                back_nodes(hp, hx, hd, op, ox, od, offset, out_offset, reach, tp, tw, out_delay, toff, fp, fw,
+                           fed_delay, foff, w.act_h, w.act_o, order, first, last, t, lim, x, states, base, outputs,
+                           fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias, step_abs)
             else:
-                back_nodes_parallel(hp, hx, hd, offset, reach, op, ox, od, tp, tw, out_delay, toff, fp, fw,
+                back_nodes_parallel(hp, hx, hd, op, ox, od, offset, out_offset, reach, tp, tw, out_delay, toff, fp, fw,
                                     fed_delay, foff, w.act_h, w.act_o, order, first, last - first, t, lim, x, states,
                                     base, outputs, fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias,
                                     step_abs, n_chunks)

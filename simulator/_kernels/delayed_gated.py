@@ -22,7 +22,7 @@ from numba import njit
 
 from . import CACHE
 from .activations import activate, slope
-from .delayed import unpack, update_nodes
+from .delayed import all_offsets, unpack, update_nodes
 from .delayed_backward import crosses, pull_output
 from .gated import GRU, LSTM, REC_I, REC_R, unit_step
 from .types import FED, HIDDEN, INPUT
@@ -120,7 +120,7 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
         As `run_gated_delayed`'s.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    no_offset = np.zeros(0, dtype=np.int64)  # update_nodes evaluates outputs alone here
+    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
     order = sched.order
     n, nb = states.shape[1], states.shape[2]
     acc = np.empty((5, nb), dtype=states.dtype)
@@ -132,8 +132,8 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
         for k in range(order.shape[0]):
             i = order[k]
             if i >= n:
-                update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, no_offset, 0, -1,
-                             order, k, k + 1, t, x, states, base, outputs, fed, teacher)
+                update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, offset, out_offset, reach,
+                             -1, order, k, k + 1, t, x, states, base, outputs, fed, teacher)
                 continue
             delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci = g.unit[i], g.cell[i]
