@@ -26,6 +26,15 @@ Usage::
 
     python benchmarks/bench_discrete.py            # full table, a few minutes
     python benchmarks/bench_discrete.py --quick    # smaller sizes, under a minute
+    python benchmarks/bench_discrete.py --torch-sparse [--quick]   # batch 32 against torch.sparse only
+
+``--torch-sparse``: the batch-32 forward (N = 1,000 and 10,000, in-degree
+10, float32 and float64) against a ``torch.sparse`` CSR loop
+(`graphrnn.baselines.torch_csr_loop`: per step ``torch.sparse.mm(W, h)`` +
+input + tanh into the history), states checked equal first: one thread each
+side timed in CPU time (``time.process_time``, which a shared machine's
+waits for a core do not inflate), and two threads each side in wall time.
+Needs torch.
 
 Needs about 5.5 GiB of memory for the full run (the 10-million-edge graph).
 """
@@ -180,9 +189,8 @@ def bench_case(sim, net, W, U, b, batch, args, rng):
         del H
         if serial_too:
             t0 = time.perf_counter()
-            res = sim.run(net, x, parallel=False)
+            sim.run(net, x, parallel=False)
             t_ser.append(time.perf_counter() - t0)
-            del res
     row = dict(
         N=N, k=int(W.indptr[1] - W.indptr[0]) if N else 0, batch=batch, dtype=dtype.name, T=T,
         repeats=repeats, ours=statistics.median(t_ours), base=statistics.median(t_base),
@@ -250,12 +258,60 @@ def fmt_row(r) -> str:
     ).rstrip()
 
 
+def torch_sparse_table(quick: bool) -> None:
+    """Print the batch-32 forward against the torch.sparse CSR loop (see the module's notes)."""
+    import numba
+    import torch
+
+    import simulator as sim
+    from graphrnn.baselines import random_csr, torch_csr, torch_csr_loop
+
+    clocks = {1: time.process_time, 2: time.perf_counter}
+    print(f"# forward, batch 32, in-degree 10, every state recorded: sim.run vs torch.sparse.mm loop "
+          f"(torch {torch.__version__}, MKL {torch.backends.mkl.is_available()}); medians of alternating runs; "
+          f"1 thread: CPU time, 2 threads: wall time; load average {os.getloadavg()[0]:.2f}")
+    print(f"{'threads':>7} {'N':>7} {'dtype':>8} {'T':>5} {'ours ms/step':>13} {'torch ms/step':>14} {'ratio':>7} "
+          f"{'load':>5}")
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        for n in (1000, 10_000):
+            for dtype in (np.float32, np.float64):
+                rng = np.random.default_rng(0)
+                W = random_csr(n, 10, seed=0, dtype=dtype)
+                U, b = rng.normal(size=(n, 1)).astype(dtype), (0.1 * rng.normal(size=n)).astype(dtype)
+                net = sim.compile_arrays(W, U=U, bias=b, dtype=np.dtype(dtype).name)
+                T = (50 if quick else 200) if n == 1000 else (10 if quick else 40)
+                x = rng.normal(size=(T, 32, 1)).astype(dtype)
+                Wt, Ut, bt, xt = torch_csr(W, torch), torch.as_tensor(U), torch.as_tensor(b), torch.as_tensor(x)
+                ours = sim.run(net, x, parallel=threads > 1).states
+                ref = torch_csr_loop(Wt, Ut, bt, xt, torch).numpy().transpose(0, 2, 1)
+                tol = 1e-4 if dtype == np.float32 else 1e-10
+                assert np.allclose(ours, ref, rtol=tol, atol=tol), "states differ from the torch.sparse loop"
+                clock, t_ours, t_torch = clocks[threads], [], []
+                for _ in range(3 if quick else 7):
+                    t0 = clock()
+                    sim.run(net, x, parallel=threads > 1)
+                    t_ours.append(clock() - t0)
+                    t0 = clock()
+                    torch_csr_loop(Wt, Ut, bt, xt, torch)
+                    t_torch.append(clock() - t0)
+                a, c = np.median(t_ours), np.median(t_torch)
+                print(f"{threads:>7} {n:>7} {np.dtype(dtype).name:>8} {T:>5} {a / T * 1e3:13.3f} {c / T * 1e3:14.3f} "
+                      f"{c / a:7.2f} {os.getloadavg()[0]:5.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter timings (under a minute)")
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--target", type=float, default=None, help="seconds the faster side should take per timing")
+    parser.add_argument("--torch-sparse", action="store_true",
+                        help="only the batch-32 forward against a torch.sparse CSR loop (needs torch)")
     args = parser.parse_args()
+    if args.torch_sparse:
+        torch_sparse_table(args.quick)
+        return
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.target = args.target or (0.04 if args.quick else 0.25)
     args.case_budget = 3.0 if args.quick else 20.0
