@@ -141,11 +141,13 @@ def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc, a):
     add_gate_segment(ptr, index, weight, gw, r, FED, yhat, acc, 0, a)
 
 
-@njit(cache=CACHE, error_model="numpy", inline="always")
+@njit(cache=CACHE, error_model="numpy")
 def chunk_gate_sums(ptr, index, weight, gw, h, xt, yhat, S, lo, hi):
     """`row_gate_sums` of neurons ``lo:hi`` into ``S[:, i - lo]`` (S: (5,
     hi - lo, batch)); the loop over rows inside, so the rows' calls pay no
-    reference counts."""
+    reference counts. A function of its own, called once a chunk: inlined
+    into `gated_backward.gated_back_rows` the same loop ran 6x slower
+    (85 against 15 us a step at N = 1,000, k = 10, batch 1)."""
     for i in range(lo, hi):
         row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, S, i - lo)
 
