@@ -47,9 +47,10 @@ ILU_MAX_CONTRACTION = 0.1
 class OrderedLU:
     """A SuperLU factorisation of ``A[order][:, order]`` that solves ``A x = b``."""
 
-    def __init__(self, lu, order: np.ndarray | None):
+    def __init__(self, lu, order: np.ndarray | None, tier: int | None = None):
         self.lu = lu
         self.order = order
+        self.tier = tier  # the index in ILU_TIERS of an incomplete one (len(ILU_TIERS): the complete LU)
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         if self.order is None:
@@ -60,30 +61,32 @@ class OrderedLU:
         return x
 
 
-def factorise(A, order: np.ndarray | None, incomplete: bool = False):
+def factorise(A, order: np.ndarray | None, incomplete: bool = False, first_tier: int = 0):
     """LU of sparse `A` with the diagonal pivots kept, in `order` (None: find
     a minimum-degree order on ``A + A^T``). Returns ``(factor, order)``.
     SuperLU still swaps rows where a diagonal entry is exactly zero.
 
     `incomplete` (with an `order`): SuperLU's incomplete LU in that order,
-    the first of `ILU_TIERS` that neither breaks down (a zero pivot) nor
-    approximates the inverse worse than `ILU_MAX_CONTRACTION` along a probe
-    vector; else the complete one."""
+    the first of `ILU_TIERS` from `first_tier` on that neither breaks down
+    (a zero pivot) nor approximates the inverse worse than
+    `ILU_MAX_CONTRACTION` along a probe vector; else the complete one. The
+    factor's ``tier`` says which."""
     A = A.tocsc()
     if order is None:
         lu = splu(A, permc_spec="MMD_AT_PLUS_A", **_NO_PIVOTING)
-        return OrderedLU(lu, None), np.argsort(lu.perm_c)
+        return OrderedLU(lu, None, len(ILU_TIERS)), np.argsort(lu.perm_c)
     B = A[order][:, order].tocsc()
     if incomplete:
         probe = np.ones(B.shape[0], dtype=B.dtype)
-        for drop_tol, fill_factor in ILU_TIERS:
+        for tier in range(first_tier, len(ILU_TIERS)):
+            drop_tol, fill_factor = ILU_TIERS[tier]
             try:
                 ilu = spilu(B, drop_tol=drop_tol, fill_factor=fill_factor, permc_spec="NATURAL")
             except RuntimeError:  # "Factor is exactly singular": the dropped entries mattered
                 continue
             if np.linalg.norm(ilu.solve(B @ probe) - probe) <= ILU_MAX_CONTRACTION * np.linalg.norm(probe):
-                return OrderedLU(ilu, order), order
-    return OrderedLU(splu(B, permc_spec="NATURAL", **_NO_PIVOTING), order), order
+                return OrderedLU(ilu, order, tier), order
+    return OrderedLU(splu(B, permc_spec="NATURAL", **_NO_PIVOTING), order, len(ILU_TIERS)), order
 
 
 class FillOrder:
@@ -110,6 +113,9 @@ class _OrderedFactorisation:
     def __init__(self, *args, fill_order: FillOrder | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._shared = FillOrder() if fill_order is None else fill_order
+        # per tier of ILU_TIERS, the smallest largest diagonal entry of ``I - c J`` (1 + c / tau_min
+        # without self-excitation: it grows with the step) at which it failed: not tried again above
+        self._fails_from = [np.inf] * len(ILU_TIERS)
         if issparse(self.J):
             self.lu = self._factorise
 
@@ -120,7 +126,14 @@ class _OrderedFactorisation:
 
     def _factorise(self, A):
         self.nlu += 1
-        factor, self._shared.order = factorise(A, self._shared.order, self.INCOMPLETE)
+        scale = float(np.max(np.abs(A.diagonal()))) if self.INCOMPLETE else 0.0
+        first = 0
+        while first < len(ILU_TIERS) and scale >= self._fails_from[first]:
+            first += 1
+        tried = self.INCOMPLETE and self._shared.order is not None  # else the complete LU, no tier tried
+        factor, self._shared.order = factorise(A, self._shared.order, self.INCOMPLETE, first)
+        for tier in range(first, min(factor.tier, len(ILU_TIERS)) if tried else 0):
+            self._fails_from[tier] = min(self._fails_from[tier], scale)
         return factor
 
 
