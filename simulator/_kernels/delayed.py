@@ -25,7 +25,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
-from .forward import chunk_bounds
+from .forward import chunk_bounds, count_nonfinite
 from .types import FED, HIDDEN, INPUT
 
 
@@ -102,7 +102,7 @@ def all_offsets(hp, hx, hd, op, ox, od, n):
 @njit(cache=CACHE, error_model="numpy")
 def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
                  offset, out_offset, reach, uniform,
-                 order, lo, hi, t,
+                 order, lo, hi, first_id, t,
                  x, states, base, outputs, fed, teacher):
     """Evaluate the nodes ``order[lo:hi]`` (hidden neuron i < n_neurons,
     else output ``i - n_neurons``), all of one level, at step `t`, writing
@@ -130,6 +130,10 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
     lo, hi : int
         The nodes, ``order[lo:hi]``: none of them may read another through
         a delay-0 edge (the values are written after all the sums).
+    first_id : int
+        ``order[lo]`` when the nodes are the hidden neurons ``order[lo]``,
+        ``order[lo] + 1``, ... (their activations then apply to the block in
+        one vectorised pass), else -1.
     t : int
         The step.
     x, states, base, outputs, fed, teacher
@@ -146,78 +150,96 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
     """
     n = states.shape[1]
     nb = states.shape[2]
-    pre = np.zeros((hi - lo, nb), dtype=states.dtype)
+    new = states[t + 1 - base]  # the pre-activations first, then the values
+    acc = np.empty(nb, dtype=states.dtype)
     flat = states.reshape(states.size)
     direct = t + 1 >= reach
     row = (t + 1 - base) * n  # the new state's row, in neurons from the start of `states`
     forced = teacher.shape[0] > 0
     for k in range(lo, hi):
         node = order[k]
-        p = k - lo
         if node < n:
             if direct and nb == 1:  # one running sum per segment in a register, no checks
                 total = 0.0
                 for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
                     total += hw[q] * flat[np.uint64(row + offset[q])]
-                acc = bias_h[node] + total
+                pre = bias_h[node] + total
                 total = 0.0
                 for q in range(hp[node, INPUT], hp[node, INPUT + 1]):
                     s = t - hd[q]
                     if s >= 0:
                         total += hw[q] * x[s, hx[q], 0]
-                acc += total
+                pre += total
                 total = 0.0
                 for q in range(hp[node, FED], hp[node, FED + 1]):
                     s = t - hd[q]
                     if s >= 0:
                         total += hw[q] * fed[s, hx[q], 0]
-                pre[p, 0] = acc + total
+                new[node, 0] = pre + total
                 continue
             for b in range(nb):
-                pre[p, b] = bias_h[node]
+                acc[b] = bias_h[node]
             if direct:  # slot by slot over the contiguous batch
                 for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
                     c = hw[q]
                     at = np.uint64((row + offset[q]) * nb)
                     for b in range(np.uint64(nb)):
-                        pre[p, b] += c * flat[at + b]
+                        acc[b] += c * flat[at + b]
             else:
-                add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, pre[p])
-            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, pre[p])
-            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, pre[p])
+                add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, acc)
+            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, acc)
+            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, acc)
+            for b in range(nb):
+                new[node, b] = acc[b]
         else:
             o = node - n
-            acc_o = pre[p]
             for b in range(nb):
-                acc_o[b] = bias_o[o]
+                acc[b] = bias_o[o]
             if direct:  # an output reads many neurons (a readout)
                 for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
                     c = ow[q]
                     at = np.uint64((row + out_offset[q]) * nb)
                     for b in range(np.uint64(nb)):
-                        acc_o[b] += c * flat[at + b]
+                        acc[b] += c * flat[at + b]
             else:
-                add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc_o)
-            add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc_o)
+                add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc)
+            add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc)
             code = act_o[o]
             for b in range(nb):
-                v = activate(code, acc_o[b])
+                v = activate(code, acc[b])
                 outputs[t, o, b] = v
                 if forced:
                     target = teacher[t, o, b]
                     fed[t, o, b] = target if target == target else v
-    if uniform >= 0:
-        activate_rows(act_h, uniform, pre, 0, hi - lo)
+    if first_id >= 0 and uniform >= 0:  # neurons first_id.. in order: one vectorised block
+        activate_rows(act_h, uniform, new, first_id, first_id + hi - lo)
+        return count_nonfinite(new, first_id, first_id + hi - lo)
     bad = 0
     for k in range(lo, hi):
         node = order[k]
         if node < n:
             code = act_h[node]
             for b in range(nb):
-                v = pre[k - lo, b] if uniform >= 0 else activate(code, pre[k - lo, b])
-                states[t + 1 - base, node, b] = v
+                v = activate(code, new[node, b])
+                new[node, b] = v
                 bad += not abs(v) < np.inf
     return bad
+
+
+@njit(cache=CACHE, error_model="numpy")
+def consecutive_levels(order, level_ptr, n):
+    """For each level, its first node when it is the hidden neurons
+    ``order[first]``, ``order[first] + 1``, ... in order, else -1."""
+    first_id = np.full(level_ptr.shape[0] - 1, -1, dtype=np.int64)
+    for lv in range(level_ptr.shape[0] - 1):
+        lo, hi = level_ptr[lv], level_ptr[lv + 1]
+        if hi > lo and order[hi - 1] - order[lo] == hi - lo - 1 and order[hi - 1] < n:
+            ok = True
+            for k in range(lo + 1, hi):
+                ok = ok and order[k] == order[k - 1] + 1
+            if ok:
+                first_id[lv] = order[lo]
+    return first_id
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -257,12 +279,14 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
     offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
     order, level_ptr = sched.order, sched.level_ptr
+    first_id = consecutive_levels(order, level_ptr, states.shape[1])
     first_bad = -1
     for t in range(start, stop):
         bad = 0
         for lv in range(level_ptr.shape[0] - 1):
             bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                offset, out_offset, reach, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1], t,
+                                offset, out_offset, reach, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1],
+                                first_id[lv], t,
                                 x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1
@@ -277,6 +301,7 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
     offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
     uniform = w.uniform_h
     order, level_ptr = sched.order, sched.level_ptr
+    first_id = consecutive_levels(order, level_ptr, states.shape[1])
     first_bad = -1
     for t in range(start, stop):
         bad = 0
@@ -285,13 +310,14 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
             n_level = level_ptr[lv + 1] - first
             if n_level < MIN_PARALLEL_LEVEL:
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                    offset, out_offset, reach, uniform, order, first, first + n_level, t,
+                                    offset, out_offset, reach, uniform, order, first, first + n_level, first_id[lv], t,
                                     x, states, base, outputs, fed, teacher)
                 continue
             for c in prange(n_chunks):
                 lo, hi = chunk_bounds(n_level, n_chunks, c)
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                    offset, out_offset, reach, uniform, order, first + lo, first + hi, t,
+                                    offset, out_offset, reach, uniform, order, first + lo, first + hi,
+                                    first_id[lv] + lo if first_id[lv] >= 0 else -1, t,
                                     x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
             first_bad = t + 1

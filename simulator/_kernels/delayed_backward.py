@@ -177,8 +177,7 @@ def back_nodes(hp, hx, hd,
         node = order[k]
         if node < n:
             j = node
-            to_out[:] = 0.0
-            back[:] = 0.0
+            code = act_h[j]
             if nb == 1:  # sums in registers
                 v_out = 0.0
                 for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
@@ -188,8 +187,14 @@ def back_nodes(hp, hx, hd,
                 for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
                     if not cutting or td[q] <= lim:
                         v_back += tw[q] * d_flat[np.uint64(d_row + toff[q])]
-                to_out[0], back[0] = v_out, v_back
+                v = v_out + v_back
+                dh[j, 0] = v
+                da = v * slope(code, s_flat[s_row + j])
+                d_flat[d_row + j] = da
+                g_bias[j] += da
             else:  # slot by slot over the contiguous batch
+                to_out[:] = 0.0
+                back[:] = 0.0
                 for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
                     if not cutting or td[q] <= lim:
                         c, at = tw[q], np.uint64((z_row + toff[q]) * nb)
@@ -200,13 +205,12 @@ def back_nodes(hp, hx, hd,
                         c, at = tw[q], np.uint64((d_row + toff[q]) * nb)
                         for b in range(nbu):
                             back[b] += c * d_flat[at + b]
-            code = act_h[j]
-            for b in range(nb):
-                v = to_out[b] + back[b]
-                dh[j, b] = v
-                da = v * slope(code, s_flat[(s_row + j) * nb + b])
-                d_flat[(d_row + j) * nb + b] = da
-                g_bias[j] += da
+                for b in range(nb):
+                    v = to_out[b] + back[b]
+                    dh[j, b] = v
+                    da = v * slope(code, s_flat[(s_row + j) * nb + b])
+                    d_flat[(d_row + j) * nb + b] = da
+                    g_bias[j] += da
             at_d = np.uint64((d_row + j) * nb)
             if direct and nb == 1:
                 da = d_flat[at_d]

@@ -133,7 +133,7 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
             i = order[k]
             if i >= n:
                 update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, offset, out_offset, reach,
-                             -1, order, k, k + 1, t, x, states, base, outputs, fed, teacher)
+                             -1, order, k, k + 1, -1, t, x, states, base, outputs, fed, teacher)
                 continue
             delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci = g.unit[i], g.cell[i]
