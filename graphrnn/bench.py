@@ -594,7 +594,10 @@ print(time.perf_counter() - t0)
 
 def delay_rows(n: int, k: int, steps: int, repeats: int) -> list[Row]:
     """A run and BPTT with delays 1..5 on the hidden -> hidden edges against
-    the same network with default delays (issue 18 point 7: at most 1.3x)."""
+    the same network with default delays (issue 18 point 7: at most 1.3x),
+    with Numba limited to one thread and to two, both ways alike."""
+    import numba
+
     G = tp.fixed_indegree(n, k, n_inputs=1, n_outputs=1, seed=0, scale=0.9)
     plain = sim.compile(G)
     delay = plain.delay.copy()
@@ -603,16 +606,23 @@ def delay_rows(n: int, k: int, steps: int, repeats: int) -> list[Row]:
     delayed = plain.with_params(delay=delay)
     rng = np.random.default_rng(1)
     rows = []
-    for batch in (1, 32):
-        x = rng.normal(size=(steps, 1) if batch == 1 else (steps, batch, 1))
-        y = rng.normal(size=x.shape)
-        for what, call in (("run", lambda net: sim.run(net, x, progress=False)),
-                           ("BPTT", lambda net: sim.bptt(net, x, y))):
-            (t_plain, t_delayed), (ratios,) = _alternate([lambda: call(plain), lambda: call(delayed)], repeats,
-                                                         lambda a, b: b / a)
-            rows.append(_row(f"{what} delays 1..5 / default N={n:,} k={k} b={batch}", ratios, 1.3,
-                             f"{t_delayed / steps * 1e6:.0f} vs {t_plain / steps * 1e6:.0f} us/step",
-                             higher_is_better=False))
+    numba_threads = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            for batch in (1, 32):
+                x = rng.normal(size=(steps, 1) if batch == 1 else (steps, batch, 1))
+                y = rng.normal(size=x.shape)
+                for what, call in (("run", lambda net: sim.run(net, x, progress=False)),
+                                   ("BPTT", lambda net: sim.bptt(net, x, y))):
+                    (t_plain, t_delayed), (ratios,) = _alternate([lambda: call(plain), lambda: call(delayed)],
+                                                                 repeats, lambda a, b: b / a)
+                    rows.append(_row(f"{what} delays 1..5 / default N={n:,} k={k} b={batch} "
+                                     f"{numba.get_num_threads()}t", ratios, 1.3,
+                                     f"{t_delayed / steps * 1e6:.0f} vs {t_plain / steps * 1e6:.0f} us/step",
+                                     higher_is_better=False))
+    finally:
+        numba.set_num_threads(numba_threads)
     return rows
 
 
