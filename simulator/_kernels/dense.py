@@ -22,9 +22,9 @@ The backward pass (design section 5) runs batch-major on the same rows::
 
 with ``[W^T; U^T; F^T; 1^T] da[t+1]`` one product per step (``da M``,
 whose F columns are the feedback's error), ``V^T dz`` another, and the
-gradients of all of M (W, U, F and the biases) one product over every step
-of the segment at its end, ``sum_t da[t] s[t]^T`` (inner dimension
-n_steps x batch); V and D likewise from the outputs' errors. Sums run in
+gradients of all of M (W, U, F and the biases) one product per chunk of
+`CHUNK` steps, ``sum_t da[t] s[t]^T`` (inner dimension CHUNK x batch); V
+and D likewise from the outputs' errors. Sums run in
 BLAS's order, so the results equal the sparse pass's to rounding, not bit
 for bit.
 """
@@ -41,6 +41,11 @@ from .activations import TANH, activate, slope
 from . import elementary as el
 from .forward import add_segment, fill_feedback
 from .types import FED, HIDDEN, INPUT
+
+#: The backward pass adds the weight gradients of this many steps at a time
+#: (one product over CHUNK x batch rows), so its buffers stay a few MiB
+#: instead of the size of the whole history (fresh memory costs page faults).
+CHUNK = 16
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -206,8 +211,12 @@ def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
     n_in = K - n - n_out - 1
     fb = n + n_in                                # first feedback column of M
     dtype = outputs.dtype
-    das = np.empty((T, nb, n), dtype=dtype)      # da[t], batch-major
-    dzs = np.empty((T, nb, n_out), dtype=dtype)  # dz[t]
+    C = max(1, min(T, CHUNK))
+    das = np.empty((C, nb, n), dtype=dtype)      # da[t], batch-major, a chunk of steps
+    dzs = np.empty((C, nb, n_out), dtype=dtype)  # dz[t]
+    gm, tm = np.zeros((n, K), dtype=dtype), np.empty((n, K), dtype=dtype)  # sums, a chunk's product
+    gv, tv = np.zeros((n_out, K), dtype=dtype), np.empty((n_out, K), dtype=dtype)
+    gd, td = np.zeros((n_out, K), dtype=dtype), np.empty((n_out, K), dtype=dtype)
     back = np.empty((nb, K), dtype=dtype)        # da[t+1] M: W^T da, U^T da, F^T da, sum
     dv = np.empty((nb, n), dtype=dtype)          # V^T dz
     da = np.empty((nb, n), dtype=dtype)
@@ -218,7 +227,8 @@ def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
     for t in range(T - 1, -1, -1):
         if truncate > 0 and (offset + t + 1) % truncate == 0:
             back[:, :] = 0.0
-        dz = dzs[t]
+        j = t % C
+        dz = dzs[j]
         for o in range(n_out):
             code = w.act_o[o]
             for b in range(nb):
@@ -228,15 +238,32 @@ def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
                 dz[b, o] = g * slope(code, outputs[t, o, b])
         np.dot(dz, V, dv)
         hn = hist[t + 1]
-        da = das[t]
+        da = das[j]
         total = 0.0
         for b in range(nb):
             for i in range(n):
                 v = back[b, i] + dv[b, i]
                 total += v * v
-                da[b, i] = v * slope(w.act_h[i], hn[b, i])
+                da[b, i] = v
         dh_norm[t + 1] = math.sqrt(total)
+        if w.uniform_h == TANH:
+            for b in range(nb):
+                for i in range(n):
+                    da[b, i] *= 1.0 - hn[b, i] * hn[b, i]
+        else:
+            for b in range(nb):
+                for i in range(n):
+                    da[b, i] *= slope(w.act_h[i], hn[b, i])
         np.dot(da, M, back)
+        if j == 0:  # the chunk of steps t .. t + m - 1 is complete: its share of the weight gradients
+            m = min(C, T - t)
+            np.dot(das[:m].reshape(m * nb, n).T, hist[t:t + m].reshape(m * nb, K), tm)
+            gm += tm
+            dz_m = dzs[:m].reshape(m * nb, n_out).T
+            np.dot(dz_m, hist[t + 1:t + m + 1].reshape(m * nb, K), tv)  # V: columns of h[t+1]
+            gv += tv
+            np.dot(dz_m, hist[t:t + m].reshape(m * nb, K), td)  # D, c: columns of x[t] and 1
+            gd += td
     total = 0.0
     for i in range(n):
         for b in range(nb):
@@ -246,16 +273,12 @@ def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
     dh_norm[0] = math.sqrt(total)
     if T == 0:
         return
-    gm = np.dot(das.reshape(T * nb, n).T, hist[:T].reshape(T * nb, K))
     ptr, index = w.hidden.ptr, w.hidden.index
     for i in range(n):
         for q, first in ((HIDDEN, 0), (INPUT, n), (FED, fb)):
             for k in range(ptr[i, q], ptr[i, q + 1]):
                 g_weight[k] += gm[i, first + index[k]]
         g_bias[i] += gm[i, K - 1]
-    dz_all = dzs.reshape(T * nb, n_out).T
-    gv = np.dot(dz_all, hist[1:].reshape(T * nb, K))   # V: columns of h[t+1]
-    gd = np.dot(dz_all, hist[:T].reshape(T * nb, K))   # D, c: columns of x[t] and 1
     t_out = w.outputs
     first = index.shape[0]
     for o in range(n_out):

@@ -19,8 +19,8 @@ backward pass takes per step::
     dh[t] = dPh[t] Wg + [GRU] dh[t+1] z,     dyhat[t] = (dPe[t] Eg)[:, yhat]
 
 (``dPe`` the errors of the gate sums, ``dPh`` the same with the GRU
-candidate's block scaled by r) and at the end the weight gradients as two
-products over every step, ``sum_t dPh[t]^T h[t]`` and ``sum_t dPe[t]^T
+candidate's block scaled by r) and the weight gradients as two products
+per chunk of `CHUNK` steps, ``sum_t dPh[t]^T h[t]`` and ``sum_t dPe[t]^T
 e[t]``. Sums run in BLAS's order: the results equal the sparse kernels'
 to rounding.
 """
