@@ -220,6 +220,15 @@ def bptt(
         the output and how to wire it (``tp.attach_io``, or hidden -> output
         edges and ``tp.init_weights(G, kinds="hidden->output")``).
 
+    Notes
+    -----
+    A float32 network (``sim.compile(G, dtype="float32")``) runs both passes
+    in float32 and returns float32 gradients and diagnostics; the backward
+    pass's sums over slots, the batch and the steps accumulate in float32,
+    as torch's do, so its gradients differ from the float64 network's of the same parameters by
+    float32 rounding carried through the steps (about 1e-6 of the largest
+    gradient on small networks). The loss is a Python float either way.
+
     Examples
     --------
     >>> import numpy as np, networkx as nx, simulator as sim
