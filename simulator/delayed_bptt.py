@@ -5,11 +5,16 @@ has the equations).
 A checkpointed run keeps, for each segment, the states its steps read from
 before it: a history of depth D, the longest delay of an edge from a
 hidden neuron (at least 1, the default). Each segment is recomputed from
-those on the way back, into a buffer of D + segment + 1 rows, and the
-errors the segment's steps send back to states before its start travel to
-the segment before as a carry of the same depth (with gated neurons, the
-cell of the step before the segment and its error too); every sum runs in
-the order of the whole-run pass, so the gradients agree bit for bit.
+those on the way back, into a buffer of D + segment + 1 rows. Plain
+neurons gather their errors from their readers (`bptt_delayed`): the
+errors of the first steps after a segment, as far as the longest delay of
+an edge from a hidden neuron or a fed-back output, travel to the segment
+before as a carry. Gated neurons scatter theirs (`bptt_gated_delayed`):
+the errors sent back to states before a segment's start travel as a carry
+of depth D, with the cell of the step before the segment and its error.
+Every sum runs in the order of the whole-run pass, so the gradients agree
+bit for bit; plain neurons' passes run on the threads `threads.timed_call`
+gives, with the one-thread sums.
 """
 
 from __future__ import annotations
