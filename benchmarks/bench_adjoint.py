@@ -1,7 +1,7 @@
 """Gradients through the adaptive ODE mode: the adjoint (`sim.bptt` with a
 `solve_ivp` method) against fixed-step RK4 BPTT of the same gradient accuracy.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_adjoint.py [--quick] [--t-end T]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_adjoint.py [--quick] [--t-end T] [--only stiff] [--repeats R]
 
 1. Memory and time, non-stiff (N = 2,000, in-degree 10, tau in [0.5, 5],
    t in [0, t_end], samples every 1): ``method="RK45"`` at rtol 1e-6 /
@@ -10,7 +10,10 @@
    tracemalloc (NumPy's and SciPy's arrays).
 2. Stiff (the small-world network of bench_ode.py: N = 2,000, tau
    log-uniform on [1e-3, 1e2]): ``method="BDF"`` against RK4 BPTT at the
-   largest step it is stable with, both against RK4 BPTT with a small step.
+   largest step it is stable with, both against RK4 BPTT with a small step;
+   then the BDF adjoint, its forward pass alone (`sim.solve`, the floor of
+   any adjoint here) and that RK4 BPTT in `--repeats` alternating rounds,
+   medians.
 
 A shared machine's BLAS threads can stall SciPy's solvers (vector norms on
 a 28,000-equation system took 2.7 ms each on 2 busy cores, 10 us with one
@@ -20,6 +23,7 @@ thread): run it with ``OPENBLAS_NUM_THREADS=1``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tracemalloc
@@ -99,7 +103,7 @@ def memory(n: int, t_end: float) -> None:
             break
 
 
-def stiff(n: int, t_end: float) -> None:
+def stiff(n: int, t_end: float, repeats: int) -> None:
     net, x, y, h0 = problem("stiff", n, t_end)
     tau_min = float(net.tau.min())
     sim.bptt(net, x[:1], y[:1], dt=1.0, h0=h0, method="BDF")
@@ -108,13 +112,13 @@ def stiff(n: int, t_end: float) -> None:
     xr, yr = refined(x, y, r_ref)
     t_ref, _, (_, ref) = measured(lambda: sim.bptt(net, xr, yr, dt=1.0 / r_ref, h0=h0, method="rk4", checkpoint=True))
     print(f"reference: RK4 BPTT step {1 / r_ref:.2e} (tau_min {tau_min:.2e}), {t_ref:.1f} s")
+    bdf = {}
     for rtol, atol in ((1e-6, 1e-8), (1e-8, 1e-10)):
         t_bdf, _, (_, g) = measured(lambda: sim.bptt(net, x, y, dt=1.0, h0=h0, method="BDF", rtol=rtol,
                                                      atol=atol), trace=False)
         print(f"BDF adjoint rtol {rtol:g}: {t_bdf:.2f} s, error {error(g, ref):.1e}, "
               f"forward nfev/njev/nlu {tuple(g.info['forward'].values())}, backward {tuple(g.info['backward'].values())}")
-        if rtol == 1e-6:
-            t_first, e_first = t_bdf, error(g, ref)
+        bdf[rtol] = error(g, ref)
     for factor in (2.5, 2.0, 1.5, 1.0):  # RK4 is stable for dt |lambda| < 2.79; the coupling moves lambda
         r = int(np.ceil(1.0 / (factor * tau_min)))
         xr, yr = refined(x, y, r)
@@ -124,8 +128,32 @@ def stiff(n: int, t_end: float) -> None:
         print(f"RK4 BPTT step {1 / r:.2e} ({factor} tau_min): {t_rk:.2f} s, error {e_rk:.1e}")
         if e_rk < 1:
             break
-    print(f"-> BDF (rtol 1e-6, error {e_first:.1e}) is {t_rk / t_first:.1f}x faster than the cheapest stable RK4 "
-          f"BPTT (error {e_rk:.1e})")
+    # The three timed in alternating rounds, medians: the BDF adjoint, its forward pass alone (`sim.solve`
+    # at the target times, the floor of any adjoint on this network), and the cheapest stable RK4 BPTT.
+    times = np.arange(1, len(x) + 1) * 1.0
+    ways = {"BDF adjoint": lambda: sim.bptt(net, x, y, dt=1.0, h0=h0, method="BDF"),
+            "BDF forward alone (sim.solve)": lambda: sim.solve(net, x, (0.0, times[-1]), dt=1.0, method="BDF",
+                                                              t_eval=times, h0=h0, progress=False),
+            f"RK4 BPTT step {1 / r:.2e}": lambda: sim.bptt(net, xr, yr, dt=1.0 / r, h0=h0, method="rk4",
+                                                           checkpoint=True)}
+    seconds = {name: [] for name in ways}
+    cpu = {name: [] for name in ways}
+    for _ in range(repeats):
+        for name, way in ways.items():
+            start = time.process_time()
+            seconds[name].append(measured(way, trace=False)[0])
+            cpu[name].append(time.process_time() - start)
+    med = {name: float(np.median(v)) for name, v in seconds.items()}
+    med_cpu = {name: float(np.median(v)) for name, v in cpu.items()}
+    for name, v in seconds.items():
+        print(f"{name}: median {med[name]:.2f} s of {repeats} ({', '.join(f'{t:.2f}' for t in v)}), "
+              f"CPU {med_cpu[name]:.2f} s")
+    rk4 = f"RK4 BPTT step {1 / r:.2e}"
+    for label, m in (("wall", med), ("CPU", med_cpu)):
+        print(f"-> {label} time: BDF (rtol 1e-6, error {bdf[1e-6]:.1e}) is {m[rk4] / m['BDF adjoint']:.1f}x faster "
+              f"than the cheapest stable RK4 BPTT (error {e_rk:.1e}); its forward pass alone would be "
+              f"{m[rk4] / m['BDF forward alone (sim.solve)']:.1f}x")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 def main(argv=None) -> None:
@@ -134,14 +162,15 @@ def main(argv=None) -> None:
     parser.add_argument("--t-end", type=float, default=100.0)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--only", choices=("memory", "stiff"))
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds of the stiff timings")
     args = parser.parse_args(argv)
     t_end = 10.0 if args.quick else args.t_end
     if args.only != "stiff":
         print(f"\n## Memory and time, non-stiff N={args.n}, t in [0, {t_end:g}]")
         memory(args.n, t_end)
     if args.only != "memory":
-        print(f"\n## Stiff small-world N={args.n}, t in [0, {t_end:g}]")
-        stiff(args.n, t_end)
+        print(f"\n## Stiff small-world N={args.n}, t in [0, {t_end:g}], load average {os.getloadavg()[0]:.1f}")
+        stiff(args.n, t_end, args.repeats)
 
 
 if __name__ == "__main__":

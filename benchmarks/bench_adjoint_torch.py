@@ -10,8 +10,9 @@ by piece between the samples with Dormand-Prince 5(4) at rtol 1e-6 /
 atol 1e-8: ``sim.bptt(method="RK45")`` (the adjoint on the dense output)
 against torchdiffeq's ``odeint_adjoint`` and direct backpropagation through
 ``odeint`` (``dopri5``), the right-hand side a gather / ``index_add`` over
-the edge list. Each route runs in its own process; its time is the median
-of repeats after a warm-up, its memory the process's peak resident size
+the edge list. Each route runs in its own process; its time (wall and CPU,
+with the threads it ran on: torch is set to one, sim's adjoint runs on one
+below `simulator.adjoint.PARALLEL_MIN_WORK`) is the median of repeats after a warm-up, its memory the process's peak resident size
 beyond what the import and setup held. The weight gradients are compared
 with sim's.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -66,13 +68,17 @@ def run_route(route: str, n: int, t_end: float, repeats: int) -> dict:
         import simulator as sim
 
         def call():
-            return sim.bptt(net, x, y, dt=1.0, h0=h0, method="RK45", rtol=RTOL, atol=ATOL)[1].weight
+            grads = sim.bptt(net, x, y, dt=1.0, h0=h0, method="RK45", rtol=RTOL, atol=ATOL)[1]
+            threads[0] = grads.info["threads"]
+            return grads.weight
+        threads = [1]
         call_small = lambda: sim.bptt(net, x[:1], y[:1], dt=1.0, h0=h0, method="RK45")  # noqa: E731
     else:
         import torch
         import torchdiffeq
 
         torch.set_num_threads(1)
+        threads = [torch.get_num_threads()]
         kind, src, dst = net.edge_kind, net.edge_src.astype(np.int64), net.edge_dst.astype(np.int64)
         w_sel, u_sel, v_sel = kind == 0, kind == 1, kind == 3
         t64 = lambda a: torch.tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
@@ -125,14 +131,15 @@ def run_route(route: str, n: int, t_end: float, repeats: int) -> dict:
         call, call_small = (lambda: forward_backward(T)), (lambda: forward_backward(1))
     call_small()
     base = peak_rss()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         g = call()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     w = np.asarray(g)[net.edge_kind == 0]
-    return {"route": route, "n": n, "seconds": float(np.median(times)), "peak_mib": peak_rss() - base,
-            "grad_w": w.tolist()}
+    return {"route": route, "n": n, "seconds": float(np.median(times)), "cpu": float(np.median(cpu)),
+            "threads": threads[0], "peak_mib": peak_rss() - base, "grad_w": w.tolist(), "load": os.getloadavg()[0]}
 
 
 def main(argv=None) -> None:
@@ -159,10 +166,13 @@ def main(argv=None) -> None:
         for route, r in rows.items():
             diff = "" if ref is None or route == "sim" else (
                 f", W gradient vs sim: max rel. diff {np.max(np.abs(np.array(r['grad_w']) - ref)) / np.max(np.abs(ref)):.1e}")
-            print(f"{route:15s} {r['seconds']:8.2f} s   peak +{r['peak_mib']:7.1f} MiB{diff}")
+            print(f"{route:15s} {r['seconds']:8.2f} s (CPU {r['cpu']:6.2f} s, {r['threads']} thread(s), load "
+                  f"{r['load']:.1f})   peak +{r['peak_mib']:7.1f} MiB{diff}")
         if "sim" in rows and len(rows) > 1:
-            best = min(r["seconds"] for k, r in rows.items() if k != "sim")
-            print(f"-> sim.bptt(RK45) is {best / rows['sim']['seconds']:.1f}x faster than the faster torchdiffeq route")
+            for key, label in (("seconds", "wall"), ("cpu", "CPU")):
+                best = min(r[key] for k, r in rows.items() if k != "sim")
+                print(f"-> {label} time: sim.bptt(RK45) is {best / rows['sim'][key]:.1f}x faster than the faster "
+                      "torchdiffeq route")
 
 
 if __name__ == "__main__":
