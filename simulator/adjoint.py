@@ -336,6 +336,12 @@ class _AdjointSystem:
 GAUSS_NODES = {"RK23": 2, "RK45": 3, "DOP853": 4, "Radau": 3, "BDF": 3, "LSODA": 4}
 
 
+#: The most entries (nodes x neurons x batch) the quadratures stack into one
+#: pull-back (`_quadratures`): the nodes of a long backward step go in calls
+#: of at most this many, so that its scratch arrays stay a few MiB each.
+QUADRATURE_ENTRIES = 1 << 19
+
+
 def _backward_solver(method: str):
     """The solver class of the backward ``lambda`` system: SciPy's, or for
     BDF and Radau `implicit.ORDERED_SOLVERS` (a sparse Jacobian's systems
@@ -468,7 +474,11 @@ def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, refine: bo
     width = np.diff(ends)
     times = (ends[:-1, None] + nodes[None, :] * width[:, None]).ravel()
     scale = (weights[None, :] * width[:, None]).ravel()
-    total = adj.quadrature(adj.dense(times), step(times), scale)
+    per_call = max(1, QUADRATURE_ENTRIES // max(adj.m, 1))
+    total = 0.0
+    for i in range(0, times.size, per_call):
+        part = slice(i, i + per_call)
+        total = total + adj.quadrature(adj.dense(times[part]), step(times[part]), scale[part])
     return np.sign(solver.t - solver.t_old) * total, times.size
 
 

@@ -182,6 +182,22 @@ def test_float32_network_gets_float32_gradients():
     assert relative_error(g32.weight, g64.weight) < 1e-4
 
 
+@pytest.mark.parametrize("method", ["RK45", "BDF"])
+def test_quadrature_nodes_in_one_call_or_many(monkeypatch, method):
+    """The quadrature nodes of a backward step go through one stacked
+    pull-back, or one node per call when `QUADRATURE_ENTRIES` is small:
+    the same gradients to rounding."""
+    from simulator import adjoint
+
+    G, x, targets, h0 = problem("mse", True, True)
+    net = sim.compile(G)
+    _, stacked = sim.bptt(net, x, targets, h0=h0, dt=DT, method=method)
+    monkeypatch.setattr(adjoint, "QUADRATURE_ENTRIES", 1)
+    _, single = sim.bptt(net, x, targets, h0=h0, dt=DT, method=method)
+    for kind in ("weight", "bias", "tau", "h0"):
+        np.testing.assert_allclose(getattr(single, kind), getattr(stacked, kind), rtol=1e-12, atol=1e-15)
+
+
 def test_diagnostics_and_clip():
     """`return_diagnostics` gives dL/dh at the sample times and each piece's
     edge contributions, which sum to the gradient; `clip` scales as for BPTT."""
