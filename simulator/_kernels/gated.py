@@ -50,29 +50,33 @@ REC_R, REC_I = 0, 3
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def gate_sums(ptr, index, weight, gw, r, h, xt, yhat, b):
+def gate_sums(ptr, index, weight, gw, r, h, xt, yhat, b, n_gates=3):
     """One pass over row `r` of the in-edge table: ``(inp, rec, s0, s1,
     s2)``, the main weights' sums over the input and feedback slots and over
-    the hidden -> hidden slots, and each gate row's sum over all slots."""
+    the hidden -> hidden slots, and each gate row's sum over all slots (the
+    first `n_gates` rows; s2 stays 0 for ``n_gates = 2``, a GRU's)."""
     rec, inp, s0, s1, s2 = 0.0, 0.0, 0.0, 0.0, 0.0
     for k in range(ptr[r, HIDDEN], ptr[r, HIDDEN + 1]):
         s = h[index[k], b]
         rec += weight[k] * s
         s0 += gw[0, k] * s
         s1 += gw[1, k] * s
-        s2 += gw[2, k] * s
+        if n_gates == 3:
+            s2 += gw[2, k] * s
     for k in range(ptr[r, INPUT], ptr[r, INPUT + 1]):
         s = xt[index[k], b]
         inp += weight[k] * s
         s0 += gw[0, k] * s
         s1 += gw[1, k] * s
-        s2 += gw[2, k] * s
+        if n_gates == 3:
+            s2 += gw[2, k] * s
     for k in range(ptr[r, FED], ptr[r, FED + 1]):
         s = yhat[index[k], b]
         inp += weight[k] * s
         s0 += gw[0, k] * s
         s1 += gw[1, k] * s
-        s2 += gw[2, k] * s
+        if n_gates == 3:
+            s2 += gw[2, k] * s
     return inp, rec, s0, s1, s2
 
 
@@ -99,15 +103,23 @@ def unit_step(unit, act, gact, bias, gb0, gb1, gb2, inp, rec, s0, s1, s2, h, c):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def add_gate_segment(ptr, index, weight, gw, r, q, src, acc, m, a):
+def add_gate_segment(ptr, index, weight, gw, r, q, src, acc, m, a, n_gates):
     """Over segment `q` of row `r`, for every batch element: ``acc[m, a]
-    += weight[k] s`` and ``acc[2 + g, a] += gw[g, k] s`` (s =
-    ``src[index[k], b]``), slots outermost so the batch loop runs over
-    contiguous memory."""
+    += weight[k] s`` and ``acc[2 + g, a] += gw[g, k] s`` for the first
+    `n_gates` gate rows g (s = ``src[index[k], b]``), slots outermost so
+    the batch loop runs over contiguous memory."""
     nb = np.uint64(acc.shape[2])
     for k in range(ptr[r, q], ptr[r, q + 1]):
         j = index[k]
-        c, c0, c1, c2 = weight[k], gw[0, k], gw[1, k], gw[2, k]
+        c, c0, c1 = weight[k], gw[0, k], gw[1, k]
+        if n_gates == 2:
+            for b in range(nb):
+                v = src[j, b]
+                acc[m, a, b] += c * v
+                acc[2, a, b] += c0 * v
+                acc[3, a, b] += c1 * v
+            continue
+        c2 = gw[2, k]
         for b in range(nb):
             v = src[j, b]
             acc[m, a, b] += c * v
@@ -117,16 +129,17 @@ def add_gate_segment(ptr, index, weight, gw, r, q, src, acc, m, a):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc, a):
+def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc, a, n_gates):
     """All of neuron `r`'s sums for every batch element into ``acc[:, a]``
     (acc: (5, rows, batch)): rows inp, rec, s0, s1, s2 as `gate_sums`
-    returns them, in its order. At batch 1 the five sums stay in registers
-    (`gate_sums`); otherwise they run over the contiguous batch
-    (`add_gate_segment`). Indices, not views: a view per segment and row
-    (its reference counts) cost more than the row's arithmetic."""
+    returns them, in its order, of the first `n_gates` gate rows (row 4
+    zero for 2). At batch 1 the five sums stay in registers (`gate_sums`);
+    otherwise they run over the contiguous batch (`add_gate_segment`).
+    Indices, not views: a view per segment and row (its reference counts)
+    cost more than the row's arithmetic."""
     nb = np.uint64(acc.shape[2])
     if nb == 1:
-        inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, r, h, xt, yhat, 0)
+        inp, rec, s0, s1, s2 = gate_sums(ptr, index, weight, gw, r, h, xt, yhat, 0, n_gates)
         acc[0, a, 0] = inp
         acc[1, a, 0] = rec
         acc[2, a, 0] = s0
@@ -136,20 +149,21 @@ def row_gate_sums(ptr, index, weight, gw, r, h, xt, yhat, acc, a):
     for q in range(5):
         for b in range(nb):
             acc[q, a, b] = 0.0
-    add_gate_segment(ptr, index, weight, gw, r, HIDDEN, h, acc, 1, a)
-    add_gate_segment(ptr, index, weight, gw, r, INPUT, xt, acc, 0, a)
-    add_gate_segment(ptr, index, weight, gw, r, FED, yhat, acc, 0, a)
+    add_gate_segment(ptr, index, weight, gw, r, HIDDEN, h, acc, 1, a, n_gates)
+    add_gate_segment(ptr, index, weight, gw, r, INPUT, xt, acc, 0, a, n_gates)
+    add_gate_segment(ptr, index, weight, gw, r, FED, yhat, acc, 0, a, n_gates)
 
 
 @njit(cache=CACHE, error_model="numpy")
 def chunk_gate_sums(ptr, index, weight, gw, h, xt, yhat, S, lo, hi):
-    """`row_gate_sums` of neurons ``lo:hi`` into ``S[:, i - lo]`` (S: (5,
-    hi - lo, batch)); the loop over rows inside, so the rows' calls pay no
-    reference counts. A function of its own, called once a chunk: inlined
-    into `gated_backward.gated_back_rows` the same loop ran 6x slower
-    (85 against 15 us a step at N = 1,000, k = 10, batch 1)."""
+    """`row_gate_sums` of GRU neurons ``lo:hi`` into ``S[:, i - lo]`` (S:
+    (5, hi - lo, batch)), their two gate rows only (row 4 of `S` is zero);
+    the loop over rows inside, so the rows' calls pay no reference counts.
+    A function of its own, called once a chunk: inlined into
+    `gated_backward.gated_back_rows` the same loop ran 6x slower (85
+    against 15 us a step at N = 1,000, k = 10, batch 1)."""
     for i in range(lo, hi):
-        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, S, i - lo)
+        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, S, i - lo, 2)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -254,7 +268,7 @@ def gated_rows(ptr, index, weight, bias,
     bad = 0
     for i in range(lo, hi):
         unit, ci, act, gact = units[i], cell[i], codes[i], gcodes[i]
-        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc, 0)
+        row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc, 0, 3)
         for b in range(nb):
             cv = c[ci, b] if ci >= 0 else 0.0
             hv, cv, q0, q1, q2, q3 = unit_step(unit, act, gact, bias[i], gb[0, i], gb[1, i], gb[2, i],

@@ -202,7 +202,7 @@ def gated_back_rows(ptr, index, weight, bias,
         for b in range(nb):
             dH[i, b] = carry_h[i, b] + add_segment(out_ptr, out_index, out_weight, i, TO_OUTPUT, dz, b, 0.0)
         if unit != 0:
-            row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc, 0)
+            row_gate_sums(ptr, index, weight, gw, i, h, xt, yhat, acc, 0, 3)
         for b in range(nb):
             dh = dH[i, b]
             d_in, d_rec, d0, d1, d2, dd = dh, dh, 0.0, 0.0, 0.0, 0.0
