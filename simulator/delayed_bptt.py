@@ -115,9 +115,11 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
         g_y = np.array(gy, dtype=dtype, order="C")
         g_weight = np.zeros(net.n_edges, dtype=dtype)
         g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
+        g_out = np.zeros(out_delay.shape[0], dtype=dtype)
         g_h0 = np.empty((n, batch), dtype=dtype)
         dh_norm = np.empty(T + 1, dtype=np.float64)
         step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
+        step_out = np.zeros((T if diagnostics else 0, out_delay.shape[0]), dtype=dtype)
         delta = np.zeros((min(segment, T) + ahead, n, batch), dtype=dtype)
         dz = np.zeros((T + ahead, net.n_outputs, batch), dtype=dtype)
         carry = np.zeros((ahead, n, batch), dtype=dtype)  # the errors of the steps after a segment
@@ -128,17 +130,18 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
                 forward(t0, t1, n_chunks)
             delta[t1 - t0:t1 - t0 + ahead] = carry
             bptt_delayed(w, wt, sched, out_delay, fed_delay, drive.x, states, base, outputs, fed, teacher, g_y,
-                         truncate, t0, t1, delta[:t1 - t0 + ahead], dz, g_weight, g_bias, g_h0, dh_norm, step_abs,
-                         n_chunks or None)
+                         truncate, t0, t1, delta[:t1 - t0 + ahead], dz, g_weight, g_bias, g_out, g_h0, dh_norm,
+                         step_abs, step_out, n_chunks or None)
             carry = delta[:ahead].copy()
     timed()
     dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
-    order = net.layout.slot_edges
-    g_weight[order] = g_weight.copy()
+    weight, edge_grad = np.zeros_like(g_weight), np.zeros_like(step_abs)
+    weight[lay.slot_edges] = g_weight  # the edges from inputs and fed-back outputs
+    weight[lay.hidden_out.edge] += g_out  # the edges from hidden neurons
     if diagnostics:
-        step_abs[:, order] = step_abs.copy()
-    return value, {"weight": g_weight, "bias": g_bias, "h0": g_h0, "dh_norm": dh_norm,
-                   "edge_grad": np.abs(step_abs)}
+        edge_grad[:, lay.slot_edges] = step_abs
+        edge_grad[:, lay.hidden_out.edge] += step_out
+    return value, {"weight": weight, "bias": g_bias, "h0": g_h0, "dh_norm": dh_norm, "edge_grad": np.abs(edge_grad)}
 
 
 def gated_delayed_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarray, loss: str,

@@ -9,13 +9,17 @@ neuron j's state of step t was read, through each out-edge of delay d
     dL/dy_o,t = (the loss's) + [not forced] sum_(o -> i, d) w da_i,t+d
 
 (nothing from steps after the run), and h0, read by the steps before each
-out-edge's delay, gathers ``w da_i,r`` over those steps r. Each in-slot k
-of a node (source j, delay d, weight w) adds ``delta * s_j,t-d`` to its
-weight's gradient. `bptt_delayed` walks each step's levels in reverse
-(`simulator.delays.Schedule`), so the readers through delay-0 edges are
-done first; the nodes of a level need nothing from one another, each
-gathers over its own out-edges and writes its own slots, so chunks of a
-level run on threads (`back_nodes_parallel`) with the one-thread sums.
+out-edge's delay, gathers ``w da_i,r`` over those steps r. An edge's
+weight gradient is the sum over its reads of the reader's error times the
+value read: an edge from a hidden neuron adds ``h_j,t da_i,t+d`` (or
+``dz``) while its source gathers, with the error it has just loaded (in
+the out-edge table's slot order), an edge from an input or a fed-back
+output adds ``delta x_t-d`` at its target. `bptt_delayed` walks each
+step's levels in reverse (`simulator.delays.Schedule`), so the readers
+through delay-0 edges are done first; the nodes of a level need nothing
+from one another, each gathers over its own out-edges and writes its own
+slots, so chunks of a level run on threads (`back_nodes_parallel`) with
+the one-thread sums.
 `pull_output` sends an output's error the other way, scattering over its
 in-slots (for the gated kernel).
 
@@ -35,7 +39,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import slope
-from .delayed import MIN_PARALLEL_LEVEL, all_offsets
+from .delayed import MIN_PARALLEL_LEVEL
 from .forward import chunk_bounds
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -95,14 +99,14 @@ def out_offsets(ptr, index, delay, q, stride, offset):
 
 @njit(cache=CACHE, error_model="numpy")
 def back_nodes(hp, hx, hd,
-               op, ox, od, offset, out_offset, reach,
+               op, ox, od,
                tp, tw, td, toff,
                fp, fw, fd, foff,
                act_h, act_o,
                order, lo, hi, t, lim,
                x, states, base, outputs, fed, teacher, gy_loss,
                delta, start, dz, dh,
-               g_weight, g_bias, step_abs):
+               g_weight, g_bias, step_abs, g_out, step_out):
     """The nodes ``order[lo:hi]``, all of one level, of backward step `t`:
     each gathers the errors of the readers of its value (over its out-edges,
     each at its own delay), forms its own error and adds its in-edges'
@@ -117,8 +121,6 @@ def back_nodes(hp, hx, hd,
         index, the slots' delays).
     op, ox, od : ndarray
         The outputs' in-edge table, likewise.
-    offset, out_offset, reach
-        `delayed.all_offsets` of the two tables.
     tp, tw, td : ndarray
         The hidden neurons' out-edge table (``Transposed.hidden``: ptr,
         weight) and its slots' delays.
@@ -169,8 +171,8 @@ def back_nodes(hp, hx, hd,
     d_row = (t - start) * n  # the rows of step t, in nodes from the arrays' starts
     z_row = t * n_out
     s_row = (t + 1 - base) * n
-    direct_out = t + 1 >= reach  # no read before h0: through the offsets
-    direct = direct_out and not record
+    n_steps = gy_loss.shape[0]
+    one, four = np.uint64(1), np.uint64(4)
     to_out = np.empty(nb, dtype=np.float64)
     back = np.empty(nb, dtype=np.float64)
     for k in range(lo, hi):
@@ -178,33 +180,59 @@ def back_nodes(hp, hx, hd,
         if node < n:
             j = node
             code = act_h[j]
-            if nb == 1:  # sums in registers
+            at_h = np.uint64((s_row + j) * nb)  # h_j,t: what each out-edge's reader read
+            if nb == 1:  # sums in registers; the two parts written out (choosing an array per node costs)
+                hj = s_flat[at_h]
                 v_out = 0.0
                 for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
+                    e = z_flat[np.uint64(z_row + toff[q])]
+                    g_out[q] += hj * e
+                    if record and t + td[q] < n_steps:
+                        step_out[t + td[q], q] += hj * e
                     if not cutting or td[q] <= lim:
-                        v_out += tw[q] * z_flat[np.uint64(z_row + toff[q])]
+                        v_out += tw[q] * e
                 v_back = 0.0
                 for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                    e = d_flat[np.uint64(d_row + toff[q])]
+                    g_out[q] += hj * e
+                    if record and t + td[q] < n_steps:
+                        step_out[t + td[q], q] += hj * e
                     if not cutting or td[q] <= lim:
-                        v_back += tw[q] * d_flat[np.uint64(d_row + toff[q])]
+                        v_back += tw[q] * e
                 v = v_out + v_back
                 dh[j, 0] = v
-                da = v * slope(code, s_flat[s_row + j])
+                da = v * slope(code, hj)
                 d_flat[d_row + j] = da
                 g_bias[j] += da
-            else:  # slot by slot over the contiguous batch
+            else:
                 to_out[:] = 0.0
                 back[:] = 0.0
-                for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
-                    if not cutting or td[q] <= lim:
-                        c, at = tw[q], np.uint64((z_row + toff[q]) * nb)
-                        for b in range(nbu):
-                            to_out[b] += c * z_flat[at + b]
-                for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
-                    if not cutting or td[q] <= lim:
-                        c, at = tw[q], np.uint64((d_row + toff[q]) * nb)
-                        for b in range(nbu):
-                            back[b] += c * d_flat[at + b]
+                for part in (TO_OUTPUT, HIDDEN):
+                    src = z_flat if part == TO_OUTPUT else d_flat
+                    row = z_row if part == TO_OUTPUT else d_row
+                    acc = to_out if part == TO_OUTPUT else back
+                    for q in range(tp[j, part], tp[j, part + 1]):  # slot by slot over the contiguous batch
+                        at = np.uint64((row + toff[q]) * nb)
+                        # four running sums: the batch's products do not wait on one another
+                        a0 = a1 = a2 = a3 = 0.0
+                        m = np.uint64(0)
+                        while m + four <= nbu:
+                            a0 += s_flat[at_h + m] * src[at + m]
+                            a1 += s_flat[at_h + m + one] * src[at + m + one]
+                            a2 += s_flat[at_h + m + one + one] * src[at + m + one + one]
+                            a3 += s_flat[at_h + m + four - one] * src[at + m + four - one]
+                            m += four
+                        while m < nbu:
+                            a0 += s_flat[at_h + m] * src[at + m]
+                            m += one
+                        total = (a0 + a1) + (a2 + a3)
+                        g_out[q] += total
+                        if record and t + td[q] < n_steps:
+                            step_out[t + td[q], q] += total
+                        if not cutting or td[q] <= lim:
+                            c = tw[q]
+                            for b in range(nbu):
+                                acc[b] += c * src[at + b]
                 for b in range(nb):
                     v = to_out[b] + back[b]
                     dh[j, b] = v
@@ -212,32 +240,6 @@ def back_nodes(hp, hx, hd,
                     d_flat[(d_row + j) * nb + b] = da
                     g_bias[j] += da
             at_d = np.uint64((d_row + j) * nb)
-            if direct and nb == 1:
-                da = d_flat[at_d]
-                for q in range(hp[j, HIDDEN], hp[j, HIDDEN + 1]):
-                    g_weight[q] += da * s_flat[np.uint64(s_row + offset[q])]
-            else:
-                for q in range(hp[j, HIDDEN], hp[j, HIDDEN + 1]):
-                    # the state read: time t + 1 - delay, h0 before the start
-                    at = np.uint64((s_row + offset[q]) * nb if direct
-                                   else ((max(t + 1 - hd[q], 0) - base) * n + hx[q]) * nb)
-                    # four running sums: the batch's products do not wait on one another
-                    a0 = a1 = a2 = a3 = 0.0
-                    one, four = np.uint64(1), np.uint64(4)
-                    m = np.uint64(0)
-                    while m + four <= nbu:
-                        a0 += d_flat[at_d + m] * s_flat[at + m]
-                        a1 += d_flat[at_d + m + one] * s_flat[at + m + one]
-                        a2 += d_flat[at_d + m + one + one] * s_flat[at + m + one + one]
-                        a3 += d_flat[at_d + m + four - one] * s_flat[at + m + four - one]
-                        m += four
-                    while m < nbu:
-                        a0 += d_flat[at_d + m] * s_flat[at + m]
-                        m += one
-                    total = (a0 + a1) + (a2 + a3)
-                    g_weight[q] += total
-                    if record:
-                        step_abs[t, q] += total
             for q in range(hp[j, INPUT], hp[j, INPUT + 1]):
                 s = t - hd[q]
                 if s >= 0:
@@ -270,15 +272,6 @@ def back_nodes(hp, hx, hd,
                 dzv = g * slope(code, outputs[t, o, b])
                 dz[t, o, b] = dzv
                 g_bias[node] += dzv
-            for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
-                at = np.uint64((s_row + out_offset[q]) * nb if direct_out
-                               else ((max(t + 1 - od[q], 0) - base) * n + ox[q]) * nb)
-                total = 0.0
-                for b in range(nbu):
-                    total += dz[t, o, b] * s_flat[at + b]
-                g_weight[first_out + q] += total
-                if record:
-                    step_abs[t, first_out + q] += total
             for q in range(op[o, INPUT], op[o, INPUT + 1]):
                 s = t - od[q]
                 if s >= 0:
@@ -292,27 +285,27 @@ def back_nodes(hp, hx, hd,
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def back_nodes_parallel(hp, hx, hd,
-                        op, ox, od, offset, out_offset, reach,
+                        op, ox, od,
                         tp, tw, td, toff,
                         fp, fw, fd, foff,
                         act_h, act_o,
                         order, first, n_level, t, lim,
                         x, states, base, outputs, fed, teacher, gy_loss,
                         delta, start, dz, dh,
-                        g_weight, g_bias, step_abs,
+                        g_weight, g_bias, step_abs, g_out, step_out,
                         n_chunks):
     """`back_nodes` over the level ``order[first:first + n_level]``, in
     `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(n_level, n_chunks, c)
-        back_nodes(hp, hx, hd, op, ox, od, offset, out_offset, reach, tp, tw, td, toff, fp, fw, fd, foff, act_h, act_o,
+        back_nodes(hp, hx, hd, op, ox, od, tp, tw, td, toff, fp, fw, fd, foff, act_h, act_o,
                    order, first + lo, first + hi, t, lim, x, states, base, outputs, fed, teacher, gy_loss,
-                   delta, start, dz, dh, g_weight, g_bias, step_abs)
+                   delta, start, dz, dh, g_weight, g_bias, step_abs, g_out, step_out)
 
 
 @njit(cache=CACHE, error_model="numpy")
 def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, fed, teacher, gy_loss, truncate,
-                 start, stop, delta, dz, g_weight, g_bias, g_h0, dh_norm, step_abs, n_chunks):
+                 start, stop, delta, dz, g_weight, g_bias, g_out, g_h0, dh_norm, step_abs, step_out, n_chunks):
     """Backpropagate steps ``stop - 1`` down to `start` of a discrete run
     with delays; adds to the gradient arrays.
 
@@ -352,8 +345,14 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         The outputs' errors by step: in, the rows after `stop` filled
         (zeros after the run); out, rows ``start .. stop - 1`` filled.
     g_weight : ndarray, shape (n_edges,)
-        In the slot order of ``w.hidden`` then ``w.outputs``.
+        The gradients of the edges from inputs and fed-back outputs, in the
+        slot order of ``w.hidden`` then ``w.outputs`` (the other slots untouched).
     g_bias : ndarray, shape (n_neurons + n_outputs,)
+    g_out : ndarray, shape (n_slots of wt.hidden,)
+        The gradients of the edges from hidden neurons, in the slot order
+        of ``wt.hidden``: each source adds ``h_j,t`` times the error its
+        reader formed at step ``t + delay`` (and h0 those of the steps
+        before the delay), whatever truncation cuts.
     g_h0 : ndarray, shape (n_neurons, batch)
         Filled when `start` is 0: ``dL/dh0``, the errors of every read of
         h0 (the steps before a slot's delay).
@@ -361,8 +360,10 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         Row ``t + 1`` filled with the norm of ``dL/dh_t`` (all batch
         elements) for the steps t run.
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
-        When it has rows: each edge's gradient contribution at each step,
-        columns as `g_weight`.
+        When it has rows: each edge's gradient contribution at each step
+        (the step that read), columns as `g_weight`.
+    step_out : ndarray, shape (n_steps or 0, n_slots of wt.hidden)
+        The same for `g_out`.
     n_chunks : int or None
         None: one thread; else each level's nodes in this many chunks
         spread over threads. Every sum runs in the same order either way,
@@ -373,7 +374,6 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
     fp, fx, fw = wt.fed
     n, nb = states.shape[1], states.shape[2]
     n_out = dz.shape[1]
-    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, n)
     toff = np.empty(tx.shape[0], dtype=np.int64)
     out_offsets(tp, tx, out_delay, HIDDEN, n, toff)
     out_offsets(tp, tx, out_delay, TO_OUTPUT, n_out, toff)
@@ -386,14 +386,14 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         for lv in range(level_ptr.shape[0] - 2, -1, -1):
             first, last = level_ptr[lv], level_ptr[lv + 1]
             if n_chunks is None or last - first < MIN_PARALLEL_LEVEL:
-                back_nodes(hp, hx, hd, op, ox, od, offset, out_offset, reach, tp, tw, out_delay, toff, fp, fw,
+                back_nodes(hp, hx, hd, op, ox, od, tp, tw, out_delay, toff, fp, fw,
                            fed_delay, foff, w.act_h, w.act_o, order, first, last, t, lim, x, states, base, outputs,
-                           fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias, step_abs)
+                           fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias, step_abs, g_out, step_out)
             else:
-                back_nodes_parallel(hp, hx, hd, op, ox, od, offset, out_offset, reach, tp, tw, out_delay, toff, fp, fw,
+                back_nodes_parallel(hp, hx, hd, op, ox, od, tp, tw, out_delay, toff, fp, fw,
                                     fed_delay, foff, w.act_h, w.act_o, order, first, last - first, t, lim, x, states,
                                     base, outputs, fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias,
-                                    step_abs, n_chunks)
+                                    step_abs, g_out, step_out, n_chunks)
         total = 0.0
         for j in range(n):
             for b in range(nb):
@@ -401,15 +401,27 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         dh_norm[t + 1] = math.sqrt(total)
     if start > 0:
         return
-    # h0 is read by the steps before each slot's delay, within the first window
+    # h0 is read by the steps before each slot's delay; its error comes from those in the first window
+    n_steps = gy_loss.shape[0]
+    record = step_out.shape[0] > 0
+    to_out = np.zeros(nb, dtype=np.float64)
+    back = np.zeros(nb, dtype=np.float64)
     for j in range(n):
+        to_out[:] = 0.0
+        back[:] = 0.0
+        for part in (TO_OUTPUT, HIDDEN):
+            acc = to_out if part == TO_OUTPUT else back
+            for q in range(tp[j, part], tp[j, part + 1]):
+                i = tx[q]
+                for r in range(min(out_delay[q], n_steps)):
+                    total = 0.0
+                    for b in range(nb):
+                        e = dz[r, i, b] if part == TO_OUTPUT else delta[r, i, b]
+                        total += states[0, j, b] * e
+                        if truncate == 0 or r < truncate:
+                            acc[b] += tw[q] * e
+                    g_out[q] += total
+                    if record:
+                        step_out[r, q] += total
         for b in range(nb):
-            to_out = 0.0
-            for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
-                for r in range(out_delay[q] if truncate == 0 else min(out_delay[q], truncate)):
-                    to_out += tw[q] * dz[r, tx[q], b]
-            back = 0.0
-            for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
-                for r in range(out_delay[q] if truncate == 0 else min(out_delay[q], truncate)):
-                    back += tw[q] * delta[r, tx[q], b]
-            g_h0[j, b] = to_out + back
+            g_h0[j, b] = to_out[b] + back[b]
