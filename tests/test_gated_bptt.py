@@ -181,3 +181,32 @@ def test_threaded_passes_match_central_differences_and_the_one_thread_passes(mon
             assert getattr(threaded, name).tobytes() == getattr(plain[1], name).tobytes(), name
         for name in ("dh_norm", "edge_grad"):
             np.testing.assert_array_equal(threaded.diagnostics[name], plain[1].diagnostics[name])
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_networks_of_gru_neurons_only_match_central_differences(monkeypatch, batch):
+    """Every neuron a GRU with sigmoid gates and tanh (the backward pass
+    gathers a chunk's sums, computes the errors in one vectorised block and
+    skips the third gate row), with an output fed back: gradients against
+    central differences of the reference; threads and checkpoints give the
+    one-thread gradients bit for bit."""
+    import numba
+
+    G = tp.fixed_indegree(8, 3, n_inputs=2, n_outputs=1, seed=3, scale=1.2)
+    G.add_edge("out0", 2, weight=0.4)
+    tp.gate(G, unit="gru", seed=4)
+    net = sim.compile(G)
+    assert set(net.units) == {"gru"}
+    T = 5
+    x = RNG.normal(size=(T, batch, 2))
+    targets = RNG.normal(size=(T, batch, 1))
+    h0 = RNG.normal(size=(batch, 8)) * 0.5
+    loss, grads = sim.bptt(net, x, targets, h0=h0)
+    assert np.isclose(loss, reference_loss(net.to_networkx(), x, targets, h0, None), rtol=1e-13)
+    assert_close(grads, numeric_gradients(net, lambda G, h0: reference_loss(G, x, targets, h0, None), {"h0": h0}))
+    monkeypatch.setattr(sim.threads, "timed_call", lambda kind, work, n_steps: (numba.get_num_threads(), lambda: None))
+    for checkpoint in (None, 2):
+        again_loss, again = sim.bptt(net, x, targets, h0=h0, checkpoint=checkpoint)
+        assert again_loss == loss
+        for name in ("weight", "bias", "h0", *net.gate_parameters()):
+            assert getattr(again, name).tobytes() == getattr(grads, name).tobytes(), name
