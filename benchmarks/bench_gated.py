@@ -18,6 +18,10 @@
    training >= 1.0x (issue 21). Run with ``OPENBLAS_NUM_THREADS=1
    NUMBA_NUM_THREADS=1`` for one thread each side.
 
+Parts 1 and 2 run each side on ``--threads`` threads (default 1:
+``torch.set_num_threads`` and ``numba.set_num_threads``; graphrnn's planner
+may still choose fewer, by the work of a step and the free cores).
+
 Each figure is the median of rounds that alternate the two ways; the
 interquartile range of the per-round ratios and the load average are
 printed beside it.
@@ -32,6 +36,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,6 +163,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", type=int, nargs="+", choices=(1, 2, 3), default=(1, 2, 3),
                         help="the parts to measure (default: all)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads of each side in parts 1 and 2 (default: 1)")
     args = parser.parse_args()
     steps, repeats = (50, 3) if args.quick else (200, 5)
     print(f"{load()} on {os.cpu_count()} cores; ratios: median (interquartile range) of {repeats} rounds")
@@ -166,10 +173,13 @@ def main() -> None:
     except ImportError:
         torch = None
         print('(torch is not installed: the torch comparisons need it; pip install "graphrnn[bench]")')
+    numba_threads = numba.get_num_threads()
+    numba.set_num_threads(min(args.threads, numba_threads))
     if torch is not None:
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.threads)
     if torch is not None and 1 in args.only:
-        print(f"1. sparse GRU, in-degree 10, T = {steps}, float64: graphrnn vs torch autograd (>1: graphrnn faster)")
+        print(f"1. sparse GRU, in-degree 10, T = {steps}, float64: graphrnn vs torch autograd (>1: graphrnn faster), "
+              f"threads: torch {torch.get_num_threads()}, graphrnn up to {numba.get_num_threads()}")
         for n in (1000, 10_000):
             for batch in (1, 32):
                 sparse_vs_torch(torch, n, batch, steps, repeats)
@@ -178,6 +188,9 @@ def main() -> None:
         for n in (1000, 10_000):
             for batch in (1, 32):
                 gru_vs_plain(n, batch, steps, repeats)
+    numba.set_num_threads(numba_threads)
+    if torch is not None:
+        torch.set_num_threads(1)
     if torch is not None and 3 in args.only:
         print(f"3. fully connected, N = 256, 8 inputs, batch 32, T = {steps}: graphrnn vs torch.nn, forward and "
               "forward + backward of an MSE (>1: graphrnn faster; BLAS threads: OPENBLAS_NUM_THREADS="
