@@ -159,7 +159,7 @@ def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_
     hh : ndarray, shape (n_rows, batch, n_neurons)
         Filled with h[t] batch-major in row ``t % n_rows`` (``n_steps + 1``
         rows keep them all for the backward pass; 2: scratch).
-    ee : ndarray, shape (n_rows - 1 or more, batch, n_inputs + n_outputs + 1)
+    ee : ndarray, shape (n_rows, batch, n_inputs + n_outputs + 1)
         Filled with ``e[t] = [x[t]; yhat[t]; 1]`` in row ``t % n_rows``.
     cc : ndarray, shape (n_rows, batch, n_neurons or 1)
         An LSTM's cell states as `hh` (not read for a GRU).
@@ -297,8 +297,8 @@ def bptt_gated_dense(w, g, Wg, Eg, V, outputs, teacher, hh, ee, cc, acts, gy_los
     outputs, teacher, gy_loss, truncate, offset
         As in `gated.bptt_gated`.
     hh, ee, cc, acts : ndarray
-        As `run_gated_dense` filled them, ``n_steps + 1`` rows (`acts`,
-        `ee`: ``n_steps`` or more).
+        As `run_gated_dense` filled them, ``n_steps + 1`` rows (`acts`:
+        ``n_steps``).
     carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, dh_norm
         As in `gated.bptt_gated`.
     """
