@@ -195,7 +195,12 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
             o = node - n
             for b in range(nb):
                 acc[b] = bias_o[o]
-            if direct:  # an output reads many neurons (a readout)
+            if direct and nb == 1:  # an output reads many neurons (a readout): a sum in a register
+                total = 0.0
+                for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
+                    total += ow[q] * flat[np.uint64(row + out_offset[q])]
+                acc[0] += total
+            elif direct:
                 for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
                     c = ow[q]
                     at = np.uint64((row + out_offset[q]) * nb)
