@@ -464,7 +464,9 @@ def _quadratures(adj, solver, nodes: np.ndarray, weights: np.ndarray, refine: bo
     inside it: the forward steps resolve the fast transients of ``h``
     (after each jump of the input), over which an implicit method's
     backward steps of the slower ``lambda`` may stride (an explicit
-    method's steps are bounded by the same stiffness both ways).
+    method's steps are bounded by the same stiffness both ways). The
+    nodes go through the adjoint system's `quadrature` together, stacked on
+    the batch axis (at most `QUADRATURE_ENTRIES` entries a call).
     Returns the integral and the number of evaluations."""
     step = solver.dense_output()
     lo, hi = sorted((solver.t_old, solver.t))
