@@ -37,8 +37,8 @@ import numpy as np
 from numba import njit
 
 from . import CACHE
-from .activations import TANH, activate, slope
-from . import elementary as el
+from .activations import SIGMOID, TANH, activate, slope
+from .elementary32 import sigmoid_of, tanh_of
 from .forward import add_segment, fill_feedback
 from .types import FED, HIDDEN, INPUT
 
@@ -85,11 +85,15 @@ def blocks(w, n_inputs):
 @njit(cache=CACHE, error_model="numpy")
 def activate_columns(codes, uniform, z):
     """Apply neuron i's activation to column i of `z` (batch, n), in place;
-    one flat loop (vectorised) when all share `uniform` (else -1)."""
+    one flat loop (vectorised, tanh and sigmoid in `z`'s own precision)
+    when all share `uniform` (else -1)."""
     flat = z.reshape(z.size)
     if uniform == TANH:
         for j in range(flat.shape[0]):
-            flat[j] = el.tanh(flat[j])
+            flat[j] = tanh_of(flat[j])
+    elif uniform == SIGMOID:
+        for j in range(flat.shape[0]):
+            flat[j] = sigmoid_of(flat[j])
     elif uniform >= 0:
         for j in range(flat.shape[0]):
             flat[j] = activate(uniform, flat[j])

@@ -33,8 +33,8 @@ import numpy as np
 from numba import njit
 
 from . import CACHE
-from . import elementary as el
 from .activations import activate, slope
+from .elementary32 import sigmoid_of, tanh_of
 from .forward import add_segment, count_nonfinite, fill_feedback
 from .gated import GRU
 from .types import FED, HIDDEN, INPUT
@@ -111,11 +111,11 @@ def gru_rows(Ph, Pe, bhn, h, a, hn):
     for b in range(nb):
         ph, pe, ab, hb, hnb = Ph[b], Pe[b], a[b], h[b], hn[b]
         for j in range(2 * n):
-            ab[j] = el.sigmoid(ph[j] + pe[j])
+            ab[j] = sigmoid_of(ph[j] + pe[j])
         for i in range(n):
             ab[3 * n + i] = ph[2 * n + i] + bhn[i]
         for i in range(n):  # the candidate into hn first: a loop that reads and writes `a` does not vectorise
-            hnb[i] = el.tanh(pe[2 * n + i] + ab[i] * ab[3 * n + i])
+            hnb[i] = tanh_of(pe[2 * n + i] + ab[i] * ab[3 * n + i])
         for i in range(n):
             ab[2 * n + i] = hnb[i]
         for i in range(n):
@@ -132,13 +132,13 @@ def lstm_rows(Ph, Pe, c, a, cn, hn):
     for b in range(nb):
         ph, pe, ab, cb, cnb, hnb = Ph[b], Pe[b], a[b], c[b], cn[b], hn[b]
         for j in range(3 * n):
-            ab[j] = el.sigmoid(ph[j] + pe[j])
+            ab[j] = sigmoid_of(ph[j] + pe[j])
         for j in range(3 * n, 4 * n):
-            ab[j] = el.tanh(ph[j] + pe[j])
+            ab[j] = tanh_of(ph[j] + pe[j])
         for i in range(n):
             cnb[i] = ab[n + i] * cb[i] + ab[i] * ab[3 * n + i]
         for i in range(n):
-            hnb[i] = ab[2 * n + i] * el.tanh(cnb[i])
+            hnb[i] = ab[2 * n + i] * tanh_of(cnb[i])
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -262,7 +262,7 @@ def lstm_back_rows(a, c, cn, dh, dc, dpe, tc):
     for b in range(nb):
         ab, cb, cnb, d, dcb, pe, tb = a[b], c[b], cn[b], dh[b], dc[b], dpe[b], tc[b]
         for i in range(n):
-            tb[i] = el.tanh(cnb[i])
+            tb[i] = tanh_of(cnb[i])
         for i in range(n):  # dL/dc' in full
             dcb[i] += d[i] * ab[2 * n + i] * (1.0 - tb[i] * tb[i])
         for i in range(n):
