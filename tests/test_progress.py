@@ -149,11 +149,19 @@ def test_a_bar_closes_when_the_run_fails(bars):
     assert bar.closed
 
 
+def no_tqdm(monkeypatch):
+    """Make ``from tqdm.auto import tqdm`` raise ImportError, whether or not
+    an earlier test imported the real package (a loaded ``tqdm.auto`` is
+    found in `sys.modules` without its parent being looked at)."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+
+
 def test_without_tqdm_an_asked_for_bar_is_a_line_of_text(monkeypatch, capsys):
     """Without tqdm, ``progress=True`` draws a text bar on stderr (the
     numbers unchanged; pytest's stderr is no terminal, so one line at the
     close); the automatic bars stay silent."""
-    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm raises ImportError
+    no_tqdm(monkeypatch)
     net = sim.compile(_all_kinds_graph())
     x = _inputs(net, 5, None)
     np.testing.assert_array_equal(sim.run(net, x, progress=True).states, sim.run(net, x, progress=False).states)
@@ -195,7 +203,7 @@ def test_without_tqdm_a_bar_is_redrawn_in_a_terminal_and_one_line_elsewhere(monk
     pipe) nothing is written until the close, which writes one line, the
     final state, in one piece. A bar nobody asked for writes nothing on
     either."""
-    monkeypatch.setitem(sys.modules, "tqdm", None)
+    no_tqdm(monkeypatch)
     stream = FakeStream(tty)
     with monkeypatch.context() as patch:
         clock = iter(range(100))
