@@ -24,9 +24,9 @@ gradients (`gated_back_rows`), then each source's carry over its out-edges
 (`gated_carry_rows`); every sum runs in the same order either way, so
 threads change no bit. A network of GRU neurons only, with sigmoid gates
 and tanh candidates (`gated.uniform_gru`), gathers a chunk's sums first
-(`gated.row_gate_sums`, as the forward pass does), turns them into the
-errors in one vectorised block (`gru_back_block`), and leaves out the
-third gate row a GRU does not have.
+(`gated.chunk_gate_sums`, as the forward pass does, two gate rows), turns
+them into the errors in one vectorised block (`gru_back_block`), and
+leaves out the third gate row a GRU does not have.
 """
 
 from __future__ import annotations
@@ -92,13 +92,15 @@ def slot_grads(ptr, index, q, src, D, dm, n_gates, g_weight, g_gate, step_abs, t
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def gru_back_block(S, bias, gb, h, dH, D, direct, g_bias, g_gbias, lo, hi):
     """The errors of GRU neurons ``lo:hi`` (sigmoid gates, tanh candidates)
-    from their sums `S` (5, hi - lo, batch; `gated.row_gate_sums`) and
+    from their sums `S` (5, hi - lo, batch; `gated.chunk_gate_sums`) and
     ``dH``: rows d_in, d_rec, d_r, d_z of `D` and ``direct`` (row 4 of `D`
     is left as it is), the module docstring's GRU equations with the gates
     recomputed as `gated.gru_block` computes them; their biases' gradients
     summed over the batch in its order. The loops run with sigmoid and
     tanh alone, which LLVM vectorises (across neurons at batch 1, across
-    the batch otherwise; the batch sums in a loop of their own)."""
+    the batch otherwise; the batch sums in a loop of their own, in
+    registers: added in memory, where LLVM cannot tell the gradients from
+    `D`, they took 56 against 22 us a step at N = 1,000, batch 32)."""
     nb = np.uint64(h.shape[1])
     rows, lo = np.uint64(hi - lo), np.uint64(lo)
     if nb == 1:
@@ -134,11 +136,13 @@ def gru_back_block(S, bias, gb, h, dH, D, direct, g_bias, g_gbias, lo, hi):
             D[2, i, b] = dp * (rec + bh) * (r * (1.0 - r))
             D[3, i, b] = dh * (h[i, b] - v) * (z * (1.0 - z))
             direct[i, b] = dh * z
+        sb, s0, s1, s2 = g_bias[i], g_gbias[0, i], g_gbias[1, i], g_gbias[2, i]
         for b in range(nb):
-            g_bias[i] += D[0, i, b]
-            g_gbias[0, i] += D[2, i, b]
-            g_gbias[1, i] += D[3, i, b]
-            g_gbias[2, i] += D[1, i, b]
+            sb += D[0, i, b]
+            s0 += D[2, i, b]
+            s1 += D[3, i, b]
+            s2 += D[1, i, b]
+        g_bias[i], g_gbias[0, i], g_gbias[1, i], g_gbias[2, i] = sb, s0, s1, s2
 
 
 @njit(cache=CACHE, error_model="numpy")
