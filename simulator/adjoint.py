@@ -59,7 +59,6 @@ from ._kernels.backward import readout_grads, relax_vjp
 from .arrays import prepare
 from .errors import raise_if_nonfinite
 from .gradients import Gradients, clip_norm
-from .implicit import ORDERED_SOLVERS, FillOrder
 from .inputs import make_signal
 from .jacobians import local_jacobians
 from .losses import LOSSES
@@ -349,6 +348,8 @@ def _backward_solver(method: str):
     small changes of its step, incomplete where they suffice)."""
     import scipy.integrate
 
+    from .implicit import ORDERED_SOLVERS
+
     return ORDERED_SOLVERS.get(method) or getattr(scipy.integrate, method)
 
 
@@ -395,6 +396,8 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     for name, tol in (("rtol", rtol), ("atol", atol)):  # lambda is laid out as the forward state
         kwargs[name] = tol if np.ndim(tol) == 0 else tolerance_layout(tol, n, batch, system.neuron_major, name)
     solver_class = _backward_solver(method)
+    from .implicit import ORDERED_SOLVERS, FillOrder  # SciPy's solvers: imported when first used
+
     if solver_class in ORDERED_SOLVERS.values():  # -J^T: the forward's pattern transposed, its order serves
         kwargs["fill_order"] = FillOrder() if fwd.fill_order is None else fwd.fill_order
     nodes, weights = np.polynomial.legendre.leggauss(GAUSS_NODES[method])
