@@ -196,5 +196,8 @@ def test_mixed_or_hard_sigmoid_networks_keep_the_sparse_kernels():
     assert not SIMULATE.use_dense_gated(sim.compile(G))
     G = tp.gru(2, 64, 1, seed=0)
     tp.gate(G, unit="lstm", nodes=["h3"], seed=1)
-    assert not SIMULATE.use_dense_gated(sim.compile(G))
+    with pytest.warns(UserWarning, match="LSTM neuron") as seen:  # its GRU attributes stay on the graph, unused
+        mixed = sim.compile(G)
+    assert {str(w.message).split(":")[0] for w in seen} >= {"node 'h3' is a LSTM neuron, which has no bias_hn"}
+    assert not SIMULATE.use_dense_gated(mixed)
     assert not SIMULATE.use_dense_gated(sim.compile(tp.elman(2, 64, 1, seed=0)))
