@@ -46,6 +46,8 @@ The scripts in ``benchmarks/`` measure the same things in more detail.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import math
 import os
@@ -359,27 +361,44 @@ def forward_row(n: int, k: int, batch: int, target: float, seconds: float, repea
                 f"{t_ours / steps * 1e6:.1f} vs {t_base / steps * 1e6:.1f} us/step")
 
 
+@contextlib.contextmanager
+def numba_threads(threads: int):
+    """Numba limited to `threads` threads (at most its pool) inside the
+    block, the previous count restored after: both sides of a ratio run at
+    the same count, whatever the thread planner would pick for each."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield numba.get_num_threads()
+    finally:
+        numba.set_num_threads(before)
+
+
 def float32_row(n: int, k: int, target: float, seconds: float, repeats: int, bptt_steps: int = 200) -> list[Row]:
-    """float32 against float64 on the same wiring: the forward run (batch 1,
-    N = `n`, in-degree `k`), and BPTT (forward + backward) of a network of
-    1,000 neurons, in-degree 10, batch 32 over `bptt_steps` steps, with
-    the loss on one linear readout (no target)."""
+    """float32 against float64 on the same wiring, on one thread each (the
+    precision's cost, not the thread planner's choices): the forward run
+    (batch 1, N = `n`, in-degree `k`), and BPTT (forward + backward) of a
+    network of 1,000 neurons, in-degree 10, batch 32 over `bptt_steps`
+    steps, with the loss on one linear readout (no target)."""
     runs = [_problem(n, k, dtype)[0] for dtype in (np.float64, np.float32)]
-    steps = _steps_for(lambda s: sim.run(runs[0], s, h0=np.full(n, 0.5)), seconds)
-    h0 = np.full(n, 0.5)
-    (t64, t32), (ratios,) = _alternate([lambda: sim.run(runs[0], steps, h0=h0),
-                                        lambda: sim.run(runs[1], steps, h0=h0.astype(np.float32))], repeats,
-                                       lambda t64, t32: t64 / t32)
-    rows = [_row(f"float32 vs float64 N={n:,} k={k}", ratios, target,
-                 f"{t32 / steps * 1e3:.2f} vs {t64 / steps * 1e3:.2f} ms/step")]
     rng = np.random.default_rng(5)
     W, U, V = random_csr(1000, 10), rng.normal(size=(1000, 1)), np.full((1, 1000), 1e-3)
     nets = [sim.compile_arrays(W.astype(dtype), U=U, V=V, dtype=np.dtype(dtype).name)
             for dtype in (np.float64, np.float32)]
     x, y = rng.normal(size=(bptt_steps, 32, 1)), rng.normal(size=(bptt_steps, 32, 1))
-    (t64, t32), (ratios,) = _alternate([lambda: sim.bptt(nets[0], x, y), lambda: sim.bptt(nets[1], x, y)], repeats,
-                                       lambda t64, t32: t64 / t32)
-    rows.append(_row("  BPTT float32 vs float64 N=1,000 k=10 b=32", ratios, target,
+    h0 = np.full(n, 0.5)
+    with numba_threads(1):
+        steps = _steps_for(lambda s: sim.run(runs[0], s, h0=h0), seconds)
+        (t64, t32), (ratios,) = _alternate([lambda: sim.run(runs[0], steps, h0=h0),
+                                            lambda: sim.run(runs[1], steps, h0=h0.astype(np.float32))], repeats,
+                                           lambda t64, t32: t64 / t32)
+        rows = [_row(f"float32 vs float64 N={n:,} k={k} 1t", ratios, target,
+                     f"{t32 / steps * 1e3:.2f} vs {t64 / steps * 1e3:.2f} ms/step")]
+        (t64, t32), (ratios,) = _alternate([lambda: sim.bptt(nets[0], x, y), lambda: sim.bptt(nets[1], x, y)],
+                                           repeats, lambda t64, t32: t64 / t32)
+    rows.append(_row("  BPTT float32 vs float64 N=1,000 k=10 b=32 1t", ratios, target,
                      f"{t32 * 1e3:.1f} vs {t64 * 1e3:.1f} ms for {bptt_steps} steps"))
     return rows
 
@@ -596,8 +615,6 @@ def delay_rows(n: int, k: int, steps: int, repeats: int) -> list[Row]:
     """A run and BPTT with delays 1..5 on the hidden -> hidden edges against
     the same network with default delays (issue 18 point 7: at most 1.3x),
     with Numba limited to one thread and to two, both ways alike."""
-    import numba
-
     G = tp.fixed_indegree(n, k, n_inputs=1, n_outputs=1, seed=0, scale=0.9)
     plain = sim.compile(G)
     delay = plain.delay.copy()
@@ -606,10 +623,8 @@ def delay_rows(n: int, k: int, steps: int, repeats: int) -> list[Row]:
     delayed = plain.with_params(delay=delay)
     rng = np.random.default_rng(1)
     rows = []
-    numba_threads = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    for threads in (1, 2):
+        with numba_threads(threads) as used:
             for batch in (1, 32):
                 x = rng.normal(size=(steps, 1) if batch == 1 else (steps, batch, 1))
                 y = rng.normal(size=x.shape)
@@ -617,12 +632,9 @@ def delay_rows(n: int, k: int, steps: int, repeats: int) -> list[Row]:
                                    ("BPTT", lambda net: sim.bptt(net, x, y))):
                     (t_plain, t_delayed), (ratios,) = _alternate([lambda: call(plain), lambda: call(delayed)],
                                                                  repeats, lambda a, b: b / a)
-                    rows.append(_row(f"{what} delays 1..5 / default N={n:,} k={k} b={batch} "
-                                     f"{numba.get_num_threads()}t", ratios, 1.3,
+                    rows.append(_row(f"{what} delays 1..5 / default N={n:,} k={k} b={batch} {used}t", ratios, 1.3,
                                      f"{t_delayed / steps * 1e6:.0f} vs {t_plain / steps * 1e6:.0f} us/step",
                                      higher_is_better=False))
-    finally:
-        numba.set_num_threads(numba_threads)
     return rows
 
 
