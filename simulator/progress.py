@@ -20,8 +20,9 @@ __all__ = ["AUTO_MIN_WORK", "AUTO_DELAY", "TextBar", "progress_bar", "clock"]
 #: Work of a whole run, (edges + neurons) x batch x steps x stages, from
 #: which `run` shows a bar unless told otherwise: about 2 s on 2 cores.
 AUTO_MIN_WORK = 4_000_000_000
-#: Seconds after which `solve` shows its bar unless told otherwise (how long
-#: a solve takes is known only as it goes).
+#: Seconds after which an automatic bar is drawn: `solve`'s (how long a
+#: solve takes is known only as it goes) and a long `run`'s (its work
+#: estimate counts edge updates, which BLAS makes cheap on dense wirings).
 AUTO_DELAY = 2.0
 
 

@@ -22,7 +22,7 @@ from .delays import refuse_delays
 from .errors import raise_if_nonfinite
 from .methods import DEFAULT_METHOD, METHODS, check_fixed_step, stage_table, step_coefficients
 from .network import Network
-from .progress import AUTO_MIN_WORK, progress_bar
+from .progress import AUTO_DELAY, AUTO_MIN_WORK, progress_bar
 from .results import Result
 from ._kernels.activations import SIGMOID, TANH
 from .units import GATE_NAMES, GRU, LSTM
@@ -151,7 +151,9 @@ def run(
     progress : bool, optional
         A progress bar over the steps: tqdm when installed, else (when asked
         for with True) a line of text on stderr. Default: a tqdm bar for a
-        long run (`simulator.progress.AUTO_MIN_WORK`, a few seconds).
+        long run (`simulator.progress.AUTO_MIN_WORK`, a few seconds),
+        drawn once it has gone on for `simulator.progress.AUTO_DELAY`
+        seconds (a dense run through BLAS does that work far faster).
     c0 : array_like, shape (n_lstm,) or (batch, n_lstm), optional
         Initial cell state of the LSTM neurons (columns in the order of
         ``net.cell_neurons``), default zeros.
@@ -270,7 +272,8 @@ def run(
     w = net.wiring()
     stages = stepper.n_stages if continuous else 1
     long_run = (net.n_edges + net.n_neurons) * batch * T * stages >= AUTO_MIN_WORK
-    bar = progress_bar(long_run if progress is None else progress, T, "run", "steps", text=progress is True)
+    bar = progress_bar(long_run if progress is None else progress, T, "run", "steps",
+                       AUTO_DELAY if progress is None else 0.0, text=progress is True)
     bad = []  # the first non-finite state each kernel call saw (-1: none)
     cells = gate_record = None
     try:

@@ -121,7 +121,10 @@ def test_a_run_with_a_bar_counts_every_step_and_changes_no_number(monkeypatch, b
 
 def test_a_long_run_shows_a_bar_by_default(monkeypatch, bars):
     """By default the bar appears from `AUTO_MIN_WORK` units of work (RK4
-    counts its four stages), and never for a short run."""
+    counts its four stages), and never for a short run; tqdm draws it only
+    once the run has lasted `AUTO_DELAY` seconds (the work estimate counts
+    edge updates, far cheaper through BLAS), while an asked-for bar draws at
+    once."""
     net = sim.compile(_all_kinds_graph())
     x = _inputs(net, 10, None)
     work = (net.n_edges + net.n_neurons) * 10
@@ -132,9 +135,11 @@ def test_a_long_run_shows_a_bar_by_default(monkeypatch, bars):
     sim.run(net, x, dt=0.5, method="rk4")
     monkeypatch.setattr(simulate, "AUTO_MIN_WORK", work)
     sim.run(net, x)
-    assert [b.total for b in bars] == [10, 10]
+    assert [(b.total, b.delay) for b in bars] == [(10, progress.AUTO_DELAY), (10, progress.AUTO_DELAY)]
     sim.run(net, x, progress=False)
     assert len(bars) == 2
+    sim.run(net, x, progress=True)
+    assert bars[-1].delay == 0.0
 
 
 def test_a_bar_closes_when_the_run_fails(bars):
