@@ -104,6 +104,51 @@ def activate_columns(codes, uniform, z):
 
 
 @njit(cache=CACHE, error_model="numpy")
+def readout_step(w, xt, zv, out):
+    """The outputs of one step from ``zv = (V h)^T`` (batch, n_outputs):
+    ``out[o, b] = g_o(c_o + zv[b, o] + sum_k d_k x[b])`` (the input -> output
+    slots gathered from `xt`, (n_inputs, batch))."""
+    t_out = w.outputs
+    for o in range(zv.shape[1]):
+        code = w.act_o[o]
+        for b in range(zv.shape[0]):
+            v = add_segment(t_out.ptr, t_out.index, t_out.weight, o, INPUT, xt, b, w.bias_o[o] + zv[b, o])
+            out[o, b] = activate(code, v)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def output_errors(w, gy, teacher, t, outputs, fed, dz):
+    """``dz[b, o] = (gy[t, o, b] + fed[b, o]) g_o'(y[t, o, b])`` at step `t`,
+    batch-major; `fed` (the error coming back through the fed-back output)
+    is left out where `teacher` (empty when not forcing) holds a target."""
+    for o in range(dz.shape[1]):
+        code = w.act_o[o]
+        for b in range(dz.shape[0]):
+            g = gy[t, o, b]
+            if not (teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]):
+                g += fed[b, o]
+            dz[b, o] = g * slope(code, outputs[t, o, b])
+
+
+@njit(cache=CACHE, error_model="numpy")
+def add_readout_grads(w, gv, gd, x_first, g_weight, g_bias):
+    """Scatter the readout's dense gradients onto its edges: ``gv``
+    (n_outputs, n_neurons) onto the hidden -> output slots, ``gd`` onto the
+    input -> output slots (inputs from column `x_first`) and its last column
+    onto the output biases (after the neurons' in `g_bias`)."""
+    t_out = w.outputs
+    first = w.hidden.index.shape[0]
+    n = w.bias_h.shape[0]
+    last = gd.shape[1] - 1
+    for o in range(gd.shape[0]):
+        for k in range(t_out.ptr[o, HIDDEN], t_out.ptr[o, HIDDEN + 1]):
+            g_weight[first + k] += gv[o, t_out.index[k]]
+        for k in range(t_out.ptr[o, INPUT], t_out.ptr[o, INPUT + 1]):
+            g_weight[first + k] += gd[o, x_first + t_out.index[k]]
+        g_bias[n + o] += gd[o, last]
+
+
+@njit(cache=CACHE, error_model="numpy")
 def run_sync_dense(w, M, V, x, states, outputs, teacher, y_before, hist):
     """`forward.run_sync_serial` through the dense matrices of `blocks`.
 
@@ -134,7 +179,6 @@ def run_sync_dense(w, M, V, x, states, outputs, teacher, y_before, hist):
     z = np.empty((nb, n), dtype=dtype)
     zv = np.empty((nb, n_out), dtype=dtype)
     MT, VT = M.T, V.T
-    t_out = w.outputs
     s = hist[0]
     for b in range(nb):
         for i in range(n):
@@ -165,11 +209,7 @@ def run_sync_dense(w, M, V, x, states, outputs, teacher, y_before, hist):
         if first_bad < 0 and bad:
             first_bad = t + 1
         np.dot(z, VT, zv)
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                v = add_segment(t_out.ptr, t_out.index, t_out.weight, o, INPUT, x[t], b, w.bias_o[o] + zv[b, o])
-                outputs[t, o, b] = activate(code, v)
+        readout_step(w, x[t], zv, outputs[t])
     if rows == T + 1:
         hist[T, :, n:] = 0.0
     return first_bad
@@ -233,13 +273,7 @@ def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
             back[:, :] = 0.0
         j = t % C
         dz = dzs[j]
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                g = gy_loss[t, o, b]
-                if not (teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]):
-                    g += back[b, fb + o]
-                dz[b, o] = g * slope(code, outputs[t, o, b])
+        output_errors(w, gy_loss, teacher, t, outputs, back[:, fb:fb + n_out], dz)
         np.dot(dz, V, dv)
         hn = hist[t + 1]
         da = das[j]
@@ -283,11 +317,4 @@ def bptt_dense(w, M, V, outputs, teacher, hist, gy_loss, truncate, offset,
             for k in range(ptr[i, q], ptr[i, q + 1]):
                 g_weight[k] += gm[i, first + index[k]]
         g_bias[i] += gm[i, K - 1]
-    t_out = w.outputs
-    first = index.shape[0]
-    for o in range(n_out):
-        for k in range(t_out.ptr[o, HIDDEN], t_out.ptr[o, HIDDEN + 1]):
-            g_weight[first + k] += gv[o, t_out.index[k]]
-        for k in range(t_out.ptr[o, INPUT], t_out.ptr[o, INPUT + 1]):
-            g_weight[first + k] += gd[o, n + t_out.index[k]]
-        g_bias[n + o] += gd[o, K - 1]
+    add_readout_grads(w, gv, gd, n, g_weight, g_bias)

@@ -33,9 +33,9 @@ import numpy as np
 from numba import njit
 
 from . import CACHE
-from .activations import activate, slope
 from .elementary32 import sigmoid_of, tanh_of
-from .forward import add_segment, count_nonfinite, fill_feedback
+from .dense import add_readout_grads, output_errors, readout_step
+from .forward import count_nonfinite, fill_feedback
 from .gated import GRU
 from .types import FED, HIDDEN, INPUT
 
@@ -182,7 +182,6 @@ def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_
     Pe = np.empty((nb, Wg.shape[0]), dtype=dtype)
     zv = np.empty((nb, n_out), dtype=dtype)
     WgT, EgT, VT = Wg.T, Eg.T, V.T
-    t_out = w.outputs
     for b in range(nb):
         for i in range(n):
             hh[0, b, i] = states[0, i, b]
@@ -216,11 +215,7 @@ def run_gated_dense(w, g, Wg, Eg, bhn, V, x, states, cells, outputs, teacher, y_
         if first_bad < 0 and bad:
             first_bad = t + 1
         np.dot(hn, VT, zv)
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                v = add_segment(t_out.ptr, t_out.index, t_out.weight, o, INPUT, x[t], b, w.bias_o[o] + zv[b, o])
-                outputs[t, o, b] = activate(code, v)
+        readout_step(w, x[t], zv, outputs[t])
     return first_bad
 
 
@@ -335,13 +330,7 @@ def bptt_gated_dense(w, g, Wg, Eg, V, outputs, teacher, hh, ee, cc, acts, gy_los
             cy[:, :] = 0.0
         j = t % C
         dz = dzs[j]
-        for o in range(n_out):
-            code = w.act_o[o]
-            for b in range(nb):
-                e = gy_loss[t, o, b]
-                if not (teacher.shape[0] > 0 and teacher[t, o, b] == teacher[t, o, b]):
-                    e += cy[b, o]
-                dz[b, o] = e * slope(code, outputs[t, o, b])
+        output_errors(w, gy_loss, teacher, t, outputs, cy, dz)
         np.dot(dz, V, dv)
         total = 0.0
         for b in range(nb):
@@ -413,11 +402,4 @@ def bptt_gated_dense(w, g, Wg, Eg, V, outputs, teacher, hh, ee, cc, acts, gy_los
                 g_bias[i] += ge[row, p - 1]
             else:
                 g_gbias[q, i] += ge[row, p - 1]
-    t_out = w.outputs
-    first = index.shape[0]
-    for o in range(n_out):
-        for k in range(t_out.ptr[o, HIDDEN], t_out.ptr[o, HIDDEN + 1]):
-            g_weight[first + k] += gv[o, t_out.index[k]]
-        for k in range(t_out.ptr[o, INPUT], t_out.ptr[o, INPUT + 1]):
-            g_weight[first + k] += gd[o, t_out.index[k]]
-        g_bias[n + o] += gd[o, p - 1]
+    add_readout_grads(w, gv, gd, 0, g_weight, g_bias)
