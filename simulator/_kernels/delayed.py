@@ -75,33 +75,41 @@ def unpack(w, sched):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def history_offsets(ptr, index, delay, n):
-    """Where each hidden-source slot of an in-edge table reads, relative to
-    the reader's own row: ``index[k] - delay[k] * n`` (int64, one per slot;
-    0 in the other segments), so that slot k of a step whose new state is
-    row ``r`` of a C-contiguous history reads ``flat[(r * n + offset[k]) * batch + b]``;
-    and the longest delay of those slots (0 without any)."""
+def slot_offsets(ptr, index, delay, sizes):
+    """Where each slot of an in-edge table reads, relative to its reader's
+    step: ``index[k] - delay[k] * m`` (int64), ``m = sizes[q]`` the length
+    of the slot's part (n_neurons, n_inputs, n_outputs), so that slot k of
+    step t reads ``flat[(r * m + offset[k]) * batch + b]`` of its
+    C-contiguous history, ``r`` the row of step t's own value there (for
+    the states, the new state's row ``t + 1 - base``; for the inputs and
+    the fed-back outputs, ``t``); and the first step from which no slot
+    reads before the start (a state before h0, an input or output before
+    step 0)."""
     offset = np.zeros(index.shape[0], dtype=np.int64)
-    reach = 0
+    first = 0
     for r in range(ptr.shape[0]):
-        for k in range(ptr[r, HIDDEN], ptr[r, HIDDEN + 1]):
-            offset[k] = np.int64(index[k]) - delay[k] * n
-            reach = max(reach, delay[k])
-    return offset, reach
+        for q in range(ptr.shape[1] - 1):
+            m = sizes[q]
+            lag = 1 if q == HIDDEN else 0  # step t writes states[t + 1]
+            for k in range(ptr[r, q], ptr[r, q + 1]):
+                offset[k] = np.int64(index[k]) - delay[k] * m
+                first = max(first, delay[k] - lag)
+    return offset, first
 
 
 @njit(cache=CACHE, error_model="numpy")
-def all_offsets(hp, hx, hd, op, ox, od, n):
-    """`history_offsets` of the hidden neurons' and of the outputs' in-edge
-    tables, and the longest delay of a hidden source in either."""
-    offset, reach = history_offsets(hp, hx, hd, n)
-    out_offset, out_reach = history_offsets(op, ox, od, n)
-    return offset, out_offset, max(reach, out_reach)
+def all_offsets(hp, hx, hd, op, ox, od, n, n_in, n_out):
+    """`slot_offsets` of the hidden neurons' and of the outputs' in-edge
+    tables, and the first step from which neither reads before the start."""
+    sizes = (np.int64(n), np.int64(n_in), np.int64(n_out))
+    offset, first = slot_offsets(hp, hx, hd, sizes)
+    out_offset, out_first = slot_offsets(op, ox, od, sizes)
+    return offset, out_offset, max(first, out_first)
 
 
 @njit(cache=CACHE, error_model="numpy")
 def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                 offset, out_offset, reach, uniform,
+                 offset, out_offset, first_direct, uniform,
                  order, lo, hi, first_id, t,
                  x, states, base, outputs, fed, teacher):
     """Evaluate the nodes ``order[lo:hi]`` (hidden neuron i < n_neurons,
@@ -115,12 +123,13 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
         `unpack`'s arrays, one by one (a parallel loop body may only see
         arrays).
     offset, out_offset : ndarray of int64
-        `history_offsets` of the hidden neurons' and the outputs' in-edge
+        `slot_offsets` of the hidden neurons' and the outputs' in-edge
         tables.
-    reach : int
-        The longest delay of a hidden source (`history_offsets`): from step
-        ``reach - 1`` on no read reaches before h0, and the sums over
-        hidden sources read through the offsets without a check.
+    first_direct : int
+        The first step from which no read reaches before the start
+        (`all_offsets`): from there on, every slot reads through its
+        offset, without a check, the way the default kernel reads through
+        its index.
     uniform : int
         The activation code every hidden neuron shares, or -1
         (``Wiring.uniform_h``): the level's sums then go through
@@ -137,7 +146,7 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
     t : int
         The step.
     x, states, base, outputs, fed, teacher
-        As in `run_delayed_serial` (`states` C-contiguous).
+        As in `run_delayed_serial` (`x`, `states` and `fed` C-contiguous).
 
     The loop over the nodes is here, not in a helper called per node: Numba
     keeps reference-count updates around every call of an inlined helper
@@ -150,11 +159,16 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
     """
     n = states.shape[1]
     nb = states.shape[2]
+    nbu = np.uint64(nb)  # unsigned indices: no wrap-around checks
     new = states[t + 1 - base]  # the pre-activations first, then the values
     acc = np.empty(nb, dtype=states.dtype)
-    flat = states.reshape(states.size)
-    direct = t + 1 >= reach
-    row = (t + 1 - base) * n  # the new state's row, in neurons from the start of `states`
+    s_flat = states.reshape(states.size)
+    x_flat = x.reshape(x.size)
+    f_flat = fed.reshape(fed.size)
+    direct = t >= first_direct
+    s_row = (t + 1 - base) * n  # each history's row of step t, in its own units from its start
+    x_row = t * x.shape[1]
+    f_row = t * fed.shape[1]
     forced = teacher.shape[0] > 0
     for k in range(lo, hi):
         node = order[k]
@@ -162,53 +176,68 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
             if direct and nb == 1:  # one running sum per segment in a register, no checks
                 total = 0.0
                 for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
-                    total += hw[q] * flat[np.uint64(row + offset[q])]
+                    total += hw[q] * s_flat[np.uint64(s_row + offset[q])]
                 pre = bias_h[node] + total
                 total = 0.0
                 for q in range(hp[node, INPUT], hp[node, INPUT + 1]):
-                    s = t - hd[q]
-                    if s >= 0:
-                        total += hw[q] * x[s, hx[q], 0]
+                    total += hw[q] * x_flat[np.uint64(x_row + offset[q])]
                 pre += total
                 total = 0.0
                 for q in range(hp[node, FED], hp[node, FED + 1]):
-                    s = t - hd[q]
-                    if s >= 0:
-                        total += hw[q] * fed[s, hx[q], 0]
+                    total += hw[q] * f_flat[np.uint64(f_row + offset[q])]
                 new[node, 0] = pre + total
                 continue
-            for b in range(nb):
+            for b in range(nbu):
                 acc[b] = bias_h[node]
             if direct:  # slot by slot over the contiguous batch
                 for q in range(hp[node, HIDDEN], hp[node, HIDDEN + 1]):
                     c = hw[q]
-                    at = np.uint64((row + offset[q]) * nb)
-                    for b in range(np.uint64(nb)):
-                        acc[b] += c * flat[at + b]
+                    at = np.uint64(s_row + offset[q]) * nbu
+                    for b in range(nbu):
+                        acc[b] += c * s_flat[at + b]
+                for q in range(hp[node, INPUT], hp[node, INPUT + 1]):
+                    c = hw[q]
+                    at = np.uint64(x_row + offset[q]) * nbu
+                    for b in range(nbu):
+                        acc[b] += c * x_flat[at + b]
+                for q in range(hp[node, FED], hp[node, FED + 1]):
+                    c = hw[q]
+                    at = np.uint64(f_row + offset[q]) * nbu
+                    for b in range(nbu):
+                        acc[b] += c * f_flat[at + b]
             else:
                 add_history(hp, hx, hw, hd, node, HIDDEN, states, t, 1, base, acc)
-            add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, acc)
-            add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, acc)
-            for b in range(nb):
+                add_history(hp, hx, hw, hd, node, INPUT, x, t, 0, 0, acc)
+                add_history(hp, hx, hw, hd, node, FED, fed, t, 0, 0, acc)
+            for b in range(nbu):
                 new[node, b] = acc[b]
         else:
             o = node - n
-            for b in range(nb):
+            for b in range(nbu):
                 acc[b] = bias_o[o]
             if direct and nb == 1:  # an output reads many neurons (a readout): a sum in a register
                 total = 0.0
                 for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
-                    total += ow[q] * flat[np.uint64(row + out_offset[q])]
+                    total += ow[q] * s_flat[np.uint64(s_row + out_offset[q])]
+                acc[0] += total
+                total = 0.0
+                for q in range(op[o, INPUT], op[o, INPUT + 1]):
+                    total += ow[q] * x_flat[np.uint64(x_row + out_offset[q])]
                 acc[0] += total
             elif direct:
                 for q in range(op[o, HIDDEN], op[o, HIDDEN + 1]):
                     c = ow[q]
-                    at = np.uint64((row + out_offset[q]) * nb)
-                    for b in range(np.uint64(nb)):
-                        acc[b] += c * flat[at + b]
+                    at = np.uint64(s_row + out_offset[q]) * nbu
+                    for b in range(nbu):
+                        acc[b] += c * s_flat[at + b]
+                for q in range(op[o, INPUT], op[o, INPUT + 1]):
+                    c = ow[q]
+                    at = np.uint64(x_row + out_offset[q]) * nbu
+                    for b in range(nbu):
+                        acc[b] += c * x_flat[at + b]
             else:
                 add_history(op, ox, ow, od, o, HIDDEN, states, t, 1, base, acc)
-            add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc)
+                add_history(op, ox, ow, od, o, INPUT, x, t, 0, 0, acc)
             code = act_o[o]
             for b in range(nb):
                 v = activate(code, acc[b])
@@ -282,7 +311,8 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
         The first ``t`` with a non-finite value in ``states[t]``, or -1.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
+    offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, states.shape[1], x.shape[1],
+                                                   outputs.shape[1])
     order, level_ptr = sched.order, sched.level_ptr
     first_id = consecutive_levels(order, level_ptr, states.shape[1])
     first_bad = -1
@@ -290,7 +320,7 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
         bad = 0
         for lv in range(level_ptr.shape[0] - 1):
             bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                offset, out_offset, reach, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1],
+                                offset, out_offset, first_direct, w.uniform_h, order, level_ptr[lv], level_ptr[lv + 1],
                                 first_id[lv], t,
                                 x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:
@@ -303,7 +333,8 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
     """`run_delayed_serial` with each level's nodes split into `n_chunks`
     contiguous chunks spread over threads."""
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
+    offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, states.shape[1], x.shape[1],
+                                                   outputs.shape[1])
     uniform = w.uniform_h
     order, level_ptr = sched.order, sched.level_ptr
     first_id = consecutive_levels(order, level_ptr, states.shape[1])
@@ -315,13 +346,13 @@ def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start
             n_level = level_ptr[lv + 1] - first
             if n_level < MIN_PARALLEL_LEVEL:
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                    offset, out_offset, reach, uniform, order, first, first + n_level, first_id[lv], t,
+                                    offset, out_offset, first_direct, uniform, order, first, first + n_level, first_id[lv], t,
                                     x, states, base, outputs, fed, teacher)
                 continue
             for c in prange(n_chunks):
                 lo, hi = chunk_bounds(n_level, n_chunks, c)
                 bad += update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
-                                    offset, out_offset, reach, uniform, order, first + lo, first + hi,
+                                    offset, out_offset, first_direct, uniform, order, first + lo, first + hi,
                                     first_id[lv] + lo if first_id[lv] >= 0 else -1, t,
                                     x, states, base, outputs, fed, teacher)
         if bad and first_bad < 0:

@@ -120,9 +120,9 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
         As `run_gated_delayed`'s.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, out_offset, reach = all_offsets(hp, hx, hd, op, ox, od, states.shape[1])
     order = sched.order
     n, nb = states.shape[1], states.shape[2]
+    offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, n, x.shape[1], outputs.shape[1])
     acc = np.empty((5, nb), dtype=states.dtype)
     record = gates.shape[0] > 0
     first_bad = -1
@@ -132,8 +132,8 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
         for k in range(order.shape[0]):
             i = order[k]
             if i >= n:
-                update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, offset, out_offset, reach,
-                             -1, order, k, k + 1, -1, t, x, states, base, outputs, fed, teacher)
+                update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, offset, out_offset,
+                             first_direct, -1, order, k, k + 1, -1, t, x, states, base, outputs, fed, teacher)
                 continue
             delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci = g.unit[i], g.cell[i]
