@@ -27,6 +27,7 @@ Usage::
     python benchmarks/bench_discrete.py            # full table, a few minutes
     python benchmarks/bench_discrete.py --quick    # smaller sizes, under a minute
     python benchmarks/bench_discrete.py --torch-sparse [--quick]   # batch 32 against torch.sparse only
+    python benchmarks/bench_discrete.py --torch-sparse --threads 1 --sizes 1000 --dtypes float32   # one row
 
 ``--torch-sparse``: the batch-32 forward (N = 1,000 and 10,000, in-degree
 10, float32 and float64) against a ``torch.sparse`` CSR loop
@@ -258,8 +259,11 @@ def fmt_row(r) -> str:
     ).rstrip()
 
 
-def torch_sparse_table(quick: bool) -> None:
-    """Print the batch-32 forward against the torch.sparse CSR loop (see the module's notes)."""
+def torch_sparse_table(quick: bool, thread_counts=(1, 2), sizes=(1000, 10_000), dtypes=("float32", "float64"),
+                       rounds: int | None = None) -> None:
+    """Print the batch-32 forward against the torch.sparse CSR loop (see the
+    module's notes): a row for each of `thread_counts` x `sizes` x `dtypes`,
+    medians of `rounds` alternating timings (default 7, 3 with `quick`)."""
     import numba
     import torch
 
@@ -272,11 +276,11 @@ def torch_sparse_table(quick: bool) -> None:
           f"1 thread: CPU time, 2 threads: wall time; load average {os.getloadavg()[0]:.2f}")
     print(f"{'threads':>7} {'N':>7} {'dtype':>8} {'T':>5} {'ours ms/step':>13} {'torch ms/step':>14} {'ratio':>7} "
           f"{'load':>5}")
-    for threads in (1, 2):
+    for threads in thread_counts:
         torch.set_num_threads(threads)
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        for n in (1000, 10_000):
-            for dtype in (np.float32, np.float64):
+        for n in sizes:
+            for dtype in (np.dtype(d).type for d in dtypes):
                 rng = np.random.default_rng(0)
                 W = random_csr(n, 10, seed=0, dtype=dtype)
                 U, b = rng.normal(size=(n, 1)).astype(dtype), (0.1 * rng.normal(size=n)).astype(dtype)
@@ -289,7 +293,7 @@ def torch_sparse_table(quick: bool) -> None:
                 tol = 1e-4 if dtype == np.float32 else 1e-10
                 assert np.allclose(ours, ref, rtol=tol, atol=tol), "states differ from the torch.sparse loop"
                 clock, t_ours, t_torch = clocks[threads], [], []
-                for _ in range(3 if quick else 7):
+                for _ in range(rounds or (3 if quick else 7)):
                     t0 = clock()
                     sim.run(net, x, parallel=threads > 1)
                     t_ours.append(clock() - t0)
@@ -308,9 +312,12 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=None, help="seconds the faster side should take per timing")
     parser.add_argument("--torch-sparse", action="store_true",
                         help="only the batch-32 forward against a torch.sparse CSR loop (needs torch)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="--torch-sparse: thread counts")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000], help="--torch-sparse: N")
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], help="--torch-sparse: precisions")
     args = parser.parse_args()
     if args.torch_sparse:
-        torch_sparse_table(args.quick)
+        torch_sparse_table(args.quick, args.threads, args.sizes, args.dtypes, args.repeats)
         return
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.target = args.target or (0.04 if args.quick else 0.25)

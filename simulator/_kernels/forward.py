@@ -24,6 +24,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
+from .lanes import block_add_scaled, block_buffer, block_load, block_store, block_width, contiguous_rows
 from .types import FED, HIDDEN, INPUT
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -74,16 +75,41 @@ def add_segment_batch(ptr, index, weight, r, q, src, acc):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def add_segment_block(ptr, index, weight, r, q, src, col, buf):
+    """`add_segment_batch` over the block of batch columns from `col` held
+    in `buf` (`lanes`)."""
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        block_add_scaled(buf, weight[k], src, index[k], col)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def gather(ptr, index, weight, h, xt, yhat, out, lo, hi):
     """``out[i, b] += sum_k weight[k] * s[index[k], b]`` over every slot of
     rows ``lo:hi`` (unsigned) of the hidden neurons' in-edge table, ``s``
-    the slot's part of the source vector (`h`, `xt` or `yhat`)."""
+    the slot's part of the source vector (`h`, `xt` or `yhat`).
+
+    A batch of whole blocks (`lanes.block_width`: 32 float32, 8 float64)
+    in contiguous rows of `out`'s dtype adds each row's slots block by
+    block in vector registers; another batch, slot by slot into a row in
+    memory. The sums are the same, in the same order, either way."""
     nb = np.uint64(out.shape[1])
     if nb == 1:
         for i in range(lo, hi):
             acc = add_segment(ptr, index, weight, i, HIDDEN, h, 0, out[i, 0])
             acc = add_segment(ptr, index, weight, i, INPUT, xt, 0, acc)
             out[i, 0] = add_segment(ptr, index, weight, i, FED, yhat, 0, acc)
+        return
+    width = np.uint64(block_width(out))
+    if (nb % width == 0 and contiguous_rows(out, out) and contiguous_rows(h, out) and contiguous_rows(xt, out)
+            and contiguous_rows(yhat, out)):
+        buf = block_buffer(out)
+        for i in range(lo, hi):
+            for col in range(np.uint64(0), nb, width):
+                block_load(buf, out, i, col)
+                add_segment_block(ptr, index, weight, i, HIDDEN, h, col, buf)
+                add_segment_block(ptr, index, weight, i, INPUT, xt, col, buf)
+                add_segment_block(ptr, index, weight, i, FED, yhat, col, buf)
+                block_store(buf, out, i, col)
         return
     acc = np.empty(nb, dtype=out.dtype)
     for i in range(lo, hi):
