@@ -376,7 +376,7 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
         info["order"] = orders
     dense = update == "sync" and use_dense(net)
     if dense:
-        M, V = dense_kernels.blocks(w, x.shape[1])
+        M, V = dense_kernels.forward_blocks(w, x.shape[1])
         hist = np.empty((2, batch, M.shape[1]), dtype=net.dtype)  # scratch: each step's source vectors
     y_before = np.zeros((outputs.shape[1], batch), dtype=net.dtype)
     work = batch * M.size // DENSE_SPEEDUP if dense else None
