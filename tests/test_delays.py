@@ -8,6 +8,7 @@ import pytest
 
 import simulator as sim
 import topologies as tp
+from simulator._kernels import delayed as delayed_kernels
 from simulator.delays import DEFAULT_DELAY, MAX_DELAY
 from tests.reference import run_general
 
@@ -181,16 +182,17 @@ def test_modes_without_delays_refuse_a_delayed_network_naming_an_edge():
 
 
 # ------------------------------------------------------------------ runs
-@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("batch", [(), (3,), (32,)])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("parallel", [False, True])
-def test_delayed_runs_match_the_reference(batched, dtype, parallel):
+def test_delayed_runs_match_the_reference(batch, dtype, parallel):
     """Delays 0..3 on every kind of edge, a delay-0 chain, a delayed feedback
-    path and a random h0: the run equals run_general."""
+    path and a random h0: the run equals run_general (a batch of 32: the
+    sums block by block in registers, in both precisions)."""
     G = delayed_graph(seed=2)
     net = sim.compile(G, dtype=dtype)
-    x = RNG.normal(size=(12, 3, 2) if batched else (12, 2))
-    h0 = RNG.normal(size=(3, 6) if batched else (6,))
+    x = RNG.normal(size=(12, *batch, 2))
+    h0 = RNG.normal(size=(*batch, 6))
     res = sim.run(net, x.astype(dtype), h0=h0.astype(dtype), parallel=parallel)
     states, outputs, _, _ = run_general(G, x.astype(dtype), h0=h0.astype(dtype))
     atol = 1e-12 if dtype == "float64" else 2e-5
@@ -223,6 +225,18 @@ def test_a_segmented_run_equals_one_call():
     cut = sim.run(net, x, progress=True, parallel=False)
     np.testing.assert_array_equal(cut.states, whole.states)
     np.testing.assert_array_equal(cut.outputs, whole.outputs)
+
+
+def test_offsets_beyond_int32_send_every_step_through_the_checked_reads():
+    """An offset ``index - delay * n`` that does not fit in int32 (n = 2**30,
+    delay 3) makes no step direct; one that fits is stored as it is."""
+    ptr = np.array([[0, 1, 1, 1]], dtype=np.uint64)
+    index = np.array([5], dtype=np.uint32)
+    sizes = (np.int64(2**30), np.int64(1), np.int64(1))
+    offset, first = delayed_kernels.slot_offsets(ptr, index, np.array([1]), sizes)
+    assert offset.tolist() == [5 - 2**30] and first == 0
+    _, first = delayed_kernels.slot_offsets(ptr, index, np.array([3]), sizes)
+    assert first == delayed_kernels.NEVER_DIRECT
 
 
 def test_overflow_with_delays_names_step_and_neuron():
