@@ -2,6 +2,7 @@
 sparse graph, and against `torch.nn.RNN` on a dense Elman network.
 
     python benchmarks/bench_bptt.py [--quick] [--only sparse,dense,profile]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_bptt.py --only dense --hidden 1024 --no-sparse --rounds 9
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_bptt.py   # BLAS on one thread, as torch
 
 
@@ -26,8 +27,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +50,19 @@ def problem(n: int, k: int, steps: int, seed: int = 0):
     return net, rng.normal(size=(steps, 1)), rng.normal(size=(steps, 1))
 
 
-def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> dict[str, float]:
+def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int, sparse: bool = True) -> dict[str, float]:
     """A fully connected Elman network: ours (compiled from
     `topologies.elman`) against `torch.nn.RNN` + `nn.Linear` with the same
     weights, float64, MSE on every step. Returns seconds of forward +
-    backward (``ours``, ``torch``, and ``sparse``: ours with the dense BLAS
-    pass switched off), of the forward alone (``ours_fwd``, ``torch_fwd``,
-    no graph kept) and the losses' difference ``dloss``."""
+    backward (``ours``, ``torch``, and with `sparse` ``sparse``: ours with
+    the dense BLAS pass switched off), of the forward alone (``ours_fwd``,
+    ``torch_fwd``, no graph kept) and the losses' difference ``dloss``.
+
+    The four timed calls alternate in each of `reps` rounds and each time
+    is the median of its rounds in CPU time (``time.process_time``: on a
+    shared machine wall time counts the waits for a core); ``sparse``
+    (seconds a call at N = 1,024) runs after the rounds, once to compile,
+    then ``reps // 2`` times in wall time."""
     n_in = n_out = 8
     net = sim.compile(tp.elman(n_in, n_hidden, n_out, seed=0))
     rng = np.random.default_rng(0)
@@ -86,15 +95,26 @@ def dense_elman(torch, n_hidden: int, batch: int, steps: int, reps: int) -> dict
 
     ours_loss, _ = sim.bptt(net, x, y)
     out = {"dloss": abs(ours_loss - torch_once())}
-    for name, fn in (("ours", lambda: sim.bptt(net, x, y)), ("torch", torch_once),
-                     ("ours_fwd", lambda: sim.run(net, x)), ("torch_fwd", torch_forward)):
-        out[name] = median_time(fn, reps)[0]
-    passes = sys.modules["simulator.bptt"]  # the module (`sim.bptt` is the function)
-    dense, passes.use_dense = passes.use_dense, lambda net: False
-    try:
-        out["sparse"] = median_time(lambda: sim.bptt(net, x, y), max(1, reps // 2))[0]
-    finally:
-        passes.use_dense = dense
+    calls = {"ours": lambda: sim.bptt(net, x, y), "torch": torch_once,
+             "ours_fwd": lambda: sim.run(net, x), "torch_fwd": torch_forward}
+    times = {name: [] for name in calls}
+    for fn in calls.values():
+        fn()
+    for _ in range(reps):
+        for name, fn in calls.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t0)
+    out.update({name: statistics.median(t) for name, t in times.items()})
+    out["sparse"] = float("nan")
+    if sparse:
+        passes = sys.modules["simulator.bptt"]  # the module (`sim.bptt` is the function)
+        dense, passes.use_dense = passes.use_dense, lambda net: False
+        try:
+            sim.bptt(net, x, y)  # compiles the sparse pass
+            out["sparse"] = median_time(lambda: sim.bptt(net, x, y), max(1, reps // 2))[0]
+        finally:
+            passes.use_dense = dense
     return out
 
 
@@ -207,6 +227,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--only", default="sparse,dense,profile",
                         help="comma-separated parts: sparse (against autograd, with memory), dense, profile")
+    parser.add_argument("--hidden", type=int, nargs="+", help="dense: the hidden sizes (default 256 1024)")
+    parser.add_argument("--rounds", type=int, help="dense: alternating rounds (default 7, 3 with --quick)")
+    parser.add_argument("--no-sparse", action="store_true",
+                        help="dense: leave out the 'sparse' column (the dense pass switched off; slow)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     if args.child:
@@ -250,11 +274,13 @@ def main() -> None:
         return
     print("\n# dense Elman, float64: ours (BLAS pass; 'sparse': with it switched off) vs torch.nn.RNN (+ Linear "
           f"readout), same weights; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
-          f"load {os.getloadavg()[0]:.2f}")
+          f"CPU time, medians of alternating rounds; load {os.getloadavg()[0]:.2f}")
     print(f"{'hidden':>7} {'batch':>6} {'T':>5} {'fwd ours':>9} {'fwd torch':>10} {'ratio':>6} {'f+b ours':>9} "
           f"{'f+b torch':>10} {'ratio':>6} {'sparse':>8} {'|dloss|':>9}")
-    for n_hidden, batch, steps in ([(128, 32, 50)] if args.quick else [(256, 32, 200), (1024, 32, 200)]):
-        t = dense_elman(torch, n_hidden, batch, steps, 3 if args.quick else 5)
+    sizes = args.hidden or ([128] if args.quick else [256, 1024])
+    for n_hidden in sizes:
+        batch, steps = 32, 50 if args.quick else 200
+        t = dense_elman(torch, n_hidden, batch, steps, args.rounds or (3 if args.quick else 7), not args.no_sparse)
         print(f"{n_hidden:>7} {batch:>6} {steps:>5} {t['ours_fwd']:9.4f} {t['torch_fwd']:10.4f} "
               f"{t['torch_fwd'] / t['ours_fwd']:6.2f} {t['ours']:9.4f} {t['torch']:10.4f} {t['torch'] / t['ours']:6.2f} "
               f"{t['sparse']:8.3f} {t['dloss']:9.1e}")
