@@ -26,15 +26,20 @@ error control would carry them): after each accepted backward step,
 dense output of ``h`` (CVODES's quadratures without error control, which
 is its default). ``dL/dh0 = lambda(0)``.
 
-Both right-hand-side products come from the pull-back continuous BPTT
-uses, `_kernels.backward.relax_vjp`, with cotangent ``lambda / tau``: one
-sparse pass gives ``(dp/dh)^T (lambda / tau)`` and every edge's and bias's
-``lambda^T df/dtheta`` (through the output feedback too); the taus' is
-``lambda_i df_i/dtau_i = -lambda_i f_i / tau_i``, from the right-hand side
-`_kernels.continuous.rhs`. The implicit methods get the transposed analytic
-Jacobian ``-J^T`` of the ``lambda`` system, dense or sparse by the fill
-rule of `solve`, and BDF and Radau factorise it as `solve` does
-(`implicit.ORDERED_SOLVERS`).
+The products are the pull-back of continuous BPTT
+(`_kernels.backward.relax_vjp`) with cotangent ``lambda / tau``, split in
+two kernels (`_kernels.adjoint_rk`): `lam_rates` gives ``d lambda/dt``
+alone (no edge's gradient formed), `quadrature_sums` at a step's nodes
+every edge's and bias's ``lambda^T df/dtheta`` (through the output
+feedback too) and the taus' ``lambda_i df_i/dtau_i = -lambda_i f_i /
+tau_i`` from one gather of the pre-activations. With RK23, RK45 and DOP853
+(float64 networks) each attempted backward step is one compiled call
+(`AdjointStepper`: SciPy's class with `simulator.explicit`'s step, so the
+same steps and error control), the forward dense output evaluated inside
+at each stage from its steps' arrays (`PackedDense`). The implicit methods
+get the transposed analytic Jacobian ``-J^T`` of the ``lambda`` system,
+dense or sparse by the fill rule of `solve`, and BDF and Radau factorise
+it as `solve` does (`implicit.ORDERED_SOLVERS`).
 
 Networks with GRU neurons (the GRU-ODE) integrate the same way with
 their own backward system (`simulator.gated_adjoint`: gate quadratures
@@ -55,7 +60,9 @@ import numpy as np
 
 from . import threads
 from ._kernels import continuous as kernels
-from ._kernels.backward import readout_grads, relax_vjp
+from ._kernels import entry_point
+from ._kernels.adjoint_rk import adjoint_attempt, dense_states, lam_rates, quadrature_sums
+from ._kernels.backward import readout_grads
 from .arrays import prepare
 from .errors import raise_if_nonfinite
 from .gradients import Gradients, clip_norm
@@ -273,17 +280,14 @@ class _AdjointSystem:
 
     def __init__(self, net: Network, system, n_chunks: int):
         self.net, self.system = net, system
-        n, batch, dtype = net.n_neurons, system.batch, net.dtype
+        n, batch = net.n_neurons, system.batch
         self.m = n * batch
         self.n_edges, self.n_bias = net.n_edges, n + net.n_outputs
         self.size = self.m + self.n_edges + self.n_bias + n
         self.w, self.wt = net.wiring(), net.wiring_t()
         self.inv_tau = np.ascontiguousarray(1.0 / net.tau)
         self.n_chunks = n_chunks or None
-        self.gw = np.zeros(self.n_edges, dtype=dtype)
-        self.gb = np.zeros(self.n_bias, dtype=dtype)
-        self.ds = np.empty((n, batch), dtype=dtype)
-        self.no_steps = np.zeros((0, self.n_edges), dtype=dtype)
+        self.no_steps = np.zeros((0, self.n_edges), dtype=net.dtype)
         self.dense = self.xk = None
         self.seen = (0.0, None)
 
@@ -296,36 +300,78 @@ class _AdjointSystem:
         self.seen = (t, lam_flat)
         system = self.system
         h = system.state(self.dense(t))
-        cot = system.state(lam_flat) * self.inv_tau[:, None]
-        self.gw[:] = 0.0
-        self.gb[:] = 0.0
-        relax_vjp(self.w, self.wt, h, self.xk, cot, self.ds, self.gw, self.gb, self.no_steps, 0, self.n_chunks)
-        return system.flat(cot - self.ds).astype(np.float64)
+        out = np.empty_like(h)
+        lam_rates(self.w, self.wt, self.inv_tau, h, system.state(lam_flat), self.xk, out, self.n_chunks)
+        return system.flat(out).astype(np.float64)
 
     def quadrature(self, H: np.ndarray, L: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``sum_j weights[j] dG/dt(t_j)``: the quadratures' integrand at the
         nodes ``t_j``, where the forward state is ``H[:, j]`` and the adjoint
         ``L[:, j]`` (solver layout), weighted and summed. The nodes are
-        stacked on the batch axis of one pull-back and one right-hand side
-        (both linear in the cotangent, whose columns carry the weights)."""
-        system, n, batch = self.system, self.net.n_neurons, self.system.batch
-        k = weights.size
-        h = np.empty((n, k, batch), dtype=self.ds.dtype)
-        cot = np.empty((n, k, batch), dtype=self.ds.dtype)
-        for j in range(k):
-            h[:, j] = system.state(H[:, j])
-            cot[:, j] = system.state(L[:, j]) * weights[j]
-        h, cot = h.reshape(n, k * batch), cot.reshape(n, k * batch)
-        lam = cot.copy()
-        cot *= self.inv_tau[:, None]
-        xk = np.ascontiguousarray(np.tile(self.xk, (1, k)))
-        gw = np.zeros(self.n_edges, dtype=self.ds.dtype)
-        gb = np.zeros(self.n_bias, dtype=self.ds.dtype)
-        ds, f = np.empty_like(h), np.empty_like(h)
-        relax_vjp(self.w, self.wt, h, xk, cot, ds, gw, gb, self.no_steps, 0, self.n_chunks)
-        kernels.rhs(self.w, self.inv_tau, h, xk, np.empty((self.net.n_outputs, k * batch), dtype=h.dtype), f,
-                    self.n_chunks)
-        return np.concatenate([-gw, -gb, (lam * f).sum(axis=1) * self.inv_tau])
+        stacked on the batch axis of one pass (`_kernels.adjoint_rk.quadrature_sums`:
+        linear in the cotangent, whose columns carry the weights)."""
+        dtype = self.net.dtype
+        gw = np.zeros(self.n_edges, dtype=dtype)
+        gb = np.zeros(self.n_bias, dtype=dtype)
+        g_tau = np.zeros(self.net.n_neurons, dtype=dtype)
+        quadrature_sums(self.w, self.wt, self.inv_tau, self._neuron_major(H), self._neuron_major(L),
+                        np.asarray(weights, dtype=np.float64), self.xk, gw, gb, g_tau, self.n_chunks)
+        return np.concatenate([-gw, -gb, g_tau])
+
+    def _neuron_major(self, Y: np.ndarray) -> np.ndarray:
+        """Columns of states in the solver's layout as C-contiguous
+        neuron-major ones (``[i * batch + b, j]``), in the net's dtype."""
+        system, k = self.system, Y.shape[1]
+        if not system.neuron_major and system.batch > 1:
+            Y = Y.reshape(system.batch, self.net.n_neurons, k).transpose(1, 0, 2).reshape(self.m, k)
+        return np.ascontiguousarray(Y, dtype=self.net.dtype)
+
+
+class PackedDense:
+    """A piece's forward dense output from an explicit Runge-Kutta method
+    (SciPy's ``OdeSolution`` of ``RkDenseOutput`` or ``Dop853DenseOutput``
+    steps), its steps' arrays stacked for `_kernels.adjoint_rk.dense_state`;
+    called as the ``OdeSolution`` (values equal to rounding)."""
+
+    def __init__(self, sol):
+        steps = sol.interpolants
+        self.ts = np.ascontiguousarray(sol.ts, dtype=np.float64)
+        self.dop853 = hasattr(steps[0], "F")
+        self.y_old = np.stack([step.y_old for step in steps])
+        self.Q = np.stack([step.F if self.dop853 else step.Q.T for step in steps])
+
+    def __call__(self, t):
+        times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        out = np.empty((self.y_old.shape[1], times.size))
+        dense_states(self.ts, self.y_old, self.Q, self.dop853, times, out)
+        return out if np.ndim(t) else out[:, 0]
+
+
+class AdjointStepper:
+    """The compiled backward step of the ``lambda`` system, for
+    `simulator.explicit`'s solver classes (their ``stepper``): each
+    attempted step is one call of `_kernels.adjoint_rk.adjoint_attempt`,
+    with the forward dense output of the piece `adj` integrates over
+    (a `PackedDense`) evaluated inside at each stage's time."""
+
+    def __init__(self, adj: _AdjointSystem):
+        self.adj = adj
+        self.hbuf = np.empty((adj.net.n_neurons, adj.system.batch))
+        self._entry = None
+
+    def attempt(self, solver, t: float, h: float) -> tuple[np.ndarray, float]:
+        """Fill the solver's stages for a step of `h` from `t`; return
+        ``(y_new, error_norm)``."""
+        adj, dense = self.adj, self.adj.dense
+        K = solver.K
+        K[0] = solver.f
+        y_new = np.empty_like(solver.y)
+        args = (adj.w, adj.wt, adj.inv_tau, solver._A, solver._B, solver._E, solver._E3, solver._stage_times,
+                K, solver.y, float(t), float(h), dense.ts, dense.y_old, dense.Q, dense.dop853,
+                adj.xk, self.hbuf, solver._stage, y_new, solver._rtol, solver._atol, solver._err, adj.n_chunks)
+        if self._entry is None:
+            self._entry = entry_point(adjoint_attempt, *args)
+        return y_new, self._entry(*args)
 
 
 #: Gauss-Legendre nodes the quadratures take on each backward step, by
@@ -396,7 +442,13 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     for name, tol in (("rtol", rtol), ("atol", atol)):  # lambda is laid out as the forward state
         kwargs[name] = tol if np.ndim(tol) == 0 else tolerance_layout(tol, n, batch, system.neuron_major, name)
     solver_class = _backward_solver(method)
-    from .implicit import ORDERED_SOLVERS, FillOrder  # SciPy's solvers: imported when first used
+    from .explicit import COMPILED_SOLVERS  # SciPy's solvers: imported when first used
+    from .implicit import ORDERED_SOLVERS, FillOrder
+
+    packed = method in COMPILED_SOLVERS and not net.gated and m > 0
+    if packed and dtype == np.float64 and issubclass(COMPILED_SOLVERS[method], solver_class):
+        solver_class = COMPILED_SOLVERS[method]  # SciPy's class, its steps compiled as the forward's
+        kwargs["stepper"] = AdjointStepper(adj)
 
     if solver_class in ORDERED_SOLVERS.values():  # -J^T: the forward's pattern transposed, its order serves
         kwargs["fill_order"] = FillOrder() if fwd.fill_order is None else fwd.fill_order
@@ -412,7 +464,7 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     dh_norm = np.zeros(T + 1)
     edge_grad = np.zeros((T if diagnostics else 0, ne))
     counts = {"nfev": 0, "njev": 0, "nlu": 0, "nquad": 0}
-
+    last = (None, None)  # the forward piece last packed, and its PackedDense
     for k in range(T - 1, -1, -1):
         jw[:] = 0.0
         jb[:] = 0.0
@@ -420,7 +472,12 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
                                        adj.no_steps, k)
         g_weight += jw
         g_bias += jb
-        adj.piece(fwd.dense(k, dt), fwd.xs[k])
+        dense = fwd.dense(k, dt)
+        if packed:
+            if dense is not last[0]:
+                last = (dense, PackedDense(dense))
+            dense = last[1]
+        adj.piece(dense, fwd.xs[k])
         piece = np.zeros(adj.size - m)
         solver = solver_class(adj.lam_rhs, (k + 1) * dt, system.flat(lam).astype(np.float64), k * dt, **kwargs)
         failure = None
