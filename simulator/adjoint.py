@@ -61,7 +61,7 @@ import numpy as np
 from . import threads
 from ._kernels import continuous as kernels
 from ._kernels import entry_point
-from ._kernels.adjoint_rk import adjoint_attempt, dense_states, lam_rates, quadrature_sums
+from ._kernels.adjoint_rk import adjoint_attempt, dense_states, lam_rates, quadrature_sums, step_quadrature
 from ._kernels.backward import readout_grads
 from .arrays import prepare
 from .errors import raise_if_nonfinite
@@ -310,13 +310,15 @@ class _AdjointSystem:
         ``L[:, j]`` (solver layout), weighted and summed. The nodes are
         stacked on the batch axis of one pass (`_kernels.adjoint_rk.quadrature_sums`:
         linear in the cotangent, whose columns carry the weights)."""
-        dtype = self.net.dtype
-        gw = np.zeros(self.n_edges, dtype=dtype)
-        gb = np.zeros(self.n_bias, dtype=dtype)
-        g_tau = np.zeros(self.net.n_neurons, dtype=dtype)
+        out = np.zeros(self.size - self.m, dtype=self.net.dtype)
         quadrature_sums(self.w, self.wt, self.inv_tau, self._neuron_major(H), self._neuron_major(L),
-                        np.asarray(weights, dtype=np.float64), self.xk, gw, gb, g_tau, self.n_chunks)
-        return np.concatenate([-gw, -gb, g_tau])
+                        np.asarray(weights, dtype=np.float64), self.xk, *self._parts(out), self.n_chunks)
+        return out
+
+    def _parts(self, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The weights', biases' and taus' parts of quadratures `out` (views)."""
+        ne, nb = self.n_edges, self.n_bias
+        return out[:ne], out[ne:ne + nb], out[ne + nb:]
 
     def _neuron_major(self, Y: np.ndarray) -> np.ndarray:
         """Columns of states in the solver's layout as C-contiguous
@@ -357,7 +359,7 @@ class AdjointStepper:
     def __init__(self, adj: _AdjointSystem):
         self.adj = adj
         self.hbuf = np.empty((adj.net.n_neurons, adj.system.batch))
-        self._entry = None
+        self._entry = self._quadrature = None
 
     def attempt(self, solver, t: float, h: float) -> tuple[np.ndarray, float]:
         """Fill the solver's stages for a step of `h` from `t`; return
@@ -372,6 +374,20 @@ class AdjointStepper:
         if self._entry is None:
             self._entry = entry_point(adjoint_attempt, *args)
         return y_new, self._entry(*args)
+
+    def quadrature(self, solver, nodes: np.ndarray, weights: np.ndarray, out: np.ndarray) -> int:
+        """Add ``int dG/dt dt`` over the step `solver` (RK23 or RK45) has
+        just taken to `out` (`_kernels.adjoint_rk.step_quadrature`: its
+        interpolant of ``lambda`` from its stages, as SciPy's dense output);
+        return the number of evaluations."""
+        adj, dense = self.adj, self.adj.dense
+        args = (adj.w, adj.wt, adj.inv_tau, solver.K, solver.P, solver.y_old, float(solver.t_old),
+                float(solver.t - solver.t_old), nodes, weights, max(1, QUADRATURE_ENTRIES // adj.m),
+                dense.ts, dense.y_old, dense.Q, dense.dop853, adj.xk)
+        if self._quadrature is None:  # compiled by running it once, into scratch
+            self._quadrature = entry_point(step_quadrature, *args, *adj._parts(np.zeros_like(out)), adj.n_chunks)
+        self._quadrature(*args, *adj._parts(out), adj.n_chunks)
+        return nodes.size
 
 
 #: Gauss-Legendre nodes the quadratures take on each backward step, by
@@ -449,6 +465,8 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
     if packed and dtype == np.float64 and issubclass(COMPILED_SOLVERS[method], solver_class):
         solver_class = COMPILED_SOLVERS[method]  # SciPy's class, its steps compiled as the forward's
         kwargs["stepper"] = AdjointStepper(adj)
+    stepper = kwargs.get("stepper")
+    step_integral = stepper.quadrature if stepper is not None and method in ("RK23", "RK45") else None
 
     if solver_class in ORDERED_SOLVERS.values():  # -J^T: the forward's pattern transposed, its order serves
         kwargs["fill_order"] = FillOrder() if fwd.fill_order is None else fwd.fill_order
@@ -492,8 +510,11 @@ def _backward(net, fwd: _Forward, gy: np.ndarray, dt: float, method: str, rtol, 
             if solver.status == "failed":
                 failure = message
                 break
-            integral, evaluations = _quadratures(adj, solver, nodes, weights, method in IMPLICIT)
-            piece += integral
+            if step_integral is not None:  # compiled, from the step's stages
+                evaluations = step_integral(solver, nodes, weights, piece)
+            else:
+                integral, evaluations = _quadratures(adj, solver, nodes, weights, method in IMPLICIT)
+                piece += integral
             counts["nquad"] += evaluations
         if failure is not None:
             t_seen, u_seen = adj.seen

@@ -59,11 +59,12 @@ def test_lambda_rates_are_minus_the_transposed_jacobian(threads):
 
 
 @pytest.mark.parametrize("threads", [None, 2], ids=["one-thread", "chunks"])
-def test_quadrature_sums_are_the_parameter_products(threads):
-    """``quadrature_sums`` at two nodes (weights w_j, batch 2): the weights'
-    and biases' sums are ``d/dtheta sum_j w_j lambda_j^T f(h_j)``, the
-    taus' minus that (central differences of the reference right-hand side
-    on the perturbed graph)."""
+def test_quadrature_sums_are_the_integrand(threads):
+    """``quadrature_sums`` at two nodes (weights w_j, batch 2) adds the
+    quadratures' integrand ``-(df/dtheta)^T lambda``: for every edge
+    weight, bias and tau, ``-d/dtheta sum_j w_j lambda_j^T f(h_j)`` by
+    central differences of the reference right-hand side on the perturbed
+    graph."""
     G, net, h, lam, xk = graph_and_state(batch=2)
     rng = np.random.default_rng(8)
     h2, lam2 = h + rng.normal(size=h.shape) * 0.2, rng.normal(size=lam.shape)
@@ -94,9 +95,9 @@ def test_quadrature_sums_are_the_parameter_products(threads):
 
     want_w = np.array([diff(edge(u, v)) for u, v in net.edges])
     order = net.layout.slot_edges  # the kernel's sums are in slot order
-    np.testing.assert_allclose(gw, want_w[order], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gw, -want_w[order], rtol=1e-7, atol=1e-9)
     want_b = np.array([diff(node(name, "bias", 0.0)) for name in net.neurons + net.outputs])
-    np.testing.assert_allclose(gb, want_b, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gb, -want_b, rtol=1e-7, atol=1e-9)
     want_t = np.array([diff(node(name, "tau", 1.0)) for name in net.neurons])
     np.testing.assert_allclose(gt, -want_t, rtol=1e-7, atol=1e-9)
 

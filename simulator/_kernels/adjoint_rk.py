@@ -271,7 +271,7 @@ def _quadrature_rows(ptr, index, weight, bias, codes, uniform,
                      da, g_tau,
                      lo, hi):
     """Neurons ``lo:hi``: from ``v = phi(a)`` at `s` (`forward.poll`),
-    ``da = phi'(a) lam / tau`` and ``g_tau += sum lam (v - s) / tau^2``."""
+    ``da = -phi'(a) lam / tau`` and ``g_tau += sum lam (v - s) / tau^2``."""
     poll(ptr, index, weight, bias, codes, uniform, s, x, ys, da, lo, hi)
     zero = np.zeros(1, dtype=s.dtype)[0]
     for i in range(np.uint64(lo), np.uint64(hi)):
@@ -280,7 +280,7 @@ def _quadrature_rows(ptr, index, weight, bias, codes, uniform,
         acc = zero
         for b in range(s.shape[1]):
             v = da[i, b]
-            da[i, b] = slope(code, v) * (lam[i, b] * r)
+            da[i, b] = -(slope(code, v) * (lam[i, b] * r))
             acc += lam[i, b] * ((v - s[i, b]) * r)
         g_tau[i] += acc * r
 
@@ -316,17 +316,17 @@ def quadrature_sums(w, wt, inv_tau,
                     H, L, weights, xk,
                     g_weight, g_bias, g_tau,
                     n_chunks):
-    """Add a backward step's quadrature sums at its nodes ``t_j`` (forward
-    state ``h_j``, adjoint ``lambda_j``, weight ``w_j``): for every weight
-    and bias ``theta``, ``sum_j w_j d(lambda_j^T f(h_j))/dtheta``, for the
-    taus minus that, ``sum_j w_j lambda_j (p(h_j) - h_j) / tau^2``.
+    """Add ``sum_j weights[j] dG/dt(t_j)``, the quadratures' integrand
+    ``dG/dt = -(df/dtheta)^T lambda`` at nodes ``t_j`` where the forward
+    state is ``h_j`` and the adjoint ``lambda_j``: for the weights and
+    biases ``-d(lambda_j^T f(h_j))/dtheta``, for the taus
+    ``lambda_j (p(h_j) - h_j) / tau^2``.
 
-    With ``a`` the pre-activations at ``h_j`` and ``da = phi'(a) w_j
-    lambda_j / tau``, the products are `backward.relax_vjp`'s (``da h^T``,
-    ``da x^T``, ``da y'^T``, ``da``, and through ``dz' = g'(z') F^T da``
-    the readout's), without its ``ds``; the integrand of the quadratures,
-    ``-(df/dtheta)^T lambda``, is then minus the weights' and biases' sums
-    and the taus'.
+    With ``a`` the pre-activations at ``h_j`` and ``da = -phi'(a)
+    weights[j] lambda_j / tau``, the weights' and biases' terms are
+    `backward.relax_vjp`'s products of ``da`` (``da h^T``, ``da x^T``,
+    ``da y'^T``, ``da``, and through ``dz' = g'(z') F^T da`` the
+    readout's), without its ``ds``.
 
     Parameters
     ----------
@@ -387,3 +387,72 @@ def quadrature_sums(w, wt, inv_tau,
         _quadrature_edges_parallel(ptr, index, da, s, x, ys, g_weight, g_bias, n_chunks)
     no_steps = np.zeros((0, g_weight.shape[0]), dtype=g_weight.dtype)
     output_grads(w, dzs, s, x, g_weight, g_bias, no_steps, 0)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def step_quadrature(w, wt, inv_tau,
+                    K, P, lam_old, t_old, h,
+                    nodes, weights, per_call,
+                    ts, y_old, Q, dop853,
+                    xk,
+                    g_weight, g_bias, g_tau,
+                    n_chunks):
+    """`quadrature_sums` over one accepted backward step of RK23 or RK45,
+    from ``t_old`` by `h` (negative), by Gauss-Legendre: ``int dG/dt dt``
+    over it added to the gradients.
+
+    Parameters
+    ----------
+    w, wt, inv_tau
+        As in `lam_rates`.
+    K : ndarray, shape (n_stages + 1, n_neurons * batch)
+        The step's stages (SciPy's ``K``).
+    P : ndarray, shape (n_stages + 1, order)
+        The method's dense-output matrix: ``lambda`` at ``t_old + x h`` is
+        ``lam_old + h sum_s K[s] sum_j P[s, j] x^(j + 1)`` (SciPy's
+        ``RkDenseOutput``).
+    lam_old : ndarray, shape (n_neurons * batch,)
+        ``lambda`` at ``t_old``.
+    t_old, h : float
+    nodes, weights : ndarray, shape (n_nodes,)
+        The rule on [0, 1].
+    per_call : int
+        The most nodes stacked into one `quadrature_sums`.
+    ts, y_old, Q, dop853
+        The forward dense output, as `dense_state` takes it.
+    xk : ndarray, shape (n_inputs, batch)
+    g_weight, g_bias, g_tau, n_chunks
+        As in `quadrature_sums`.
+    """
+    size = lam_old.shape[0]
+    width = abs(h)
+    lo = min(t_old, t_old + h)
+    sign = 1.0 if h > 0 else -1.0
+    n_terms = P.shape[1]
+    for first in range(0, nodes.shape[0], per_call):
+        last = min(nodes.shape[0], first + per_call)
+        k = last - first
+        H = np.empty((size, k))
+        L = np.empty((size, k))
+        scale = np.empty(k)
+        col = np.empty(size)
+        c = np.empty(K.shape[0])
+        for j in range(k):
+            t = lo + nodes[first + j] * width
+            scale[j] = sign * weights[first + j] * width
+            dense_state(ts, y_old, Q, dop853, t, col)
+            H[:, j] = col
+            x = (t - t_old) / h
+            for r in range(K.shape[0]):
+                p = 1.0
+                acc = 0.0
+                for q in range(n_terms):
+                    p *= x
+                    acc += P[r, q] * p
+                c[r] = acc
+            for m in range(size):
+                acc = 0.0
+                for r in range(K.shape[0]):
+                    acc += K[r, m] * c[r]
+                L[m, j] = h * acc + lam_old[m]
+        quadrature_sums(w, wt, inv_tau, H, L, scale, xk, g_weight, g_bias, g_tau, n_chunks)
