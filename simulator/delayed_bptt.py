@@ -33,6 +33,11 @@ from .units import GATE_NAMES
 
 __all__ = ["delayed_gradients", "gated_delayed_gradients", "history_depth"]
 
+#: Steps of each backward call (at least the reach of a delay): the
+#: hidden errors are kept for those and the steps their reads reach, not
+#: for the whole run (at N = 10,000, batch 32 and T = 100, 270 MB fewer
+#: written for the first time in every call).
+BACK_CHUNK = 32
 _FROM_HIDDEN = (0, 3)  # edge kinds W (hidden -> hidden) and V (hidden -> output)
 _FED = 2  # edge kind F (output -> hidden)
 
@@ -120,19 +125,24 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
         dh_norm = np.empty(T + 1, dtype=np.float64)
         step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
         step_out = np.zeros((T if diagnostics else 0, out_delay.shape[0]), dtype=dtype)
-        delta = np.zeros((min(segment, T) + ahead, n, batch), dtype=dtype)
+        chunk = min(segment, T, max(BACK_CHUNK, ahead))
+        # the errors of `chunk` steps and of the `ahead` steps after them (zeros after the run)
+        delta = np.zeros((chunk + ahead, n, batch), dtype=dtype)
         dz = np.zeros((T + ahead, net.n_outputs, batch), dtype=dtype)
-        carry = np.zeros((ahead, n, batch), dtype=dtype)  # the errors of the steps after a segment
+        carried = False  # whether delta leads with the errors of a later chunk's first steps
         for t0 in reversed(starts):
             t1 = min(T, t0 + segment)
             base = max(0, t0 + 1 - depth)
             if len(starts) > 1:
                 forward(t0, t1, n_chunks)
-            delta[t1 - t0:t1 - t0 + ahead] = carry
-            bptt_delayed(w, wt, sched, out_delay, fed_delay, drive.x, states, base, outputs, fed, teacher, g_y,
-                         truncate, t0, t1, delta[:t1 - t0 + ahead], dz, g_weight, g_bias, g_out, g_h0, dh_norm,
-                         step_abs, step_out, n_chunks or None)
-            carry = delta[:ahead].copy()
+            for c1 in range(t1, t0, -chunk):
+                c0 = max(t0, c1 - chunk)
+                if carried:  # to the rows after this chunk's (numpy buffers an overlap)
+                    delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead]
+                bptt_delayed(w, wt, sched, out_delay, fed_delay, drive.x, states, base, outputs, fed, teacher, g_y,
+                             truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_h0, dh_norm,
+                             step_abs, step_out, n_chunks or None)
+                carried = True
     timed()
     dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
     weight, edge_grad = np.zeros_like(g_weight), np.zeros_like(step_abs)

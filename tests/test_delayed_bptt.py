@@ -36,12 +36,13 @@ def _problem(G, T=7, batch=(), n_in=2, n_out=2, nan_every=3, seed=0):
     return net, x, targets, h0
 
 
-@pytest.mark.parametrize("batch", [(), (2,)])
+@pytest.mark.parametrize("batch", [(), (2,), (8,)])
 @pytest.mark.parametrize("feedback_delay", [2, 0])
 def test_gradients_match_central_differences(batch, feedback_delay):
     """Weights of every edge kind and delay 0..3, biases and h0, against
     central differences of run_general's loss (same-step chain, delayed
-    inputs, outputs and feedback)."""
+    inputs, outputs and feedback; a batch of 8: the errors' sums block by
+    block in registers)."""
     net, x, targets, h0 = _problem(delayed_graph(seed=1, feedback_delay=feedback_delay), batch=batch)
     assert net.has_delays and (net.delay == 0).sum() > 3
     loss, grads = sim.bptt(net, x, targets, h0=h0)
@@ -86,7 +87,7 @@ def _long_delay_graph():
 
 
 @pytest.mark.parametrize("checkpoint", [1, 2, 3, True])
-@pytest.mark.parametrize("batch", [(), (3,)])
+@pytest.mark.parametrize("batch", [(), (3,), (8,)])
 def test_checkpointed_gradients_equal_the_whole_history_bit_for_bit(checkpoint, batch):
     """A history of depth max-delay per segment and a carry of the same
     depth: the same gradients and diagnostics, with teacher forcing and truncation."""
@@ -101,7 +102,29 @@ def test_checkpointed_gradients_equal_the_whole_history_bit_for_bit(checkpoint, 
         np.testing.assert_array_equal(parts.diagnostics[name], whole.diagnostics[name], err_msg=name)
 
 
-@pytest.mark.parametrize("batch", [(), (3,)])
+@pytest.mark.parametrize("chunk", [1, 6])
+@pytest.mark.parametrize("checkpoint", [None, 4])
+def test_backward_calls_of_a_few_steps_give_the_gradients_bit_for_bit(monkeypatch, chunk, checkpoint):
+    """The backward pass run a few steps a call (the hidden errors kept for
+    those and the steps their reads reach; at least the longest delay, 5,
+    when `chunk` is 1) gives the gradients of one call over the whole run,
+    with truncation, teacher forcing and checkpoints."""
+    import simulator.delayed_bptt as delayed_bptt
+
+    net, x, targets, h0 = _problem(_long_delay_graph(), T=11, batch=(2,), seed=8)
+    kwargs = dict(h0=h0, teacher_forcing=True, truncate=4, return_diagnostics=True, checkpoint=checkpoint)
+    monkeypatch.setattr(delayed_bptt, "BACK_CHUNK", 1000)
+    loss, whole = sim.bptt(net, x, targets, **kwargs)
+    monkeypatch.setattr(delayed_bptt, "BACK_CHUNK", chunk)
+    loss_c, parts = sim.bptt(net, x, targets, **kwargs)
+    assert loss_c == loss
+    for name in ("weight", "bias", "h0"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name), err_msg=name)
+    for name in ("dh_norm", "edge_grad"):
+        np.testing.assert_array_equal(parts.diagnostics[name], whole.diagnostics[name], err_msg=name)
+
+
+@pytest.mark.parametrize("batch", [(), (3,), (8,)])
 def test_threaded_passes_give_the_one_thread_gradients_bit_for_bit(monkeypatch, batch):
     """150 neurons (levels long enough for threads), delays 0..4, feedback
     of delay 2 and 0: the threaded forward and backward passes give the

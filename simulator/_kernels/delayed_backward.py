@@ -41,6 +41,7 @@ from . import CACHE
 from .activations import slope
 from .delayed import MIN_PARALLEL_LEVEL
 from .forward import chunk_bounds
+from .lanes import block_add_scaled, block_buffer, block_load, block_store, block_width
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
@@ -173,8 +174,14 @@ def back_nodes(hp, hx, hd,
     s_row = (t + 1 - base) * n
     n_steps = gy_loss.shape[0]
     one, four = np.uint64(1), np.uint64(4)
-    to_out = np.empty(nb, dtype=np.float64)
-    back = np.empty(nb, dtype=np.float64)
+    sums = np.zeros((2, nb), dtype=np.float64)  # the errors from outputs, and from hidden neurons
+    to_out, back = sums[0], sums[1]
+    width = np.uint64(block_width(sums))
+    blocks = nbu % width == 0
+    zeros = np.zeros((1, nb), dtype=np.float64)
+    from_out, from_hidden = block_buffer(sums), block_buffer(sums)
+    z_rows = dz.reshape((dz.shape[0] * n_out, nb))  # one row per (step, node)
+    d_rows = delta.reshape((delta.shape[0] * n, nb))
     for k in range(lo, hi):
         node = order[k]
         if node < n:
@@ -205,8 +212,9 @@ def back_nodes(hp, hx, hd,
                 d_flat[d_row + j] = da
                 g_bias[j] += da
             else:
-                to_out[:] = 0.0
-                back[:] = 0.0
+                if not blocks:
+                    to_out[:] = 0.0
+                    back[:] = 0.0
                 for part in (TO_OUTPUT, HIDDEN):
                     src = z_flat if part == TO_OUTPUT else d_flat
                     row = z_row if part == TO_OUTPUT else d_row
@@ -229,10 +237,21 @@ def back_nodes(hp, hx, hd,
                         g_out[q] += total
                         if record and t + td[q] < n_steps:
                             step_out[t + td[q], q] += total
-                        if not cutting or td[q] <= lim:
+                        if not blocks and (not cutting or td[q] <= lim):
                             c = tw[q]
                             for b in range(nbu):
                                 acc[b] += c * src[at + b]
+                for col in range(np.uint64(0), nbu if blocks else 0, width):  # the same sums in registers
+                    block_load(from_out, zeros, 0, col)
+                    block_load(from_hidden, zeros, 0, col)
+                    for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
+                        if not cutting or td[q] <= lim:
+                            block_add_scaled(from_out, tw[q], z_rows, z_row + toff[q], col)
+                    for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                        if not cutting or td[q] <= lim:
+                            block_add_scaled(from_hidden, tw[q], d_rows, d_row + toff[q], col)
+                    block_store(from_out, sums, 0, col)
+                    block_store(from_hidden, sums, 1, col)
                 for b in range(nb):
                     v = to_out[b] + back[b]
                     dh[j, b] = v
