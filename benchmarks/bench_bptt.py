@@ -178,7 +178,8 @@ def profile(torch, batch: int, dtype: str, reps: int) -> dict[str, float]:
 
     def bwd():
         bptt_discrete(w, wt, xk, states, outputs, teacher, before, gy, 0, 0, np.zeros((n, batch), dt),
-                      np.zeros(net.n_edges, dt), np.zeros(n + 1, dt), np.empty((n, batch), dt),
+                      np.zeros(net.n_edges, dt), np.zeros(wt.hidden.index.size, dt), np.zeros(n + 1, dt),
+                      np.empty((n, batch), dt),
                       np.empty(steps + 1), np.zeros((0, net.n_edges), dt), None)
 
     fns = {"run": lambda: sim.run(net, x, parallel=False), "fwd": fwd, "bwd": bwd,

@@ -340,7 +340,7 @@ class PackedDense:
         self.ts = np.ascontiguousarray(sol.ts, dtype=np.float64)
         self.dop853 = hasattr(steps[0], "F")
         self.y_old = np.stack([step.y_old for step in steps])
-        self.Q = np.stack([step.F if self.dop853 else step.Q.T for step in steps])
+        self.Q = np.stack([step.F.T if self.dop853 else step.Q for step in steps])
 
     def __call__(self, t):
         times = np.atleast_1d(np.asarray(t, dtype=np.float64))

@@ -315,8 +315,11 @@ def bptt(
 
     # The kernels accumulate weight gradients (and per-step contributions) in
     # the in-edge tables' slot order, so each step's sums stream through
-    # memory instead of scattering over the edge list; mapped back at the end.
+    # memory instead of scattering over the edge list; the discrete sparse
+    # pass those of W and V edges in the out-edge table's (`g_out`, beside
+    # the backward gather that reads the same values); mapped back at the end.
     g_weight = np.zeros(net.n_edges, dtype=net.dtype)
+    g_out = np.zeros(net.layout.hidden_out.index.size, dtype=net.dtype)
     g_bias = np.zeros(n + net.n_outputs, dtype=net.dtype)
     g_h0 = np.empty((n, batch), dtype=net.dtype)
     dh_norm = np.empty(T + 1, dtype=np.float64)
@@ -330,7 +333,7 @@ def bptt(
         forward, backward = _continuous_passes(net, drive, stepper, float(dt), truncate or 0,
                                                g_weight, g_bias, g_tau, step_abs)
     else:
-        forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, g_weight, g_bias, step_abs)
+        forward, backward = _discrete_passes(net, drive, teacher, truncate or 0, g_weight, g_out, g_bias, step_abs)
     try:
         value = _through_segments(net, drive, y_targets, loss, segment, forward, backward, dh_norm, g_h0)
     except NonFiniteError as overflow:
@@ -343,6 +346,8 @@ def bptt(
         raise overflow
     order = net.layout.slot_edges
     g_weight[order] = g_weight.copy()
+    if not continuous:  # W and V edges from the out-edge slots (zeros where the pass summed them in g_weight)
+        g_weight[net.layout.hidden_out.edge] += g_out
     if step_abs.shape[0]:
         step_abs[:, order] = step_abs.copy()
     if not drive.batched:
@@ -430,7 +435,7 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     return value
 
 
-def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
+def _discrete_passes(net, drive, teacher, truncate, g_weight, g_out, g_bias, step_abs):
     """`_through_segments`'s passes for a discrete run. Each segment after
     the first starts from the output fed back into it (the teacher's where
     forced), recorded on the way forward."""
@@ -460,7 +465,7 @@ def _discrete_passes(net, drive, teacher, truncate, g_weight, g_bias, step_abs):
                        gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow)
             return
         bptt_discrete(w, wt, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher,
-                      befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_bias, seg_h0, flow,
+                      befores[s], gy[t0:t1], truncate, t0, carry, g_weight, g_out, g_bias, seg_h0, flow,
                       step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
 
     return forward, backward

@@ -27,11 +27,11 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-from .activations import slope
+from .activations import activate_rows, slope
 from .backward import in_edge_grads, output_grads
 from .continuous import output_slopes
 from .embedded import _next, _norm, combine, scaled_square_sum
-from .forward import add_segment, chunk_bounds, poll
+from .forward import add_segment, chunk_bounds, poll, row_drive
 from .types import HIDDEN, TO_OUTPUT
 
 
@@ -45,10 +45,11 @@ def dense_state(ts, y_old, Q, dop853, t, out):
         The forward steps' ends, ascending (SciPy's ``OdeSolution.ts``).
     y_old : ndarray, shape (n_steps, size)
         Each step's starting state.
-    Q : ndarray, shape (n_steps, n_terms, size)
-        Each step's interpolant: SciPy's ``RkDenseOutput.Q`` transposed
-        (RK23, RK45: ``y = y_old + h Q p``, ``p = (x, x^2, ...)``), or
-        ``Dop853DenseOutput.F`` (its nested form in ``x`` and ``1 - x``);
+    Q : ndarray, shape (n_steps, size, n_terms)
+        Each step's interpolant: SciPy's ``RkDenseOutput.Q`` (RK23, RK45:
+        ``y = y_old + h Q p``, ``p = (x, x^2, ...)``), or
+        ``Dop853DenseOutput.F`` transposed (its nested form in ``x`` and
+        ``1 - x``);
         ``x = (t - ts[s]) / h`` on step ``s``, ``h = ts[s + 1] - ts[s]``.
     dop853 : bool
         Which of the two forms `Q` holds.
@@ -64,7 +65,7 @@ def dense_state(ts, y_old, Q, dop853, t, out):
     s = min(max(np.searchsorted(ts, t) - 1, 0), m - 1)
     h = ts[s + 1] - ts[s]
     x = (t - ts[s]) / h
-    n_terms = Q.shape[1]
+    n_terms = Q.shape[2]
     c = np.empty(n_terms)
     p = 1.0
     if dop853:  # F[r]'s factor: the product of x (even l) and 1 - x (odd l) over l = n_terms - 1 - r ... n_terms - 1
@@ -81,7 +82,7 @@ def dense_state(ts, y_old, Q, dop853, t, out):
     for k in range(out.shape[0]):
         acc = 0.0
         for j in range(n_terms):
-            acc += Qs[j, k] * c[j]
+            acc += Qs[k, j] * c[j]
         out[k] = scale * acc + y0[k]
 
 
@@ -270,9 +271,15 @@ def _quadrature_rows(ptr, index, weight, bias, codes, uniform,
                      inv_tau, s, x, ys, lam,
                      da, g_tau,
                      lo, hi):
-    """Neurons ``lo:hi``: from ``v = phi(a)`` at `s` (`forward.poll`),
-    ``da = -phi'(a) lam / tau`` and ``g_tau += sum lam (v - s) / tau^2``."""
-    poll(ptr, index, weight, bias, codes, uniform, s, x, ys, da, lo, hi)
+    """Neurons ``lo:hi``: from ``v = phi(a)`` at `s`, ``da = -phi'(a) lam
+    / tau`` and ``g_tau += sum lam (v - s) / tau^2``. The pre-activations
+    gather a column at a time (`forward.row_drive`, sums in registers: the
+    batch loop of `forward.gather` keeps its few columns' sums in memory),
+    the activations apply to the block at once (`activate_rows`)."""
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        for b in range(s.shape[1]):
+            da[i, b] = row_drive(ptr, index, weight, bias, i, s, x, ys, b)
+    activate_rows(codes, uniform, da, lo, hi)
     zero = np.zeros(1, dtype=s.dtype)[0]
     for i in range(np.uint64(lo), np.uint64(hi)):
         code = codes[i]

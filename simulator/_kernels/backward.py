@@ -15,9 +15,15 @@ and the parameter gradients summed over steps (``da[t] h[t]^T`` for W,
 ``da[t] x[t]^T`` for U, ``da[t] yhat[t]^T`` for F, ``dz[t] h[t+1]^T`` for V,
 ``dz[t] x[t]^T`` for D, ``da`` and ``dz`` for the biases), ``dh[0] = W^T da[0]``.
 The transposed products gather over the out-edge tables (`types.Transposed`:
-each source sums its own outgoing edges, no write conflicts); the weight
-gradients accumulate in the slot order of the in-edge tables, the hidden
-neurons' slots first, then the outputs'. Activation derivatives are read
+each source sums its own outgoing edges, no write conflicts). Walking a
+source j's out-edges ``e: j -> i``, the gather reads ``da[t+1][i]`` (and
+the outputs' ``dz[t]``), and the W and V gradients need the same values
+times ``h[t+1][j]``: they are summed there, in the out-edge table's slot
+order (one pass over the edges a step instead of two; W's lag a step
+behind, so a run's ``da[0] h[0]^T`` comes last, with ``dh[0]``). The
+other weight gradients accumulate in the slot order of the in-edge
+tables, the hidden neurons' slots first, then the outputs'; with the
+per-step edge record, all of them do. Activation derivatives are read
 off the recorded values, so no pre-activation is stored. A discrete step's
 neurons need nothing from one another once ``dz`` is known (`hidden_rows`),
 and likewise the pull-back of a continuous right-hand side in two passes
@@ -40,33 +46,56 @@ from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def dot_rows(a, i, c, j):
+    """``sum_b a[i, b] * c[j, b]`` in the rows' dtype: from eight batch
+    elements on, in four interleaved partial sums (``b % 4``) added pairwise
+    at the end, so four chains of dependent additions share the pipeline;
+    below, in order. Starts from the first product (no zero of the dtype to
+    make: an array allocated in an inlined helper is allocated per call)."""
+    nb = np.uint64(a.shape[1])
+    if nb < np.uint64(8):
+        s = a[i, 0] * c[j, 0]
+        for b in range(np.uint64(1), nb):
+            s += a[i, b] * c[j, b]
+        return s
+    full = nb - nb % np.uint64(4)
+    s0, s1, s2, s3 = a[i, 0] * c[j, 0], a[i, 1] * c[j, 1], a[i, 2] * c[j, 2], a[i, 3] * c[j, 3]
+    for b in range(np.uint64(4), full, np.uint64(4)):
+        s0 += a[i, b] * c[j, b]
+        s1 += a[i, b + 1] * c[j, b + 1]
+        s2 += a[i, b + 2] * c[j, b + 2]
+        s3 += a[i, b + 3] * c[j, b + 3]
+    for b in range(full, nb):
+        s0 += a[i, b] * c[j, b]
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def row_sum(a, i):
+    """``sum_b a[i, b]`` in the row's dtype, in order."""
+    s = a[i, 0]
+    for b in range(np.uint64(1), np.uint64(a.shape[1])):
+        s += a[i, b]
+    return s
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def segment_outer(ptr, index, q, rows, cols, first, g_weight, step_abs, t, lo, hi):
-    """``g_weight[first + k] += sum_b rows[r, b] * cols[index[k], b]`` over
+    """``g_weight[first + k] += dot_rows(rows, r, cols, index[k])`` over
     segment `q` of rows ``lo:hi`` (unsigned) of an in-edge table whose
     slots' gradients start at `first` (uint64); when `step_abs` has rows,
     also add each edge's contribution to row `t` of it. The slots'
-    gradients lie side by side, so the batch-1 loop runs through memory.
+    gradients lie side by side, so the loop runs through memory.
 
     The loop over rows stays inside: where an inlined helper with array
     arguments branches, Numba keeps the atomic increments and decrements of
     their reference counts around every call: a call per row and segment
     took about 15 ns an edge against 1 (the discrete BPTT ran 4.5x slower).
     """
-    nb = rows.shape[1]
     record = step_abs.shape[0] > 0
-    zero = np.zeros(1, dtype=rows.dtype)[0]  # sums in the rows' dtype (float32 for a float32 network)
     for r in range(lo, hi):
-        a, z = ptr[r, q], ptr[r, q + 1]
-        if nb == 1 and not record:
-            rr = rows[r, 0]
-            for k in range(a, z):
-                g_weight[first + k] += rr * cols[index[k], 0]
-            continue
-        for k in range(a, z):
-            j = index[k]
-            acc = zero
-            for b in range(nb):
-                acc += rows[r, b] * cols[j, b]
+        for k in range(ptr[r, q], ptr[r, q + 1]):
+            acc = dot_rows(rows, r, cols, index[k])
             g_weight[first + k] += acc
             if record:
                 step_abs[t, first + k] += acc
@@ -82,8 +111,7 @@ def in_edge_grads(ptr, index, da, h, xt, yhat, g_weight, g_bias, step_abs, t, lo
     segment_outer(ptr, index, INPUT, da, xt, zero, g_weight, step_abs, t, lo, hi)
     segment_outer(ptr, index, FED, da, yhat, zero, g_weight, step_abs, t, lo, hi)
     for r in range(lo, hi):
-        for b in range(da.shape[1]):
-            g_bias[r] += da[r, b]
+        g_bias[r] += row_sum(da, r)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -91,15 +119,22 @@ def output_grads(w, dz, hn, xt, g_weight, g_bias, step_abs, t):
     """Add one step's ``dz h^T``, ``dz x^T`` (V, D) to the gradients of the
     outputs' in-edges (slots after the hidden neurons') and ``dz`` to the
     output biases."""
-    ptr, index = w.outputs.ptr, w.outputs.index
+    first = np.uint64(w.hidden.index.shape[0])
+    lo, hi = np.uint64(0), np.uint64(dz.shape[0])
+    segment_outer(w.outputs.ptr, w.outputs.index, HIDDEN, dz, hn, first, g_weight, step_abs, t, lo, hi)
+    skip_grads(w, dz, xt, g_weight, g_bias, step_abs, t)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def skip_grads(w, dz, xt, g_weight, g_bias, step_abs, t):
+    """Add one step's ``dz x^T`` (D) to the gradients of the outputs'
+    input slots and ``dz`` to the output biases (`output_grads` without V)."""
     first = np.uint64(w.hidden.index.shape[0])
     n = w.bias_h.shape[0]
     lo, hi = np.uint64(0), np.uint64(dz.shape[0])
-    segment_outer(ptr, index, HIDDEN, dz, hn, first, g_weight, step_abs, t, lo, hi)
-    segment_outer(ptr, index, INPUT, dz, xt, first, g_weight, step_abs, t, lo, hi)
+    segment_outer(w.outputs.ptr, w.outputs.index, INPUT, dz, xt, first, g_weight, step_abs, t, lo, hi)
     for o in range(dz.shape[0]):
-        for b in range(dz.shape[1]):
-            g_bias[n + o] += dz[o, b]
+        g_bias[n + o] += row_sum(dz, o)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -123,8 +158,8 @@ def norm(a):
 
 @njit(cache=CACHE, error_model="numpy")
 def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncate, offset,
-                  carry, g_weight, g_bias, g_h0, dh_norm, step_abs, n_chunks):
-    """Gradients of a discrete run; fills the four gradient arrays.
+                  carry, g_weight, g_out, g_bias, g_h0, dh_norm, step_abs, n_chunks):
+    """Gradients of a discrete run; fills the gradient arrays.
 
     Parameters
     ----------
@@ -152,23 +187,37 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
         next segment's ``da[0]`` when checkpointing). Out: ``da[0]``.
     g_weight : ndarray, shape (n_edges,)
         In the slot order of ``w.hidden`` then ``w.outputs`` (so each
-        step's sums stream through memory).
+        step's sums stream through memory). Without the per-step record,
+        the slots of W and V edges are left alone: their gradients go to
+        `g_out`.
+    g_out : ndarray, shape (n_out_slots,)
+        Without the per-step record: the gradients of the W and V edges, in
+        the slot order of ``wt.hidden`` (each hidden neuron's out-edges,
+        summed while the backward gather reads the same values; see
+        `hidden_rows`). A segment adds those of the ``da`` of its steps
+        1..n_steps (the last from `carry`, the next segment's ``da[0]``),
+        and the first segment (`offset` 0) also those of its ``da[0]``.
+        Untouched with the record.
     g_bias : ndarray, shape (n_neurons + n_outputs,)
     g_h0 : ndarray, shape (n_neurons, batch)
-        Filled; the first two start at zero.
+        Filled.
     dh_norm : ndarray, shape (n_steps + 1,)
         Filled with the norm of ``dL/dh[t]`` (all batch elements).
     step_abs : ndarray, shape (n_steps, n_edges) or (0, n_edges)
         When it has rows: each edge's gradient contribution at each step,
-        columns as `g_weight` (zeros on entry; the caller takes magnitudes).
+        columns as `g_weight` (zeros on entry; the caller takes magnitudes),
+        and every weight gradient in `g_weight`.
     n_chunks : int or None
         None: one thread; else each step's neurons in this many chunks
         spread over threads (`hidden_rows_parallel`). Every sum runs in the
-        same order either way, so the results agree to the bit.
+        same order either way, so the results agree to the bit; with the
+        record or without, the weight gradients are the same sums in the
+        same order too.
     """
     T, n, nb = x.shape[0], states.shape[1], states.shape[2]
     n_out = outputs.shape[1]
     dtype = states.dtype
+    fused = step_abs.shape[0] == 0
     da = carry.copy()                           # da[t+1] while at step t
     da_new = np.empty((n, nb), dtype=dtype)     # da[t]
     dz = np.empty((n_out, nb), dtype=dtype)
@@ -182,6 +231,8 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
     for t in range(T - 1, -1, -1):
         cut = truncate > 0 and (offset + t + 1) % truncate == 0
         if cut:
+            if fused:  # da[t+1]'s own W gradients, before the cut stops it flowing back
+                hidden_outer(out.ptr, out.index, da, states[t + 1], g_out)
             da[:, :] = 0.0
             gyhat[:, :] = 0.0
         # output errors
@@ -197,7 +248,7 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
         # hidden errors one step back, and the contributions of step t into the neurons
         args = (w.hidden.ptr, w.hidden.index, out.ptr, out.index, out.weight, w.act_h,
                 states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
-                g_weight, g_bias, step_abs, t)
+                g_weight, g_out, g_bias, step_abs, t)
         if n_chunks is None:
             hidden_rows(*args, 0, n)
         else:
@@ -207,8 +258,11 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
         for o in range(n_out):
             for b in range(nb):
                 gyhat[o, b] = add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
-        # contributions of step t into the outputs
-        output_grads(w, dz, states[t + 1], x[t], g_weight, g_bias, step_abs, t)
+        # contributions of step t into the outputs (V's already in g_out when fused)
+        if fused:
+            skip_grads(w, dz, x[t], g_weight, g_bias, step_abs, t)
+        else:
+            output_grads(w, dz, states[t + 1], x[t], g_weight, g_bias, step_abs, t)
     total = 0.0
     for j in range(n):
         for b in range(nb):
@@ -216,7 +270,20 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
             g_h0[j, b] = v
             total += v * v
     dh_norm[0] = math.sqrt(total)
+    if fused and offset == 0:  # a later segment's da[0] was added by the segment before it
+        hidden_outer(out.ptr, out.index, da, states[0], g_out)
     carry[:, :] = da
+
+
+@njit(cache=CACHE, error_model="numpy")
+def hidden_outer(out_ptr, out_index, da, h, g_out):
+    """``g_out[e] += sum_b da[i, b] h[j, b]`` for every W out-edge ``e:
+    j -> i`` of the out-edge table (``Transposed.hidden``): one step's
+    W gradients, in `hidden_rows`'s order, where no gather goes with them
+    (a truncation cut; the run's first step)."""
+    for j in range(np.uint64(h.shape[0])):
+        for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+            g_out[e] += dot_rows(da, out_index[e], h, j)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -225,18 +292,22 @@ def hidden_rows(ptr, index,
                 codes,
                 h, hn, xt, yhat,
                 dz, da_next, da, dh,
-                g_weight, g_bias, step_abs, t,
+                g_weight, g_out, g_bias, step_abs, t,
                 lo, hi):
     """Neurons ``lo:hi`` of one backward step of a discrete run.
 
-    ``dh = V^T dz + W^T da_next`` and ``da = dh * phi'`` for these neurons
-    (over their out-edges), then what step t adds to the gradients of their
-    in-edges (``da h^T``, ``da x^T``, ``da yhat^T``) and to their biases:
-    at batch 1 (without the per-step edge record) neuron by neuron while its
-    ``da`` is at hand, else slot by slot over the batch. No neuron's values
-    depend on another's, so chunks of neurons run on threads without write
-    conflicts. Sums run in the state's dtype (a float32 network accumulates
-    in float32, as torch does).
+    ``dh = V^T dz + W^T da_next`` and ``da = dh * phi'`` for these neurons,
+    gathered over their out-edges; each out-edge ``e: j -> i`` reads
+    ``da_next[i]`` (W) or ``dz[o]`` (V) for the gather, and with the same
+    values adds ``da_next[i] . h[t+1][j]`` (step t + 1's W gradient) or
+    ``dz[o] . h[t+1][j]`` (step t's V gradient) to ``g_out[e]``; then the
+    in-edge gradients of their U and F slots (``da x^T``, ``da yhat^T``)
+    and their biases, while ``da`` is at hand. With the per-step edge
+    record, the W and V gradients of step t are summed over the in-edges
+    instead (`recorded_rows`), the same sums in the same order. No
+    neuron's values depend on another's, so chunks of neurons run on
+    threads without write conflicts. Sums run in the state's dtype (a
+    float32 network accumulates in float32, as torch does).
 
     Parameters
     ----------
@@ -258,30 +329,85 @@ def hidden_rows(ptr, index,
         da[t+1] (read only).
     da, dh : ndarray, shape (n_neurons, batch)
         Filled on rows ``lo:hi``: da[t] and dL/dh[t+1].
-    g_weight, g_bias, step_abs, t
+    g_weight, g_out, g_bias, step_abs, t
         As in `bptt_discrete`, and the step.
     lo, hi : int
         The neurons.
     """
+    if step_abs.shape[0] > 0:
+        recorded_rows(ptr, index, out_ptr, out_index, out_weight, codes, h, hn, xt, yhat, dz, da_next, da, dh,
+                      g_weight, g_bias, step_abs, t, lo, hi)
+        return
     lo, hi = np.uint64(lo), np.uint64(hi)
-    nb = h.shape[1]
-    if nb == 1 and step_abs.shape[0] == 0:  # each neuron's in-edge gradients while its da is in a register
-        zero = np.zeros(1, dtype=h.dtype)[0]
+    nb = np.uint64(h.shape[1])
+    zero = np.zeros(1, dtype=h.dtype)[0]
+    if nb == 1:  # scalars in registers
         for j in range(lo, hi):
-            v = (add_segment(out_ptr, out_index, out_weight, j, TO_OUTPUT, dz, 0, zero)
-                 + add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da_next, 0, zero))
+            hj = hn[j, 0]
+            back = zero
+            for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+                d = da_next[out_index[e], 0]
+                back += out_weight[e] * d
+                g_out[e] += d * hj
+            to_out = zero
+            for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
+                d = dz[out_index[e], 0]
+                to_out += out_weight[e] * d
+                g_out[e] += d * hj
+            v = to_out + back
             dh[j, 0] = v
-            da[j, 0] = v * slope(codes[j], hn[j, 0])
+            da[j, 0] = v * slope(codes[j], hj)
             d = da[j, 0]
-            for k in range(ptr[j, HIDDEN], ptr[j, INPUT]):
-                g_weight[k] += d * h[index[k], 0]
             for k in range(ptr[j, INPUT], ptr[j, FED]):
                 g_weight[k] += d * xt[index[k], 0]
             for k in range(ptr[j, FED], ptr[j, FED + 1]):
                 g_weight[k] += d * yhat[index[k], 0]
             g_bias[j] += d
         return
-    # a batch (or the per-step edge record): the same sums slot by slot, each over the contiguous batch
+    # a batch: each slot scales a contiguous row of the batch into the gathers
+    back = np.empty(nb, dtype=h.dtype)
+    to_out = np.empty(nb, dtype=h.dtype)
+    for j in range(lo, hi):
+        back[:] = zero
+        to_out[:] = zero
+        for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+            i = out_index[e]
+            c = out_weight[e]
+            for b in range(nb):
+                back[b] += c * da_next[i, b]
+            g_out[e] += dot_rows(da_next, i, hn, j)
+        for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
+            o = out_index[e]
+            c = out_weight[e]
+            for b in range(nb):
+                to_out[b] += c * dz[o, b]
+            g_out[e] += dot_rows(dz, o, hn, j)
+        code = codes[j]
+        for b in range(nb):
+            v = to_out[b] + back[b]
+            dh[j, b] = v
+            da[j, b] = v * slope(code, hn[j, b])
+        for k in range(ptr[j, INPUT], ptr[j, FED]):
+            g_weight[k] += dot_rows(da, j, xt, index[k])
+        for k in range(ptr[j, FED], ptr[j, FED + 1]):
+            g_weight[k] += dot_rows(da, j, yhat, index[k])
+        g_bias[j] += row_sum(da, j)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def recorded_rows(ptr, index,
+                  out_ptr, out_index, out_weight,
+                  codes,
+                  h, hn, xt, yhat,
+                  dz, da_next, da, dh,
+                  g_weight, g_bias, step_abs, t,
+                  lo, hi):
+    """`hidden_rows` with the per-step edge record: ``da`` as there, then
+    every in-edge gradient of step t over the in-edge table (W, U, F),
+    each slot's term added to row `t` of `step_abs` too. Parameters as
+    `hidden_rows`'s."""
+    lo, hi = np.uint64(lo), np.uint64(hi)
+    nb = h.shape[1]
     to_out = np.empty(nb, dtype=h.dtype)  # float32 sums for a float32 network, as torch's
     back = np.empty(nb, dtype=h.dtype)
     for j in range(lo, hi):
@@ -303,14 +429,14 @@ def hidden_rows_parallel(ptr, index,
                          codes,
                          h, hn, xt, yhat,
                          dz, da_next, da, dh,
-                         g_weight, g_bias, step_abs, t,
+                         g_weight, g_out, g_bias, step_abs, t,
                          n_chunks):
     """`hidden_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     n = h.shape[0]
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(n, n_chunks, c)
         hidden_rows(ptr, index, out_ptr, out_index, out_weight, codes, h, hn, xt, yhat, dz, da_next, da, dh,
-                    g_weight, g_bias, step_abs, t, lo, hi)
+                    g_weight, g_out, g_bias, step_abs, t, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
