@@ -35,10 +35,10 @@ def test_packed_dense_output_is_scipys(method):
     np.testing.assert_allclose(packed(times[3]), sol(times[3]), rtol=0, atol=1e-14 * np.abs(want).max())
 
 
-def graph_and_state(batch: int):
-    """The feedback test graph (five neurons, outputs fed back), states,
-    adjoints and inputs of `batch` columns."""
-    G = small_graph(feedback=True, n_out=2)
+def graph_and_state(batch: int, feedback: bool):
+    """The test graph (five neurons, with `feedback` outputs fed back),
+    states, adjoints and inputs of `batch` columns."""
+    G = small_graph(feedback=feedback, n_out=2)
     net = sim.compile(G)
     rng = np.random.default_rng(5)
     h = rng.normal(size=(net.n_neurons, batch)) * 0.6
@@ -47,9 +47,10 @@ def graph_and_state(batch: int):
     return G, net, h, lam, xk
 
 
+@pytest.mark.parametrize("feedback", [False, True], ids=["open", "feedback"])
 @pytest.mark.parametrize("threads", [None, 2], ids=["one-thread", "chunks"])
-def test_lambda_rates_are_minus_the_transposed_jacobian(threads):
-    G, net, h, lam, xk = graph_and_state(batch=3)
+def test_lambda_rates_are_minus_the_transposed_jacobian(threads, feedback):
+    G, net, h, lam, xk = graph_and_state(batch=3, feedback=feedback)
     dense = ref.Dense(G)
     out = np.empty_like(h)
     lam_rates(net.wiring(), net.wiring_t(), np.ascontiguousarray(1.0 / net.tau), h, lam, xk, out, threads)
@@ -58,14 +59,15 @@ def test_lambda_rates_are_minus_the_transposed_jacobian(threads):
         np.testing.assert_allclose(out[:, b], -J.T @ lam[:, b], rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.parametrize("feedback", [False, True], ids=["open", "feedback"])
 @pytest.mark.parametrize("threads", [None, 2], ids=["one-thread", "chunks"])
-def test_quadrature_sums_are_the_integrand(threads):
+def test_quadrature_sums_are_the_integrand(threads, feedback):
     """``quadrature_sums`` at two nodes (weights w_j, batch 2) adds the
     quadratures' integrand ``-(df/dtheta)^T lambda``: for every edge
     weight, bias and tau, ``-d/dtheta sum_j w_j lambda_j^T f(h_j)`` by
     central differences of the reference right-hand side on the perturbed
     graph."""
-    G, net, h, lam, xk = graph_and_state(batch=2)
+    G, net, h, lam, xk = graph_and_state(batch=2, feedback=feedback)
     rng = np.random.default_rng(8)
     h2, lam2 = h + rng.normal(size=h.shape) * 0.2, rng.normal(size=lam.shape)
     weights = np.array([0.3, 0.7])
@@ -102,13 +104,14 @@ def test_quadrature_sums_are_the_integrand(threads):
     np.testing.assert_allclose(gt, -want_t, rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.parametrize("feedback", [False, True], ids=["open", "feedback"])
 @pytest.mark.parametrize("batched", [False, True], ids=["single", "batched"])
 @pytest.mark.parametrize("method", EXPLICIT)
-def test_compiled_backward_steps_are_scipys(monkeypatch, method, batched):
+def test_compiled_backward_steps_are_scipys(monkeypatch, method, batched, feedback):
     """The same backward solve stepped by SciPy's own class (the compiled
     one is used only where it is a subclass of the solver class asked
     for): the same steps and evaluations, the same gradients to rounding."""
-    G, x, targets, h0 = problem("mse", True, batched)
+    G, x, targets, h0 = problem("mse", feedback, batched)
     net = sim.compile(G)
     kw = dict(dt=0.5, h0=h0, method=method, rtol=1e-7, atol=1e-9)
     loss, compiled = sim.bptt(net, x, targets, **kw)

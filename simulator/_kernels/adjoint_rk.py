@@ -114,11 +114,17 @@ def _scaled_slopes_rows(ptr, index, weight, bias, codes, uniform,
 
 @njit(cache=CACHE, error_model="numpy")
 def _rates_rows(out_ptr, out_index, out_weight,
-                cot, da, dzs,
+                cot, da, dzs, feedback,
                 out,
                 lo, hi):
     """Neurons ``lo:hi``: ``out = cot - ds``, with ``ds = W^T da + V^T dz'``
-    over their out-edges (`backward.vjp_rows`' ``ds``)."""
+    over their out-edges (`backward.vjp_rows`' ``ds``); without `feedback`
+    edges ``dz' = 0`` and the out-edges into outputs are not read."""
+    if not feedback:
+        for j in range(np.uint64(lo), np.uint64(hi)):
+            for b in range(cot.shape[1]):
+                out[j, b] = cot[j, b] - add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da, b, 0.0)
+        return
     for j in range(np.uint64(lo), np.uint64(hi)):
         for b in range(cot.shape[1]):
             out[j, b] = cot[j, b] - (add_segment(out_ptr, out_index, out_weight, j, HIDDEN, da, b, 0.0)
@@ -138,13 +144,13 @@ def _scaled_slopes_parallel(ptr, index, weight, bias, codes, uniform,
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def _rates_parallel(out_ptr, out_index, out_weight,
-                    cot, da, dzs,
+                    cot, da, dzs, feedback,
                     out,
                     n_chunks):
     """`_rates_rows` over every neuron, in `n_chunks` chunks spread over threads."""
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(cot.shape[0], n_chunks, c)
-        _rates_rows(out_ptr, out_index, out_weight, cot, da, dzs, out, lo, hi)
+        _rates_rows(out_ptr, out_index, out_weight, cot, da, dzs, feedback, out, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -182,9 +188,11 @@ def lam_rates(w, wt, inv_tau, h, lam, xk, out, n_chunks):
     """
     n, nb = h.shape
     n_out = w.bias_o.shape[0]
-    ys = np.empty((n_out, nb), dtype=h.dtype)
-    gs = np.empty((n_out, nb), dtype=h.dtype)
-    output_slopes(w, h, xk, ys, gs)
+    feedback = wt.fed.index.shape[0] > 0  # else the outputs are read by no neuron: dz' = 0
+    ys = np.zeros((n_out, nb), dtype=h.dtype)
+    gs = np.zeros((n_out, nb), dtype=h.dtype)
+    if feedback:
+        output_slopes(w, h, xk, ys, gs)
     cot = np.empty((n, nb), dtype=h.dtype)
     da = np.empty((n, nb), dtype=h.dtype)
     ptr, index, weight = w.hidden
@@ -193,13 +201,14 @@ def lam_rates(w, wt, inv_tau, h, lam, xk, out, n_chunks):
         _scaled_slopes_rows(*args, 0, n)
     else:
         _scaled_slopes_parallel(*args, n_chunks)
-    dzs = np.empty((n_out, nb), dtype=h.dtype)
-    fed_cotangents(wt, gs, da, dzs)
+    dzs = np.zeros((n_out, nb), dtype=h.dtype)
+    if feedback:
+        fed_cotangents(wt, gs, da, dzs)
     o = wt.hidden
     if n_chunks is None:
-        _rates_rows(o.ptr, o.index, o.weight, cot, da, dzs, out, 0, n)
+        _rates_rows(o.ptr, o.index, o.weight, cot, da, dzs, feedback, out, 0, n)
     else:
-        _rates_parallel(o.ptr, o.index, o.weight, cot, da, dzs, out, n_chunks)
+        _rates_parallel(o.ptr, o.index, o.weight, cot, da, dzs, feedback, out, n_chunks)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -376,9 +385,11 @@ def quadrature_sums(w, wt, inv_tau,
             for b in range(nb):
                 x[q, j * nb + b] = xk[q, b]
     n_out = w.bias_o.shape[0]
-    ys = np.empty((n_out, cols), dtype=s.dtype)
-    gs = np.empty((n_out, cols), dtype=s.dtype)
-    output_slopes(w, s, x, ys, gs)
+    feedback = wt.fed.index.shape[0] > 0  # else dz' = 0: the readout's terms vanish
+    ys = np.zeros((n_out, cols), dtype=s.dtype)
+    gs = np.zeros((n_out, cols), dtype=s.dtype)
+    if feedback:
+        output_slopes(w, s, x, ys, gs)
     da = np.empty((n, cols), dtype=s.dtype)
     ptr, index, weight = w.hidden
     if n_chunks is None:
@@ -386,14 +397,15 @@ def quadrature_sums(w, wt, inv_tau,
     else:
         _quadrature_rows_parallel(ptr, index, weight, w.bias_h, w.act_h, w.uniform_h, inv_tau, s, x, ys, lam, da, g_tau,
                                   n_chunks)
-    dzs = np.empty((n_out, cols), dtype=s.dtype)
-    fed_cotangents(wt, gs, da, dzs)
     if n_chunks is None:
         _quadrature_edges(ptr, index, da, s, x, ys, g_weight, g_bias, 0, n)
     else:
         _quadrature_edges_parallel(ptr, index, da, s, x, ys, g_weight, g_bias, n_chunks)
-    no_steps = np.zeros((0, g_weight.shape[0]), dtype=g_weight.dtype)
-    output_grads(w, dzs, s, x, g_weight, g_bias, no_steps, 0)
+    if feedback:
+        dzs = np.empty((n_out, cols), dtype=s.dtype)
+        fed_cotangents(wt, gs, da, dzs)
+        no_steps = np.zeros((0, g_weight.shape[0]), dtype=g_weight.dtype)
+        output_grads(w, dzs, s, x, g_weight, g_bias, no_steps, 0)
 
 
 @njit(cache=CACHE, error_model="numpy")
