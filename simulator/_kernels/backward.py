@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import CACHE
-from .activations import activate, slope
+from .activations import TANH, activate, slope
 from .continuous import fixed_step, output_slopes
 from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
@@ -383,10 +383,16 @@ def hidden_rows(ptr, index,
                 to_out[b] += c * dz[o, b]
             g_out[e] += dot_rows(dz, o, hn, j)
         code = codes[j]
-        for b in range(nb):
-            v = to_out[b] + back[b]
-            dh[j, b] = v
-            da[j, b] = v * slope(code, hn[j, b])
+        if code == TANH:  # slope's own expression, in a loop LLVM vectorises (the branch on the code out of it)
+            for b in range(nb):
+                v = to_out[b] + back[b]
+                dh[j, b] = v
+                da[j, b] = v * (1.0 - hn[j, b] * hn[j, b])
+        else:
+            for b in range(nb):
+                v = to_out[b] + back[b]
+                dh[j, b] = v
+                da[j, b] = v * slope(code, hn[j, b])
         for k in range(ptr[j, INPUT], ptr[j, FED]):
             g_weight[k] += dot_rows(da, j, xt, index[k])
         for k in range(ptr[j, FED], ptr[j, FED + 1]):
