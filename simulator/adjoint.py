@@ -349,6 +349,17 @@ class PackedDense:
         return out if np.ndim(t) else out[:, 0]
 
 
+def _compiled(dispatcher, args: tuple, scratch: tuple):
+    """The compiled entry point of `dispatcher` for the types of `args`
+    (`_kernels.entry_point`): looked up when compiled already, else
+    compiled by running it once on `scratch` (arguments of the same types
+    whose outputs may be overwritten)."""
+    import numba
+
+    found = dispatcher.overloads.get(tuple(numba.typeof(a) for a in args))
+    return found.entry_point if found is not None else entry_point(dispatcher, *scratch)
+
+
 class AdjointStepper:
     """The compiled backward step of the ``lambda`` system, for
     `simulator.explicit`'s solver classes (their ``stepper``): each
@@ -372,7 +383,7 @@ class AdjointStepper:
                 K, solver.y, float(t), float(h), dense.ts, dense.y_old, dense.Q, dense.dop853,
                 adj.xk, self.hbuf, solver._stage, y_new, solver._rtol, solver._atol, solver._err, adj.n_chunks)
         if self._entry is None:
-            self._entry = entry_point(adjoint_attempt, *args)
+            self._entry = _compiled(adjoint_attempt, args, args)
         return y_new, self._entry(*args)
 
     def quadrature(self, solver, nodes: np.ndarray, weights: np.ndarray, out: np.ndarray) -> int:
@@ -384,9 +395,11 @@ class AdjointStepper:
         args = (adj.w, adj.wt, adj.inv_tau, solver.K, solver.P, solver.y_old, float(solver.t_old),
                 float(solver.t - solver.t_old), nodes, weights, max(1, QUADRATURE_ENTRIES // adj.m),
                 dense.ts, dense.y_old, dense.Q, dense.dop853, adj.xk)
-        if self._quadrature is None:  # compiled by running it once, into scratch
-            self._quadrature = entry_point(step_quadrature, *args, *adj._parts(np.zeros_like(out)), adj.n_chunks)
-        self._quadrature(*args, *adj._parts(out), adj.n_chunks)
+        args += (*adj._parts(out), adj.n_chunks)
+        if self._quadrature is None:  # compiled, if need be, by running it once into scratch
+            scratch = args[:-4] + (*adj._parts(np.zeros_like(out)), adj.n_chunks)
+            self._quadrature = _compiled(step_quadrature, args, scratch)
+        self._quadrature(*args)
         return nodes.size
 
 

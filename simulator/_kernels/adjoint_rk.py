@@ -384,6 +384,28 @@ def quadrature_sums(w, wt, inv_tau,
         for j in range(k):
             for b in range(nb):
                 x[q, j * nb + b] = xk[q, b]
+    stacked_sums(w, wt, inv_tau, s, lam, x, g_weight, g_bias, g_tau, n_chunks)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def stacked_sums(w, wt, inv_tau,
+                 s, lam, x,
+                 g_weight, g_bias, g_tau,
+                 n_chunks):
+    """`quadrature_sums` on nodes already stacked on the batch axis.
+
+    Parameters
+    ----------
+    w, wt, inv_tau
+        As in `lam_rates`.
+    s, lam : ndarray, shape (n_neurons, n_nodes * batch)
+        The forward states and the weighted adjoints, column ``j * batch + b``.
+    x : ndarray, shape (n_inputs, n_nodes * batch)
+        The input, one copy per node.
+    g_weight, g_bias, g_tau, n_chunks
+        As in `quadrature_sums`.
+    """
+    n, cols = s.shape
     n_out = w.bias_o.shape[0]
     feedback = wt.fed.index.shape[0] > 0  # else dz' = 0: the readout's terms vanish
     ys = np.zeros((n_out, cols), dtype=s.dtype)
@@ -416,7 +438,7 @@ def step_quadrature(w, wt, inv_tau,
                     xk,
                     g_weight, g_bias, g_tau,
                     n_chunks):
-    """`quadrature_sums` over one accepted backward step of RK23 or RK45,
+    """`stacked_sums` over one accepted backward step of RK23 or RK45,
     from ``t_old`` by `h` (negative), by Gauss-Legendre: ``int dG/dt dt``
     over it added to the gradients.
 
@@ -436,7 +458,7 @@ def step_quadrature(w, wt, inv_tau,
     nodes, weights : ndarray, shape (n_nodes,)
         The rule on [0, 1].
     per_call : int
-        The most nodes stacked into one `quadrature_sums`.
+        The most nodes stacked into one `stacked_sums`.
     ts, y_old, Q, dop853
         The forward dense output, as `dense_state` takes it.
     xk : ndarray, shape (n_inputs, batch)
@@ -448,30 +470,37 @@ def step_quadrature(w, wt, inv_tau,
     lo = min(t_old, t_old + h)
     sign = 1.0 if h > 0 else -1.0
     n_terms = P.shape[1]
+    n, nb = inv_tau.shape[0], xk.shape[1]
     for first in range(0, nodes.shape[0], per_call):
-        last = min(nodes.shape[0], first + per_call)
-        k = last - first
-        H = np.empty((size, k))
-        L = np.empty((size, k))
-        scale = np.empty(k)
+        k = min(nodes.shape[0], first + per_call) - first
+        s = np.empty((n, k * nb))
+        lam = np.empty((n, k * nb))
+        x = np.empty((xk.shape[0], k * nb))
         col = np.empty(size)
-        c = np.empty(K.shape[0])
+        lam_t = np.empty(size)
         for j in range(k):
             t = lo + nodes[first + j] * width
-            scale[j] = sign * weights[first + j] * width
+            scale = sign * weights[first + j] * width
             dense_state(ts, y_old, Q, dop853, t, col)
-            H[:, j] = col
-            x = (t - t_old) / h
-            for r in range(K.shape[0]):
+            u = (t - t_old) / h
+            for m in range(size):
+                lam_t[m] = lam_old[m]
+            for r in range(K.shape[0]):  # lambda(t) = lam_old + h sum_r K[r] sum_q P[r, q] u^(q + 1)
                 p = 1.0
                 acc = 0.0
                 for q in range(n_terms):
-                    p *= x
+                    p *= u
                     acc += P[r, q] * p
-                c[r] = acc
-            for m in range(size):
-                acc = 0.0
-                for r in range(K.shape[0]):
-                    acc += K[r, m] * c[r]
-                L[m, j] = h * acc + lam_old[m]
-        quadrature_sums(w, wt, inv_tau, H, L, scale, xk, g_weight, g_bias, g_tau, n_chunks)
+                acc *= h
+                Kr = K[r]
+                for m in range(size):
+                    lam_t[m] += Kr[m] * acc
+            for i in range(n):
+                for b in range(nb):
+                    m = i * nb + b
+                    s[i, j * nb + b] = col[m]
+                    lam[i, j * nb + b] = lam_t[m] * scale
+            for q in range(xk.shape[0]):
+                for b in range(nb):
+                    x[q, j * nb + b] = xk[q, b]
+        stacked_sums(w, wt, inv_tau, s, lam, x, g_weight, g_bias, g_tau, n_chunks)
