@@ -32,13 +32,12 @@ window 0), so the delay-1 reads of the default timing are cut exactly where
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from . import CACHE
 from .activations import slope
+from .backward import norm
 from .delayed import MIN_PARALLEL_LEVEL
 from .forward import chunk_bounds
 from .lanes import block_add_scaled, block_buffer, block_load, block_store, block_width
@@ -413,11 +412,7 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
                                     fed_delay, foff, w.act_h, w.act_o, order, first, last - first, t, lim, x, states,
                                     base, outputs, fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias,
                                     step_abs, g_out, step_out, n_chunks)
-        total = 0.0
-        for j in range(n):
-            for b in range(nb):
-                total += dh[j, b] * dh[j, b]
-        dh_norm[t + 1] = math.sqrt(total)
+        dh_norm[t + 1] = norm(dh)
     if start > 0:
         return
     # h0 is read by the steps before each slot's delay; its error comes from those in the first window
