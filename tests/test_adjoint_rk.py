@@ -126,3 +126,23 @@ def test_compiled_backward_steps_are_scipys(monkeypatch, method, batched, feedba
     for name in ("weight", "bias", "tau", "h0"):
         got, want = getattr(compiled, name), getattr(stepped, name)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-11 * np.abs(want).max(), err_msg=name)
+
+
+@pytest.mark.parametrize("method", ["RK45", "DOP853"])
+def test_threaded_backward_is_the_one_thread_one(monkeypatch, method):
+    """With the kernels on two threads (the neurons in chunks) the same
+    steps and the same gradients to rounding."""
+    from simulator import threads
+
+    G, x, targets, h0 = problem("mse", True, True)
+    net = sim.compile(G)
+    kw = dict(dt=0.5, h0=h0, method=method, rtol=1e-7, atol=1e-9)
+    _, one = sim.bptt(net, x, targets, **kw)
+    monkeypatch.setattr(adjoint, "PARALLEL_MIN_WORK", 1)
+    monkeypatch.setattr(threads, "plan", lambda work, parallel: 2)
+    _, two = sim.bptt(net, x, targets, **kw)
+    assert (one.info["threads"], two.info["threads"]) == (1, 2)
+    assert one.info["backward"] == two.info["backward"]
+    for name in ("weight", "bias", "tau", "h0"):
+        got, want = getattr(two, name), getattr(one, name)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max(), err_msg=name)
