@@ -2,6 +2,7 @@
 torch and torchdiffeq, neither required by the package).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_adjoint_torch.py [--n 500 5000] [--t-end 20]
+        [--quick] [--only sim odeint] [--before DIR]
 
 The same continuous-time RNN on a sparse graph (fixed in-degree 10, tanh,
 tau in [0.5, 5], one input held for dt = 1 per sample, one output reading
@@ -14,7 +15,10 @@ the edge list. Each route runs in its own process; its time (wall and CPU,
 with the threads it ran on: torch is set to one, sim's adjoint runs on one
 below `simulator.adjoint.PARALLEL_MIN_WORK`) is the median of repeats after a warm-up, its memory the process's peak resident size
 beyond what the import and setup held. The weight gradients are compared
-with sim's.
+with sim's. ``--before DIR`` adds a row for the package in another
+checkout (``DIR/simulator``, e.g. ``git worktree add DIR <commit>``), run
+in the same way, and the ratio of the two; ``--quick`` takes one repeat,
+``--only`` the routes named.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("BENCH_SIM_ROOT", str(ROOT)))
+ROUTES = ("sim", "odeint", "odeint_adjoint")
 
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -147,20 +152,30 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--t-end", type=float, default=20.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one repeat per route")
+    parser.add_argument("--only", nargs="+", choices=ROUTES, default=ROUTES)
+    parser.add_argument("--before", help="another checkout's root: its sim route as a row of its own")
     parser.add_argument("--route")
     args = parser.parse_args(argv)
+    repeats = 1 if args.quick else args.repeats
     if args.route:
-        print(json.dumps(run_route(args.route, args.n[0], args.t_end, args.repeats)))
+        print(json.dumps(run_route(args.route, args.n[0], args.t_end, repeats)))
         return
+    print(f"# load average {os.getloadavg()[0]:.2f} at start")
+    runs = [(route, route, None) for route in args.only]
+    if args.before:
+        runs.insert(1, ("sim before", "sim", str(Path(args.before).resolve())))
     for n in args.n:
         rows = {}
-        for route in ("sim", "odeint", "odeint_adjoint"):
+        for name, route, root in runs:
+            env = dict(os.environ, **({"BENCH_SIM_ROOT": root} if root else {}))
             out = subprocess.run([sys.executable, __file__, "--route", route, "--n", str(n), "--t-end",
-                                  str(args.t_end), "--repeats", str(args.repeats)], capture_output=True, text=True)
+                                  str(args.t_end), "--repeats", str(repeats)], capture_output=True, text=True,
+                                 env=env)
             if out.returncode:
-                print(f"{route} N={n} failed: {out.stderr[-500:]}")
+                print(f"{name} N={n} failed: {out.stderr[-500:]}")
                 continue
-            rows[route] = json.loads(out.stdout.strip().splitlines()[-1])
+            rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
         ref = np.array(rows["sim"]["grad_w"]) if "sim" in rows else None
         print(f"\n## N={n}, t in [0, {args.t_end:g}], rtol {RTOL:g} / atol {ATOL:g}")
         for route, r in rows.items():
@@ -168,11 +183,16 @@ def main(argv=None) -> None:
                 f", W gradient vs sim: max rel. diff {np.max(np.abs(np.array(r['grad_w']) - ref)) / np.max(np.abs(ref)):.1e}")
             print(f"{route:15s} {r['seconds']:8.2f} s (CPU {r['cpu']:6.2f} s, {r['threads']} thread(s), load "
                   f"{r['load']:.1f})   peak +{r['peak_mib']:7.1f} MiB{diff}")
-        if "sim" in rows and len(rows) > 1:
-            for key, label in (("seconds", "wall"), ("cpu", "CPU")):
-                best = min(r[key] for k, r in rows.items() if k != "sim")
-                print(f"-> {label} time: sim.bptt(RK45) is {best / rows['sim'][key]:.1f}x faster than the faster "
-                      "torchdiffeq route")
+        torch_rows = [r for k, r in rows.items() if not k.startswith("sim")]
+        for key, label in (("seconds", "wall"), ("cpu", "CPU")):
+            for name in ("sim before", "sim"):
+                if name in rows and torch_rows:
+                    best = min(r[key] for r in torch_rows)
+                    print(f"-> {label} time: {name}: sim.bptt(RK45) is {best / rows[name][key]:.1f}x faster than "
+                          "the faster torchdiffeq route")
+            if "sim before" in rows and "sim" in rows:
+                print(f"-> {label} time: sim.bptt(RK45) {rows['sim before'][key] / rows['sim'][key]:.2f}x its time "
+                      "before")
 
 
 if __name__ == "__main__":
