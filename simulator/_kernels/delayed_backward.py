@@ -278,12 +278,18 @@ def back_nodes(hp, hx, hd,
                     if not cutting or td[q] <= lim:
                         v_out += tw[q] * e
                 v_back = 0.0
-                for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
-                    e = d_flat[np.uint64(d_row + toff[q])]
-                    g_out[q] += hj * e
-                    if record and t + td[q] < n_steps:
-                        step_out[t + td[q], q] += hj * e
-                    if not cutting or td[q] <= lim:
+                if record or cutting:
+                    for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                        e = d_flat[np.uint64(d_row + toff[q])]
+                        g_out[q] += hj * e
+                        if record and t + td[q] < n_steps:
+                            step_out[t + td[q], q] += hj * e
+                        if not cutting or td[q] <= lim:
+                            v_back += tw[q] * e
+                else:  # the same sums without the checks, which LLVM left in the loop (0.19 of 0.70 ms a step)
+                    for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
+                        e = d_flat[np.uint64(d_row + toff[q])]
+                        g_out[q] += hj * e
                         v_back += tw[q] * e
                 v = v_out + v_back
                 dh[j, 0] = v
@@ -358,8 +364,8 @@ def back_nodes(hp, hx, hd,
             for q in range(hp[j, INPUT], hp[j, INPUT + 1]):
                 s = t - hd[q]
                 if s >= 0:
-                    total = 0.0
-                    for b in range(nbu):
+                    total = d_flat[at_d] * x[s, hx[q], 0]  # from the first product: no loop at a batch of 1
+                    for b in range(one, nbu):
                         total += d_flat[at_d + b] * x[s, hx[q], b]
                     g_weight[q] += total
                     if record:
@@ -367,8 +373,8 @@ def back_nodes(hp, hx, hd,
             for q in range(hp[j, FED], hp[j, FED + 1]):
                 s = t - hd[q]
                 if s >= 0:
-                    total = 0.0
-                    for b in range(nbu):
+                    total = d_flat[at_d] * fed[s, hx[q], 0]  # from the first product: no loop at a batch of 1
+                    for b in range(one, nbu):
                         total += d_flat[at_d + b] * fed[s, hx[q], b]
                     g_weight[q] += total
                     if record:
