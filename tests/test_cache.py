@@ -3,6 +3,7 @@ digest, never the package's own folder; on by default, off with
 ``GRAPHRNN_CACHE=0``; ``NUMBA_CACHE_DIR`` moves it."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,15 +21,16 @@ PROBE = (
 )
 
 
-def probe(code: str, **env: str | None) -> list[str]:
-    """`code`'s printed words in a fresh process with `env` changed (None: unset)."""
+def probe(code: str, cwd: Path | None = None, **env: str | None) -> list[str]:
+    """`code`'s printed words in a fresh process (in `cwd`) with `env` changed (None: unset)."""
     environ = dict(os.environ)
     for key, value in env.items():
         if value is None:
             environ.pop(key, None)
         else:
             environ[key] = value
-    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ, capture_output=True, text=True,
+                         check=True)
     return out.stdout.split()
 
 
@@ -100,3 +102,27 @@ def test_prune_keeps_the_newest_and_any_in_use(tmp_path):
     assert sorted(p.name for p in removed) == ["kernels-c", "kernels-d"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kernels-a", "kernels-b", "kernels-busy",
                                                          "kernels-current", "not-a-kernel-folder"]
+
+
+def test_a_fresh_copy_of_the_same_sources_loads_the_compiled_kernels(tmp_path):
+    """Two checkouts of the same sources (as a fresh clone beside the working
+    tree: other paths, other modification times) share the compiled kernels:
+    the second process loads them from the cache and compiles nothing."""
+    root = PACKAGE.parent
+    code = ("import numpy as np, networkx as nx, simulator as sim; "
+            "from simulator._kernels.forward import run_sync_serial as f; "
+            "g = nx.DiGraph([('x', 'h'), ('h', 'h'), ('h', 'y')]); "
+            "g.nodes['x']['role'] = 'input'; g.nodes['y']['role'] = 'output'; "
+            "sim.run(sim.compile(g), np.zeros((3, 1))); "
+            "print(sim.__file__, sum(f.stats.cache_hits.values()), sum(f.stats.cache_misses.values()))")
+    words = []
+    for where in ("first", "second"):
+        checkout = tmp_path / where
+        for package in ("simulator", "topologies"):
+            shutil.copytree(root / package, checkout / package, copy_function=shutil.copy,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        time.sleep(0.01)  # the copies' modification times differ
+        words.append(probe(code, cwd=checkout, NUMBA_CACHE_DIR=str(tmp_path / "cache"), GRAPHRNN_CACHE=None))
+    assert [Path(w[0]).parents[1] for w in words] == [tmp_path / "first", tmp_path / "second"]
+    assert words[0][1:] == ["0", "1"]  # compiled in the first checkout
+    assert words[1][1:] == ["1", "0"]  # loaded in the second
