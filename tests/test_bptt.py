@@ -12,6 +12,7 @@ from simulator.bptt import SparseReadoutWarning
 
 from . import reference as ref
 from .strategies import graphs
+from .test_lanes import _sparse_graph
 from .test_run import _all_kinds_graph
 
 EPS = 1e-6
@@ -473,12 +474,13 @@ def test_threaded_passes_give_the_same_gradients(monkeypatch, step, batch):
             np.testing.assert_array_equal(grads.diagnostics[name], plain[1].diagnostics[name])
 
 
-@pytest.mark.parametrize("batch", [None, 9])
+@pytest.mark.parametrize("batch", [None, 9, 16])
 def test_fused_gradients_equal_recorded(batch):
     """Without the per-step edge record, the W and V gradients are summed
     beside the backward gather (a step behind for W); they are the recorded
     pass's sums bit for bit, checkpointed or not, with truncation cuts on
-    segment boundaries and teacher forcing (batch 9: the interleaved sums)."""
+    segment boundaries and teacher forcing (batch 9: the interleaved sums;
+    16: two float64 register blocks)."""
     net = sim.compile(_all_kinds_graph())
     rng = np.random.default_rng(13)
     T = 10
@@ -519,3 +521,35 @@ def test_targets_that_supervise_nothing_warn(loss, targets):
     with pytest.warns(UserWarning, match="`targets` supervise nothing"):
         value, grads = sim.bptt(net, np.ones((4, 2)), targets, loss=loss)
     assert value == 0.0 and grads.norm() == 0.0
+
+
+@pytest.mark.parametrize("batch", [8, 16])
+def test_gradients_at_whole_register_blocks_match_finite_differences(batch):
+    """A batch of whole float64 register blocks (`simulator._kernels.lanes`:
+    8 columns): the backward gathers and the edges' dot products over the
+    batch run block by block in vector registers; every gradient still
+    matches central differences of the reference, feedback included."""
+    net = sim.compile(_sparse_graph(n=12))
+    assert not sim.simulate.use_dense(net)
+    rng = np.random.default_rng(batch)
+    T = 4
+    x = rng.normal(size=(T, batch, 2))
+    h0 = rng.normal(0, 0.5, (batch, net.n_neurons))
+    targets = rng.normal(size=(T, batch, 2))
+    targets[rng.random(targets.shape) < 0.3] = np.nan
+    loss, grads = sim.bptt(net, x, targets, h0=h0)
+    assert loss == pytest.approx(_ref_loss(net, x, targets, "mse", h0), rel=1e-12, abs=1e-14)
+    _check(grads, _finite_differences(net, x, targets, "mse", h0))
+
+
+def test_float32_gradients_at_a_whole_register_block_follow_float64():
+    """Batch 32 is one float32 register block: the float32 gradients (sums
+    in float32 lanes) stay close to the float64 ones of the same network."""
+    G = _sparse_graph()
+    rng = np.random.default_rng(5)
+    x, targets = rng.normal(size=(6, 32, 2)), rng.normal(size=(6, 32, 2))
+    _, g64 = sim.bptt(sim.compile(G), x, targets)
+    _, g32 = sim.bptt(sim.compile(G, dtype="float32"), x.astype(np.float32), targets.astype(np.float32))
+    assert g32.weight.dtype == np.float32
+    for name in ("weight", "bias", "h0"):
+        np.testing.assert_allclose(getattr(g32, name), getattr(g64, name), rtol=1e-3, atol=1e-5, err_msg=name)

@@ -42,17 +42,30 @@ from . import CACHE
 from .activations import TANH, activate, slope
 from .continuous import fixed_step, output_slopes
 from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
+from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_product, block_store,
+                    block_total, block_width, contiguous_rows)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def dot_rows(a, i, c, j):
-    """``sum_b a[i, b] * c[j, b]`` in the rows' dtype: from eight batch
-    elements on, in four interleaved partial sums (``b % 4``) added pairwise
-    at the end, so four chains of dependent additions share the pipeline;
-    below, in order. Starts from the first product (no zero of the dtype to
-    make: an array allocated in an inlined helper is allocated per call)."""
+    """``sum_b a[i, b] * c[j, b]`` in the rows' dtype. Where the batch is
+    whole register blocks (`lanes.block_width`) and both rows contiguous of
+    one dtype, the products add block by block in vector registers, then
+    `lanes.block_total`'s fixed tree sums the lanes (scalar sums wait on one
+    another without reassociation, which LLVM does not do for IEEE floats);
+    else from eight batch elements on, in four interleaved partial sums
+    (``b % 4``) added pairwise at the end; below, in order. Starts from the
+    first product (no zero of the dtype to make: an array allocated in an
+    inlined helper is allocated per call)."""
     nb = np.uint64(a.shape[1])
+    width = np.uint64(block_width(a))
+    if nb % width == 0 and nb > 0 and contiguous_rows(a, a) and contiguous_rows(c, a):
+        products = block_buffer(a)
+        block_product(products, a, i, c, j, 0)
+        for col in range(width, nb, width):
+            block_add_product(products, a, i, c, j, col)
+        return block_total(products)
     if nb < np.uint64(8):
         s = a[i, 0] * c[j, 0]
         for b in range(np.uint64(1), nb):
@@ -365,32 +378,49 @@ def hidden_rows(ptr, index,
             g_bias[j] += d
         return
     # a batch: each slot scales a contiguous row of the batch into the gathers
-    back = np.empty(nb, dtype=h.dtype)
-    to_out = np.empty(nb, dtype=h.dtype)
+    back = np.empty((1, nb), dtype=h.dtype)
+    to_out = np.empty((1, nb), dtype=h.dtype)
+    zeros = np.zeros((1, nb), dtype=h.dtype)
+    width = np.uint64(block_width(h))
+    blocks = nb % width == 0 and contiguous_rows(da_next, h) and contiguous_rows(dz, h) and contiguous_rows(hn, h)
+    acc_back, acc_out = block_buffer(h), block_buffer(h)
     for j in range(lo, hi):
-        back[:] = zero
-        to_out[:] = zero
+        if blocks:  # block by block of the batch, the gathers in vector registers
+            for col in range(np.uint64(0), nb, width):
+                block_load(acc_back, zeros, 0, 0)
+                block_load(acc_out, zeros, 0, 0)
+                for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+                    block_add_scaled(acc_back, out_weight[e], da_next, out_index[e], col)
+                for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
+                    block_add_scaled(acc_out, out_weight[e], dz, out_index[e], col)
+                block_store(acc_back, back, 0, col)
+                block_store(acc_out, to_out, 0, col)
+        else:
+            back[:] = zero
+            to_out[:] = zero
+            for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+                i = out_index[e]
+                c = out_weight[e]
+                for b in range(nb):
+                    back[0, b] += c * da_next[i, b]
+            for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
+                o = out_index[e]
+                c = out_weight[e]
+                for b in range(nb):
+                    to_out[0, b] += c * dz[o, b]
         for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
-            i = out_index[e]
-            c = out_weight[e]
-            for b in range(nb):
-                back[b] += c * da_next[i, b]
-            g_out[e] += dot_rows(da_next, i, hn, j)
+            g_out[e] += dot_rows(da_next, out_index[e], hn, j)
         for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
-            o = out_index[e]
-            c = out_weight[e]
-            for b in range(nb):
-                to_out[b] += c * dz[o, b]
-            g_out[e] += dot_rows(dz, o, hn, j)
+            g_out[e] += dot_rows(dz, out_index[e], hn, j)
         code = codes[j]
         if code == TANH:  # slope's own expression, in a loop LLVM vectorises (the branch on the code out of it)
             for b in range(nb):
-                v = to_out[b] + back[b]
+                v = to_out[0, b] + back[0, b]
                 dh[j, b] = v
                 da[j, b] = v * (1.0 - hn[j, b] * hn[j, b])
         else:
             for b in range(nb):
-                v = to_out[b] + back[b]
+                v = to_out[0, b] + back[0, b]
                 dh[j, b] = v
                 da[j, b] = v * slope(code, hn[j, b])
         for k in range(ptr[j, INPUT], ptr[j, FED]):

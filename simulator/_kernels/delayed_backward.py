@@ -33,18 +33,15 @@ window 0), so the delay-1 reads of the default timing are cut exactly where
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from . import CACHE
 from .activations import TANH, slope
 from .backward import norm, row_sum
 from .delayed import MIN_PARALLEL_LEVEL
 from .forward import chunk_bounds
-from .lanes import (_buffer_vectors, _check, _convert, _row_vectors, block_add_scaled, block_buffer, block_load,
-                    block_store, block_width)
+from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_store, block_total,
+                    block_width, prefetch)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 #: At a batch, the nodes ahead whose readers' error rows a node prefetches:
@@ -52,68 +49,6 @@ from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 #: cache (N = 10,000, batch 32, one thread: the backward kernel 1.80x ->
 #: 1.57x the default one).
 PREFETCH_AHEAD = 2
-
-
-@intrinsic
-def block_add_product(typingctx, buf, a, ra, b, rb, col):
-    """``buf += a[ra, col:col + width] * b[rb, col:col + width]`` (multiply,
-    then add, each rounded), the rows contiguous and of the buffer's dtype
-    as for `lanes.block_add_scaled`."""
-    if not (_check(buf, a) and _check(buf, b)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        vty, vectors = _buffer_vectors(context, builder, signature.args[0].dtype, args[0])
-        sa = signature.args
-        rows_a = _row_vectors(context, builder, types.void(sa[1], sa[2], sa[5]), [args[1], args[2], args[5]], 0,
-                              len(vectors))
-        rows_b = _row_vectors(context, builder, types.void(sa[3], sa[4], sa[5]), [args[3], args[4], args[5]], 0,
-                              len(vectors))
-        for v, pa, pb in zip(vectors, rows_a, rows_b):
-            term = builder.fmul(_convert(builder, builder.load(pa, align=1), vty),
-                                _convert(builder, builder.load(pb, align=1), vty))
-            builder.store(builder.fadd(builder.load(v), term), v)
-        return context.get_dummy_value()
-
-    return types.void(buf, a, ra, b, rb, col), codegen
-
-
-@intrinsic
-def prefetch(typingctx, a, row, col):
-    """Hint the processor to load the cache line of ``a[row, col]`` (a 2-D
-    array) for reading; no effect on any value."""
-    if not (isinstance(a, types.Array) and a.ndim == 2):
-        return None
-
-    def codegen(context, builder, signature, args):
-        p = _row_vectors(context, builder, signature, args, 0, 1)[0]
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                                            "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(p, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return types.void(a, row, col), codegen
-
-
-@intrinsic
-def block_total(typingctx, buf):
-    """The sum of a block buffer's values: its vectors added pairwise, then
-    the lanes of the result pairwise (a fixed tree)."""
-    if not (isinstance(buf, types.CPointer) and buf.dtype in (types.float32, types.float64)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        vty, vectors = _buffer_vectors(context, builder, signature.args[0].dtype, args[0])
-        parts = [builder.load(v) for v in vectors]
-        while len(parts) > 1:
-            parts = [builder.fadd(parts[q], parts[q + 1]) for q in range(0, len(parts), 2)]
-        lanes = [builder.extract_element(parts[0], ir.Constant(ir.IntType(32), q)) for q in range(vty.count)]
-        while len(lanes) > 1:
-            lanes = [builder.fadd(lanes[q], lanes[q + 1]) for q in range(0, len(lanes), 2)]
-        return lanes[0]
-
-    return buf.dtype(buf), codegen
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")

@@ -21,6 +21,14 @@ conversion, so that a kernel compiles for them, but must not reach these
 calls). The arithmetic is a multiply, then an add, each rounded (what
 ``acc[b] += c * src[j, b]`` compiles to without fast-math): the sums are
 those of the element-by-element loop, bit for bit.
+
+The backward passes sum dot products over the batch (an edge's weight
+gradient ``sum_b e[i, b] h[j, b]``): `block_product` and
+`block_add_product` multiply two rows block by block into the buffer's
+lanes, and `block_total` adds the lanes in a fixed tree. Scalar sums over
+the batch wait on one another (LLVM does not reassociate IEEE additions),
+so these are the sums in another, fixed order. `prefetch` asks for a
+row's cache line ahead of its use.
 """
 
 from __future__ import annotations
@@ -168,3 +176,79 @@ def contiguous_rows(a, like):
     """Whether the rows of the 2-D array `a` are contiguous and hold
     values of `like`'s size (the block functions' condition)."""
     return a.itemsize == like.itemsize and (a.shape[1] < 2 or a.strides[1] == a.itemsize)
+
+
+def _products(buf, a, b, add):
+    """The typing and code of ``buf (+)= a[ra, cols] * b[rb, cols]``."""
+    if not (_check(buf, a) and _check(buf, b)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vty, vectors = _buffer_vectors(context, builder, signature.args[0].dtype, args[0])
+        sa = signature.args
+        rows_a = _row_vectors(context, builder, types.void(sa[1], sa[2], sa[5]), [args[1], args[2], args[5]], 0,
+                              len(vectors))
+        rows_b = _row_vectors(context, builder, types.void(sa[3], sa[4], sa[5]), [args[3], args[4], args[5]], 0,
+                              len(vectors))
+        for v, pa, pb in zip(vectors, rows_a, rows_b):
+            term = builder.fmul(_convert(builder, builder.load(pa, align=1), vty),
+                                _convert(builder, builder.load(pb, align=1), vty))
+            builder.store(builder.fadd(builder.load(v), term) if add else term, v)
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def block_product(typingctx, buf, a, ra, b, rb, col):
+    """``buf = a[ra, col:col + width] * b[rb, col:col + width]`` (each
+    product rounded), the rows contiguous and of the buffer's dtype as for
+    `block_add_scaled`."""
+    codegen = _products(buf, a, b, add=False)
+    return None if codegen is None else (types.void(buf, a, ra, b, rb, col), codegen)
+
+
+@intrinsic
+def block_add_product(typingctx, buf, a, ra, b, rb, col):
+    """``buf += a[ra, col:col + width] * b[rb, col:col + width]`` (multiply,
+    then add, each rounded), the rows as for `block_product`."""
+    codegen = _products(buf, a, b, add=True)
+    return None if codegen is None else (types.void(buf, a, ra, b, rb, col), codegen)
+
+
+@intrinsic
+def prefetch(typingctx, a, row, col):
+    """Hint the processor to load the cache line of ``a[row, col]`` (a 2-D
+    array) for reading; no effect on any value."""
+    if not (isinstance(a, types.Array) and a.ndim == 2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        p = _row_vectors(context, builder, signature, args, 0, 1)[0]
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(p, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(a, row, col), codegen
+
+
+@intrinsic
+def block_total(typingctx, buf):
+    """The sum of a block buffer's values: its vectors added pairwise, then
+    the lanes of the result pairwise (a fixed tree)."""
+    if not (isinstance(buf, types.CPointer) and buf.dtype in (types.float32, types.float64)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vty, vectors = _buffer_vectors(context, builder, signature.args[0].dtype, args[0])
+        parts = [builder.load(v) for v in vectors]
+        while len(parts) > 1:
+            parts = [builder.fadd(parts[q], parts[q + 1]) for q in range(0, len(parts), 2)]
+        lanes = [builder.extract_element(parts[0], ir.Constant(ir.IntType(32), q)) for q in range(vty.count)]
+        while len(lanes) > 1:
+            lanes = [builder.fadd(lanes[q], lanes[q + 1]) for q in range(0, len(lanes), 2)]
+        return lanes[0]
+
+    return buf.dtype(buf), codegen
