@@ -168,6 +168,62 @@ def test_threaded_passes_give_the_one_thread_gradients_bit_for_bit(monkeypatch, 
     assert np.abs(one.weight).max() > 0
 
 
+def _level_in_order_graph(n, seed):
+    """Hidden neurons 0..n-1 joined by delays 1..4 only, so that they make
+    one level holding them in order; inputs of delay 0..2, outputs read at
+    delay 0 (so they make the next level) and 1, feedback of delay 1 and
+    3; tanh and sigmoid neurons."""
+    rng = np.random.default_rng(seed)
+    G = nx.DiGraph()
+    G.add_nodes_from(["in0", "in1"], role="input")
+    G.add_nodes_from(["out0", "out1"], role="output")
+    for i in range(n):
+        G.add_node(i, activation="tanh" if i % 3 else "sigmoid")
+    for i in range(n):
+        for j in rng.choice(n, min(n, 4), replace=False):
+            G.add_edge(int(j), i, weight=rng.normal(0, 0.5), delay=int(rng.integers(1, 5)))
+        G.add_edge(f"in{i % 2}", i, weight=rng.normal(), delay=int(rng.integers(0, 3)))
+        G.add_edge(i, f"out{i % 2}", weight=rng.normal(0, 0.4), delay=int(i % 3 == 0))
+    G.add_edge("out0", 1, weight=0.5, delay=1)
+    G.add_edge("out1", 2, weight=-0.5, delay=3)
+    return G
+
+
+def _first_level_in_order(net):
+    from simulator._kernels.delayed import consecutive_levels
+
+    sched = net.schedule()
+    return consecutive_levels(sched.order, sched.level_ptr, net.n_neurons)[0] == 0
+
+
+def test_a_level_of_neurons_in_order_at_a_batch_of_1_matches_central_differences():
+    """The backward loop over a level's neurons themselves (a batch of 1, no
+    truncation, no per-step record) gives run_general's gradients."""
+    net, x, targets, h0 = _problem(_level_in_order_graph(6, seed=3), T=9, seed=9)
+    assert _first_level_in_order(net)
+    _, grads = sim.bptt(net, x, targets, h0=h0)
+    _check(grads, _central_differences(net, h0, _general_loss(x, targets)))
+
+
+def test_threads_over_a_level_of_neurons_in_order_give_the_one_thread_gradients(monkeypatch):
+    """The same loop in chunks on threads (a level of 80 neurons): the
+    one-thread gradients bit for bit, checkpointed or not."""
+    import numba
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("Numba has one thread")
+    net, x, targets, h0 = _problem(_level_in_order_graph(80, seed=4), T=9, seed=10)
+    assert _first_level_in_order(net)
+    loss, one = sim.bptt(net, x, targets, h0=h0)
+    monkeypatch.setattr(sim.threads, "timed_call", lambda kind, work, n_steps: (numba.get_num_threads(), lambda: None))
+    for checkpoint in (None, 2):
+        loss_t, threaded = sim.bptt(net, x, targets, h0=h0, checkpoint=checkpoint)
+        assert loss_t == loss
+        for name in ("weight", "bias", "h0"):
+            np.testing.assert_array_equal(getattr(threaded, name), getattr(one, name), err_msg=name)
+    assert np.abs(one.weight).max() > 0
+
+
 def test_long_delays_match_central_differences():
     net, x, targets, h0 = _problem(_long_delay_graph(), T=9, seed=8)
     _, grads = sim.bptt(net, x, targets, h0=h0, checkpoint=2)
