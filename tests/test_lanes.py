@@ -64,3 +64,44 @@ def test_blocked_batch_equals_one_column_runs_bit_for_bit(dtype, parallel):
     for b in (0, 7, 8, 31):
         alone = sim.run(net, x[:, b], h0[b], parallel=False)
         np.testing.assert_array_equal(res.states[:, b], alone.states)
+
+
+def test_a_column_of_values_not_one_apart_gives_the_bits_of_the_register_path():
+    """A batch of 1 whose values are a column of a wider array (not one
+    apart, so `lanes.unit_value` may not read them) goes through the
+    slot-by-slot paths, forward (`poll`) and backward (`hidden_rows`), and
+    gives the bits of the batch-of-1 path in registers."""
+    from simulator._kernels.backward import hidden_rows
+    from simulator._kernels.forward import poll
+    from simulator._kernels.lanes import unit_rows
+
+    net = sim.compile(_sparse_graph())
+    w, wt = net.wiring(), net.wiring_t()
+    n, rng = net.n_neurons, np.random.default_rng(5)
+
+    def column(values, apart):
+        """`values` (rows, 1) as they are, or as column 0 of a (rows, 2) array."""
+        if not apart:
+            return np.ascontiguousarray(values)
+        wide = np.zeros((values.shape[0], 2))
+        wide[:, :1] = values
+        return wide[:, :1]
+
+    h, hn, da_next = (np.tanh(rng.normal(size=(n, 1))) for _ in range(3))
+    xt, yhat, dz = rng.normal(size=(2, 1)), rng.normal(size=(2, 1)), rng.normal(size=(2, 1))
+    results = []
+    for apart in (False, True):
+        args = [column(a, apart) for a in (h, xt, yhat, dz, da_next)]
+        assert unit_rows(args[0]) is not apart
+        out = np.zeros((n, 1))
+        poll(w.hidden.ptr, w.hidden.index, w.hidden.weight, w.bias_h, w.act_h, w.uniform_h, args[0], args[1],
+             args[2], out, 0, n)
+        da, dh = np.zeros((n, 1)), np.zeros((n, 1))
+        g_weight, g_out, g_bias = np.zeros(net.n_edges), np.zeros(wt.hidden.index.size), np.zeros(n + 2)
+        hidden_rows(w.hidden.ptr, w.hidden.index, wt.hidden.ptr, wt.hidden.index, wt.hidden.weight, w.act_h,
+                    args[0], hn, args[1], args[2], args[3], args[4], da, dh, g_weight, g_out, g_bias,
+                    np.zeros((0, net.n_edges)), 0, 0, n)
+        results.append((out, da, dh, g_weight, g_out, g_bias))
+    assert np.abs(results[0][4]).max() > 0 and np.abs(results[0][3]).max() > 0
+    for mine, general in zip(*results):
+        np.testing.assert_array_equal(general, mine)

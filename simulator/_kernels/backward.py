@@ -43,7 +43,7 @@ from .activations import TANH, activate, slope
 from .continuous import fixed_step, output_slopes
 from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
 from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_product, block_store,
-                    block_total, block_width, contiguous_rows)
+                    block_total, block_width, contiguous_rows, unit_rows, unit_value)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
@@ -364,17 +364,17 @@ def hidden_rows(ptr, index,
     lo, hi = np.uint64(lo), np.uint64(hi)
     nb = np.uint64(h.shape[1])
     zero = np.zeros(1, dtype=h.dtype)[0]
-    if nb == 1:  # scalars in registers
+    if nb == 1 and unit_rows(da_next) and unit_rows(dz) and unit_rows(xt) and unit_rows(yhat):  # in registers
         for j in range(lo, hi):
             hj = hn[j, 0]
             back = zero
             for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
-                d = da_next[out_index[e], 0]
+                d = unit_value(da_next, out_index[e])
                 back += out_weight[e] * d
                 g_out[e] += d * hj
             to_out = zero
             for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
-                d = dz[out_index[e], 0]
+                d = unit_value(dz, out_index[e])
                 to_out += out_weight[e] * d
                 g_out[e] += d * hj
             v = to_out + back
@@ -382,9 +382,9 @@ def hidden_rows(ptr, index,
             da[j, 0] = v * slope(codes[j], hj)
             d = da[j, 0]
             for k in range(ptr[j, INPUT], ptr[j, FED]):
-                g_weight[k] += d * xt[index[k], 0]
+                g_weight[k] += d * unit_value(xt, index[k])
             for k in range(ptr[j, FED], ptr[j, FED + 1]):
-                g_weight[k] += d * yhat[index[k], 0]
+                g_weight[k] += d * unit_value(yhat, index[k])
             g_bias[j] += d
         return
     # a batch: each slot scales a contiguous row of the batch into the gathers

@@ -24,7 +24,8 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
-from .lanes import block_add_scaled, block_buffer, block_load, block_store, block_width, contiguous_rows
+from .lanes import (block_add_scaled, block_buffer, block_load, block_store, block_width, contiguous_rows, unit_rows,
+                    unit_value)
 from .types import FED, HIDDEN, INPUT
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -63,6 +64,15 @@ def add_segment(ptr, index, weight, r, q, src, b, acc):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def add_segment_unit(ptr, index, weight, r, q, src, acc):
+    """`add_segment` of batch element 0 of `src` (n, 1) with its rows one
+    value apart (`lanes.unit_rows`), read through `lanes.unit_value`."""
+    for k in range(ptr[r, q], ptr[r, q + 1]):
+        acc += weight[k] * unit_value(src, index[k])
+    return acc
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def add_segment_batch(ptr, index, weight, r, q, src, acc):
     """`add_segment` for every batch element into `acc` (batch,), slots
     outermost so the batch loop runs over contiguous memory."""
@@ -88,16 +98,18 @@ def gather(ptr, index, weight, h, xt, yhat, out, lo, hi):
     rows ``lo:hi`` (unsigned) of the hidden neurons' in-edge table, ``s``
     the slot's part of the source vector (`h`, `xt` or `yhat`).
 
-    A batch of whole blocks (`lanes.block_width`: 32 float32, 8 float64)
-    in contiguous rows of `out`'s dtype adds each row's slots block by
-    block in vector registers; another batch, slot by slot into a row in
-    memory. The sums are the same, in the same order, either way."""
+    A batch of 1 in rows one value apart sums each row in a register
+    (`add_segment_unit`). A batch of whole blocks (`lanes.block_width`: 32
+    float32, 8 float64) in contiguous rows of `out`'s dtype adds each row's
+    slots block by block in vector registers; another batch, slot by slot
+    into a row in memory. The sums are the same, in the same order, either
+    way."""
     nb = np.uint64(out.shape[1])
-    if nb == 1:
+    if nb == 1 and unit_rows(h) and unit_rows(xt) and unit_rows(yhat):
         for i in range(lo, hi):
-            acc = add_segment(ptr, index, weight, i, HIDDEN, h, 0, out[i, 0])
-            acc = add_segment(ptr, index, weight, i, INPUT, xt, 0, acc)
-            out[i, 0] = add_segment(ptr, index, weight, i, FED, yhat, 0, acc)
+            acc = add_segment_unit(ptr, index, weight, i, HIDDEN, h, out[i, 0])
+            acc = add_segment_unit(ptr, index, weight, i, INPUT, xt, acc)
+            out[i, 0] = add_segment_unit(ptr, index, weight, i, FED, yhat, acc)
         return
     width = np.uint64(block_width(out))
     if (nb % width == 0 and contiguous_rows(out, out) and contiguous_rows(h, out) and contiguous_rows(xt, out)
