@@ -3,8 +3,8 @@
 libm's ``tanh`` and ``exp`` are opaque calls, so a loop over neurons that
 applies them runs one element at a time (10-15 ns each here, more than the
 sparse gather it follows). These versions use only arithmetic, ``floor``,
-``min``/``copysign`` and an integer-to-float bit cast, so a loop over a whole
-state row compiles to SIMD code. Accuracy: within a few units in the last
+``min``/``copysign`` and bit casts between integers and floats, so a loop
+over a whole state row compiles to SIMD code. Accuracy: within a few units in the last
 place of NumPy's results over the whole double range (tested).
 
 Method: ``expm1(x) = 2^k expm1(r) + (2^k - 1)`` with ``x = k ln2 + r``,

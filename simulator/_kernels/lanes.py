@@ -264,7 +264,7 @@ def prefetch(typingctx, a, row, col):
 def block_total(typingctx, buf):
     """The sum of a block buffer's values: its vectors added pairwise, then
     the lanes of the result pairwise (a fixed tree)."""
-    if not (isinstance(buf, types.CPointer) and buf.dtype in (types.float32, types.float64)):
+    if not (isinstance(buf, types.CPointer) and buf.dtype in FLOATS):
         return None
 
     def codegen(context, builder, signature, args):
