@@ -30,6 +30,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .interleave import InterleavedRows, interleave_rows
+
 __all__ = ["KINDS", "KIND_NAMES", "Block", "Rows", "Layout", "build_layout"]
 
 #: Matrix letter of each edge-kind code.
@@ -132,6 +134,12 @@ class Layout:
         return merge_rows(self.by_target[:3])
 
     @cached_property
+    def hidden_in_lanes(self) -> InterleavedRows:
+        """`hidden_in` interleaved eight rows at a time, for the gathers at a
+        batch of 1 (`simulator.interleave`)."""
+        return interleave_rows(self.hidden_in)
+
+    @cached_property
     def outputs_in(self) -> Rows:
         """Each output's in-edges; parts: hidden states (V), inputs (D)."""
         return merge_rows(self.by_target[3:])
@@ -141,6 +149,12 @@ class Layout:
         """Each hidden neuron's out-edges; parts: hidden neurons (W),
         outputs (V)."""
         return merge_rows((self.by_source[0], self.by_source[3]))
+
+    @cached_property
+    def hidden_out_lanes(self) -> InterleavedRows:
+        """`hidden_out` interleaved eight rows at a time, the rows in the
+        order of their out-degrees (`simulator.interleave`)."""
+        return interleave_rows(self.hidden_out, by_count=True)
 
     @cached_property
     def fed_out(self) -> Rows:

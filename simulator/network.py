@@ -655,14 +655,16 @@ class Network:
             n = self.n_neurons
             act_h = self.activation_codes[:n]
             uniform = int(act_h[0]) if n and (act_h == act_h[0]).all() else -1
+            hidden = self._table(self.layout.hidden_in)
             cache["wiring"] = Wiring(
-                hidden=self._table(self.layout.hidden_in),
+                hidden=hidden,
                 outputs=self._table(self.layout.outputs_in),
                 act_h=act_h,
                 act_o=self.activation_codes[n:],
                 bias_h=self.bias[:n],
                 bias_o=self.bias[n:],
                 uniform_h=uniform,
+                hidden_lanes=self.layout.hidden_in_lanes.with_weights(hidden.weight),
             )
         return cache["wiring"]
 
@@ -712,7 +714,9 @@ class Network:
         slot order of `wiring` (``layout.slot_edges``)."""
         cache = self._cache  # type: ignore[attr-defined]
         if "wiring_t" not in cache:
-            cache["wiring_t"] = Transposed(self._table(self.layout.hidden_out), self._table(self.layout.fed_out))
+            hidden = self._table(self.layout.hidden_out)
+            cache["wiring_t"] = Transposed(hidden, self._table(self.layout.fed_out),
+                                           self.layout.hidden_out_lanes.with_weights(hidden.weight))
         return cache["wiring_t"]
 
     # --------------------------------------------------------------- export

@@ -29,6 +29,10 @@ neurons need nothing from one another once ``dz`` is known (`hidden_rows`),
 and likewise the pull-back of a continuous right-hand side in two passes
 (`vjp_slopes_rows`, `vjp_rows`), so they run in chunks on threads when
 `simulator.threads` plans so, with every sum in the one-thread order.
+At a batch of 1 without the record, a discrete step's neurons go eight at
+a time through the interleaved out-edge table (`hidden_rows_lanes`, the
+W and V gradients in its layout until the call ends), then their U, F
+and bias gradients row by row (`in_rows_single`): the same sums.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from . import CACHE
 from .activations import TANH, activate, slope
 from .continuous import fixed_step, output_slopes
 from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
+from .interleaved import (add_part_lanes_grad, lanes_errors_store, lanes_from_slots, lanes_load, lanes_load_rows,
+                          lanes_to_slots)
 from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_product, block_store,
                     block_total, block_width, contiguous_rows, unit_rows, unit_value)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
@@ -251,11 +257,20 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
         for b in range(nb):
             gyhat[o, b] = add_segment(fed.ptr, fed.index, fed.weight, o, 0, da, b, 0.0)
     yhat = np.empty((n_out, nb), dtype=dtype)
+    lanes = wt.hidden_lanes
+    interleaved = fused and nb == 1 and lanes.start.shape[0] > 0 and (T == 0 or unit_rows(x[0]))
+    g_lanes = np.zeros(lanes.slot.size if interleaved else 0, dtype=g_out.dtype)  # g_out, interleaved
+    if interleaved:
+        lanes_from_slots(lanes.slot, g_out, g_lanes)
     for t in range(T - 1, -1, -1):
         cut = truncate > 0 and (offset + t + 1) % truncate == 0
         if cut:
             if fused:  # da[t+1]'s own W gradients, before the cut stops it flowing back
+                if interleaved:
+                    lanes_to_slots(lanes.slot, g_lanes, g_out)
                 hidden_outer(out.ptr, out.index, da, states[t + 1], g_out)
+                if interleaved:
+                    lanes_from_slots(lanes.slot, g_out, g_lanes)
             da[:, :] = 0.0
             gyhat[:, :] = 0.0
         # output errors
@@ -272,7 +287,16 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
         args = (w.hidden.ptr, w.hidden.index, out.ptr, out.index, out.weight, w.act_h,
                 states[t], states[t + 1], x[t], yhat, dz, da, da_new, dh,
                 g_weight, g_out, g_bias, step_abs, t)
-        if n_chunks is None:
+        if interleaved:
+            back = (lanes.start, lanes.count, lanes.index, lanes.weight, lanes.rows, g_lanes, out.ptr, out.index,
+                    out.weight, w.act_h, w.uniform_h, states[t + 1], dz, da, da_new, dh, g_out)
+            if n_chunks is None:
+                hidden_rows_lanes(*back, 0, lanes.start.shape[0], True)
+                in_rows_single(w.hidden.ptr, w.hidden.index, da_new, x[t], yhat, g_weight, g_bias, 0, n)
+            else:
+                hidden_rows_lanes_parallel(*back, w.hidden.ptr, w.hidden.index, x[t], yhat, g_weight, g_bias,
+                                           n_chunks)
+        elif n_chunks is None:
             hidden_rows(*args, 0, n)
         else:
             hidden_rows_parallel(*args, n_chunks)
@@ -293,6 +317,8 @@ def bptt_discrete(w, wt, x, states, outputs, teacher, y_before, gy_loss, truncat
             g_h0[j, b] = v
             total += v * v
     dh_norm[0] = math.sqrt(total)
+    if interleaved:
+        lanes_to_slots(lanes.slot, g_lanes, g_out)
     if fused and offset == 0:  # a later segment's da[0] was added by the segment before it
         hidden_outer(out.ptr, out.index, da, states[0], g_out)
     carry[:, :] = da
@@ -307,6 +333,84 @@ def hidden_outer(out_ptr, out_index, da, h, g_out):
     for j in range(np.uint64(h.shape[0])):
         for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
             g_out[e] += dot_rows(da, out_index[e], h, j)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def single_row_back(out_ptr, out_index, out_weight, j, hj, da_next, dz, g_out, zero):
+    """At a batch of 1, neuron `j`'s ``dL/dh = V^T dz + W^T da_next``
+    gathered over its out-edges (`zero` of the dtype to start from), and
+    the out-edges' weight gradients from the same values (`hj` its value)."""
+    back = zero
+    for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+        d = unit_value(da_next, out_index[e])
+        back += out_weight[e] * d
+        g_out[e] += d * hj
+    to_out = zero
+    for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
+        d = unit_value(dz, out_index[e])
+        to_out += out_weight[e] * d
+        g_out[e] += d * hj
+    return to_out + back
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def single_row_grads(ptr, index, j, xt, yhat, da, g_weight, g_bias):
+    """At a batch of 1, the gradients of neuron `j`'s U and F in-edges and
+    of its bias, from its ``da``."""
+    d = da[j, 0]
+    for k in range(ptr[j, INPUT], ptr[j, FED]):
+        g_weight[k] += d * unit_value(xt, index[k])
+    for k in range(ptr[j, FED], ptr[j, FED + 1]):
+        g_weight[k] += d * unit_value(yhat, index[k])
+    g_bias[j] += d
+
+
+@njit(cache=CACHE, error_model="numpy")
+def hidden_rows_lanes(l_start, l_count, l_index, l_weight, l_rows, g_lanes,
+                      out_ptr, out_index, out_weight,
+                      codes, uniform,
+                      hn, dz, da_next, da, dh, g_out,
+                      c_lo, c_hi, rest):
+    """The first half of `hidden_rows` at a batch of 1, without the
+    per-step record, in values one apart (the caller checks): each
+    neuron's ``dL/dh`` (into `dh`) and ``da`` (into `da`) and its out-edges'
+    weight gradients, through the interleaved out-edge table
+    (``Transposed.hidden_lanes``: `l_start` .. `l_rows`): the neurons of
+    its chunks ``c_lo:c_hi`` eight side by side in a vector register
+    (`interleaved`), their W and V gradients into `g_lanes`, laid out as
+    that table (`interleaved.lanes_from_slots` of `g_out`); with `rest`,
+    then the neurons left to the table, row by row into `g_out`. The same
+    sums in the same order. `in_rows_single` adds the other half."""
+    back, to_out, hj = block_buffer(hn), block_buffer(hn), block_buffer(hn)
+    zeros = np.zeros(8, dtype=hn.dtype)
+    width = np.uint64(8)
+    for c in range(np.uint64(c_lo), np.uint64(c_hi)):
+        first = c * width
+        lanes_load_rows(hj, hn, l_rows, first)
+        lanes_load(back, zeros, 0)
+        lanes_load(to_out, zeros, 0)
+        add_part_lanes_grad(l_start, l_count, l_index, l_weight, c, HIDDEN, da_next, back, g_lanes, hj)
+        add_part_lanes_grad(l_start, l_count, l_index, l_weight, c, TO_OUTPUT, dz, to_out, g_lanes, hj)
+        lanes_errors_store(to_out, back, hj, uniform == TANH, dh, da, l_rows, first)
+        if uniform != TANH:
+            for lane in range(first, first + width):
+                j = np.uint64(l_rows[lane])
+                da[j, 0] = dh[j, 0] * slope(codes[j], hn[j, 0])
+    if rest:
+        for lane in range(np.uint64(l_start.shape[0]) * width, np.uint64(l_rows.size)):
+            j = np.uint64(l_rows[lane])
+            v = single_row_back(out_ptr, out_index, out_weight, j, hn[j, 0], da_next, dz, g_out, zeros[0])
+            dh[j, 0] = v
+            da[j, 0] = v * slope(codes[j], hn[j, 0])
+
+
+@njit(cache=CACHE, error_model="numpy")
+def in_rows_single(ptr, index, da, xt, yhat, g_weight, g_bias, lo, hi):
+    """The second half of `hidden_rows` at a batch of 1 after
+    `hidden_rows_lanes`: the U and F in-edge and bias gradients of neurons
+    ``lo:hi`` from their ``da`` (`single_row_grads`)."""
+    for j in range(np.uint64(lo), np.uint64(hi)):
+        single_row_grads(ptr, index, j, xt, yhat, da, g_weight, g_bias)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -366,26 +470,10 @@ def hidden_rows(ptr, index,
     zero = np.zeros(1, dtype=h.dtype)[0]
     if nb == 1 and unit_rows(da_next) and unit_rows(dz) and unit_rows(xt) and unit_rows(yhat):  # in registers
         for j in range(lo, hi):
-            hj = hn[j, 0]
-            back = zero
-            for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
-                d = unit_value(da_next, out_index[e])
-                back += out_weight[e] * d
-                g_out[e] += d * hj
-            to_out = zero
-            for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
-                d = unit_value(dz, out_index[e])
-                to_out += out_weight[e] * d
-                g_out[e] += d * hj
-            v = to_out + back
+            v = single_row_back(out_ptr, out_index, out_weight, j, hn[j, 0], da_next, dz, g_out, zero)
             dh[j, 0] = v
-            da[j, 0] = v * slope(codes[j], hj)
-            d = da[j, 0]
-            for k in range(ptr[j, INPUT], ptr[j, FED]):
-                g_weight[k] += d * unit_value(xt, index[k])
-            for k in range(ptr[j, FED], ptr[j, FED + 1]):
-                g_weight[k] += d * unit_value(yhat, index[k])
-            g_bias[j] += d
+            da[j, 0] = v * slope(codes[j], hn[j, 0])
+            single_row_grads(ptr, index, j, xt, yhat, da, g_weight, g_bias)
         return
     # a batch: each slot scales a contiguous row of the batch into the gathers
     back = np.empty((1, nb), dtype=h.dtype)
@@ -483,6 +571,28 @@ def hidden_rows_parallel(ptr, index,
         lo, hi = chunk_bounds(n, n_chunks, c)
         hidden_rows(ptr, index, out_ptr, out_index, out_weight, codes, h, hn, xt, yhat, dz, da_next, da, dh,
                     g_weight, g_out, g_bias, step_abs, t, lo, hi)
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def hidden_rows_lanes_parallel(l_start, l_count, l_index, l_weight, l_rows, g_lanes,
+                               out_ptr, out_index, out_weight,
+                               codes, uniform,
+                               hn, dz, da_next, da, dh, g_out,
+                               ptr, index, xt, yhat, g_weight, g_bias,
+                               n_chunks):
+    """`hidden_rows_lanes` then `in_rows_single` over every neuron, each
+    in `n_chunks` runs spread over threads (of the table's chunks, then of
+    the neurons), the neurons left to the table between them."""
+    m, n = l_start.shape[0], hn.shape[0]
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(m, n_chunks, c)
+        hidden_rows_lanes(l_start, l_count, l_index, l_weight, l_rows, g_lanes, out_ptr, out_index, out_weight,
+                          codes, uniform, hn, dz, da_next, da, dh, g_out, lo, hi, False)
+    hidden_rows_lanes(l_start, l_count, l_index, l_weight, l_rows, g_lanes, out_ptr, out_index, out_weight,
+                      codes, uniform, hn, dz, da_next, da, dh, g_out, m, m, True)
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(n, n_chunks, c)
+        in_rows_single(ptr, index, da, xt, yhat, g_weight, g_bias, lo, hi)
 
 
 @njit(cache=CACHE, error_model="numpy")

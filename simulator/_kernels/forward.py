@@ -11,7 +11,8 @@ Each neuron gathers its own inputs through its row of the in-edge table
 h, x, yhat of its source vector), so the loop over neurons has no write
 conflicts ("poll every neuron") and runs in parallel in `run_sync_parallel`. The serial and parallel loops are
 separate functions (each its own cache entry) calling the same compiled step,
-`poll`, which the continuous-time kernels call too.
+`poll_lanes`: `poll`, which the continuous-time kernels call, gathering at a
+batch of 1 through the hidden table interleaved eight rows at a time.
 The fed-back outputs ``yhat[t]`` are gathered into a small buffer before each
 step; teacher forcing: when ``teacher`` has rows, ``yhat[t] = teacher[t-1]``
 wherever that entry is not NaN.
@@ -24,6 +25,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
+from .interleaved import add_part_lanes, lanes_load, lanes_store
 from .lanes import (block_add_scaled, block_buffer, block_load, block_store, block_width, contiguous_rows, unit_rows,
                     unit_value)
 from .types import FED, HIDDEN, INPUT
@@ -106,10 +108,7 @@ def gather(ptr, index, weight, h, xt, yhat, out, lo, hi):
     way."""
     nb = np.uint64(out.shape[1])
     if nb == 1 and unit_rows(h) and unit_rows(xt) and unit_rows(yhat):
-        for i in range(lo, hi):
-            acc = add_segment_unit(ptr, index, weight, i, HIDDEN, h, out[i, 0])
-            acc = add_segment_unit(ptr, index, weight, i, INPUT, xt, acc)
-            out[i, 0] = add_segment_unit(ptr, index, weight, i, FED, yhat, acc)
+        gather_unit(ptr, index, weight, h, xt, yhat, out, lo, hi)
         return
     width = np.uint64(block_width(out))
     if (nb % width == 0 and contiguous_rows(out, out) and contiguous_rows(h, out) and contiguous_rows(xt, out)
@@ -132,6 +131,16 @@ def gather(ptr, index, weight, h, xt, yhat, out, lo, hi):
         add_segment_batch(ptr, index, weight, i, FED, yhat, acc)
         for b in range(nb):
             out[i, b] = acc[b]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def gather_unit(ptr, index, weight, h, xt, yhat, out, lo, hi):
+    """`gather`'s path at a batch of 1 in rows one value apart: each row
+    summed in a register (`add_segment_unit`)."""
+    for i in range(lo, hi):
+        acc = add_segment_unit(ptr, index, weight, i, HIDDEN, h, out[i, 0])
+        acc = add_segment_unit(ptr, index, weight, i, INPUT, xt, acc)
+        out[i, 0] = add_segment_unit(ptr, index, weight, i, FED, yhat, acc)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -184,12 +193,49 @@ def poll(ptr, index, weight, bias, codes, uniform, h, xt, yhat, out, lo, hi):
     ones for wrap-around on every access, which keeps LLVM from vectorising.
     """
     lo, hi = np.uint64(lo), np.uint64(hi)
-    for i in range(lo, hi):
-        for b in range(out.shape[1]):
-            out[i, b] = bias[i]
+    from_bias(bias, out, lo, hi)
     gather(ptr, index, weight, h, xt, yhat, out, lo, hi)
     activate_rows(codes, uniform, out, lo, hi)
     return count_nonfinite(out, lo, hi)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def poll_lanes(lanes_start, lanes_count, lanes_index, lanes_weight,
+               ptr, index, weight, bias, codes, uniform, h, xt, yhat, out, lo, hi):
+    """`poll` with the table also interleaved (the arrays of
+    ``Wiring.hidden_lanes``): at a batch of 1 in rows one value apart, the
+    whole chunks of eight rows that ``lo:hi`` covers gather eight side by
+    side in a vector register (`interleaved`), the other rows one by one
+    (`gather_unit`); the same values, bit for bit. Else `poll` itself (a
+    call, so that its compiled code serves both: called with the
+    arguments' own types, as the other callers pass them)."""
+    first, last = np.uint64(lo), np.uint64(hi)
+    width = np.uint64(8)
+    c_lo = (first + width - np.uint64(1)) // width
+    c_hi = min(last // width, np.uint64(lanes_start.shape[0]))
+    if not (out.shape[1] == 1 and c_lo < c_hi and unit_rows(out) and unit_rows(h) and unit_rows(xt)
+            and unit_rows(yhat)):
+        return poll(ptr, index, weight, bias, codes, uniform, h, xt, yhat, out, lo, hi)
+    from_bias(bias, out, first, last)
+    gather_unit(ptr, index, weight, h, xt, yhat, out, first, c_lo * width)
+    buf = block_buffer(out)
+    for c in range(c_lo, c_hi):
+        lanes_load(buf, out, c * width)
+        add_part_lanes(lanes_start, lanes_count, lanes_index, lanes_weight, c, HIDDEN, h, buf)
+        add_part_lanes(lanes_start, lanes_count, lanes_index, lanes_weight, c, INPUT, xt, buf)
+        add_part_lanes(lanes_start, lanes_count, lanes_index, lanes_weight, c, FED, yhat, buf)
+        lanes_store(buf, out, c * width)
+    gather_unit(ptr, index, weight, h, xt, yhat, out, c_hi * width, last)
+    activate_rows(codes, uniform, out, first, last)
+    return count_nonfinite(out, first, last)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def from_bias(bias, out, lo, hi):
+    """Rows ``lo:hi`` of `out` set to their neurons' biases (every batch element)."""
+    for i in range(lo, hi):
+        for b in range(out.shape[1]):
+            out[i, b] = bias[i]
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -268,12 +314,14 @@ def run_sync_serial(w, x, states, outputs, teacher, y_before):
         The first ``t`` with a non-finite value in ``states[t]`` (t >= 1), or -1.
     """
     ptr, index, weight = w.hidden
+    l_start, l_count, l_index, l_weight = w.hidden_lanes[:4]
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, n_out = states.shape[1], outputs.shape[1]
     first_bad = -1
     for t in range(x.shape[0]):
         fill_feedback(outputs, teacher, t, yhat, y_before)
-        bad = poll(ptr, index, weight, w.bias_h, w.act_h, w.uniform_h, states[t], x[t], yhat, states[t + 1], 0, n)
+        bad = poll_lanes(l_start, l_count, l_index, l_weight, ptr, index, weight, w.bias_h, w.act_h, w.uniform_h,
+                         states[t], x[t], yhat, states[t + 1], 0, n)
         if bad and first_bad < 0:
             first_bad = t + 1
         if n_out:  # without outputs, not even the views the call takes (0.2 us a step at N = 100)
@@ -286,6 +334,7 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
     """`run_sync_serial` with each step's neurons split into `n_chunks`
     contiguous chunks spread over threads."""
     ptr, index, weight = w.hidden
+    l_start, l_count, l_index, l_weight = w.hidden_lanes[:4]
     bias, codes, uniform = w.bias_h, w.act_h, w.uniform_h
     yhat = np.empty(outputs.shape[1:], dtype=outputs.dtype)
     n, n_out = states.shape[1], outputs.shape[1]
@@ -296,7 +345,8 @@ def run_sync_parallel(w, x, states, outputs, teacher, y_before, n_chunks):
         bad = 0
         for c in prange(n_chunks):
             lo, hi = chunk_bounds(n, n_chunks, c)
-            bad += poll(ptr, index, weight, bias, codes, uniform, h, xt, yhat, nxt, lo, hi)
+            bad += poll_lanes(l_start, l_count, l_index, l_weight, ptr, index, weight, bias, codes, uniform, h, xt,
+                              yhat, nxt, lo, hi)
         if bad and first_bad < 0:
             first_bad = t + 1
         if n_out:

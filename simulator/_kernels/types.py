@@ -22,18 +22,30 @@ HIDDEN, INPUT, FED = 0, 1, 2
 #: Part of a hidden neuron's out-edges into outputs (`Transposed.hidden`).
 TO_OUTPUT = 1
 
+#: An edge table's rows interleaved eight at a time, slot-major
+#: (`simulator.interleave`): segment ``q`` of chunk ``c`` holds slot ``s``
+#: of lane ``l`` at ``start[c, q] + 8 s + l`` (``start`` uint64 of
+#: shape (n_chunks, n_parts + 1)), the lanes' slot counts at ``count[(c *
+#: n_parts + q) * 8 + l]`` (uint32), the slots' ``index`` (uint32) and
+#: ``weight``, zero where a lane is padded, ``slot``: each value's slot of
+#: the table (int64, -1 where padded), and ``rows`` (uint32): the row of
+#: each lane (``rows[8 c + l]``), then the rows left to the table. Lane
+#: ``l`` of chunk ``c`` is row ``8 c + l`` in the forward's table, and any
+#: row, ``rows[8 c + l]``, in the backward's (ordered by out-degree).
+Interleaved = namedtuple("Interleaved", "start count index weight slot rows")
+
 #: Everything the forward pass needs: the in-edge tables of the hidden
-#: neurons (``hidden``, parts `HIDDEN`, `INPUT`, `FED`) and of the outputs
-#: (``outputs``, parts `HIDDEN`, `INPUT`), activation codes and biases of
-#: hidden neurons (``act_h``, ``bias_h``) and of outputs (``act_o``,
-#: ``bias_o``), and ``uniform_h``: the code every hidden neuron shares, or
-#: -1 when they differ.
-Wiring = namedtuple("Wiring", "hidden outputs act_h act_o bias_h bias_o uniform_h")
+#: neurons (``hidden``, parts `HIDDEN`, `INPUT`, `FED`; and interleaved,
+#: ``hidden_lanes``) and of the outputs (``outputs``, parts `HIDDEN`,
+#: `INPUT`), activation codes and biases of hidden neurons (``act_h``,
+#: ``bias_h``) and of outputs (``act_o``, ``bias_o``), and ``uniform_h``:
+#: the code every hidden neuron shares, or -1 when they differ.
+Wiring = namedtuple("Wiring", "hidden outputs act_h act_o bias_h bias_o uniform_h hidden_lanes")
 
 #: The transposed tables for the backward pass: ``hidden``, each hidden
-#: neuron's out-edges (parts `HIDDEN`: W, `TO_OUTPUT`: V), and ``fed``,
-#: each output's feedback edges (one part: F).
-Transposed = namedtuple("Transposed", "hidden fed")
+#: neuron's out-edges (parts `HIDDEN`: W, `TO_OUTPUT`: V; and interleaved,
+#: ``hidden_lanes``), and ``fed``, each output's feedback edges (one part: F).
+Transposed = namedtuple("Transposed", "hidden fed hidden_lanes")
 
 #: The units and gate parameters of a network with gated neurons
 #: (`simulator.units`): ``unit`` (int8, per neuron: 0 plain, 1 GRU, 2 LSTM),
