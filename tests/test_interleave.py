@@ -111,7 +111,7 @@ def test_interleaved_poll_gives_the_row_by_row_bits(dtype, n, lo, hi):
     net = sim.compile(_sparse_graph(n, seed=n), dtype=dtype)
     assert net.wiring().hidden_lanes.start.shape[0] == net.n_neurons // 8
     rng = np.random.default_rng(n + lo)
-    h = rng.normal(size=(n, 1)).astype(dtype)
+    h = rng.normal(size=(net.n_neurons, 1)).astype(dtype)  # the graph has a neuron n too (it feeds y1)
     xt, yhat = rng.normal(size=(2, 1)).astype(dtype), rng.normal(size=(2, 1)).astype(dtype)
     (row_by_row, bad_rows), (interleaved, bad_lanes) = _poll_both(net, h, xt, yhat, lo, hi)
     assert np.unique(np.diff(net.layout.hidden_in.ptr.astype(int), axis=1)[:, 2]).size == 2  # FED padded

@@ -48,8 +48,8 @@ from .continuous import fixed_step, output_slopes
 from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
 from .interleaved import (add_part_lanes_grad, lanes_errors_store, lanes_from_slots, lanes_load, lanes_load_rows,
                           lanes_to_slots)
-from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_product, block_store,
-                    block_total, block_width, contiguous_rows, unit_rows, unit_value)
+from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_load, block_product,
+                    block_store, block_total, block_width, contiguous_rows, unit_rows, unit_value)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
 
@@ -382,8 +382,8 @@ def hidden_rows_lanes(l_start, l_count, l_index, l_weight, l_rows, g_lanes,
     then the neurons left to the table, row by row into `g_out`. The same
     sums in the same order. `in_rows_single` adds the other half."""
     back, to_out, hj = block_buffer(hn), block_buffer(hn), block_buffer(hn)
-    zeros = np.zeros(8, dtype=hn.dtype)
-    width = np.uint64(8)
+    zeros = np.zeros(LANES, dtype=hn.dtype)
+    width = np.uint64(LANES)
     for c in range(np.uint64(c_lo), np.uint64(c_hi)):
         first = c * width
         lanes_load_rows(hj, hn, l_rows, first)

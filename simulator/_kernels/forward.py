@@ -26,8 +26,8 @@ from numba import njit, prange
 from . import CACHE
 from .activations import activate, activate_rows
 from .interleaved import add_part_lanes, lanes_load, lanes_store
-from .lanes import (block_add_scaled, block_buffer, block_load, block_store, block_width, contiguous_rows, unit_rows,
-                    unit_value)
+from .lanes import (LANES, block_add_scaled, block_buffer, block_load, block_store, block_width, contiguous_rows,
+                    unit_rows, unit_value)
 from .types import FED, HIDDEN, INPUT
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -210,7 +210,7 @@ def poll_lanes(lanes_start, lanes_count, lanes_index, lanes_weight,
     call, so that its compiled code serves both: called with the
     arguments' own types, as the other callers pass them)."""
     first, last = np.uint64(lo), np.uint64(hi)
-    width = np.uint64(8)
+    width = np.uint64(LANES)
     c_lo = (first + width - np.uint64(1)) // width
     c_hi = min(last // width, np.uint64(lanes_start.shape[0]))
     if not (out.shape[1] == 1 and c_lo < c_hi and unit_rows(out) and unit_rows(h) and unit_rows(xt)

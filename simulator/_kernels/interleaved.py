@@ -65,38 +65,34 @@ def _block_pointers(context, builder, signature, args):
             _values_at(context, builder, signature.args[1], args[1], at, _vector(context, signature.args[1].dtype)))
 
 
-@intrinsic
-def lanes_load(typingctx, buf, a, first):
-    """``buf = a[first:first + 8]`` (rows of `a`)."""
-    if not _block_args(buf, a, first):
-        return None
+def _lanes_copy(to_array, doc):
+    """The intrinsic copying a buffer's vector from (`to_array` False) or
+    to (True) ``a[first:first + 8]``, with docstring `doc`."""
+    def typer(typingctx, buf, a, first):
+        if not _block_args(buf, a, first):
+            return None
 
-    def codegen(context, builder, signature, args):
-        buf_p, row_p = _block_pointers(context, builder, signature, args)
-        builder.store(_convert(builder, builder.load(row_p, align=1), buf_p.type.pointee), buf_p)
-        return context.get_dummy_value()
+        def codegen(context, builder, signature, args):
+            buf_p, row_p = _block_pointers(context, builder, signature, args)
+            src, dst = (buf_p, row_p) if to_array else (row_p, buf_p)
+            builder.store(_convert(builder, builder.load(src, align=1), dst.type.pointee), dst, align=1)
+            return context.get_dummy_value()
 
-    return types.void(buf, a, first), codegen
+        return types.void(buf, a, first), codegen
+
+    typer.__doc__ = doc
+    return intrinsic(typer)
 
 
-@intrinsic
-def lanes_store(typingctx, buf, a, first):
-    """``a[first:first + 8] = buf`` (rows of `a`)."""
-    if not _block_args(buf, a, first):
-        return None
-
-    def codegen(context, builder, signature, args):
-        buf_p, row_p = _block_pointers(context, builder, signature, args)
-        builder.store(_convert(builder, builder.load(buf_p), row_p.type.pointee), row_p, align=1)
-        return context.get_dummy_value()
-
-    return types.void(buf, a, first), codegen
+lanes_load = _lanes_copy(False, "``buf = a[first:first + 8]`` (rows of `a`).")
+lanes_store = _lanes_copy(True, "``a[first:first + 8] = buf`` (rows of `a`).")
 
 
 def _gathered_sum(context, builder, signature, args):
     """Code of `lanes_add_gathered`'s update of the buffer; returns the
-    lanes to update, the gathered values and the buffer's vector type."""
-    buf_ty, w_ty, i_ty, c_ty, a_ty, s_ty, p_ty, src_ty = signature.args[:8]
+    lanes to update, the gathered values, the buffer's vector type and
+    the position `p`."""
+    buf_ty, w_ty, i_ty, c_ty, _, s_ty, _, src_ty = signature.args[:8]
     vty = _vector(context, buf_ty.dtype)
     ity = ir.VectorType(_I32, LANES)
     at, p = (context.cast(builder, args[q], signature.args[q], types.intp) for q in (4, 6))
@@ -121,6 +117,7 @@ def _gathered_sum(context, builder, signature, args):
 
 
 def _gather_args(buf, weight, index, count, src):
+    """Whether `lanes_add_gathered`'s arguments type."""
     return (isinstance(buf, types.CPointer) and buf.dtype in FLOATS and _is_row_array(weight)
             and _is_row_array(src) and isinstance(index, types.Array) and index.dtype == types.uint32
             and isinstance(count, types.Array) and count.dtype == types.uint32)
@@ -231,21 +228,27 @@ def lanes_errors_store(typingctx, to_out, back, h, tanh, dh, da, rows, first):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def add_part_lanes(start, count, index, weight, c, q, src, buf):
-    """Segment `q` of chunk `c` of an interleaved table into `buf`'s lanes."""
+def part_slots(start, c, q):
+    """Where segment `q` of chunk `c` starts, where its lanes' slot counts
+    are (in ``count``) and how many slots it holds a lane."""
     first = start[c, q]
     at_count = (c * np.uint64(start.shape[1] - 1) + np.uint64(q)) * np.uint64(LANES)
-    for s in range((start[c, q + 1] - first) // np.uint64(LANES)):
-        lanes_add_gathered(buf, weight, index, count, at_count, s, first + s * np.uint64(LANES), src)
+    return first, at_count, (start[c, q + 1] - first) // np.uint64(LANES)
 
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def add_part_lanes(start, count, index, weight, c, q, src, buf):
+    """Segment `q` of chunk `c` of an interleaved table into `buf`'s lanes."""
+    first, at_count, m = part_slots(start, c, q)
+    for s in range(m):
+        lanes_add_gathered(buf, weight, index, count, at_count, s, first + s * np.uint64(LANES), src)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def add_part_lanes_grad(start, count, index, weight, c, q, src, buf, grad, hbuf):
     """`add_part_lanes` with the out-edges' weight gradients (`lanes_add_gathered_grad`)."""
-    first = start[c, q]
-    at_count = (c * np.uint64(start.shape[1] - 1) + np.uint64(q)) * np.uint64(LANES)
-    for s in range((start[c, q + 1] - first) // np.uint64(LANES)):
+    first, at_count, m = part_slots(start, c, q)
+    for s in range(m):
         lanes_add_gathered_grad(buf, weight, index, count, at_count, s, first + s * np.uint64(LANES), src, grad, hbuf)
 
 
