@@ -89,8 +89,7 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
     depth = history_depth(net)
     ahead = max(depth, int(net.delay[net.edge_kind == _FED].max(initial=0)))
     lay = net.layout
-    out_delay = np.ascontiguousarray(net.delay[lay.hidden_out.edge])
-    fed_delay = np.ascontiguousarray(net.delay[lay.fed_out.edge])
+    out_delay, fed_delay, offsets = net.back_delays()
     starts = list(range(0, T, segment)) or [0]
     rows = min(depth + segment, T) + 1
     states = np.empty((rows, n, batch), dtype=dtype)
@@ -121,6 +120,7 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
         g_weight = np.zeros(net.n_edges, dtype=dtype)
         g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
         g_out = np.zeros(out_delay.shape[0], dtype=dtype)
+        g_lanes = np.zeros(wt.hidden_lanes.slot.size, dtype=dtype)
         g_h0 = np.empty((n, batch), dtype=dtype)
         dh_norm = np.empty(T + 1, dtype=np.float64)
         step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
@@ -139,9 +139,9 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
                 c0 = max(t0, c1 - chunk)
                 if carried:  # to the rows after this chunk's (numpy buffers an overlap)
                     delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead]
-                bptt_delayed(w, wt, sched, out_delay, fed_delay, drive.x, states, base, outputs, fed, teacher, g_y,
-                             truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_h0, dh_norm,
-                             step_abs, step_out, n_chunks or None)
+                bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, drive.x, states, base, outputs, fed, teacher,
+                             g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_lanes,
+                             g_h0, dh_norm, step_abs, step_out, n_chunks or None)
                 carried = True
     timed()
     dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))

@@ -708,6 +708,23 @@ class Network:
             cache["dense_w"] = W
         return cache["dense_w"]
 
+    def back_delays(self) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """The backward kernels' view of the delays (built once per
+        network): the per-slot delays of the out-edge tables of `wiring_t`
+        (``hidden`` then ``fed``) and where their slots read
+        (`simulator._kernels.delayed_backward.back_offsets`)."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "back_delays" not in cache:
+            from ._kernels.delayed_backward import back_offsets
+
+            lay = self.layout
+            out_delay = np.ascontiguousarray(self.delay[lay.hidden_out.edge])
+            fed_delay = np.ascontiguousarray(self.delay[lay.fed_out.edge])
+            cache["back_delays"] = (out_delay, fed_delay,
+                                    back_offsets(self.wiring(), self.wiring_t(), self.schedule(), out_delay, fed_delay,
+                                                 self.n_inputs, self.n_outputs))
+        return cache["back_delays"]
+
     def wiring_t(self) -> Transposed:
         """The kernels' view of the transposed tables (rows = sources), for
         the backward pass; its kernels accumulate weight gradients in the

@@ -38,9 +38,10 @@ from numba import njit, prange
 from . import CACHE
 from .activations import TANH, slope
 from .backward import norm, row_sum
-from .delayed import MIN_PARALLEL_LEVEL, consecutive_levels
+from .delayed import MIN_PARALLEL_LEVEL, NEVER_DIRECT, consecutive_levels, lane_offsets, slot_offsets
 from .forward import chunk_bounds
-from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_store, block_total,
+from .interleaved import add_part_lanes_grad, lanes_add_to_slots, lanes_errors_store, lanes_load, lanes_load_rows
+from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_load, block_store, block_total,
                     block_width, prefetch)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -94,12 +95,12 @@ def pull_output(ptr, index, weight, delay, o, first, delta, t, x, states, base, 
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def pull_single(tp, tw, toff, part, j, flat, row, hj, g_out):
-    """At a batch of 1, without truncation or the per-step record: the sum
-    of ``tw[q] * e`` over part `part` of source `j`'s out-edges, ``e =
-    flat[row + toff[q]]`` the error its reader formed, adding ``hj * e``
-    to each edge's gradient ``g_out[q]`` on the way."""
-    total = 0.0
+def pull_single(tp, tw, toff, part, j, flat, row, hj, g_out, total):
+    """At a batch of 1, without truncation or the per-step record: `total`
+    (a zero of the states' dtype) plus ``tw[q] * e`` over part `part` of
+    source `j`'s out-edges, ``e = flat[row + toff[q]]`` the error its
+    reader formed, adding ``hj * e`` to each edge's gradient ``g_out[q]``
+    on the way."""
     for q in range(tp[j, part], tp[j, part + 1]):
         e = flat[np.uint64(row + toff[q])]
         g_out[q] += hj * e
@@ -236,7 +237,7 @@ def back_nodes(hp, hx, hd,
                         if not cutting or td[q] <= lim:
                             v_back += tw[q] * e
                 else:  # the same sums without the checks, which LLVM left in the loop (0.19 of 0.70 ms a step)
-                    v_back = pull_single(tp, tw, toff, HIDDEN, j, d_flat, d_row, hj, g_out)
+                    v_back = pull_single(tp, tw, toff, HIDDEN, j, d_flat, d_row, hj, g_out, 0.0)
                 v = v_out + v_back
                 dh[j, 0] = v
                 da = v * slope(code, hj)
@@ -350,8 +351,47 @@ def back_nodes(hp, hx, hd,
                         step_abs[t, first_out + q] += total
 
 
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def in_grads_single(hp, in_off, hd, j, t, direct, x_flat, x_row, f_flat, f_row, da, g_weight, g_bias):
+    """Neuron j's bias gradient and those of its in-edges from inputs and
+    fed-back outputs at step `t`, from its error `da`, at a batch of 1:
+    slot q read ``x_flat[x_row + in_off[q]]`` (``x_row = t * n_inputs``;
+    `f_flat` and `f_row` for the fed-back outputs), `in_off` the in-edge
+    table's `delayed.slot_offsets`, unless before the start (no check
+    when `direct`: through the index, the delay and a check, the pass took
+    twice as long, N = 10,000)."""
+    g_bias[j] += da
+    for q in range(hp[j, INPUT], hp[j, FED]):
+        if direct or t >= hd[q]:
+            g_weight[q] += da * x_flat[np.uint64(x_row + in_off[q])]
+    for q in range(hp[j, FED], hp[j, FED + 1]):
+        if direct or t >= hd[q]:
+            g_weight[q] += da * f_flat[np.uint64(f_row + in_off[q])]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def error_single(tp, tw, toff, act_h, j, t, s_flat, s_row, z_flat, z_row, d_flat, d_row, dh, g_out, zero):
+    """Neuron j's ``dL/dh`` (into `dh`) and ``dL/da`` (into ``d_flat[d_row
+    + j]``, returned) at step `t`, gathered over its out-edges, their
+    gradients added on the way (`pull_single`), at a batch of 1."""
+    hj = s_flat[np.uint64(s_row) + j]
+    v = (pull_single(tp, tw, toff, TO_OUTPUT, j, z_flat, z_row, hj, g_out, zero)
+         + pull_single(tp, tw, toff, HIDDEN, j, d_flat, d_row, hj, g_out, zero))
+    dh[j, 0] = v
+    d_flat[np.uint64(d_row) + j] = v * slope(act_h[j], hj)
+    return d_flat[np.uint64(d_row) + j]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def step_rows(t, start, base, states, dz, delta, x, fed):
+    """Where step `t`'s values start in the flat states, outputs' errors,
+    hidden errors, inputs and fed-back outputs."""
+    n = states.shape[1]
+    return (t + 1 - base) * n, t * dz.shape[1], (t - start) * n, t * x.shape[1], t * fed.shape[1]
+
+
 @njit(cache=CACHE, error_model="numpy")
-def back_neurons_single(hp, hx, hd,
+def back_neurons_single(hp, in_off, hd, in_first,
                         tp, tw, toff,
                         act_h,
                         first, count, t,
@@ -363,30 +403,100 @@ def back_neurons_single(hp, hx, hd,
     truncation or the per-step record: the same sums in the same order,
     in a loop over the neurons themselves, reading every array flat (in
     `back_nodes`, through the order and the checks, the delayed backward
-    kernel took 1.3x as long at N = 10,000). Arguments as in `back_nodes`,
-    `first` and `count` for its `order`, `lo` and `hi`."""
-    n, n_out, n_in, n_fed = states.shape[1], dz.shape[1], x.shape[1], fed.shape[1]
-    d_flat, z_flat, s_flat = delta.reshape(delta.size), dz.reshape(dz.size), states.reshape(states.size)
+    kernel took 1.3x as long at N = 10,000), each in a register of the
+    states' dtype. `in_off` is the in-edge table's `delayed.slot_offsets`,
+    `in_first` the first step from which none reads before the start; the
+    other arguments as in `back_nodes`, `first` and `count` for its
+    `order`, `lo` and `hi`."""
+    s_flat, z_flat, d_flat = states.reshape(states.size), dz.reshape(dz.size), delta.reshape(delta.size)
     x_flat, f_flat = x.reshape(x.size), fed.reshape(fed.size)
-    d_row, z_row, s_row = (t - start) * n, t * n_out, (t + 1 - base) * n
+    s_row, z_row, d_row, x_row, f_row = step_rows(t, start, base, states, dz, delta, x, fed)
+    zero = np.zeros(1, dtype=dh.dtype)[0]
+    direct = t >= in_first
     for j in range(np.uint64(first), np.uint64(first + count)):
-        hj = s_flat[np.uint64(s_row) + j]
-        v = (pull_single(tp, tw, toff, TO_OUTPUT, j, z_flat, z_row, hj, g_out)
-             + pull_single(tp, tw, toff, HIDDEN, j, d_flat, d_row, hj, g_out))
-        dh[j, 0] = v
-        da = v * slope(act_h[j], hj)
-        d_flat[np.uint64(d_row) + j] = da
-        g_bias[j] += da
-        for q in range(hp[j, INPUT], hp[j, INPUT + 1]):
-            if t >= hd[q]:
-                g_weight[q] += da * x_flat[np.uint64((t - hd[q]) * n_in) + hx[q]]
-        for q in range(hp[j, FED], hp[j, FED + 1]):
-            if t >= hd[q]:
-                g_weight[q] += da * f_flat[np.uint64((t - hd[q]) * n_fed) + hx[q]]
+        da = error_single(tp, tw, toff, act_h, j, t, s_flat, s_row, z_flat, z_row, d_flat, d_row, dh, g_out, zero)
+        in_grads_single(hp, in_off, hd, j, t, direct, x_flat, x_row, f_flat, f_row, da, g_weight, g_bias)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
+                       hp, in_off, hd, in_first,
+                       tp, tw, toff,
+                       act_h, uniform,
+                       c_lo, c_hi, rest, j_lo, j_hi, t,
+                       x, states, base, fed,
+                       delta, start, dz, dh,
+                       g_weight, g_bias, g_out):
+    """`back_neurons_single` over every hidden neuron (a level that holds
+    them all, in order) through the interleaved out-edge table
+    (``Transposed.hidden_lanes``: `l_start` .. `l_rows`, with `l_off` its
+    `lane_offsets`): the errors of the neurons of its chunks
+    ``c_lo:c_hi`` eight side by side in a vector register (`interleaved`),
+    their out-edges' gradients into `g_lanes` (laid out as the table);
+    with `rest`, then those of the neurons left to the table, row by row
+    into `g_out`; then the bias and in-edge gradients of neurons
+    ``j_lo:j_hi``, in row order (lane by lane, reading the in-edge table
+    at random, the backward kernel took 1.9x as long, N = 10,000). The
+    same sums in the same order, bit for bit. `uniform` is
+    ``Wiring.uniform_h``; the other arguments as in `back_neurons_single`."""
+    s_flat, z_flat, d_flat = states.reshape(states.size), dz.reshape(dz.size), delta.reshape(delta.size)
+    x_flat, f_flat = x.reshape(x.size), fed.reshape(fed.size)
+    s_row, z_row, d_row, x_row, f_row = step_rows(t, start, base, states, dz, delta, x, fed)
+    d_at, z_at, s_at = d_flat[d_row:], z_flat[z_row:], s_flat[s_row:]  # where the offsets count from
+    back, to_out, hj = block_buffer(dh), block_buffer(dh), block_buffer(dh)
+    zeros = np.zeros(LANES, dtype=dh.dtype)
+    width = np.uint64(LANES)
+    for c in range(np.uint64(c_lo), np.uint64(c_hi)):
+        first = c * width
+        lanes_load_rows(hj, s_at, l_rows, first)
+        lanes_load(back, zeros, 0)
+        lanes_load(to_out, zeros, 0)
+        add_part_lanes_grad(l_start, l_count, l_off, l_weight, c, HIDDEN, d_at, back, g_lanes, hj)
+        add_part_lanes_grad(l_start, l_count, l_off, l_weight, c, TO_OUTPUT, z_at, to_out, g_lanes, hj)
+        lanes_errors_store(to_out, back, hj, uniform == TANH, dh, d_at, l_rows, first)
+        if uniform != TANH:
+            for lane in range(first, first + width):
+                j = np.uint64(l_rows[lane])
+                d_at[j] = dh[j, 0] * slope(act_h[j], s_at[j])
+    if rest:
+        for lane in range(np.uint64(l_start.shape[0]) * width, np.uint64(l_rows.size)):
+            error_single(tp, tw, toff, act_h, np.uint64(l_rows[lane]), t, s_flat, s_row, z_flat, z_row, d_flat, d_row,
+                         dh, g_out, zeros[0])
+    direct = t >= in_first
+    for j in range(np.uint64(j_lo), np.uint64(j_hi)):
+        in_grads_single(hp, in_off, hd, j, t, direct, x_flat, x_row, f_flat, f_row, d_at[j], g_weight, g_bias)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def back_nodes_parallel(hp, hx, hd,
+def back_neurons_lanes_parallel(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
+                                hp, in_off, hd, in_first,
+                                tp, tw, toff,
+                                act_h, uniform, t,
+                                x, states, base, fed,
+                                delta, start, dz, dh,
+                                g_weight, g_bias, g_out,
+                                n_chunks):
+    """`back_neurons_lanes` over every neuron: the table's chunks in
+    `n_chunks` runs spread over threads, the neurons left to it, then the
+    in-edge gradients of the neurons in `n_chunks` runs."""
+    m, n = l_start.shape[0], states.shape[1]
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(m, n_chunks, c)
+        back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, hp, in_off, hd, in_first, tp, tw, toff,
+                           act_h, uniform, lo, hi, False, 0, 0, t, x, states, base, fed, delta, start, dz, dh,
+                           g_weight, g_bias, g_out)
+    back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, hp, in_off, hd, in_first, tp, tw, toff,
+                       act_h, uniform, m, m, True, 0, 0, t, x, states, base, fed, delta, start, dz, dh, g_weight,
+                       g_bias, g_out)
+    for c in prange(n_chunks):
+        lo, hi = chunk_bounds(n, n_chunks, c)
+        back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, hp, in_off, hd, in_first, tp, tw, toff,
+                           act_h, uniform, 0, 0, False, lo, hi, t, x, states, base, fed, delta, start, dz, dh,
+                           g_weight, g_bias, g_out)
+
+
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def back_nodes_parallel(hp, hx, hd, in_off, in_first,
                         op, ox, od,
                         tp, tw, td, toff,
                         fp, fw, fd, foff,
@@ -399,13 +509,14 @@ def back_nodes_parallel(hp, hx, hd,
     """`back_nodes` over the level ``order[first:first + n_level]``, in
     `n_chunks` chunks spread over threads (`back_neurons_single` where
     its conditions hold, `first_id` the level's first neuron when it
-    holds the neurons in order, else -1)."""
+    holds the neurons in order, else -1; `in_off` and `in_first` as
+    there)."""
     single = first_id >= 0 and states.shape[2] == 1 and lim < 0 and step_abs.shape[0] == 0
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(n_level, n_chunks, c)
         if single:
-            back_neurons_single(hp, hx, hd, tp, tw, toff, act_h, first_id + lo, hi - lo, t, x, states, base, fed,
-                                delta, start, dz, dh, g_weight, g_bias, g_out)
+            back_neurons_single(hp, in_off, hd, in_first, tp, tw, toff, act_h, first_id + lo, hi - lo, t, x, states,
+                                base, fed, delta, start, dz, dh, g_weight, g_bias, g_out)
             continue
         back_nodes(hp, hx, hd, op, ox, od, tp, tw, td, toff, fp, fw, fd, foff, act_h, act_o,
                    order, first + lo, first + hi, t, lim, x, states, base, outputs, fed, teacher, gy_loss,
@@ -413,8 +524,45 @@ def back_nodes_parallel(hp, hx, hd,
 
 
 @njit(cache=CACHE, error_model="numpy")
-def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, fed, teacher, gy_loss, truncate,
-                 start, stop, delta, dz, g_weight, g_bias, g_out, g_h0, dh_norm, step_abs, step_out, n_chunks):
+def back_offsets(w, wt, sched, out_delay, fed_delay, n_inputs, n_outputs):
+    """Where the slots of a network's tables read, for every call of
+    `bptt_delayed` on its runs (once per run: for each call, these passes
+    over the slots took 0.45 ms, N = 10,000, in-degree 10, 16 us a step
+    with calls of 32 steps).
+
+    Returns
+    -------
+    toff : ndarray of int64
+        `out_offsets` of ``wt.hidden``: part ``HIDDEN`` by n_neurons,
+        ``TO_OUTPUT`` by `n_outputs`.
+    foff : ndarray of int64
+        `out_offsets` of ``wt.fed`` (by n_neurons).
+    in_off : ndarray of int32
+        `delayed.slot_offsets` of ``w.hidden``.
+    in_first : int
+        The first step from which no slot of ``w.hidden`` reads before
+        the start (`delayed.NEVER_DIRECT`: `in_off` does not fit).
+    l_off : ndarray of int32
+        `toff` laid out as ``wt.hidden_lanes`` (`delayed.lane_offsets`;
+        empty when it does not fit).
+    """
+    tp, tx, _ = wt.hidden
+    fp, fx, _ = wt.fed
+    n = tp.shape[0]
+    toff = np.empty(tx.shape[0], dtype=np.int64)
+    out_offsets(tp, tx, out_delay, HIDDEN, n, toff)
+    out_offsets(tp, tx, out_delay, TO_OUTPUT, n_outputs, toff)
+    foff = np.empty(fx.shape[0], dtype=np.int64)
+    out_offsets(fp, fx, fed_delay, 0, n, foff)
+    in_off, in_first = slot_offsets(w.hidden.ptr, w.hidden.index, sched.hidden,
+                                    (np.int64(n), np.int64(n_inputs), np.int64(n_outputs)))
+    return toff, foff, in_off, in_first, lane_offsets(wt.hidden_lanes.slot, toff)
+
+
+@njit(cache=CACHE, error_model="numpy")
+def bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, x, states, base, outputs, fed, teacher, gy_loss,
+                 truncate, start, stop, delta, dz, g_weight, g_bias, g_out, g_lanes, g_h0, dh_norm, step_abs,
+                 step_out, n_chunks):
     """Backpropagate steps ``stop - 1`` down to `start` of a discrete run
     with delays; adds to the gradient arrays.
 
@@ -427,6 +575,8 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         Per-slot delays and the levels of a step (`simulator.delays`).
     out_delay, fed_delay : ndarray of int64
         The delays of the slots of ``wt.hidden`` and ``wt.fed``.
+    offsets : tuple
+        `back_offsets`'s.
     x : ndarray, shape (n_steps, n_inputs, batch)
     states : ndarray, shape (n_rows, n_neurons, batch), C-contiguous
         The history from the run's state index `base` (row ``r`` is
@@ -462,6 +612,12 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         of ``wt.hidden``: each source adds ``h_j,t`` times the error its
         reader formed at step ``t + delay`` (and h0 those of the steps
         before the delay), whatever truncation cuts.
+    g_lanes : ndarray, shape (n_values of wt.hidden_lanes,)
+        Zeros before the first call of a run: where a level holds every
+        neuron in order at a batch of 1, without truncation or the
+        per-step record, the calls add the gradients of the slots of
+        ``wt.hidden_lanes``'s chunks here, laid out as that table, and the
+        call that reaches step 0 adds them to `g_out`.
     g_h0 : ndarray, shape (n_neurons, batch)
         Filled when `start` is 0: ``dL/dh0``, the errors of every read of
         h0 (the steps before a slot's delay).
@@ -480,31 +636,42 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
     """
     hp, hx, hd, op, ox, od = w.hidden.ptr, w.hidden.index, sched.hidden, w.outputs.ptr, w.outputs.index, sched.outputs
     tp, tx, tw = wt.hidden
-    fp, fx, fw = wt.fed
+    fp, _, fw = wt.fed
     n, nb = states.shape[1], states.shape[2]
-    n_out = dz.shape[1]
-    toff = np.empty(tx.shape[0], dtype=np.int64)
-    out_offsets(tp, tx, out_delay, HIDDEN, n, toff)
-    out_offsets(tp, tx, out_delay, TO_OUTPUT, n_out, toff)
-    foff = np.empty(fx.shape[0], dtype=np.int64)
-    out_offsets(fp, fx, fed_delay, 0, n, foff)
+    toff, foff, in_off, in_first, l_off = offsets
     order, level_ptr = sched.order, sched.level_ptr
     first_id = consecutive_levels(order, level_ptr, n)
-    plain = nb == 1 and truncate == 0 and step_abs.shape[0] == 0
+    plain = nb == 1 and truncate == 0 and step_abs.shape[0] == 0 and in_first != NEVER_DIRECT
     dh = np.zeros((n, nb), dtype=states.dtype)
+    lanes = wt.hidden_lanes
+    whole = -1  # a level of every neuron in order: through the interleaved table (if it has chunks, offsets that fit)
+    for lv in range(level_ptr.shape[0] - 1):
+        if first_id[lv] == 0 and level_ptr[lv + 1] - level_ptr[lv] == n:
+            whole = lv
+    laid = plain and whole >= 0 and lanes.start.shape[0] > 0 and l_off.size > 0
     for t in range(stop - 1, start - 1, -1):
         lim = (t // truncate + 1) * truncate - 1 - t if truncate > 0 else -1
         for lv in range(level_ptr.shape[0] - 2, -1, -1):
             first, last = level_ptr[lv], level_ptr[lv + 1]
-            if plain and first_id[lv] >= 0 and (n_chunks is None or last - first < MIN_PARALLEL_LEVEL):
-                back_neurons_single(hp, hx, hd, tp, tw, toff, w.act_h, first_id[lv], last - first, t, x, states,
-                                    base, fed, delta, start, dz, dh, g_weight, g_bias, g_out)
+            if laid and lv == whole:
+                if n_chunks is None or n < MIN_PARALLEL_LEVEL:
+                    back_neurons_lanes(lanes.start, lanes.count, l_off, lanes.weight, lanes.rows, g_lanes, hp, in_off,
+                                       hd, in_first, tp, tw, toff, w.act_h, w.uniform_h, 0, lanes.start.shape[0], True,
+                                       0, n, t, x, states, base, fed, delta, start, dz, dh, g_weight, g_bias, g_out)
+                else:
+                    back_neurons_lanes_parallel(lanes.start, lanes.count, l_off, lanes.weight, lanes.rows, g_lanes,
+                                                hp, in_off, hd, in_first, tp, tw, toff, w.act_h, w.uniform_h, t, x,
+                                                states, base, fed, delta, start, dz, dh, g_weight, g_bias, g_out,
+                                                n_chunks)
+            elif plain and first_id[lv] >= 0 and (n_chunks is None or last - first < MIN_PARALLEL_LEVEL):
+                back_neurons_single(hp, in_off, hd, in_first, tp, tw, toff, w.act_h, first_id[lv], last - first, t, x,
+                                    states, base, fed, delta, start, dz, dh, g_weight, g_bias, g_out)
             elif n_chunks is None or last - first < MIN_PARALLEL_LEVEL:
                 back_nodes(hp, hx, hd, op, ox, od, tp, tw, out_delay, toff, fp, fw,
                            fed_delay, foff, w.act_h, w.act_o, order, first, last, t, lim, x, states, base, outputs,
                            fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias, step_abs, g_out, step_out)
             else:
-                back_nodes_parallel(hp, hx, hd, op, ox, od, tp, tw, out_delay, toff, fp, fw,
+                back_nodes_parallel(hp, hx, hd, in_off, in_first, op, ox, od, tp, tw, out_delay, toff, fp, fw,
                                     fed_delay, foff, w.act_h, w.act_o, order, first, last - first, first_id[lv], t,
                                     lim, x, states,
                                     base, outputs, fed, teacher, gy_loss, delta, start, dz, dh, g_weight, g_bias,
@@ -512,6 +679,8 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, x, states, base, outputs, f
         dh_norm[t + 1] = norm(dh)
     if start > 0:
         return
+    if laid:
+        lanes_add_to_slots(lanes.slot, g_lanes, g_out)
     # h0 is read by the steps before each slot's delay; its error comes from those in the first window
     n_steps = gy_loss.shape[0]
     record = step_out.shape[0] > 0

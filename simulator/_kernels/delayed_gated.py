@@ -123,6 +123,7 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
     order = sched.order
     n, nb = states.shape[1], states.shape[2]
     offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, n, x.shape[1], outputs.shape[1])
+    lanes, no_offsets = w.hidden_lanes, np.zeros(0, dtype=np.int32)  # outputs only: the lanes are not read
     acc = np.empty((5, nb), dtype=states.dtype)
     record = gates.shape[0] > 0
     first_bad = -1
@@ -133,7 +134,8 @@ def run_gated_delayed_steps(w, g, sched, x, states, cells, base, outputs, fed, t
             i = order[k]
             if i >= n:
                 update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o, offset, out_offset,
-                             first_direct, -1, order, k, k + 1, -1, t, x, states, base, outputs, fed, teacher)
+                             first_direct, -1, lanes.start, lanes.count, lanes.weight, no_offsets,
+                             order, k, k + 1, -1, t, x, states, base, outputs, fed, teacher)
                 continue
             delayed_gate_sums(hp, hx, hw, hd, g.weight, i, t, x, states, base, fed, acc)
             unit, ci = g.unit[i], g.cell[i]

@@ -104,8 +104,9 @@ def _gathered_sum(context, builder, signature, args):
     rows = builder.load(_values_at(context, builder, i_ty, args[2], p, ity), align=4)
     data = context.make_array(src_ty)(context, builder, args[7]).data
     values = ir.Constant(_vector(context, src_ty.dtype), ir.Undefined)
+    widen = builder.sext if i_ty.dtype.signed else builder.zext
     for lane in range(LANES):
-        row = builder.zext(builder.extract_element(rows, ir.Constant(_I32, lane)), _I64)
+        row = widen(builder.extract_element(rows, ir.Constant(_I32, lane)), _I64)
         values = builder.insert_element(values, builder.load(builder.gep(data, [row])), ir.Constant(_I32, lane))
     values = _convert(builder, values, vty)
     w = builder.load(_values_at(context, builder, w_ty, args[1], p, _vector(context, w_ty.dtype)), align=1)
@@ -119,7 +120,7 @@ def _gathered_sum(context, builder, signature, args):
 def _gather_args(buf, weight, index, count, src):
     """Whether `lanes_add_gathered`'s arguments type."""
     return (isinstance(buf, types.CPointer) and buf.dtype in FLOATS and _is_row_array(weight)
-            and _is_row_array(src) and isinstance(index, types.Array) and index.dtype == types.uint32
+            and _is_row_array(src) and isinstance(index, types.Array) and index.dtype in (types.uint32, types.int32)
             and isinstance(count, types.Array) and count.dtype == types.uint32)
 
 
@@ -127,7 +128,9 @@ def _gather_args(buf, weight, index, count, src):
 def lanes_add_gathered(typingctx, buf, weight, index, count, at_count, s, p, src):
     """``buf[l] += weight[p + l] * src[index[p + l]]`` for the lanes ``l``
     with ``count[at_count + l] > s`` (multiply, then add); the others keep
-    their sums."""
+    their sums. An int32 `index` is signed: an offset from the start of
+    `src`, which may be a view into a longer history (the delayed
+    kernels' reads of earlier steps)."""
     if not _gather_args(buf, weight, index, count, src):
         return None
 
@@ -268,3 +271,11 @@ def lanes_to_slots(slot, laid, table):
     for p in range(slot.size):
         if slot[p] >= 0:
             table[slot[p]] = laid[p]
+
+
+@njit(cache=CACHE, error_model="numpy")
+def lanes_add_to_slots(slot, laid, table):
+    """``table[slot[p]] += laid[p]`` where ``slot[p] >= 0``."""
+    for p in range(slot.size):
+        if slot[p] >= 0:
+            table[slot[p]] += laid[p]
