@@ -120,7 +120,7 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
         g_weight = np.zeros(net.n_edges, dtype=dtype)
         g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
         g_out = np.zeros(out_delay.shape[0], dtype=dtype)
-        g_lanes = np.zeros(wt.hidden_lanes.slot.size, dtype=dtype)
+        g_laid = (np.zeros(wt.hidden_lanes.slot.size, dtype=dtype), np.zeros(w.hidden_lanes.slot.size, dtype=dtype))
         g_h0 = np.empty((n, batch), dtype=dtype)
         dh_norm = np.empty(T + 1, dtype=np.float64)
         step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
@@ -140,7 +140,7 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
                 if carried:  # to the rows after this chunk's (numpy buffers an overlap)
                     delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead]
                 bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, drive.x, states, base, outputs, fed, teacher,
-                             g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_lanes,
+                             g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_laid,
                              g_h0, dh_norm, step_abs, step_out, n_chunks or None)
                 carried = True
     timed()

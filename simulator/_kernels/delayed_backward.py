@@ -420,28 +420,25 @@ def back_neurons_single(hp, in_off, hd, in_first,
 
 @njit(cache=CACHE, error_model="numpy")
 def back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
-                       hp, in_off, hd, in_first,
                        tp, tw, toff,
                        act_h, uniform,
-                       c_lo, c_hi, rest, j_lo, j_hi, t,
-                       x, states, base, fed,
+                       c_lo, c_hi, rest, t,
+                       states, base,
                        delta, start, dz, dh,
-                       g_weight, g_bias, g_out):
-    """`back_neurons_single` over every hidden neuron (a level that holds
-    them all, in order) through the interleaved out-edge table
-    (``Transposed.hidden_lanes``: `l_start` .. `l_rows`, with `l_off` its
-    `lane_offsets`): the errors of the neurons of its chunks
-    ``c_lo:c_hi`` eight side by side in a vector register (`interleaved`),
-    their out-edges' gradients into `g_lanes` (laid out as the table);
-    with `rest`, then those of the neurons left to the table, row by row
-    into `g_out`; then the bias and in-edge gradients of neurons
-    ``j_lo:j_hi``, in row order (lane by lane, reading the in-edge table
-    at random, the backward kernel took 1.9x as long, N = 10,000). The
-    same sums in the same order, bit for bit. `uniform` is
-    ``Wiring.uniform_h``; the other arguments as in `back_neurons_single`."""
+                       g_out):
+    """The errors of every hidden neuron (a level that holds them all, in
+    order) at a batch of 1, without truncation or the per-step record,
+    through the interleaved out-edge table (``Transposed.hidden_lanes``:
+    `l_start` .. `l_rows`, with `l_off` its `delayed.lane_offsets`): those
+    of the neurons of its chunks ``c_lo:c_hi`` eight side by side in a
+    vector register (`interleaved`), their out-edges' gradients into
+    `g_lanes` (laid out as the table); with `rest`, then those of the
+    neurons left to the table, row by row into `g_out` (`error_single`).
+    The same sums in the same order as `back_neurons_single`, bit for
+    bit; `in_grads_lanes` adds the in-edge gradients. `uniform` is
+    ``Wiring.uniform_h``; the other arguments as in `back_nodes`."""
     s_flat, z_flat, d_flat = states.reshape(states.size), dz.reshape(dz.size), delta.reshape(delta.size)
-    x_flat, f_flat = x.reshape(x.size), fed.reshape(fed.size)
-    s_row, z_row, d_row, x_row, f_row = step_rows(t, start, base, states, dz, delta, x, fed)
+    s_row, z_row, d_row, _, _ = step_rows(t, start, base, states, dz, delta, dz, dz)
     d_at, z_at, s_at = d_flat[d_row:], z_flat[z_row:], s_flat[s_row:]  # where the offsets count from
     back, to_out, hj = block_buffer(dh), block_buffer(dh), block_buffer(dh)
     zeros = np.zeros(LANES, dtype=dh.dtype)
@@ -462,13 +459,52 @@ def back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
         for lane in range(np.uint64(l_start.shape[0]) * width, np.uint64(l_rows.size)):
             error_single(tp, tw, toff, act_h, np.uint64(l_rows[lane]), t, s_flat, s_row, z_flat, z_row, d_flat, d_row,
                          dh, g_out, zeros[0])
+
+
+@njit(cache=CACHE, error_model="numpy")
+def in_grads_lanes(i_start, i_count, i_off, i_weight, g_in_lanes,
+                   hp, in_off, hd, in_first,
+                   c_lo, c_hi, rest, t,
+                   x, states, fed,
+                   delta, start,
+                   g_weight, g_bias):
+    """The bias and input and feedback in-edge gradients of the hidden
+    neurons at step `t` from their errors (after `back_neurons_lanes`), at
+    a batch of 1: at a step from `in_first` on (no read before the start),
+    the neurons of chunks ``c_lo:c_hi`` of the interleaved in-edge table
+    (``Wiring.hidden_lanes``: `i_start`, `i_count`, `i_weight`, `i_off`
+    its `delayed.lane_offsets` of `in_off`) eight side by side
+    (`interleaved.lanes_add_gathered_grad`, its sum unused), the gradients
+    into `g_in_lanes` (laid out as that table); at an earlier step, the
+    same neurons one by one into `g_weight` (`in_grads_single`); with
+    `rest`, then the neurons left to the table one by one. One by one at
+    every step, the pass took 35 of the backward step's 180 us (N =
+    10,000, in-degree 10, one input); the same products in the same order."""
+    n = states.shape[1]
+    x_flat, f_flat, d_flat = x.reshape(x.size), fed.reshape(fed.size), delta.reshape(delta.size)
+    x_row, f_row, d_row = t * x.shape[1], t * fed.shape[1], (t - start) * n
+    d_at, x_at, f_at = d_flat[d_row:], x_flat[x_row:], f_flat[f_row:]
     direct = t >= in_first
-    for j in range(np.uint64(j_lo), np.uint64(j_hi)):
-        in_grads_single(hp, in_off, hd, j, t, direct, x_flat, x_row, f_flat, f_row, d_at[j], g_weight, g_bias)
+    width = np.uint64(LANES)
+    if direct:
+        da, unused = block_buffer(g_bias), block_buffer(g_bias)
+        for c in range(np.uint64(c_lo), np.uint64(c_hi)):
+            lanes_load(da, d_at, c * width)
+            add_part_lanes_grad(i_start, i_count, i_off, i_weight, c, INPUT, x_at, unused, g_in_lanes, da)
+            add_part_lanes_grad(i_start, i_count, i_off, i_weight, c, FED, f_at, unused, g_in_lanes, da)
+            for j in range(c * width, c * width + width):
+                g_bias[j] += d_at[j]
+    else:
+        for j in range(np.uint64(c_lo) * width, np.uint64(c_hi) * width):
+            in_grads_single(hp, in_off, hd, j, t, False, x_flat, x_row, f_flat, f_row, d_at[j], g_weight, g_bias)
+    if rest:
+        for j in range(np.uint64(i_start.shape[0]) * width, np.uint64(n)):
+            in_grads_single(hp, in_off, hd, j, t, direct, x_flat, x_row, f_flat, f_row, d_at[j], g_weight, g_bias)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
 def back_neurons_lanes_parallel(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
+                                i_start, i_count, i_off, i_weight, g_in_lanes,
                                 hp, in_off, hd, in_first,
                                 tp, tw, toff,
                                 act_h, uniform, t,
@@ -476,23 +512,23 @@ def back_neurons_lanes_parallel(l_start, l_count, l_off, l_weight, l_rows, g_lan
                                 delta, start, dz, dh,
                                 g_weight, g_bias, g_out,
                                 n_chunks):
-    """`back_neurons_lanes` over every neuron: the table's chunks in
-    `n_chunks` runs spread over threads, the neurons left to it, then the
-    in-edge gradients of the neurons in `n_chunks` runs."""
-    m, n = l_start.shape[0], states.shape[1]
+    """`back_neurons_lanes` then `in_grads_lanes` over every neuron, each
+    table's chunks in `n_chunks` runs spread over threads, the neurons
+    left to it after them."""
+    m = l_start.shape[0]
     for c in prange(n_chunks):
         lo, hi = chunk_bounds(m, n_chunks, c)
-        back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, hp, in_off, hd, in_first, tp, tw, toff,
-                           act_h, uniform, lo, hi, False, 0, 0, t, x, states, base, fed, delta, start, dz, dh,
-                           g_weight, g_bias, g_out)
-    back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, hp, in_off, hd, in_first, tp, tw, toff,
-                       act_h, uniform, m, m, True, 0, 0, t, x, states, base, fed, delta, start, dz, dh, g_weight,
-                       g_bias, g_out)
+        back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, tp, tw, toff, act_h, uniform,
+                           lo, hi, False, t, states, base, delta, start, dz, dh, g_out)
+    back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, tp, tw, toff, act_h, uniform,
+                       m, m, True, t, states, base, delta, start, dz, dh, g_out)
+    m = i_start.shape[0]
     for c in prange(n_chunks):
-        lo, hi = chunk_bounds(n, n_chunks, c)
-        back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes, hp, in_off, hd, in_first, tp, tw, toff,
-                           act_h, uniform, 0, 0, False, lo, hi, t, x, states, base, fed, delta, start, dz, dh,
-                           g_weight, g_bias, g_out)
+        lo, hi = chunk_bounds(m, n_chunks, c)
+        in_grads_lanes(i_start, i_count, i_off, i_weight, g_in_lanes, hp, in_off, hd, in_first, lo, hi, False, t,
+                       x, states, fed, delta, start, g_weight, g_bias)
+    in_grads_lanes(i_start, i_count, i_off, i_weight, g_in_lanes, hp, in_off, hd, in_first, m, m, True, t,
+                   x, states, fed, delta, start, g_weight, g_bias)
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
@@ -545,6 +581,8 @@ def back_offsets(w, wt, sched, out_delay, fed_delay, n_inputs, n_outputs):
     l_off : ndarray of int32
         `toff` laid out as ``wt.hidden_lanes`` (`delayed.lane_offsets`;
         empty when it does not fit).
+    i_off : ndarray of int32
+        `in_off` laid out as ``w.hidden_lanes``.
     """
     tp, tx, _ = wt.hidden
     fp, fx, _ = wt.fed
@@ -556,12 +594,13 @@ def back_offsets(w, wt, sched, out_delay, fed_delay, n_inputs, n_outputs):
     out_offsets(fp, fx, fed_delay, 0, n, foff)
     in_off, in_first = slot_offsets(w.hidden.ptr, w.hidden.index, sched.hidden,
                                     (np.int64(n), np.int64(n_inputs), np.int64(n_outputs)))
-    return toff, foff, in_off, in_first, lane_offsets(wt.hidden_lanes.slot, toff)
+    return (toff, foff, in_off, in_first, lane_offsets(wt.hidden_lanes.slot, toff),
+            lane_offsets(w.hidden_lanes.slot, in_off))
 
 
 @njit(cache=CACHE, error_model="numpy")
 def bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, x, states, base, outputs, fed, teacher, gy_loss,
-                 truncate, start, stop, delta, dz, g_weight, g_bias, g_out, g_lanes, g_h0, dh_norm, step_abs,
+                 truncate, start, stop, delta, dz, g_weight, g_bias, g_out, g_laid, g_h0, dh_norm, step_abs,
                  step_out, n_chunks):
     """Backpropagate steps ``stop - 1`` down to `start` of a discrete run
     with delays; adds to the gradient arrays.
@@ -612,12 +651,17 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, x, states, base, o
         of ``wt.hidden``: each source adds ``h_j,t`` times the error its
         reader formed at step ``t + delay`` (and h0 those of the steps
         before the delay), whatever truncation cuts.
-    g_lanes : ndarray, shape (n_values of wt.hidden_lanes,)
+    g_laid : tuple of two ndarrays, shapes (n_values of wt.hidden_lanes,), (n_values of w.hidden_lanes,)
         Zeros before the first call of a run: where a level holds every
         neuron in order at a batch of 1, without truncation or the
         per-step record, the calls add the gradients of the slots of
-        ``wt.hidden_lanes``'s chunks here, laid out as that table, and the
-        call that reaches step 0 adds them to `g_out`.
+        ``wt.hidden_lanes``'s chunks to the first, laid out as that table,
+        and the call that reaches step 0 adds them to `g_out`; those of
+        the slots of ``w.hidden_lanes``'s chunks at the steps that read
+        nothing before the start (from `back_offsets`'s `in_first` on) to
+        the second, added to `g_weight` before the first step that does
+        (or at the end). Each slot's sum runs in the order of the steps,
+        so the gradients are those of the pass without them, to the bit.
     g_h0 : ndarray, shape (n_neurons, batch)
         Filled when `start` is 0: ``dL/dh0``, the errors of every read of
         h0 (the steps before a slot's delay).
@@ -638,28 +682,36 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, x, states, base, o
     tp, tx, tw = wt.hidden
     fp, _, fw = wt.fed
     n, nb = states.shape[1], states.shape[2]
-    toff, foff, in_off, in_first, l_off = offsets
+    toff, foff, in_off, in_first, l_off, i_off = offsets
+    g_lanes, g_in_lanes = g_laid
+    lanes, in_lanes = wt.hidden_lanes, w.hidden_lanes
     order, level_ptr = sched.order, sched.level_ptr
     first_id = consecutive_levels(order, level_ptr, n)
     plain = nb == 1 and truncate == 0 and step_abs.shape[0] == 0 and in_first != NEVER_DIRECT
     dh = np.zeros((n, nb), dtype=states.dtype)
-    lanes = wt.hidden_lanes
     whole = -1  # a level of every neuron in order: through the interleaved table (if it has chunks, offsets that fit)
     for lv in range(level_ptr.shape[0] - 1):
         if first_id[lv] == 0 and level_ptr[lv + 1] - level_ptr[lv] == n:
             whole = lv
-    laid = plain and whole >= 0 and lanes.start.shape[0] > 0 and l_off.size > 0
+    laid = plain and whole >= 0 and lanes.start.shape[0] > 0 and l_off.size > 0 and (
+        in_lanes.start.shape[0] == 0 or i_off.size > 0)
     for t in range(stop - 1, start - 1, -1):
         lim = (t // truncate + 1) * truncate - 1 - t if truncate > 0 else -1
+        if laid and t == in_first - 1:  # the steps that read before the start add to g_weight itself
+            lanes_add_to_slots(in_lanes.slot, g_in_lanes, g_weight)
         for lv in range(level_ptr.shape[0] - 2, -1, -1):
             first, last = level_ptr[lv], level_ptr[lv + 1]
             if laid and lv == whole:
                 if n_chunks is None or n < MIN_PARALLEL_LEVEL:
-                    back_neurons_lanes(lanes.start, lanes.count, l_off, lanes.weight, lanes.rows, g_lanes, hp, in_off,
-                                       hd, in_first, tp, tw, toff, w.act_h, w.uniform_h, 0, lanes.start.shape[0], True,
-                                       0, n, t, x, states, base, fed, delta, start, dz, dh, g_weight, g_bias, g_out)
+                    back_neurons_lanes(lanes.start, lanes.count, l_off, lanes.weight, lanes.rows, g_lanes, tp, tw,
+                                       toff, w.act_h, w.uniform_h, 0, lanes.start.shape[0], True, t, states, base,
+                                       delta, start, dz, dh, g_out)
+                    in_grads_lanes(in_lanes.start, in_lanes.count, i_off, in_lanes.weight, g_in_lanes, hp, in_off, hd,
+                                   in_first, 0, in_lanes.start.shape[0], True, t, x, states, fed, delta, start,
+                                   g_weight, g_bias)
                 else:
                     back_neurons_lanes_parallel(lanes.start, lanes.count, l_off, lanes.weight, lanes.rows, g_lanes,
+                                                in_lanes.start, in_lanes.count, i_off, in_lanes.weight, g_in_lanes,
                                                 hp, in_off, hd, in_first, tp, tw, toff, w.act_h, w.uniform_h, t, x,
                                                 states, base, fed, delta, start, dz, dh, g_weight, g_bias, g_out,
                                                 n_chunks)
@@ -681,6 +733,8 @@ def bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, x, states, base, o
         return
     if laid:
         lanes_add_to_slots(lanes.slot, g_lanes, g_out)
+        if in_first == 0:
+            lanes_add_to_slots(in_lanes.slot, g_in_lanes, g_weight)
     # h0 is read by the steps before each slot's delay; its error comes from those in the first window
     n_steps = gy_loss.shape[0]
     record = step_out.shape[0] > 0
