@@ -102,7 +102,11 @@ def check_delays(value, n_edges: int, edge_name) -> np.ndarray:
 def same_step_levels(edge_kind: np.ndarray, edge_src: np.ndarray, edge_dst: np.ndarray, delay: np.ndarray,
                      n_neurons: int, n_outputs: int, node_name) -> tuple[np.ndarray, np.ndarray]:
     """The levels of a step: a topological order of the delay-0 edges among
-    hidden neurons and outputs, found generation by generation.
+    hidden neurons and outputs, found generation by generation, each
+    generation's hidden neurons (in order) a level before its outputs (the
+    kernels sum a level of neurons in order through their fastest paths:
+    with every edge to the outputs delayed, neurons and outputs made one
+    level, and at N = 10,000, batch 1, a run took 2.1x as long, BPTT 1.7x).
 
     Returns
     -------
@@ -146,6 +150,7 @@ def same_step_levels(edge_kind: np.ndarray, edge_src: np.ndarray, edge_dst: np.n
         frontier = touched[indeg[touched] == 0]
     if done < n_nodes:
         raise ValueError(_cycle_message(src, dst, indeg, node_name))
+    levels = [part for lv in levels for part in np.split(lv, [np.searchsorted(lv, n_neurons)]) if part.size]
     order = np.concatenate(levels) if levels else np.zeros(0, dtype=np.int64)
     level_ptr = np.zeros(len(levels) + 1, dtype=np.int64)
     np.cumsum([lv.size for lv in levels], out=level_ptr[1:])

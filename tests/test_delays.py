@@ -201,6 +201,27 @@ def test_delayed_runs_match_the_reference(batch, dtype, parallel):
     np.testing.assert_allclose(res.outputs, outputs, rtol=0, atol=atol)
 
 
+def test_a_generation_of_neurons_and_outputs_makes_two_levels_neurons_first():
+    """Nodes free of same-step reads, neurons 0, 1 and output y0, are the
+    levels [0, 1] then [y0]; then 2 (read at delay 0 from 1), then y1 (from
+    2); the run equals the reference."""
+    G = nx.DiGraph()
+    G.add_node("x", role="input")
+    G.add_nodes_from(["y0", "y1"], role="output")
+    G.add_edges_from([("x", 0, {"weight": 1.0}), (0, 1, {"weight": 0.7, "delay": 1}),
+                      (1, 2, {"weight": -0.8, "delay": 0}), (2, 0, {"weight": 0.5, "delay": 2}),
+                      (0, "y0", {"weight": 1.2, "delay": 1}), (2, "y1", {"weight": -0.9, "delay": 0})])
+    net = sim.compile(G)
+    sched = net.schedule()
+    assert list(net.neurons) == [0, 1, 2] and list(net.outputs) == ["y0", "y1"]
+    assert sched.order.tolist() == [0, 1, 3, 2, 4] and sched.level_ptr.tolist() == [0, 2, 3, 4, 5]
+    x = RNG.normal(size=(9, 1))
+    states, outputs, _, _ = run_general(G, x)
+    res = sim.run(net, x)
+    np.testing.assert_allclose(res.states, states, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.outputs, outputs, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("feedback_delay", [0, 1, 3])
 def test_teacher_forcing_with_delayed_feedback_reads_the_target_d_steps_back(feedback_delay):
     """Feedback of delay d reads target[t - d] (the output where the target is NaN)."""
