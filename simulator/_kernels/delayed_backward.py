@@ -37,7 +37,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import TANH, slope
-from .backward import norm, row_sum
+from .backward import dot_rows, norm, row_sum
 from .delayed import MIN_PARALLEL_LEVEL, NEVER_DIRECT, consecutive_levels, lane_offsets, slot_offsets
 from .forward import chunk_bounds
 from .interleaved import add_part_lanes_grad, lanes_add_to_slots, lanes_errors_store, lanes_load, lanes_load_rows
@@ -208,6 +208,8 @@ def back_nodes(hp, hx, hd,
     z_rows = dz.reshape((dz.shape[0] * n_out, nb))  # one row per (step, node)
     d_rows = delta.reshape((delta.shape[0] * n, nb))
     s_rows = states.reshape((states.shape[0] * n, nb))
+    n_in = x.shape[1]
+    x_rows, f_rows = x.reshape((x.shape[0] * n_in, nb)), fed.reshape((fed.shape[0] * n_out, nb))
     products = block_buffer(sums)
     line = max(64 // delta.itemsize, 1)  # values in a cache line
     for k in range(lo, hi):
@@ -308,21 +310,13 @@ def back_nodes(hp, hx, hd,
                         dh[j, b] = v
                         d_flat[at_d + b] = v * slope(code, s_flat[at_h + b])
                 g_bias[j] += row_sum(d_rows, d_row + j)
-            for q in range(hp[j, INPUT], hp[j, INPUT + 1]):
+            for q in range(hp[j, INPUT], hp[j, FED + 1]):  # the products as `backward.dot_rows` sums them
                 s = t - hd[q]
                 if s >= 0:
-                    total = d_flat[at_d] * x[s, hx[q], 0]  # from the first product: no loop at a batch of 1
-                    for b in range(one, nbu):
-                        total += d_flat[at_d + b] * x[s, hx[q], b]
-                    g_weight[q] += total
-                    if record:
-                        step_abs[t, q] += total
-            for q in range(hp[j, FED], hp[j, FED + 1]):
-                s = t - hd[q]
-                if s >= 0:
-                    total = d_flat[at_d] * fed[s, hx[q], 0]  # from the first product: no loop at a batch of 1
-                    for b in range(one, nbu):
-                        total += d_flat[at_d + b] * fed[s, hx[q], b]
+                    if q < hp[j, FED]:
+                        total = dot_rows(d_rows, d_row + j, x_rows, s * n_in + hx[q])
+                    else:
+                        total = dot_rows(d_rows, d_row + j, f_rows, s * n_out + hx[q])
                     g_weight[q] += total
                     if record:
                         step_abs[t, q] += total
