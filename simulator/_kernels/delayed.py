@@ -15,7 +15,10 @@ or, under teacher forcing, a copy with the targets written over them where
 given. Within a step the nodes are evaluated level by level
 (``Schedule.order``, ``level_ptr``), so that a delay-0 edge reads its
 source's value of the same step; the nodes of one level are independent,
-and `run_delayed_parallel` spreads each level over threads.
+and `run_delayed_parallel` spreads each level over threads. At a batch
+of 1 a level of neurons in order sums eight of them side by side through
+the interleaved in-edge table, each slot reading through its offset into
+the history (`hidden_sums`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,11 @@ step's levels in reverse (`simulator.delays.Schedule`), so the readers
 through delay-0 edges are done first; the nodes of a level need nothing
 from one another, each gathers over its own out-edges and writes its own
 slots, so chunks of a level run on threads (`back_nodes_parallel`) with
-the one-thread sums.
+the one-thread sums. At a batch of 1 a level of every neuron in order
+gathers eight neurons' errors side by side through the interleaved
+out-edge table (`back_neurons_lanes`), and their in-edge gradients
+through the in-edge one (`in_grads_lanes`): the same sums in the same
+order.
 `pull_output` sends an output's error the other way, scattering over its
 in-slots (for the gated kernel).
 
