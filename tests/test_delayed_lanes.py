@@ -12,6 +12,7 @@ from simulator._kernels.delayed import consecutive_levels, run_delayed_parallel,
 from simulator._kernels.types import Interleaved
 from tests.reference import run_general
 
+from .test_interleave import _run_arrays
 from .test_lanes import _sparse_graph
 
 
@@ -47,15 +48,7 @@ def _forward(net, w, x, teacher, n_chunks, segments):
     """The delayed forward kernel at a batch of 1 over `segments` (the
     later ones from a history starting past 0, as recomputed checkpoint
     segments run), from a random h0; the states, outputs and fed values."""
-    dt, n, T = net.dtype, net.n_neurons, x.shape[0]
-    rng = np.random.default_rng(4)
-    xk = np.ascontiguousarray(x[:, :, None].astype(dt))
-    states = np.zeros((T + 1, n, 1), dtype=dt)
-    states[0, :, 0] = rng.normal(size=n)
-    outputs = np.zeros((T, net.n_outputs, 1), dtype=dt)
-    forced = rng.normal(size=(T, net.n_outputs, 1)).astype(dt)
-    forced[rng.random(forced.shape) < 0.5] = np.nan
-    forced = forced if teacher else np.zeros((0, net.n_outputs, 1), dtype=dt)
+    xk, states, outputs, forced = _run_arrays(net, x, teacher, np.random.default_rng(4))
     fed = np.zeros_like(outputs) if teacher else outputs
     depth = int(net.delay.max())
     for start, stop in segments:

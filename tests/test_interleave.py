@@ -181,6 +181,21 @@ def _without_lanes(wt):
     return wt._replace(hidden_lanes=empty)
 
 
+def _run_arrays(net, x, teacher, rng):
+    """A batch-1 kernel run's arrays for `net`: the inputs `x` as (T,
+    n_inputs, 1), the states from a random h0, the outputs, and the
+    targets forced onto the feedback (half of them NaN; no rows without
+    `teacher`)."""
+    dt, n, T = net.dtype, net.n_neurons, x.shape[0]
+    xk = np.ascontiguousarray(x[:, :, None].astype(dt))
+    states = np.zeros((T + 1, n, 1), dtype=dt)
+    states[0, :, 0] = rng.normal(size=n)
+    outputs = np.zeros((T, net.n_outputs, 1), dtype=dt)
+    forced = rng.normal(size=(T, net.n_outputs, 1)).astype(dt)
+    forced[rng.random(forced.shape) < 0.5] = np.nan
+    return xk, states, outputs, forced if teacher else np.zeros((0, net.n_outputs, 1), dtype=dt)
+
+
 def _backward(net, wt, x, truncate, offset, n_chunks, teacher):
     """One call of the discrete backward kernel at a batch of 1 on a run
     of `net` (from a nonzero carry, as a later checkpointed segment
@@ -190,13 +205,7 @@ def _backward(net, wt, x, truncate, offset, n_chunks, teacher):
 
     w, dt, n, T = net.wiring(), net.dtype, net.n_neurons, x.shape[0]
     rng = np.random.default_rng(7)
-    xk = np.ascontiguousarray(x[:, :, None].astype(dt))
-    states = np.zeros((T + 1, n, 1), dtype=dt)
-    states[0, :, 0] = rng.normal(size=n)
-    outputs = np.empty((T, net.n_outputs, 1), dtype=dt)
-    forced = rng.normal(size=(T, net.n_outputs, 1)).astype(dt)
-    forced[rng.random(forced.shape) < 0.5] = np.nan
-    forced = forced if teacher else np.zeros((0, net.n_outputs, 1), dtype=dt)
+    xk, states, outputs, forced = _run_arrays(net, x, teacher, rng)
     before = np.zeros((net.n_outputs, 1), dtype=dt)
     run_sync_serial(w, xk, states, outputs, forced, before)
     gy = rng.normal(size=outputs.shape).astype(dt)

@@ -365,6 +365,30 @@ def single_row_grads(ptr, index, j, xt, yhat, da, g_weight, g_bias):
     g_bias[j] += d
 
 
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def chunk_errors(l_start, l_count, l_index, l_weight, l_rows, g_lanes, c, codes, uniform, hn, dz, da_next, da, dh,
+                 back, to_out, hj, zeros):
+    """Chunk `c` of an interleaved out-edge table (``Transposed.hidden_lanes``:
+    `l_start` .. `l_rows`) at a backward step, eight neurons side by side:
+    each one's ``dL/dh`` into `dh` and ``da`` into `da`, gathered over its
+    out-edges from `da_next` (W) and `dz` (V), their gradients from the
+    same values (``h`` from `hn`) into `g_lanes`, laid out as the table.
+    `back`, `to_out` and `hj` are block buffers, `zeros` `LANES` zeros of
+    their dtype; the arrays are read through their data and the table's
+    index (an offset from their first row where it is signed)."""
+    first = c * np.uint64(LANES)
+    lanes_load_rows(hj, hn, l_rows, first)
+    lanes_load(back, zeros, 0)
+    lanes_load(to_out, zeros, 0)
+    add_part_lanes_grad(l_start, l_count, l_index, l_weight, c, HIDDEN, da_next, back, g_lanes, hj)
+    add_part_lanes_grad(l_start, l_count, l_index, l_weight, c, TO_OUTPUT, dz, to_out, g_lanes, hj)
+    lanes_errors_store(to_out, back, hj, uniform == TANH, dh, da, l_rows, first)
+    if uniform != TANH:
+        for lane in range(first, first + np.uint64(LANES)):
+            j = np.uint64(l_rows[lane])
+            da[j, 0] = dh[j, 0] * slope(codes[j], hn[j, 0])
+
+
 @njit(cache=CACHE, error_model="numpy")
 def hidden_rows_lanes(l_start, l_count, l_index, l_weight, l_rows, g_lanes,
                       out_ptr, out_index, out_weight,
@@ -385,17 +409,8 @@ def hidden_rows_lanes(l_start, l_count, l_index, l_weight, l_rows, g_lanes,
     zeros = np.zeros(LANES, dtype=hn.dtype)
     width = np.uint64(LANES)
     for c in range(np.uint64(c_lo), np.uint64(c_hi)):
-        first = c * width
-        lanes_load_rows(hj, hn, l_rows, first)
-        lanes_load(back, zeros, 0)
-        lanes_load(to_out, zeros, 0)
-        add_part_lanes_grad(l_start, l_count, l_index, l_weight, c, HIDDEN, da_next, back, g_lanes, hj)
-        add_part_lanes_grad(l_start, l_count, l_index, l_weight, c, TO_OUTPUT, dz, to_out, g_lanes, hj)
-        lanes_errors_store(to_out, back, hj, uniform == TANH, dh, da, l_rows, first)
-        if uniform != TANH:
-            for lane in range(first, first + width):
-                j = np.uint64(l_rows[lane])
-                da[j, 0] = dh[j, 0] * slope(codes[j], hn[j, 0])
+        chunk_errors(l_start, l_count, l_index, l_weight, l_rows, g_lanes, c, codes, uniform, hn, dz, da_next, da,
+                     dh, back, to_out, hj, zeros)
     if rest:
         for lane in range(np.uint64(l_start.shape[0]) * width, np.uint64(l_rows.size)):
             j = np.uint64(l_rows[lane])

@@ -28,8 +28,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
-from .forward import chunk_bounds, count_nonfinite
-from .interleaved import add_part_lanes, lanes_load, lanes_store
+from .forward import chunk_bounds, chunk_sums, count_nonfinite
 from .lanes import LANES, block_add_scaled, block_buffer, block_load, block_store, block_width
 from .types import FED, HIDDEN, INPUT
 
@@ -202,11 +201,7 @@ def hidden_sums(hp, hw, offset, l_start, l_count, l_weight, l_offset, bias_h, or
         buf = block_buffer(new)
         s_at, x_at, f_at = s_flat[s_row:], x_flat[x_row:], f_flat[f_row:]  # where the offsets count from
         for c in range(c_lo, c_hi):
-            lanes_load(buf, bias_h, c * width)
-            add_part_lanes(l_start, l_count, l_offset, l_weight, c, HIDDEN, s_at, buf)
-            add_part_lanes(l_start, l_count, l_offset, l_weight, c, INPUT, x_at, buf)
-            add_part_lanes(l_start, l_count, l_offset, l_weight, c, FED, f_at, buf)
-            lanes_store(buf, new, c * width)
+            chunk_sums(l_start, l_count, l_offset, l_weight, c, s_at, x_at, f_at, bias_h, new, buf)
         for i in range(max(c_hi * width, first), last):
             row_total(hp, hw, offset, bias_h, i, s_flat, s_row, x_flat, x_row, f_flat, f_row, new)
         return

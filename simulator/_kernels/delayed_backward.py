@@ -41,10 +41,10 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import TANH, slope
-from .backward import dot_rows, norm, row_sum
+from .backward import chunk_errors, dot_rows, norm, row_sum
 from .delayed import MIN_PARALLEL_LEVEL, NEVER_DIRECT, consecutive_levels, lane_offsets, slot_offsets
 from .forward import chunk_bounds
-from .interleaved import add_part_lanes_grad, lanes_add_to_slots, lanes_errors_store, lanes_load, lanes_load_rows
+from .interleaved import add_part_lanes_grad, lanes_add_to_slots, lanes_load
 from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_load, block_store, block_total,
                     block_width, prefetch)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
@@ -437,22 +437,14 @@ def back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
     ``Wiring.uniform_h``; the other arguments as in `back_nodes`."""
     s_flat, z_flat, d_flat = states.reshape(states.size), dz.reshape(dz.size), delta.reshape(delta.size)
     s_row, z_row, d_row, _, _ = step_rows(t, start, base, states, dz, delta, dz, dz)
-    d_at, z_at, s_at = d_flat[d_row:], z_flat[z_row:], s_flat[s_row:]  # where the offsets count from
     back, to_out, hj = block_buffer(dh), block_buffer(dh), block_buffer(dh)
     zeros = np.zeros(LANES, dtype=dh.dtype)
     width = np.uint64(LANES)
+    # the step's rows, from which the offsets count (into the rows of later steps)
+    hn, dz_t, da = states[t + 1 - base], dz[t], delta[t - start]
     for c in range(np.uint64(c_lo), np.uint64(c_hi)):
-        first = c * width
-        lanes_load_rows(hj, s_at, l_rows, first)
-        lanes_load(back, zeros, 0)
-        lanes_load(to_out, zeros, 0)
-        add_part_lanes_grad(l_start, l_count, l_off, l_weight, c, HIDDEN, d_at, back, g_lanes, hj)
-        add_part_lanes_grad(l_start, l_count, l_off, l_weight, c, TO_OUTPUT, z_at, to_out, g_lanes, hj)
-        lanes_errors_store(to_out, back, hj, uniform == TANH, dh, d_at, l_rows, first)
-        if uniform != TANH:
-            for lane in range(first, first + width):
-                j = np.uint64(l_rows[lane])
-                d_at[j] = dh[j, 0] * slope(act_h[j], s_at[j])
+        chunk_errors(l_start, l_count, l_off, l_weight, l_rows, g_lanes, c, act_h, uniform, hn, dz_t, da, da, dh,
+                     back, to_out, hj, zeros)
     if rest:
         for lane in range(np.uint64(l_start.shape[0]) * width, np.uint64(l_rows.size)):
             error_single(tp, tw, toff, act_h, np.uint64(l_rows[lane]), t, s_flat, s_row, z_flat, z_row, d_flat, d_row,

@@ -220,14 +220,26 @@ def poll_lanes(lanes_start, lanes_count, lanes_index, lanes_weight,
     gather_unit(ptr, index, weight, h, xt, yhat, out, first, c_lo * width)
     buf = block_buffer(out)
     for c in range(c_lo, c_hi):
-        lanes_load(buf, out, c * width)
-        add_part_lanes(lanes_start, lanes_count, lanes_index, lanes_weight, c, HIDDEN, h, buf)
-        add_part_lanes(lanes_start, lanes_count, lanes_index, lanes_weight, c, INPUT, xt, buf)
-        add_part_lanes(lanes_start, lanes_count, lanes_index, lanes_weight, c, FED, yhat, buf)
-        lanes_store(buf, out, c * width)
+        chunk_sums(lanes_start, lanes_count, lanes_index, lanes_weight, c, h, xt, yhat, out, out, buf)
     gather_unit(ptr, index, weight, h, xt, yhat, out, c_hi * width, last)
     activate_rows(codes, uniform, out, first, last)
     return count_nonfinite(out, first, last)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def chunk_sums(l_start, l_count, l_index, l_weight, c, h, xt, yhat, start, out, buf):
+    """Chunk `c` of an interleaved in-edge table (``Wiring.hidden_lanes``:
+    `l_start` .. `l_weight`), eight rows side by side in block buffer
+    `buf`: ``out[8 c + l] = start[8 c + l] + sum`` over the chunk's
+    hidden, input and fed-back segments, reading `h`, `xt` and `yhat`
+    through the table's index (an offset from their first row where it is
+    signed)."""
+    first = c * np.uint64(LANES)
+    lanes_load(buf, start, first)
+    add_part_lanes(l_start, l_count, l_index, l_weight, c, HIDDEN, h, buf)
+    add_part_lanes(l_start, l_count, l_index, l_weight, c, INPUT, xt, buf)
+    add_part_lanes(l_start, l_count, l_index, l_weight, c, FED, yhat, buf)
+    lanes_store(buf, out, first)
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
