@@ -1,5 +1,5 @@
 """The delayed kernels at a batch of 1 through the interleaved tables
-(`delayed.hidden_sums`, `delayed_backward.back_neurons_lanes`): the same
+(`delayed.hidden_sums`, `delayed_single.back_neurons_lanes`): the same
 values, bit for bit, as the same kernels row by row, whatever the delays,
 padding, segments, threads and history base; and the runs and gradients
 against the reference and central differences."""
