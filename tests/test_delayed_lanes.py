@@ -9,10 +9,9 @@ import pytest
 
 import simulator as sim
 from simulator._kernels.delayed import consecutive_levels, run_delayed_parallel, run_delayed_serial
-from simulator._kernels.types import Interleaved
 from tests.reference import run_general
 
-from .test_interleave import _run_arrays
+from .test_interleave import _run_arrays, _without_lanes
 from .test_lanes import _sparse_graph
 
 
@@ -34,14 +33,6 @@ def _delayed(n, seed, same_step=False):
         for v in range(3, n):
             G.add_edge(v % 3, v, weight=0.4, delay=0)
     return G
-
-
-def _without_lanes(table):
-    """A `Wiring` or `Transposed` with an interleaved table of no chunks: the row-by-row path."""
-    empty = Interleaved(np.zeros((0, table.hidden.ptr.shape[1]), np.uint64), np.zeros(0, np.uint32),
-                        np.zeros(0, np.uint32), np.zeros(0, table.hidden.weight.dtype), np.zeros(0, np.int64),
-                        np.zeros(0, np.uint32))
-    return table._replace(hidden_lanes=empty)
 
 
 def _forward(net, w, x, teacher, n_chunks, segments):
@@ -67,8 +58,9 @@ def _forward(net, w, x, teacher, n_chunks, segments):
     (True, 2, [(0, 6), (6, 14)])])
 def test_interleaved_delayed_forward_gives_the_row_by_row_bits(dtype, n, same_step, teacher, n_chunks, segments):
     """Rows padded in every segment, rows past the last whole chunk (37),
-    a level of neurons from 3 on (delay-0 edges from 0, 1 and 2), fewer neurons than a chunk (6), threads, teacher forcing and
-    segments from a later history base: every value to the bit."""
+    a level of neurons from 3 on (delay-0 edges from 0, 1 and 2), fewer
+    neurons than a chunk (6), threads, teacher forcing and segments from a
+    later history base: every value to the bit."""
     net = sim.compile(_delayed(n, seed=n, same_step=same_step), dtype=dtype)
     w = net.wiring()
     assert w.hidden_lanes.start.shape[0] == net.n_neurons // 8

@@ -172,13 +172,15 @@ def _mixed(G, every=3):
     return G
 
 
-def _without_lanes(wt):
-    """`wt` with an interleaved table of no chunks: the row-by-row path."""
+def _without_lanes(table):
+    """A `Wiring` or `Transposed` with an interleaved table of no chunks:
+    the row-by-row path."""
     from simulator._kernels.types import Interleaved
 
-    empty = Interleaved(np.zeros((0, 3), np.uint64), np.zeros(0, np.uint32), np.zeros(0, np.uint32),
-                        np.zeros(0, wt.hidden.weight.dtype), np.zeros(0, np.int64), np.zeros(0, np.uint32))
-    return wt._replace(hidden_lanes=empty)
+    empty = Interleaved(np.zeros((0, table.hidden.ptr.shape[1]), np.uint64), np.zeros(0, np.uint32),
+                        np.zeros(0, np.uint32), np.zeros(0, table.hidden.weight.dtype), np.zeros(0, np.int64),
+                        np.zeros(0, np.uint32))
+    return table._replace(hidden_lanes=empty)
 
 
 def _run_arrays(net, x, teacher, rng):

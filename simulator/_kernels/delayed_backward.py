@@ -367,9 +367,10 @@ def back_nodes_parallel(hp, hx, hd, in_off, in_first,
 @njit(cache=CACHE, error_model="numpy")
 def back_offsets(w, wt, sched, out_delay, fed_delay, n_inputs, n_outputs):
     """Where the slots of a network's tables read, for every call of
-    `bptt_delayed` on its runs (once per run: for each call, these passes
-    over the slots took 0.45 ms, N = 10,000, in-degree 10, 16 us a step
-    with calls of 32 steps).
+    `bptt_delayed` on its runs (built once per network,
+    ``Network.back_delays``: in each call, these passes over the slots
+    took 0.45 ms, N = 10,000, in-degree 10, 16 us a step with calls of
+    32 steps).
 
     Returns
     -------

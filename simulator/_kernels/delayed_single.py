@@ -67,11 +67,11 @@ def error_single(tp, tw, toff, act_h, j, t, s_flat, s_row, z_flat, z_row, d_flat
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
-def step_rows(t, start, base, states, dz, delta, x, fed):
-    """Where step `t`'s values start in the flat states, outputs' errors,
-    hidden errors, inputs and fed-back outputs."""
+def step_rows(t, start, base, states, dz):
+    """Where step `t`'s values start in the flat states (from time
+    `base`), outputs' errors and hidden errors (from step `start`)."""
     n = states.shape[1]
-    return (t + 1 - base) * n, t * dz.shape[1], (t - start) * n, t * x.shape[1], t * fed.shape[1]
+    return (t + 1 - base) * n, t * dz.shape[1], (t - start) * n
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -94,7 +94,8 @@ def back_neurons_single(hp, in_off, hd, in_first,
     `order`, `lo` and `hi`."""
     s_flat, z_flat, d_flat = states.reshape(states.size), dz.reshape(dz.size), delta.reshape(delta.size)
     x_flat, f_flat = x.reshape(x.size), fed.reshape(fed.size)
-    s_row, z_row, d_row, x_row, f_row = step_rows(t, start, base, states, dz, delta, x, fed)
+    s_row, z_row, d_row = step_rows(t, start, base, states, dz)
+    x_row, f_row = t * x.shape[1], t * fed.shape[1]
     zero = np.zeros(1, dtype=dh.dtype)[0]
     direct = t >= in_first
     for j in range(np.uint64(first), np.uint64(first + count)):
@@ -122,7 +123,7 @@ def back_neurons_lanes(l_start, l_count, l_off, l_weight, l_rows, g_lanes,
     bit; `in_grads_lanes` adds the in-edge gradients. `uniform` is
     ``Wiring.uniform_h``; the other arguments as in `back_nodes`."""
     s_flat, z_flat, d_flat = states.reshape(states.size), dz.reshape(dz.size), delta.reshape(delta.size)
-    s_row, z_row, d_row, _, _ = step_rows(t, start, base, states, dz, delta, dz, dz)
+    s_row, z_row, d_row = step_rows(t, start, base, states, dz)
     back, to_out, hj = block_buffer(dh), block_buffer(dh), block_buffer(dh)
     zeros = np.zeros(LANES, dtype=dh.dtype)
     width = np.uint64(LANES)
