@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import threads
+from . import scratch, threads
 from ._kernels.backward import bptt_discrete, bptt_fixed_step
 from ._kernels.continuous import run_fixed_step
 from ._kernels.dense import blocks, bptt_dense, run_sync_dense
@@ -402,35 +402,35 @@ def _through_segments(net, drive, y_targets, loss, segment, forward, backward, d
     dtype = net.dtype
     n_threads, timed = threads.timed_call(("bptt", dtype.str, forward.__qualname__), (net.n_edges + n) * batch, T)
     starts = list(range(0, T, segment)) or [0]
-    states = threads.first_touch(np.empty((min(segment, T) + 1, n, batch), dtype=dtype))
-    outputs = np.empty((T, n_out, batch), dtype=dtype)
-    firsts = np.empty((len(starts), n, batch), dtype=dtype)
-    h = drive.h0
-    bad = -1
-    with threads.using(n_threads, n) as n_chunks:
-        for s, t0 in enumerate(starts):
-            t1 = min(T, t0 + segment)
-            firsts[s] = states[0] = h
-            bad = max(bad, forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks))
-            h = states[t1 - t0].copy()
-    if bad >= 0 or not np.isfinite(outputs).all():
-        raise NonFiniteError("the forward pass overflowed to inf/NaN")
-    value, gy = LOSSES[loss](outputs, y_targets)
-    gy = np.ascontiguousarray(gy)
-    carry = np.zeros((n, batch), dtype=dtype)
-    seg_h0 = np.empty((n, batch), dtype=dtype)
-    for s in range(len(starts) - 1, -1, -1):
-        t0 = starts[s]
-        t1 = min(T, t0 + segment)
-        flow = np.empty(t1 - t0 + 1)
+    with scratch.borrowed("bptt states", (min(segment, T) + 1, n, batch), dtype) as states:
+        outputs = np.empty((T, n_out, batch), dtype=dtype)
+        firsts = np.empty((len(starts), n, batch), dtype=dtype)
+        h = drive.h0
+        bad = -1
         with threads.using(n_threads, n) as n_chunks:
-            if len(starts) > 1:
-                states[0] = firsts[s]
-                forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks)
-            backward(s, t0, t1, states[: t1 - t0 + 1], outputs, gy, carry, seg_h0, flow, n_chunks)
-        dh_norm[t0:t1 + 1] = flow
-        if s == 0:
-            g_h0[:] = seg_h0
+            for s, t0 in enumerate(starts):
+                t1 = min(T, t0 + segment)
+                firsts[s] = states[0] = h
+                bad = max(bad, forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks))
+                h = states[t1 - t0].copy()
+        if bad >= 0 or not np.isfinite(outputs).all():
+            raise NonFiniteError("the forward pass overflowed to inf/NaN")
+        value, gy = LOSSES[loss](outputs, y_targets)
+        gy = np.ascontiguousarray(gy)
+        carry = np.zeros((n, batch), dtype=dtype)
+        seg_h0 = np.empty((n, batch), dtype=dtype)
+        for s in range(len(starts) - 1, -1, -1):
+            t0 = starts[s]
+            t1 = min(T, t0 + segment)
+            flow = np.empty(t1 - t0 + 1)
+            with threads.using(n_threads, n) as n_chunks:
+                if len(starts) > 1:
+                    states[0] = firsts[s]
+                    forward(s, t0, t1, states[: t1 - t0 + 1], outputs, n_chunks)
+                backward(s, t0, t1, states[: t1 - t0 + 1], outputs, gy, carry, seg_h0, flow, n_chunks)
+            dh_norm[t0:t1 + 1] = flow
+            if s == 0:
+                g_h0[:] = seg_h0
     timed()
     return value
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import threads
+from . import scratch, threads
 from ._kernels.delayed import run_delayed_parallel, run_delayed_serial
 from ._kernels.delayed_backward import bptt_delayed
 from ._kernels.delayed_gated import bptt_gated_delayed, run_gated_delayed_steps
@@ -92,57 +92,57 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
     out_delay, fed_delay, offsets = net.back_delays()
     starts = list(range(0, T, segment)) or [0]
     rows = min(depth + segment, T) + 1
-    states = np.empty((rows, n, batch), dtype=dtype)
-    outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
-    fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
-    befores = []  # each segment's history: states base .. t0
-    n_threads, timed = threads.timed_call(("bptt", np.dtype(dtype).str, "delayed"), (net.n_edges + n) * batch, T)
+    with scratch.borrowed("delayed bptt states", (rows, n, batch), dtype) as states:
+        outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
+        fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
+        befores = []  # each segment's history: states base .. t0
+        n_threads, timed = threads.timed_call(("bptt", np.dtype(dtype).str, "delayed"), (net.n_edges + n) * batch, T)
 
-    def forward(t0: int, t1: int, n_chunks: int) -> int:
-        base = max(0, t0 + 1 - depth)
-        states[:t0 - base + 1] = befores[starts.index(t0)]
-        args = (w, sched, drive.x, states, base, outputs, fed, teacher, t0, t1)
-        return run_delayed_parallel(*args, n_chunks) if n_chunks else run_delayed_serial(*args)
-
-    with threads.using(n_threads, n) as n_chunks:
-        bad = -1
-        history = drive.h0[None]
-        for t0 in starts:
-            t1 = min(T, t0 + segment)
-            befores.append(history)
-            bad = max(bad, forward(t0, t1, n_chunks))
-            base_next = max(0, t1 + 1 - depth)
-            history = states[base_next - max(0, t0 + 1 - depth):t1 - max(0, t0 + 1 - depth) + 1].copy()
-        if bad >= 0 or not np.isfinite(outputs).all():
-            raise NonFiniteError("the forward pass overflowed to inf/NaN")
-        value, gy = LOSSES[loss](outputs, y_targets)
-        g_y = np.array(gy, dtype=dtype, order="C")
-        g_weight = np.zeros(net.n_edges, dtype=dtype)
-        g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
-        g_out = np.zeros(out_delay.shape[0], dtype=dtype)
-        g_laid = (np.zeros(wt.hidden_lanes.slot.size, dtype=dtype), np.zeros(w.hidden_lanes.slot.size, dtype=dtype))
-        g_h0 = np.empty((n, batch), dtype=dtype)
-        dh_norm = np.empty(T + 1, dtype=np.float64)
-        step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
-        step_out = np.zeros((T if diagnostics else 0, out_delay.shape[0]), dtype=dtype)
-        chunk = min(segment, T, max(BACK_CHUNK, ahead))
-        # the errors of `chunk` steps and of the `ahead` steps after them (zeros after the run)
-        delta = np.zeros((chunk + ahead, n, batch), dtype=dtype)
-        dz = np.zeros((T + ahead, net.n_outputs, batch), dtype=dtype)
-        carried = False  # whether delta leads with the errors of a later chunk's first steps
-        for t0 in reversed(starts):
-            t1 = min(T, t0 + segment)
+        def forward(t0: int, t1: int, n_chunks: int) -> int:
             base = max(0, t0 + 1 - depth)
-            if len(starts) > 1:
-                forward(t0, t1, n_chunks)
-            for c1 in range(t1, t0, -chunk):
-                c0 = max(t0, c1 - chunk)
-                if carried:  # to the rows after this chunk's (numpy buffers an overlap)
-                    delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead]
-                bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, drive.x, states, base, outputs, fed, teacher,
-                             g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_laid,
-                             g_h0, dh_norm, step_abs, step_out, n_chunks or None)
-                carried = True
+            states[:t0 - base + 1] = befores[starts.index(t0)]
+            args = (w, sched, drive.x, states, base, outputs, fed, teacher, t0, t1)
+            return run_delayed_parallel(*args, n_chunks) if n_chunks else run_delayed_serial(*args)
+
+        with threads.using(n_threads, n) as n_chunks:
+            bad = -1
+            history = drive.h0[None]
+            for t0 in starts:
+                t1 = min(T, t0 + segment)
+                befores.append(history)
+                bad = max(bad, forward(t0, t1, n_chunks))
+                base_next = max(0, t1 + 1 - depth)
+                history = states[base_next - max(0, t0 + 1 - depth):t1 - max(0, t0 + 1 - depth) + 1].copy()
+            if bad >= 0 or not np.isfinite(outputs).all():
+                raise NonFiniteError("the forward pass overflowed to inf/NaN")
+            value, gy = LOSSES[loss](outputs, y_targets)
+            g_y = np.array(gy, dtype=dtype, order="C")
+            g_weight = np.zeros(net.n_edges, dtype=dtype)
+            g_bias = np.zeros(n + net.n_outputs, dtype=dtype)
+            g_out = np.zeros(out_delay.shape[0], dtype=dtype)
+            g_laid = (np.zeros(wt.hidden_lanes.slot.size, dtype=dtype), np.zeros(w.hidden_lanes.slot.size, dtype=dtype))
+            g_h0 = np.empty((n, batch), dtype=dtype)
+            dh_norm = np.empty(T + 1, dtype=np.float64)
+            step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
+            step_out = np.zeros((T if diagnostics else 0, out_delay.shape[0]), dtype=dtype)
+            chunk = min(segment, T, max(BACK_CHUNK, ahead))
+            # the errors of `chunk` steps and of the `ahead` steps after them (zeros after the run)
+            delta = np.zeros((chunk + ahead, n, batch), dtype=dtype)
+            dz = np.zeros((T + ahead, net.n_outputs, batch), dtype=dtype)
+            carried = False  # whether delta leads with the errors of a later chunk's first steps
+            for t0 in reversed(starts):
+                t1 = min(T, t0 + segment)
+                base = max(0, t0 + 1 - depth)
+                if len(starts) > 1:
+                    forward(t0, t1, n_chunks)
+                for c1 in range(t1, t0, -chunk):
+                    c0 = max(t0, c1 - chunk)
+                    if carried:  # to the rows after this chunk's (numpy buffers an overlap)
+                        delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead]
+                    bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, drive.x, states, base, outputs, fed, teacher,
+                                 g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight, g_bias, g_out, g_laid,
+                                 g_h0, dh_norm, step_abs, step_out, n_chunks or None)
+                    carried = True
     timed()
     dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
     weight, edge_grad = np.zeros_like(g_weight), np.zeros_like(step_abs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import threads
+from . import scratch, threads
 from ._kernels.dense_gated import bptt_gated_dense, gated_blocks, run_gated_dense
 from ._kernels.gated import run_gated
 from ._kernels.gated_backward import bptt_gated
@@ -47,71 +47,71 @@ def gated_gradients(net: Network, drive, cell0: np.ndarray, y_targets: np.ndarra
     starts = list(range(0, T, segment)) or [0]
     L = min(segment, T) + 1
     n_threads, timed = threads.timed_call(("bptt-gated", dtype.str), (net.n_edges + n) * batch, T)
-    states = threads.first_touch(np.empty((L, n, batch), dtype=dtype))
-    cells = np.empty((L, m, batch), dtype=dtype)
-    outputs = np.empty((T, n_out, batch), dtype=dtype)
-    no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
-    firsts, befores = [], []
-    dense = use_dense_gated(net) and not diagnostics  # stacked gate matrices through BLAS
-    if dense:
-        blocks = gated_blocks(w, g, drive.x.shape[1])
-        history = dense_gated_history(net, L, batch, drive.x.shape[1])
-
-    def forward(s: int) -> int:
-        t0 = starts[s]
-        t1 = min(T, t0 + segment)
-        states[0], cells[0] = firsts[s]
+    with (scratch.borrowed("gated bptt states", (L, n, batch), dtype) as states,
+          scratch.borrowed("gated bptt cells", (L, m, batch), dtype) as cells):
+        outputs = np.empty((T, n_out, batch), dtype=dtype)
+        no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
+        firsts, befores = [], []
+        dense = use_dense_gated(net) and not diagnostics  # stacked gate matrices through BLAS
         if dense:
-            return run_gated_dense(w, g, *blocks, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1],
-                                   outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s],
-                                   *(a[: t1 - t0 + 1] for a in history))
-        with threads.using(n_threads, n) as n_chunks:
-            return run_gated(w, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
-                             teacher[t0:t1] if forced else teacher, befores[s], no_record, n_chunks or None)
+            blocks = gated_blocks(w, g, drive.x.shape[1])
+            history = dense_gated_history(net, L, batch, drive.x.shape[1])
 
-    h, c, bad = drive.h0, cell0, -1
-    for s, t0 in enumerate(starts):
-        t1 = min(T, t0 + segment)
-        firsts.append((h.copy(), c.copy()))
-        befores.append(fed_back(outputs, teacher, t0) if s > 0 else np.zeros((n_out, batch), dtype=dtype))
-        bad = max(bad, forward(s))
-        h, c = states[t1 - t0].copy(), cells[t1 - t0].copy()
-    if bad >= 0 or not np.isfinite(outputs).all():
-        raise NonFiniteError("the forward pass overflowed to inf/NaN")
-    value, gy = LOSSES[loss](outputs, y_targets)
-    gy = np.ascontiguousarray(gy, dtype=dtype)
+        def forward(s: int) -> int:
+            t0 = starts[s]
+            t1 = min(T, t0 + segment)
+            states[0], cells[0] = firsts[s]
+            if dense:
+                return run_gated_dense(w, g, *blocks, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1],
+                                       outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s],
+                                       *(a[: t1 - t0 + 1] for a in history))
+            with threads.using(n_threads, n) as n_chunks:
+                return run_gated(w, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
+                                 teacher[t0:t1] if forced else teacher, befores[s], no_record, n_chunks or None)
 
-    carry_h = np.zeros((n, batch), dtype=dtype)
-    carry_c = np.zeros((m, batch), dtype=dtype)
-    carry_y = np.zeros((n_out, batch), dtype=dtype)
-    g_weight = np.zeros(net.n_edges, dtype=dtype)
-    n_slots = w.hidden.index.shape[0]
-    g_gate = np.zeros((3, n_slots), dtype=dtype)
-    g_bias = np.zeros(n + n_out, dtype=dtype)
-    g_gbias = np.zeros((3, n), dtype=dtype)
-    g_h0 = np.empty((n, batch), dtype=dtype)
-    g_c0 = np.empty((m, batch), dtype=dtype)
-    dh_norm = np.empty(T + 1, dtype=np.float64)
-    step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
-    for s in range(len(starts) - 1, -1, -1):
-        t0 = starts[s]
-        t1 = min(T, t0 + segment)
-        if len(starts) > 1:
-            forward(s)
-        flow = np.empty(t1 - t0 + 1)
-        if dense:
-            bptt_gated_dense(w, g, blocks[0], blocks[1], blocks[3], outputs[t0:t1],
-                             teacher[t0:t1] if forced else teacher, *(a[: t1 - t0 + 1] for a in history),
-                             gy[t0:t1], truncate, t0, carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias,
-                             g_h0, g_c0, flow)
+        h, c, bad = drive.h0, cell0, -1
+        for s, t0 in enumerate(starts):
+            t1 = min(T, t0 + segment)
+            firsts.append((h.copy(), c.copy()))
+            befores.append(fed_back(outputs, teacher, t0) if s > 0 else np.zeros((n_out, batch), dtype=dtype))
+            bad = max(bad, forward(s))
+            h, c = states[t1 - t0].copy(), cells[t1 - t0].copy()
+        if bad >= 0 or not np.isfinite(outputs).all():
+            raise NonFiniteError("the forward pass overflowed to inf/NaN")
+        value, gy = LOSSES[loss](outputs, y_targets)
+        gy = np.ascontiguousarray(gy, dtype=dtype)
+
+        carry_h = np.zeros((n, batch), dtype=dtype)
+        carry_c = np.zeros((m, batch), dtype=dtype)
+        carry_y = np.zeros((n_out, batch), dtype=dtype)
+        g_weight = np.zeros(net.n_edges, dtype=dtype)
+        n_slots = w.hidden.index.shape[0]
+        g_gate = np.zeros((3, n_slots), dtype=dtype)
+        g_bias = np.zeros(n + n_out, dtype=dtype)
+        g_gbias = np.zeros((3, n), dtype=dtype)
+        g_h0 = np.empty((n, batch), dtype=dtype)
+        g_c0 = np.empty((m, batch), dtype=dtype)
+        dh_norm = np.empty(T + 1, dtype=np.float64)
+        step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
+        for s in range(len(starts) - 1, -1, -1):
+            t0 = starts[s]
+            t1 = min(T, t0 + segment)
+            if len(starts) > 1:
+                forward(s)
+            flow = np.empty(t1 - t0 + 1)
+            if dense:
+                bptt_gated_dense(w, g, blocks[0], blocks[1], blocks[3], outputs[t0:t1],
+                                 teacher[t0:t1] if forced else teacher, *(a[: t1 - t0 + 1] for a in history),
+                                 gy[t0:t1], truncate, t0, carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias,
+                                 g_h0, g_c0, flow)
+                dh_norm[t0:t1 + 1] = flow
+                continue
+            with threads.using(n_threads, n) as n_chunks:
+                bptt_gated(w, wt, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
+                           teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0,
+                           carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, flow,
+                           step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
             dh_norm[t0:t1 + 1] = flow
-            continue
-        with threads.using(n_threads, n) as n_chunks:
-            bptt_gated(w, wt, g, drive.x[t0:t1], states[: t1 - t0 + 1], cells[: t1 - t0 + 1], outputs[t0:t1],
-                       teacher[t0:t1] if forced else teacher, befores[s], gy[t0:t1], truncate, t0,
-                       carry_h, carry_c, carry_y, g_weight, g_gate, g_bias, g_gbias, g_h0, g_c0, flow,
-                       step_abs[t0:t1] if step_abs.shape[0] else step_abs, n_chunks or None)
-        dh_norm[t0:t1 + 1] = flow
     timed()
 
     order = net.layout.slot_edges
