@@ -105,3 +105,17 @@ def test_a_column_of_values_not_one_apart_gives_the_bits_of_the_register_path():
     assert np.abs(results[0][4]).max() > 0 and np.abs(results[0][3]).max() > 0
     for mine, general in zip(*results):
         np.testing.assert_array_equal(general, mine)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (1, 32), (4, 8), (5, 32), (33, 1), (10, 13), (2, 64)])
+def test_the_norm_of_the_backward_diagnostics_is_the_two_norm(dtype, shape):
+    """`backward.norm` (blocks of 32 values in four float64 buffers, then
+    the values after the last block): the 2-norm NumPy computes in float64,
+    whatever the size (no block, blocks with and without a tail)."""
+    from simulator._kernels.backward import norm
+
+    rng = np.random.default_rng(sum(shape))
+    a = np.ascontiguousarray(rng.normal(size=shape).astype(dtype))
+    a.flat[-1] = 1e3  # a value in the tail, or the last block's last vector
+    assert norm(a) == pytest.approx(np.linalg.norm(a.astype(np.float64)), rel=1e-14)

@@ -168,21 +168,35 @@ def skip_grads(w, dz, xt, g_weight, g_bias, step_abs, t):
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
 def norm(a):
-    """The 2-norm of the C-contiguous array `a`, its squares summed in four
-    interleaved partial sums (one chain of dependent additions waits on
-    each; four fill the pipeline), added pairwise at the end."""
+    """The 2-norm of the C-contiguous array `a`, its squares summed in
+    float64: the values in whole groups of 32 (four vectors of `LANES`)
+    block by block into four float64 block buffers, one per vector of a
+    group (four chains of dependent additions fill the pipeline), totalled
+    pairwise (`lanes.block_total`); the values after the last group in
+    order, added last. Scalar sums took 7 of 140 us of the batch-32
+    backward step (N = 1,000, float64)."""
     flat = a.reshape(a.size)
     m = np.uint64(flat.size)
-    full = m - m % np.uint64(4)
-    s0 = s1 = s2 = s3 = 0.0
-    for i in range(np.uint64(0), full, np.uint64(4)):
-        s0 += flat[i] * flat[i]
-        s1 += flat[i + 1] * flat[i + 1]
-        s2 += flat[i + 2] * flat[i + 2]
-        s3 += flat[i + 3] * flat[i + 3]
-    for i in range(full, m):
-        s0 += flat[i] * flat[i]
-    return math.sqrt((s0 + s1) + (s2 + s3))
+    lanes = np.uint64(LANES)
+    whole = m - m % (np.uint64(4) * lanes)
+    tail = 0.0
+    for i in range(whole, m):
+        tail += np.float64(flat[i]) * np.float64(flat[i])
+    if whole == 0:
+        return math.sqrt(tail)
+    rows = flat[:whole].reshape((whole // lanes, lanes))
+    wide = np.empty((1, 1), dtype=np.float64)  # types the buffers: float64 sums for float32 values too
+    s0, s1, s2, s3 = block_buffer(wide), block_buffer(wide), block_buffer(wide), block_buffer(wide)
+    block_product(s0, rows, 0, rows, 0, 0)
+    block_product(s1, rows, 1, rows, 1, 0)
+    block_product(s2, rows, 2, rows, 2, 0)
+    block_product(s3, rows, 3, rows, 3, 0)
+    for r in range(np.uint64(4), whole // lanes, np.uint64(4)):
+        block_add_product(s0, rows, r, rows, r, 0)
+        block_add_product(s1, rows, r + np.uint64(1), rows, r + np.uint64(1), 0)
+        block_add_product(s2, rows, r + np.uint64(2), rows, r + np.uint64(2), 0)
+        block_add_product(s3, rows, r + np.uint64(3), rows, r + np.uint64(3), 0)
+    return math.sqrt(((block_total(s0) + block_total(s1)) + (block_total(s2) + block_total(s3))) + tail)
 
 
 @njit(cache=CACHE, error_model="numpy")
