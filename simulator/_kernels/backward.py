@@ -463,7 +463,13 @@ def hidden_rows(ptr, index,
     instead (`recorded_rows`), the same sums in the same order. No
     neuron's values depend on another's, so chunks of neurons run on
     threads without write conflicts. Sums run in the state's dtype (a
-    float32 network accumulates in float32, as torch does).
+    float32 network accumulates in float32, as torch does). At a batch of
+    whole register blocks (`lanes.block_width`) each out-edge's error row
+    is read once, block by block: its product with ``h[t+1][j]`` in a
+    vector register (totalled by `lanes.block_total`, as `dot_rows` does)
+    and its weighted value added to the neuron's error sum beside it; read
+    once for the gather and again for the products, the batch-32 backward
+    step took 138 against 117-128 us (N = 1,000, float64).
 
     Parameters
     ----------
@@ -507,38 +513,48 @@ def hidden_rows(ptr, index,
     # a batch: each slot scales a contiguous row of the batch into the gathers
     back = np.empty((1, nb), dtype=h.dtype)
     to_out = np.empty((1, nb), dtype=h.dtype)
-    zeros = np.zeros((1, nb), dtype=h.dtype)
     width = np.uint64(block_width(h))
     blocks = nb % width == 0 and contiguous_rows(da_next, h) and contiguous_rows(dz, h) and contiguous_rows(hn, h)
-    acc_back, acc_out = block_buffer(h), block_buffer(h)
+    acc, product = block_buffer(h), block_buffer(h)
     for j in range(lo, hi):
-        if blocks:  # block by block of the batch, the gathers in vector registers
-            for col in range(np.uint64(0), nb, width):
-                block_load(acc_back, zeros, 0, 0)
-                block_load(acc_out, zeros, 0, 0)
-                for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
-                    block_add_scaled(acc_back, out_weight[e], da_next, out_index[e], col)
-                for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
-                    block_add_scaled(acc_out, out_weight[e], dz, out_index[e], col)
-                block_store(acc_back, back, 0, col)
-                block_store(acc_out, to_out, 0, col)
+        back[:] = zero
+        to_out[:] = zero
+        if blocks:  # each out-edge block by block: its product in vector registers, the error's sum beside it
+            for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+                i = out_index[e]
+                c = out_weight[e]
+                block_product(product, da_next, i, hn, j, 0)
+                for col in range(np.uint64(0), nb, width):
+                    if col > 0:
+                        block_add_product(product, da_next, i, hn, j, col)
+                    block_load(acc, back, 0, col)
+                    block_add_scaled(acc, c, da_next, i, col)
+                    block_store(acc, back, 0, col)
+                g_out[e] += block_total(product)
+            for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
+                o = out_index[e]
+                c = out_weight[e]
+                block_product(product, dz, o, hn, j, 0)
+                for col in range(np.uint64(0), nb, width):
+                    if col > 0:
+                        block_add_product(product, dz, o, hn, j, col)
+                    block_load(acc, to_out, 0, col)
+                    block_add_scaled(acc, c, dz, o, col)
+                    block_store(acc, to_out, 0, col)
+                g_out[e] += block_total(product)
         else:
-            back[:] = zero
-            to_out[:] = zero
             for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
                 i = out_index[e]
                 c = out_weight[e]
                 for b in range(nb):
                     back[0, b] += c * da_next[i, b]
+                g_out[e] += dot_rows(da_next, i, hn, j)
             for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
                 o = out_index[e]
                 c = out_weight[e]
                 for b in range(nb):
                     to_out[0, b] += c * dz[o, b]
-        for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
-            g_out[e] += dot_rows(da_next, out_index[e], hn, j)
-        for e in range(out_ptr[j, TO_OUTPUT], out_ptr[j, TO_OUTPUT + 1]):
-            g_out[e] += dot_rows(dz, out_index[e], hn, j)
+                g_out[e] += dot_rows(dz, o, hn, j)
         code = codes[j]
         if code == TANH:  # slope's own expression, in a loop LLVM vectorises (the branch on the code out of it)
             for b in range(nb):

@@ -127,7 +127,8 @@ def back_nodes(hp, hx, hd,
     the nodes of a level need nothing from one another: chunks of them run
     on threads without write conflicts. At a batch of whole register
     blocks, an out-edge's gradient ``h_j . e`` is summed block by block in
-    vector registers (`block_add_product`, `block_total`), the slope in a
+    vector registers (`block_add_product`, `block_total`) as its weighted
+    error joins the node's sum in the same pass over the row, the slope in a
     loop of its own for tanh, and the error rows of the node
     `PREFETCH_AHEAD` later are prefetched.
 
@@ -195,7 +196,7 @@ def back_nodes(hp, hx, hd,
     width = np.uint64(block_width(sums))
     blocks = nbu % width == 0
     zeros = np.zeros((1, nb), dtype=np.float64)
-    from_out, from_hidden = block_buffer(sums), block_buffer(sums)
+    gathered = block_buffer(sums)
     z_rows = dz.reshape((dz.shape[0] * n_out, nb))  # one row per (step, node)
     d_rows = delta.reshape((delta.shape[0] * n, nb))
     s_rows = states.reshape((states.shape[0] * n, nb))
@@ -243,20 +244,26 @@ def back_nodes(hp, hx, hd,
                         for q in range(tp[nxt, HIDDEN], tp[nxt, HIDDEN + 1]):
                             for m in range(0, nb, line):
                                 prefetch(d_rows, d_row + toff[q], m)
-                if not blocks:
-                    to_out[:] = 0.0
-                    back[:] = 0.0
+                to_out[:] = 0.0
+                back[:] = 0.0
                 for part in (TO_OUTPUT, HIDDEN):
                     src = z_flat if part == TO_OUTPUT else d_flat
                     src_rows = z_rows if part == TO_OUTPUT else d_rows
                     row = z_row if part == TO_OUTPUT else d_row
                     acc = to_out if part == TO_OUTPUT else back
+                    p = 0 if part == TO_OUTPUT else 1  # acc's row of sums
                     for q in range(tp[j, part], tp[j, part + 1]):  # slot by slot over the contiguous batch
                         at = np.uint64((row + toff[q]) * nb)
-                        if blocks:  # the products in vector registers, block by block, then their lanes summed
+                        reads = not cutting or td[q] <= lim
+                        c = tw[q]
+                        if blocks:  # block by block: the product in vector registers, the error's sum beside it
                             block_load(products, zeros, 0, 0)
                             for col in range(np.uint64(0), nbu, width):
                                 block_add_product(products, s_rows, s_row + j, src_rows, row + toff[q], col)
+                                if reads:
+                                    block_load(gathered, sums, p, col)
+                                    block_add_scaled(gathered, c, src_rows, row + toff[q], col)
+                                    block_store(gathered, sums, p, col)
                             total = block_total(products)
                         else:  # four running sums: the batch's products do not wait on one another
                             a0 = a1 = a2 = a3 = 0.0
@@ -271,24 +278,12 @@ def back_nodes(hp, hx, hd,
                                 a0 += s_flat[at_h + m] * src[at + m]
                                 m += one
                             total = (a0 + a1) + (a2 + a3)
+                            if reads:
+                                for b in range(nbu):
+                                    acc[b] += c * src[at + b]
                         g_out[q] += total
                         if record and t + td[q] < n_steps:
                             step_out[t + td[q], q] += total
-                        if not blocks and (not cutting or td[q] <= lim):
-                            c = tw[q]
-                            for b in range(nbu):
-                                acc[b] += c * src[at + b]
-                for col in range(np.uint64(0), nbu if blocks else 0, width):  # the same sums in registers
-                    block_load(from_out, zeros, 0, col)
-                    block_load(from_hidden, zeros, 0, col)
-                    for q in range(tp[j, TO_OUTPUT], tp[j, TO_OUTPUT + 1]):
-                        if not cutting or td[q] <= lim:
-                            block_add_scaled(from_out, tw[q], z_rows, z_row + toff[q], col)
-                    for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
-                        if not cutting or td[q] <= lim:
-                            block_add_scaled(from_hidden, tw[q], d_rows, d_row + toff[q], col)
-                    block_store(from_out, sums, 0, col)
-                    block_store(from_hidden, sums, 1, col)
                 if code == TANH:  # slope's own expression, in a loop LLVM vectorises (the branch out of it)
                     for b in range(nbu):
                         v = to_out[b] + back[b]
