@@ -183,11 +183,12 @@ def test_threaded_passes_match_central_differences_and_the_one_thread_passes(mon
             np.testing.assert_array_equal(threaded.diagnostics[name], plain[1].diagnostics[name])
 
 
-@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("batch", [1, 5, 8])
 def test_networks_of_gru_neurons_only_match_central_differences(monkeypatch, batch):
     """Every neuron a GRU with sigmoid gates and tanh (the backward pass
     gathers a chunk's sums, computes the errors in one vectorised block and
-    skips the third gate row), with an output fed back: gradients against
+    skips the third gate row; a batch of 8 sums the slots' products in
+    vector blocks), with an output fed back: gradients against
     central differences of the reference; threads and checkpoints give the
     one-thread gradients bit for bit."""
     import numba
@@ -210,3 +211,37 @@ def test_networks_of_gru_neurons_only_match_central_differences(monkeypatch, bat
         assert again_loss == loss
         for name in ("weight", "bias", "h0", *net.gate_parameters()):
             assert getattr(again, name).tobytes() == getattr(grads, name).tobytes(), name
+
+
+@pytest.mark.parametrize("batch", [8, 16])
+def test_batches_of_whole_vectors_match_central_differences_with_the_record(batch):
+    """A batch of whole vectors sums each slot's products over the batch in
+    float64 vector blocks (`gated_backward.slot_grads`), for LSTM neurons
+    (three gate rows), GRU and plain ones alike: every parameter, h0 and c0
+    against central differences of the reference, and the per-step record
+    adds up to the same gradients."""
+    net = sim.compile(mixed_graph())
+    T = 4
+    x, targets = RNG.normal(size=(T, batch, 1)), RNG.normal(size=(T, batch, 1))
+    h0, c0 = RNG.normal(size=(batch, 5)) * 0.5, RNG.normal(size=(batch, 2)) * 0.5
+    loss, grads = sim.bptt(net, x, targets, h0=h0, c0=c0, return_diagnostics=True)
+    assert np.isclose(loss, reference_loss(net.to_networkx(), x, targets, h0, c0), rtol=1e-13)
+    assert_close(grads, numeric_gradients(net, lambda G, h0, c0: reference_loss(G, x, targets, h0, c0),
+                                          {"h0": h0, "c0": c0}))
+    plain = sim.bptt(net, x, targets, h0=h0, c0=c0)[1]
+    for name in ("weight", "bias", *net.gate_parameters()):
+        assert getattr(plain, name).tobytes() == getattr(grads, name).tobytes(), name
+
+
+def test_float32_batches_of_whole_vectors_give_the_float64_gradients_to_float32_precision():
+    """float32 rows through the float64 vector blocks (each vector widened
+    as it is read): an LSTM network's gradients at a batch of 16 are the
+    float64 network's to float32 precision."""
+    G = tp.gate(tp.fixed_indegree(30, 4, n_inputs=1, n_outputs=1, seed=2), unit="lstm", seed=2)
+    x, y = RNG.normal(size=(6, 16, 1)), RNG.normal(size=(6, 16, 1))
+    g64 = sim.bptt(sim.compile(G), x, y)[1]
+    g32 = sim.bptt(sim.compile(G, dtype=np.float32), x.astype(np.float32), y.astype(np.float32))[1]
+    for name in ("weight", "weight_i", "weight_f", "weight_o"):
+        expect = getattr(g64, name)
+        assert getattr(g32, name).dtype == np.float32
+        np.testing.assert_allclose(getattr(g32, name), expect, rtol=0, atol=2e-6 * np.abs(expect).max())
