@@ -3,7 +3,6 @@ errors and warnings, `with_params`, `to_networkx` and the files."""
 
 import warnings
 
-import networkx as nx
 import numpy as np
 import pytest
 
