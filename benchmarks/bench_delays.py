@@ -98,8 +98,8 @@ def kernel_ratios(n: int, k: int, repeats: int, steps: int = 100) -> None:
                 calls.append(lambda w=net.wiring(), s=states, o=out: forward.run_sync_serial(
                     w, x, s, o, empty, np.zeros((1, batch))))
             else:
-                calls.append(lambda w=net.wiring(), sc=net.schedule(), s=states, o=out: delayed.run_delayed_serial(
-                    w, sc, x, s, 0, o, o, empty, 0, steps))
+                calls.append(lambda w=net.wiring(), sc=net.schedule(), r=net.run_delays(), s=states, o=out:
+                             delayed.run_delayed_serial(w, sc, r, x, s, 0, o, o, empty, 0, steps))
         for call in calls:
             call()
         times = [[] for _ in calls]

@@ -90,6 +90,7 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
     ahead = max(depth, int(net.delay[net.edge_kind == _FED].max(initial=0)))
     lay = net.layout
     out_delay, fed_delay, offsets = net.back_delays()
+    run_offsets = net.run_delays()
     starts = list(range(0, T, segment)) or [0]
     rows = min(depth + segment, T) + 1
     with scratch.borrowed("delayed bptt states", (rows, n, batch), dtype) as states:
@@ -101,7 +102,7 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
         def forward(t0: int, t1: int, n_chunks: int) -> int:
             base = max(0, t0 + 1 - depth)
             states[:t0 - base + 1] = befores[starts.index(t0)]
-            args = (w, sched, drive.x, states, base, outputs, fed, teacher, t0, t1)
+            args = (w, sched, run_offsets, drive.x, states, base, outputs, fed, teacher, t0, t1)
             return run_delayed_parallel(*args, n_chunks) if n_chunks else run_delayed_serial(*args)
 
         with threads.using(n_threads, n) as n_chunks:

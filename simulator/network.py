@@ -708,6 +708,19 @@ class Network:
             cache["dense_w"] = W
         return cache["dense_w"]
 
+    def run_delays(self) -> tuple:
+        """The delayed run kernels' view of the delays (built once per
+        network): where each slot reads in the history, laid out as the
+        interleaved table too, and the levels of neurons in order
+        (`simulator._kernels.delayed.run_offsets`)."""
+        cache = self._cache  # type: ignore[attr-defined]
+        if "run_delays" not in cache:
+            from ._kernels.delayed import run_offsets
+
+            cache["run_delays"] = run_offsets(self.wiring(), self.schedule(), self.n_neurons, self.n_inputs,
+                                              self.n_outputs)
+        return cache["run_delays"]
+
     def back_delays(self) -> tuple[np.ndarray, np.ndarray, tuple]:
         """The backward kernels' view of the delays (built once per
         network): the per-slot delays of the out-edge tables of `wiring_t`

@@ -432,13 +432,13 @@ def _delayed(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarra
     delays, segment by segment; each segment reads the history the earlier
     ones recorded (no copy of it), the fed-back outputs from `outputs`
     itself, or from a copy with the targets written in under teacher forcing."""
-    w, sched = net.wiring(), net.schedule()
+    w, sched, offsets = net.wiring(), net.schedule(), net.run_delays()
     fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
     for start, stop, n_threads in segments(net, x.shape[0], states.shape[2], parallel, bar, "delayed"):
         with threads.using(n_threads, net.n_neurons) as n_chunks:
             if n_chunks:
-                bad.append(delayed_kernels.run_delayed_parallel(w, sched, x, states, 0, outputs, fed, teacher,
-                                                                start, stop, n_chunks))
+                bad.append(delayed_kernels.run_delayed_parallel(w, sched, offsets, x, states, 0, outputs, fed,
+                                                                teacher, start, stop, n_chunks))
             else:
-                bad.append(delayed_kernels.run_delayed_serial(w, sched, x, states, 0, outputs, fed, teacher,
-                                                              start, stop))
+                bad.append(delayed_kernels.run_delayed_serial(w, sched, offsets, x, states, 0, outputs, fed,
+                                                              teacher, start, stop))

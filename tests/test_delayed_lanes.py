@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simulator as sim
-from simulator._kernels.delayed import consecutive_levels, run_delayed_parallel, run_delayed_serial
+from simulator._kernels.delayed import consecutive_levels, run_delayed_parallel, run_delayed_serial, run_offsets
 from tests.reference import run_general
 
 from .test_interleave import _run_arrays, _without_lanes
@@ -45,7 +45,8 @@ def _forward(net, w, x, teacher, n_chunks, segments):
     for start, stop in segments:
         base = max(0, start + 1 - depth)
         part = np.ascontiguousarray(states[base:])
-        args = (w, net.schedule(), xk, part, base, outputs, fed, forced, start, stop)
+        offsets = run_offsets(w, net.schedule(), net.n_neurons, net.n_inputs, net.n_outputs)
+        args = (w, net.schedule(), offsets, xk, part, base, outputs, fed, forced, start, stop)
         assert (run_delayed_parallel(*args, n_chunks) if n_chunks else run_delayed_serial(*args)) == -1
         states[base:] = part
     return states, outputs, fed

@@ -357,3 +357,24 @@ def test_a_delay_of_the_wrong_kind_is_a_type_error(value, kind):
     assert isinstance(info.value, ValueError)
     if kind is ValueError:
         assert not isinstance(info.value, TypeError)
+
+
+def test_a_network_builds_its_run_offsets_once_and_new_delays_get_their_own():
+    """`Network.run_delays` (where each slot reads in the history) is built
+    once per network and reused by every run; a network from
+    `with_params(delay=...)` builds its own, so its runs follow the new
+    delays (against `run_general`), and the first network's runs are
+    unchanged."""
+    G = tp.fixed_indegree(40, 4, n_inputs=2, n_outputs=2, seed=5, delays=(1, 3))
+    net = sim.compile(G)
+    x = np.random.default_rng(6).normal(size=(12, 2))
+    first = sim.run(net, x).states
+    assert net.run_delays() is net.run_delays()
+    delay = net.delay.copy()
+    delay[net.edge_kind == 0] = np.random.default_rng(7).integers(1, 6, size=int((net.edge_kind == 0).sum()))
+    other = net.with_params(delay=delay)
+    assert other.run_delays() is not net.run_delays()
+    states, _, _, _ = run_general(other.to_networkx(), x)
+    np.testing.assert_allclose(sim.run(other, x).states, states, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(sim.run(net, x).states, first)
+    assert not np.allclose(states, first)

@@ -400,7 +400,22 @@ def consecutive_levels(order, level_ptr, n):
 
 
 @njit(cache=CACHE, error_model="numpy")
-def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, stop):
+def run_offsets(w, sched, n, n_in, n_out):
+    """Where a run's slots read in the history, for the run kernels
+    (built once per network by ``Network.run_delays``: rebuilding them in
+    every call took about 0.5 ms at N = 10,000, in-degree 10, the cost
+    of five steps): `all_offsets`'s three, their interleaved layout
+    (`lane_offsets`) and the levels of neurons in order
+    (`consecutive_levels`), for `n` neurons, `n_in` inputs and `n_out`
+    outputs."""
+    hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
+    offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, n, n_in, n_out)
+    return (offset, out_offset, first_direct, lane_offsets(w.hidden_lanes.slot, offset),
+            consecutive_levels(sched.order, sched.level_ptr, n))
+
+
+@njit(cache=CACHE, error_model="numpy")
+def run_delayed_serial(w, sched, offsets, x, states, base, outputs, fed, teacher, start, stop):
     """Steps ``start:stop`` of a discrete run with delays, on one thread.
 
     Parameters
@@ -408,6 +423,8 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
     w : Wiring
     sched : Schedule
         Per-slot delays and the levels of a step.
+    offsets : tuple
+        `run_offsets`'s, for `w` and `sched`.
     x : ndarray, shape (n_steps, n_inputs, batch)
     states : ndarray, shape (n_rows, n_neurons, batch), C-contiguous
         The history from time `base`: row ``r`` holds ``states[base + r]``
@@ -434,12 +451,9 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
         The first ``t`` with a non-finite value in ``states[t]``, or -1.
     """
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, states.shape[1], x.shape[1],
-                                                   outputs.shape[1])
+    offset, out_offset, first_direct, l_offset, first_id = offsets
     l_start, l_count, l_weight = w.hidden_lanes.start, w.hidden_lanes.count, w.hidden_lanes.weight
-    l_offset = lane_offsets(w.hidden_lanes.slot, offset)
     order, level_ptr = sched.order, sched.level_ptr
-    first_id = consecutive_levels(order, level_ptr, states.shape[1])
     first_bad = -1
     for t in range(start, stop):
         bad = 0
@@ -455,17 +469,14 @@ def run_delayed_serial(w, sched, x, states, base, outputs, fed, teacher, start, 
 
 
 @njit(cache=CACHE, error_model="numpy", parallel=True)
-def run_delayed_parallel(w, sched, x, states, base, outputs, fed, teacher, start, stop, n_chunks):
+def run_delayed_parallel(w, sched, offsets, x, states, base, outputs, fed, teacher, start, stop, n_chunks):
     """`run_delayed_serial` with each level's nodes split into `n_chunks`
     contiguous chunks spread over threads."""
     hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o = unpack(w, sched)
-    offset, out_offset, first_direct = all_offsets(hp, hx, hd, op, ox, od, states.shape[1], x.shape[1],
-                                                   outputs.shape[1])
+    offset, out_offset, first_direct, l_offset, first_id = offsets
     l_start, l_count, l_weight = w.hidden_lanes.start, w.hidden_lanes.count, w.hidden_lanes.weight
-    l_offset = lane_offsets(w.hidden_lanes.slot, offset)
     uniform = w.uniform_h
     order, level_ptr = sched.order, sched.level_ptr
-    first_id = consecutive_levels(order, level_ptr, states.shape[1])
     first_bad = -1
     for t in range(start, stop):
         bad = 0
