@@ -93,11 +93,14 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
     run_offsets = net.run_delays()
     starts = list(range(0, T, segment)) or [0]
     rows = min(depth + segment, T) + 1
-    with scratch.borrowed("delayed bptt states", (rows, n, batch), dtype) as states:
+    n_threads, timed = threads.timed_call(("bptt", np.dtype(dtype).str, "delayed"), (net.n_edges + n) * batch, T)
+    chunk = min(segment, T, max(BACK_CHUNK, ahead))
+    # the history the segments record, and the errors of `chunk` steps and of the `ahead` steps after them
+    with (scratch.borrowed("delayed bptt states", (rows, n, batch), dtype) as states,
+          scratch.borrowed("delayed bptt errors", (chunk + ahead, n, batch), dtype) as delta):
         outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
         fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
         befores = []  # each segment's history: states base .. t0
-        n_threads, timed = threads.timed_call(("bptt", np.dtype(dtype).str, "delayed"), (net.n_edges + n) * batch, T)
 
         def forward(t0: int, t1: int, n_chunks: int) -> int:
             base = max(0, t0 + 1 - depth)
@@ -126,25 +129,22 @@ def delayed_gradients(net: Network, drive, y_targets: np.ndarray, loss: str, tea
             dh_norm = np.empty(T + 1, dtype=np.float64)
             step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
             step_out = np.zeros((T if diagnostics else 0, out_delay.shape[0]), dtype=dtype)
-            chunk = min(segment, T, max(BACK_CHUNK, ahead))
             dz = np.zeros((T + ahead, net.n_outputs, batch), dtype=dtype)
-            # the errors of `chunk` steps and of the `ahead` steps after them (zeros after the run)
-            with scratch.borrowed("delayed bptt errors", (chunk + ahead, n, batch), dtype) as delta:
-                carried = False  # whether delta leads with the errors of a later chunk's first steps
-                for t0 in reversed(starts):
-                    t1 = min(T, t0 + segment)
-                    base = max(0, t0 + 1 - depth)
-                    if len(starts) > 1:
-                        forward(t0, t1, n_chunks)
-                    for c1 in range(t1, t0, -chunk):
-                        c0 = max(t0, c1 - chunk)
-                        # the rows after this chunk's: a later chunk's first steps, or zeros after the run
-                        # (numpy buffers an overlap); the kernel fills the chunk's own
-                        delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead] if carried else 0.0
-                        bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, drive.x, states, base, outputs,
-                                     fed, teacher, g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight,
-                                     g_bias, g_out, g_laid, g_h0, dh_norm, step_abs, step_out, n_chunks or None)
-                        carried = True
+            carried = False  # whether delta leads with the errors of a later chunk's first steps
+            for t0 in reversed(starts):
+                t1 = min(T, t0 + segment)
+                base = max(0, t0 + 1 - depth)
+                if len(starts) > 1:
+                    forward(t0, t1, n_chunks)
+                for c1 in range(t1, t0, -chunk):
+                    c0 = max(t0, c1 - chunk)
+                    # the rows after this chunk's: a later chunk's first steps, or zeros after the run
+                    # (numpy buffers an overlap); the kernel fills the chunk's own
+                    delta[c1 - c0:c1 - c0 + ahead] = delta[:ahead] if carried else 0.0
+                    bptt_delayed(w, wt, sched, out_delay, fed_delay, offsets, drive.x, states, base, outputs,
+                                 fed, teacher, g_y, truncate, c0, c1, delta[:c1 - c0 + ahead], dz, g_weight,
+                                 g_bias, g_out, g_laid, g_h0, dh_norm, step_abs, step_out, n_chunks or None)
+                    carried = True
     timed()
     dh_norm[0] = np.sqrt(np.sum(np.square(g_h0, dtype=np.float64)))
     weight, edge_grad = np.zeros_like(g_weight), np.zeros_like(step_abs)
