@@ -45,7 +45,8 @@ _FED = 2  # edge kind F (output -> hidden)
 def history_depth(net: Network) -> int:
     """How many states before a step its reads can reach: the longest
     delay of an edge from a hidden neuron, at least 1."""
-    from_hidden = net.delay[np.isin(net.edge_kind, _FROM_HIDDEN)]
+    kind = net.edge_kind
+    from_hidden = net.delay[(kind == _FROM_HIDDEN[0]) | (kind == _FROM_HIDDEN[1])]  # np.isin: 0.2 ms a call, N = 10,000
     return max(1, int(from_hidden.max(initial=0)))
 
 

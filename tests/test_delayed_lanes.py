@@ -4,11 +4,13 @@ values, bit for bit, as the same kernels row by row, whatever the delays,
 padding, segments, threads and history base; and the runs and gradients
 against the reference and central differences."""
 
+import networkx as nx
 import numpy as np
 import pytest
 
 import simulator as sim
-from simulator._kernels.delayed import consecutive_levels, run_delayed_parallel, run_delayed_serial, run_offsets
+from simulator._kernels.delayed import (consecutive_levels, run_delayed_parallel, run_delayed_serial, run_offsets,
+                                       serial_steps, shifts_start)
 from tests.reference import run_general
 
 from .test_interleave import _run_arrays, _without_lanes
@@ -35,10 +37,11 @@ def _delayed(n, seed, same_step=False):
     return G
 
 
-def _forward(net, w, x, teacher, n_chunks, segments):
+def _forward(net, w, x, teacher, n_chunks, segments, serial=run_delayed_serial):
     """The delayed forward kernel at a batch of 1 over `segments` (the
     later ones from a history starting past 0, as recomputed checkpoint
-    segments run), from a random h0; the states, outputs and fed values."""
+    segments run), from a random h0; the states, outputs and fed values
+    (`serial`: the one-thread kernel)."""
     xk, states, outputs, forced = _run_arrays(net, x, teacher, np.random.default_rng(4))
     fed = np.zeros_like(outputs) if teacher else outputs
     depth = int(net.delay.max())
@@ -47,7 +50,7 @@ def _forward(net, w, x, teacher, n_chunks, segments):
         part = np.ascontiguousarray(states[base:])
         offsets = run_offsets(w, net.schedule(), net.n_neurons, net.n_inputs, net.n_outputs)
         args = (w, net.schedule(), offsets, xk, part, base, outputs, fed, forced, start, stop)
-        assert (run_delayed_parallel(*args, n_chunks) if n_chunks else run_delayed_serial(*args)) == -1
+        assert (run_delayed_parallel(*args, n_chunks) if n_chunks else serial(*args)) == -1
         states[base:] = part
     return states, outputs, fed
 
@@ -74,6 +77,81 @@ def test_interleaved_delayed_forward_gives_the_row_by_row_bits(dtype, n, same_st
     assert np.count_nonzero(lanes[0][-1]) >= n - 1
     for got, expected in zip(lanes, rows):
         np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("teacher", [False, True])
+@pytest.mark.parametrize("n_chunks, segments", [(None, [(0, 14)]), (None, [(0, 1), (1, 3), (3, 14)]),
+                                                (3, [(0, 2), (2, 14)])])
+def test_the_first_steps_on_a_shifted_history_give_the_checked_reads_values(teacher, n_chunks, segments):
+    """At a batch of 1 the steps that read before the start (here the
+    first three) run on a copy of the history shifted by three steps, h0
+    and zeros written before it, through the direct reads: the values the
+    checked reads give (the sums associate differently: to rounding), in
+    segments that start among those steps, on threads, with teacher
+    forcing; at a batch of 3, and from the first direct step on, nothing
+    is shifted."""
+    net = sim.compile(_delayed(37, seed=5))
+    w, sched = net.wiring(), net.schedule()
+    first_direct = run_offsets(w, sched, net.n_neurons, net.n_inputs, net.n_outputs)[2]
+    assert first_direct == 3
+    one, three = np.zeros((15, net.n_neurons, 1)), np.zeros((15, net.n_neurons, 3))
+    assert shifts_start(first_direct, one, 2) and not shifts_start(first_direct, one, 3)
+    assert not shifts_start(first_direct, three, 0)
+    x = np.random.default_rng(2).normal(size=(14, 2))
+    shifted = _forward(net, w, x, teacher, n_chunks, segments)
+    checked = _forward(net, w, x, teacher, None, [(0, 14)], serial=serial_steps)
+    assert not np.array_equal(shifted[0][1:4], checked[0][1:4])  # the shifted path ran: other roundings
+    for got, expected in zip(shifted, checked):
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_an_overflow_among_the_shifted_first_steps_is_located_at_its_step():
+    """An input of 1e300 at step 1 through a weight of 1e10: the state of
+    step 1 overflows in the shifted copy (delay 3 on the self-loop: the
+    first three steps shifted), and the kernel names time 2, as the
+    checked reads do."""
+    G = nx.DiGraph([("x", "h"), ("h", "h")])
+    G.nodes["x"]["role"] = "input"
+    G.nodes["h"]["activation"] = "identity"
+    G.edges["x", "h"]["weight"] = 1e10
+    G.edges["h", "h"].update(weight=0.5, delay=3)
+    net = sim.compile(G)
+    offsets = net.run_delays()
+    x = np.zeros((6, 1, 1))
+    x[1] = 1e300
+    found = []
+    for kernel in (run_delayed_serial, serial_steps):
+        states, outputs = np.zeros((7, 1, 1)), np.zeros((6, 0, 1))
+        found.append(kernel(net.wiring(), net.schedule(), offsets, x, states, 0, outputs, outputs,
+                            np.zeros((0, 0, 1)), 0, 6))
+    assert found == [2, 2]
+    with pytest.raises(sim.NonFiniteError, match="'h'"):
+        sim.run(net, x[:, :, 0])
+
+
+def test_segments_from_a_later_base_among_the_first_steps_give_the_whole_run_gradients():
+    """Hidden delays at their default and an input delayed 3: a history
+    of depth 1, so a checkpoint segment of one step starts from a history
+    past 0 while its step still reads an input before the start (shifted
+    from a later base); the gradients of every segment length equal the
+    whole run's to the bit, and central differences."""
+    from .test_bptt import _central_differences, _check
+    from .test_delayed_bptt import _general_loss, _problem
+
+    G = _delayed(11, seed=4)
+    for u, v, d in G.edges(data=True):
+        d.pop("delay", None)
+        if G.nodes[u].get("role") == "input":
+            d["delay"] = 3
+    net, x, targets, h0 = _problem(G, T=9, seed=4)
+    assert net.run_delays()[2] == 3
+    loss, whole = sim.bptt(net, x, targets, h0=h0)
+    for checkpoint in (1, 2):
+        loss_c, parts = sim.bptt(net, x, targets, h0=h0, checkpoint=checkpoint)
+        assert loss_c == loss
+        for name in ("weight", "bias", "h0"):
+            np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name), err_msg=name)
+    _check(whole, _central_differences(net, h0, _general_loss(x, targets)))
 
 
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
