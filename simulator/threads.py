@@ -163,10 +163,12 @@ def using(threads: int, n_neurons: int) -> Iterator[int]:
 @dataclass
 class Figure:
     """The latest measurement of one way of running: seconds per unit of
-    work and step, and the planner's clock when it was taken."""
+    work and step, the planner's clock when it was taken, and how many
+    times that way has been measured."""
 
     rate: float
     when: float
+    count: int = 1
 
 
 @dataclass
@@ -179,7 +181,11 @@ class Planner:
     count tried. `choose` runs one thread until it has a figure, then probes
     the threads, then runs the faster, probing the other again once its
     figure is older than `RECHECK` seconds; `record` stores what a segment
-    took. `clock` is read for the age of figures and, by `schedule` and
+    took. Threads are probed twice before their figure counts: the first
+    threaded call of a process loads the threaded kernels too (BPTT at N =
+    10,000, batch 1, 50 steps: 6x its later calls' time, a figure that
+    kept one thread for `CALL_RECHECK` seconds at 1.4x the threads' time).
+    `clock` is read for the age of figures and, by `schedule` and
     `timed_call`, to time segments (tests give a fake one).
     """
 
@@ -209,7 +215,7 @@ class Planner:
             return 1, False
         now = self.clock()
         recheck = RECHECK if recheck is None else recheck
-        if may_probe and (many is None or now - many.when > recheck):
+        if may_probe and (many is None or many.count < 2 or now - many.when > recheck):
             return threads, True
         if many is None:
             return 1, False
@@ -221,8 +227,9 @@ class Planner:
     def record(self, kind: Hashable, work: int, threads: int, steps: int, seconds: float) -> None:
         """Store that `steps` steps of `work` units each took `seconds` on `threads`."""
         if steps > 0 and work > 0 and seconds > 0:
-            self.figures.setdefault((kind, work.bit_length()), {})[threads] = \
-                Figure(seconds / (steps * work), self.clock())
+            figs = self.figures.setdefault((kind, work.bit_length()), {})
+            count = figs[threads].count + 1 if threads in figs else 1
+            figs[threads] = Figure(seconds / (steps * work), self.clock(), count)
 
     def rates(self, kind: Hashable, work: int) -> dict[int, float]:
         """The latest seconds per unit of work and step, by thread count."""

@@ -320,3 +320,22 @@ def test_timed_call_measures_whole_calls(two_free_cores):
     assert call(speeds) == 2  # the stale threads' figure is retaken ...
     assert call(speeds) == 1  # ... and so is one thread's, also stale by now
     assert [call(speeds) for _ in range(3)] == [2, 2, 2]
+
+
+def test_threads_first_slow_call_is_timed_again_before_it_counts(two_free_cores):
+    """The first threaded call of a process also loads its kernels: a
+    figure from one probe is retaken at the next call, so a slow first
+    probe does not keep one thread for CALL_RECHECK seconds."""
+    work = 352_000
+    first, steady = {1: 800e-6, 2: 4000e-6}, {1: 800e-6, 2: 450e-6}
+
+    def call(per_step):
+        n, done = threads.timed_call("bptt", work, 200)
+        two_free_cores.now += 200 * per_step[n]
+        done()
+        return n
+
+    assert [call(steady), call(first)] == [1, 2]  # one thread first, then a probe that loaded the kernels
+    assert [call(steady) for _ in range(3)] == [2, 2, 2]  # probed again at once: threads, faster
+    slow = {1: 800e-6, 2: 4000e-6}
+    assert [call(slow) for _ in range(3)] == [2, 1, 1]  # measured slow twice now: one thread, not probed soon
