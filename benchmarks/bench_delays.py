@@ -16,6 +16,14 @@ and the load average before and after.
 time, T = 100, batch 1 and 32): the delayed kernel on the default-delay
 network (its overhead alone) and on delays 1..5 (the reads of five steps'
 states), each against the default kernel.
+
+``--only footprint`` measures what the delays cost whatever the kernel:
+the simplest Numba loop that forms every neuron's sum of its k sources
+from the history a step reads (`history_sums`: one step back for every
+edge, as the default delays read, against 1..5 steps back, the same
+sources and weights), one thread, batch 1 and 32. Its ratio is the
+price of reading five steps' states instead of one on this machine's
+caches: the bound under the delayed rows' ratios.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from numba import njit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -113,20 +122,76 @@ def kernel_ratios(n: int, k: int, repeats: int, steps: int = 100) -> None:
               f"default delays {us[1] / us[0]:.2f}x, delays 1..5 {us[2] / us[0]:.2f}x")
 
 
+@njit(cache=False, error_model="numpy")
+def history_sums(ptr, offset, weight, hist, depth, steps):
+    """For t in 0..steps-1: ``hist[t + depth, i] = 0.1 * sum_k weight[k]
+    hist[t + depth - d_k, index_k]`` for every row i, slot k reading
+    ``offset[k] = index_k - d_k * n`` rows from its step's own (batch
+    innermost; at a batch of 1 each sum in a register)."""
+    n, nb = hist.shape[1], hist.shape[2]
+    flat = hist.reshape(hist.size)
+    acc = np.empty(nb)
+    for t in range(steps):
+        row = (t + depth) * n
+        for i in range(n):
+            if nb == 1:
+                total = 0.0
+                for q in range(ptr[i], ptr[i + 1]):
+                    total += weight[q] * flat[row + offset[q]]
+                flat[row + i] = 0.1 * total
+                continue
+            acc[:] = 0.0
+            for q in range(ptr[i], ptr[i + 1]):
+                at = (row + offset[q]) * nb
+                c = weight[q]
+                for b in range(nb):
+                    acc[b] += c * flat[at + b]
+            for b in range(nb):
+                flat[(row + i) * nb + b] = 0.1 * acc[b]
+
+
+def footprint_ratios(n: int, k: int, repeats: int) -> None:
+    """Print `history_sums`'s time per step reading one step back and 1..5
+    steps back (alternating rounds, medians), batch 1 and 32."""
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, n, n * k)
+    delays = {"one step back": np.ones(n * k, dtype=np.int64), "1..5 steps back": rng.integers(1, 6, n * k)}
+    ptr, weight = np.arange(0, n * k + 1, k), rng.normal(size=n * k)
+    for batch in (1, 32):
+        steps = 400 if batch == 1 else 20
+        calls = []
+        for d in delays.values():
+            hist = rng.normal(size=(steps + 5, n, batch)) * 0.1
+            calls.append(lambda o=index - d * n, h=hist: history_sums(ptr, o, weight, h, 5, steps))
+        for call in calls:
+            call()
+        times = [[] for _ in calls]
+        for _ in range(repeats):
+            for bucket, call in zip(times, calls):
+                t = time.perf_counter()
+                call()
+                bucket.append(time.perf_counter() - t)
+        us = [statistics.median(t) / steps * 1e6 for t in times]
+        print(f"footprint batch {batch:>2}, 1 thread: {' / '.join(f'{name} {u:.0f}' for name, u in zip(delays, us))} "
+              f"us/step, ratio {us[1] / us[0]:.2f}x ({n * batch * 8 * 5 / 1e6:.1f} MB of five steps' states "
+              f"against {n * batch * 8 / 1e6:.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and fewer rounds")
-    parser.add_argument("--only", choices=("run", "bptt", "kernels"),
-                        help="time only sim.run, only sim.bptt, or only the forward kernels alone")
+    parser.add_argument("--only", choices=("run", "bptt", "kernels", "footprint"),
+                        help="time only sim.run, only sim.bptt, only the forward kernels alone, or only the "
+                             "cost of reading five steps' states")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="Numba thread counts to time, each in turn (default: 1 2)")
     args = parser.parse_args()
     n, repeats = (1000, 3) if args.quick else (10_000, 7)
     print(f"# delays 1..5 on hidden -> hidden edges against default delays; N = {n:,}, in-degree 10; "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at the start")
-    if args.only == "kernels":
+    if args.only in ("kernels", "footprint"):
         numba.set_num_threads(1)
-        kernel_ratios(n, 10, max(repeats, 5))
+        (kernel_ratios if args.only == "kernels" else footprint_ratios)(n, 10, max(repeats, 5))
         print(f"# load {os.getloadavg()[0]:.2f} at the end")
         return
     for threads in args.threads:
