@@ -119,3 +119,25 @@ def test_the_norm_of_the_backward_diagnostics_is_the_two_norm(dtype, shape):
     a = np.ascontiguousarray(rng.normal(size=shape).astype(dtype))
     a.flat[-1] = 1e3  # a value in the tail, or the last block's last vector
     assert norm(a) == pytest.approx(np.linalg.norm(a.astype(np.float64)), rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("uniform", ["tanh", "sigmoid", "relu", "identity", None])
+def test_activations_of_rows_count_the_values_that_come_out_non_finite(dtype, uniform):
+    """`activate_rows` counts, in its own loop, the inf and NaN values it
+    writes (the forward kernels' overflow check), for every shared
+    activation and for mixed ones row by row; rows outside ``lo:hi`` are
+    untouched."""
+    from simulator._kernels.activations import ACTIVATIONS, activate_rows
+
+    rng = np.random.default_rng(5)
+    names = ["tanh", "sigmoid", "relu", "identity"]
+    codes = np.array([ACTIVATIONS[uniform or names[i % 4]] for i in range(12)], dtype=np.int8)
+    a = rng.normal(0, 3, (12, 8)).astype(dtype)
+    a[2, 1], a[4, 3], a[7, 0], a[9, 5], a[1, 2] = np.inf, -np.inf, np.nan, np.inf, np.nan
+    out = a.copy()
+    bad = activate_rows(codes, ACTIVATIONS[uniform] if uniform else -1, out, 2, 10)
+    np.testing.assert_array_equal(out[:2], a[:2])
+    np.testing.assert_array_equal(out[10:], a[10:])
+    expected = {"tanh": 1, "sigmoid": 1, "relu": 3, "identity": 4, None: 2}[uniform]  # relu(-inf) = 0
+    assert bad == np.count_nonzero(~np.isfinite(out[2:10])) == expected

@@ -117,13 +117,16 @@ def slope(code, v):
 
 @njit(cache=CACHE, error_model="numpy")
 def activate_rows(codes, uniform, out, lo, hi):
-    """Apply each row's activation in place to rows ``lo:hi`` of `out`.
+    """Apply each row's activation in place to rows ``lo:hi`` of `out`,
+    counting the values that come out inf or NaN.
 
     When every row shares one activation (`uniform` is its code, else -1)
     the loop runs over the flat block with that function alone, which LLVM
     vectorises (tanh and sigmoid in the block's own precision: float32
     rows by `elementary32`, eight to an AVX2 register); mixed activations
-    take one branch per row.
+    take one branch per row. The count is taken in the same loop, while
+    the values are in registers (a pass of its own over the rows read
+    them again: 2.7 us a step of about 100, N = 1,000, batch 32).
 
     Parameters
     ----------
@@ -135,24 +138,40 @@ def activate_rows(codes, uniform, out, lo, hi):
         Pre-activations in, values out.
     lo, hi : int
         The rows to apply.
+
+    Returns
+    -------
+    int
+        How many of the values written are inf or NaN.
     """
     nb = np.uint64(out.shape[1])
     flat = out.reshape(out.size)
     start, stop = np.uint64(lo) * nb, np.uint64(hi) * nb
+    bad = 0
     if uniform == TANH:
         for j in range(start, stop):
-            flat[j] = tanh_of(flat[j])
+            v = tanh_of(flat[j])
+            flat[j] = v
+            bad += not abs(v) < np.inf
     elif uniform == SIGMOID:
         for j in range(start, stop):
-            flat[j] = sigmoid_of(flat[j])
+            v = sigmoid_of(flat[j])
+            flat[j] = v
+            bad += not abs(v) < np.inf
     elif uniform == RELU:
         for j in range(start, stop):
             v = flat[j]
-            flat[j] = v if v > 0 else (0.0 if v == v else v)
+            v = v if v > 0 else (0.0 if v == v else v)
+            flat[j] = v
+            bad += not abs(v) < np.inf
     elif uniform == IDENTITY:
-        pass
+        for j in range(start, stop):
+            bad += not abs(flat[j]) < np.inf
     else:
         for i in range(np.uint64(lo), np.uint64(hi)):
             code = codes[i]
             for b in range(nb):
-                out[i, b] = activate(code, out[i, b])
+                v = activate(code, out[i, b])
+                out[i, b] = v
+                bad += not abs(v) < np.inf
+    return bad

@@ -28,8 +28,8 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
-from .forward import chunk_bounds, chunk_sums, count_nonfinite
-from .lanes import LANES, block_add_scaled, block_buffer, block_load, block_store, block_width
+from .forward import chunk_bounds, chunk_sums
+from .lanes import LANES, block_add_scaled, block_buffer, block_fill, block_store, block_width
 from .types import FED, HIDDEN, INPUT
 
 
@@ -178,11 +178,9 @@ def hidden_sums(hp, hw, offset, l_start, l_count, l_weight, l_offset, bias_h, or
     for bit: N = 10,000, in-degree 10, delays 1..5, the forward kernel
     1.39x -> 1.25x the default one's time, itself interleaved); a batch
     of whole blocks
-    (`lanes.block_width`) adds block by block in vector registers (the
-    sums of the slot-by-slot loop, in the same order), after the biases
-    of the whole level are written: a block loaded right after the stores
-    of its own values waits on them (written node by node, the step took
-    1.3x as long at N = 10,000, batch 32)."""
+    (`lanes.block_width`) adds block by block in vector registers from
+    the bias (`lanes.block_fill`; the sums of the slot-by-slot loop, in
+    the same order)."""
     n = np.uint64(states.shape[1])
     nb = states.shape[2]
     nbu = np.uint64(nb)
@@ -215,15 +213,10 @@ def hidden_sums(hp, hw, offset, l_start, l_count, l_weight, l_offset, bias_h, or
     buf = block_buffer(new)
     for k in range(lo, hi):
         i = np.uint64(order[k])
-        if i < n:
-            for b in range(nbu):
-                new[i, b] = bias_h[i]
-    for k in range(lo, hi):
-        i = np.uint64(order[k])
         if i >= n:
             continue
         for col in range(np.uint64(0), nbu, width):
-            block_load(buf, new, i, col)
+            block_fill(buf, bias_h[i])
             for q in range(hp[i, HIDDEN], hp[i, HIDDEN + 1]):
                 block_add_scaled(buf, hw[q], s_rows, s_row + offset[q], col)
             for q in range(hp[i, INPUT], hp[i, INPUT + 1]):
@@ -372,8 +365,7 @@ def update_nodes(hp, hx, hw, hd, bias_h, act_h, op, ox, ow, od, bias_o, act_o,
                     target = teacher[t, o, b]
                     fed[t, o, b] = target if target == target else v
     if first_id >= 0 and uniform >= 0:  # neurons first_id.. in order: one vectorised block
-        activate_rows(act_h, uniform, new, first_id, first_id + hi - lo)
-        return count_nonfinite(new, first_id, first_id + hi - lo)
+        return activate_rows(act_h, uniform, new, first_id, first_id + hi - lo)
     bad = 0
     for k in range(lo, hi):
         node = order[k]

@@ -84,6 +84,13 @@ def _buffer_vectors(context, builder, dtype, buf):
     return vty, [builder.gep(first, [ir.Constant(ir.IntType(64), q)]) for q in range(n_vec)]
 
 
+def _splat(builder, vty, scalar):
+    """A vector of `vty` with every lane `scalar`."""
+    lanes = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+    first = builder.insert_element(ir.Constant(vty, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(first, ir.Constant(vty, ir.Undefined), lanes)
+
+
 def _check(buf, a):
     """Whether `buf` is a block buffer and `a` a 2-D float array (any
     layout, any float dtype: the kernels call the block path only on
@@ -145,16 +152,30 @@ def block_add_scaled(typingctx, buf, c, src, row, col):
     def codegen(context, builder, signature, args):
         vty, vectors = _buffer_vectors(context, builder, signature.args[0].dtype, args[0])
         scalar = context.cast(builder, args[1], signature.args[1], signature.args[0].dtype)
-        lanes = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
-        splat = builder.shuffle_vector(builder.insert_element(ir.Constant(vty, ir.Undefined), scalar,
-                                                              ir.Constant(ir.IntType(32), 0)),
-                                       ir.Constant(vty, ir.Undefined), lanes)
+        splat = _splat(builder, vty, scalar)
         for b, p in zip(vectors, _row_vectors(context, builder, signature, args, 2, len(vectors))):
             term = builder.fmul(splat, _convert(builder, builder.load(p, align=1), vty))
             builder.store(builder.fadd(builder.load(b), term), b)
         return context.get_dummy_value()
 
     return types.void(buf, c, src, row, col), codegen
+
+
+@intrinsic
+def block_fill(typingctx, buf, value):
+    """``buf[:] = value`` (converted to the buffer's dtype)."""
+    if not (isinstance(buf, types.CPointer) and buf.dtype in FLOATS and value in FLOATS):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vty, vectors = _buffer_vectors(context, builder, signature.args[0].dtype, args[0])
+        scalar = context.cast(builder, args[1], signature.args[1], signature.args[0].dtype)
+        splat = _splat(builder, vty, scalar)
+        for b in vectors:
+            builder.store(splat, b)
+        return context.get_dummy_value()
+
+    return types.void(buf, value), codegen
 
 
 @intrinsic
