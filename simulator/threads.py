@@ -197,7 +197,8 @@ class Planner:
         """``(threads, probe)`` for the next steps, `threads` (>= 2) being
         what the free cores allow; `probe` says the steps are run to time
         the way not taken, which only `may_probe` allows, once its figure
-        is older than `recheck` seconds (default `RECHECK`).
+        is older than `recheck` seconds (default `RECHECK`), and for
+        threads measured only once.
 
         Examples
         --------
@@ -205,6 +206,8 @@ class Planner:
         >>> p.choose("run", 10**6, 2, True)  # nothing measured: one thread
         (1, False)
         >>> p.record("run", 10**6, 1, 10, 1.0); p.choose("run", 10**6, 2, True)  # now time threads
+        (2, True)
+        >>> p.record("run", 10**6, 2, 10, 0.5); p.choose("run", 10**6, 2, True)  # timed once: again
         (2, True)
         >>> p.record("run", 10**6, 2, 10, 0.5); p.choose("run", 10**6, 2, True)  # threads were faster
         (2, False)
