@@ -474,13 +474,14 @@ def test_threaded_passes_give_the_same_gradients(monkeypatch, step, batch):
             np.testing.assert_array_equal(grads.diagnostics[name], plain[1].diagnostics[name])
 
 
-@pytest.mark.parametrize("batch", [None, 9, 16])
+@pytest.mark.parametrize("batch", [None, 9, 16, 32])
 def test_fused_gradients_equal_recorded(batch):
     """Without the per-step edge record, the W and V gradients are summed
     beside the backward gather (a step behind for W); they are the recorded
     pass's sums bit for bit, checkpointed or not, with truncation cuts on
     segment boundaries and teacher forcing (batch 9: the interleaved sums;
-    16: two float64 register blocks)."""
+    16 and 32: two and four float64 register blocks, the error sums held
+    in registers across a neuron's out-edges)."""
     net = sim.compile(_all_kinds_graph())
     rng = np.random.default_rng(13)
     T = 10
@@ -523,12 +524,14 @@ def test_targets_that_supervise_nothing_warn(loss, targets):
     assert value == 0.0 and grads.norm() == 0.0
 
 
-@pytest.mark.parametrize("batch", [8, 16])
+@pytest.mark.parametrize("batch", [8, 16, 24, 32, 40])
 def test_gradients_at_whole_register_blocks_match_finite_differences(batch):
     """A batch of whole float64 register blocks (`simulator._kernels.lanes`:
     8 columns): the backward gathers and the edges' dot products over the
-    batch run block by block in vector registers; every gradient still
-    matches central differences of the reference, feedback included."""
+    batch run block by block in vector registers (up to four blocks, a
+    neuron's error sums stay in registers across its out-edges; five go
+    through memory); every gradient still matches central differences of
+    the reference, feedback included."""
     net = sim.compile(_sparse_graph(n=12))
     assert not sim.simulate.use_dense(net)
     rng = np.random.default_rng(batch)

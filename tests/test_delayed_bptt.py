@@ -36,13 +36,13 @@ def _problem(G, T=7, batch=(), n_in=2, n_out=2, nan_every=3, seed=0):
     return net, x, targets, h0
 
 
-@pytest.mark.parametrize("batch", [(), (2,), (8,)])
+@pytest.mark.parametrize("batch", [(), (2,), (8,), (32,)])
 @pytest.mark.parametrize("feedback_delay", [2, 0])
 def test_gradients_match_central_differences(batch, feedback_delay):
     """Weights of every edge kind and delay 0..3, biases and h0, against
     central differences of run_general's loss (same-step chain, delayed
-    inputs, outputs and feedback; a batch of 8: the errors' sums block by
-    block in registers)."""
+    inputs, outputs and feedback; a batch of 8 and 32: the errors' sums
+    block by block in registers, one and four blocks)."""
     net, x, targets, h0 = _problem(delayed_graph(seed=1, feedback_delay=feedback_delay), batch=batch)
     assert net.has_delays and (net.delay == 0).sum() > 3
     loss, grads = sim.bptt(net, x, targets, h0=h0)

@@ -48,7 +48,7 @@ from .continuous import fixed_step, output_slopes
 from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
 from .interleaved import (add_part_lanes_grad, lanes_errors_store, lanes_from_slots, lanes_load, lanes_load_rows,
                           lanes_to_slots)
-from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_load, block_product,
+from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_fill, block_load, block_product,
                     block_store, block_total, block_width, contiguous_rows, unit_rows, unit_value)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -516,11 +516,43 @@ def hidden_rows(ptr, index,
     width = np.uint64(block_width(h))
     blocks = nb % width == 0 and contiguous_rows(da_next, h) and contiguous_rows(dz, h) and contiguous_rows(hn, h)
     acc, product = block_buffer(h), block_buffer(h)
+    # a row of at most four blocks (batch 8 to 32 in float64, 32 to 128 in float32): its sums in registers
+    # across the out-edges, not stored and loaded again for every edge
+    n_regs = nb // width if blocks and nb <= np.uint64(4) * width else np.uint64(0)
+    acc1, acc2, acc3 = block_buffer(h), block_buffer(h), block_buffer(h)
+    w2, w3 = width + width, width + width + width
     for j in range(lo, hi):
         back[:] = zero
         to_out[:] = zero
-        if blocks:  # each out-edge block by block: its product in vector registers, the error's sum beside it
+        if n_regs:
+            block_fill(acc, zero)
+            block_fill(acc1, zero)
+            block_fill(acc2, zero)
+            block_fill(acc3, zero)
             for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
+                i = out_index[e]
+                c = out_weight[e]
+                block_product(product, da_next, i, hn, j, 0)
+                block_add_scaled(acc, c, da_next, i, 0)
+                if n_regs > 1:
+                    block_add_product(product, da_next, i, hn, j, width)
+                    block_add_scaled(acc1, c, da_next, i, width)
+                if n_regs > 2:
+                    block_add_product(product, da_next, i, hn, j, w2)
+                    block_add_scaled(acc2, c, da_next, i, w2)
+                if n_regs > 3:
+                    block_add_product(product, da_next, i, hn, j, w3)
+                    block_add_scaled(acc3, c, da_next, i, w3)
+                g_out[e] += block_total(product)
+            block_store(acc, back, 0, 0)
+            if n_regs > 1:
+                block_store(acc1, back, 0, width)
+            if n_regs > 2:
+                block_store(acc2, back, 0, w2)
+            if n_regs > 3:
+                block_store(acc3, back, 0, w3)
+        if blocks:  # each out-edge block by block: its product in vector registers, the error's sum beside it
+            for e in range(out_ptr[j, TO_OUTPUT] if n_regs else out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
                 i = out_index[e]
                 c = out_weight[e]
                 block_product(product, da_next, i, hn, j, 0)

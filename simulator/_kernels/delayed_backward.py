@@ -46,7 +46,7 @@ from .delayed_single import (back_neurons_lanes, back_neurons_lanes_parallel, ba
                              pull_single)
 from .forward import chunk_bounds
 from .interleaved import lanes_add_to_slots
-from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_store, block_total,
+from .lanes import (block_add_product, block_add_scaled, block_buffer, block_fill, block_load, block_store, block_total,
                     block_width, prefetch)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -207,6 +207,10 @@ def back_nodes(hp, hx, hd,
     n_in = x.shape[1]
     x_rows, f_rows = x.reshape((x.shape[0] * n_in, nb)), fed.reshape((fed.shape[0] * n_out, nb))
     products = block_buffer(sums)
+    # a row of at most four blocks: its error sums in registers across the out-edges
+    n_regs = nbu // width if blocks and nbu <= np.uint64(4) * width else np.uint64(0)
+    acc1, acc2, acc3 = block_buffer(sums), block_buffer(sums), block_buffer(sums)
+    w2, w3 = width + width, width + width + width
     line = max(64 // delta.itemsize, 1)  # values in a cache line
     for k in range(lo, hi):
         node = order[k]
@@ -272,21 +276,51 @@ def back_nodes(hp, hx, hd,
                         g_out[q] += total
                         if record and t + td[q] < n_steps:
                             step_out[t + td[q], q] += total
+                    if n_regs:  # the row's sums in registers across the out-edges (`backward.hidden_rows`)
+                        block_fill(gathered, 0.0)
+                        block_fill(acc1, 0.0)
+                        block_fill(acc2, 0.0)
+                        block_fill(acc3, 0.0)
                     for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
                         at = np.uint64(d_row + toff[q])
                         reads = not cutting or td[q] <= lim
                         c = tw[q]
                         block_load(products, zeros, 0, 0)
-                        for col in range(np.uint64(0), nbu, width):
-                            block_add_product(products, s_rows, h_at, d_rows, at, col)
+                        if n_regs:
+                            block_add_product(products, s_rows, h_at, d_rows, at, 0)
                             if reads:
-                                block_load(gathered, sums, 1, col)
-                                block_add_scaled(gathered, c, d_rows, at, col)
-                                block_store(gathered, sums, 1, col)
+                                block_add_scaled(gathered, c, d_rows, at, 0)
+                            if n_regs > 1:
+                                block_add_product(products, s_rows, h_at, d_rows, at, width)
+                                if reads:
+                                    block_add_scaled(acc1, c, d_rows, at, width)
+                            if n_regs > 2:
+                                block_add_product(products, s_rows, h_at, d_rows, at, w2)
+                                if reads:
+                                    block_add_scaled(acc2, c, d_rows, at, w2)
+                            if n_regs > 3:
+                                block_add_product(products, s_rows, h_at, d_rows, at, w3)
+                                if reads:
+                                    block_add_scaled(acc3, c, d_rows, at, w3)
+                        else:
+                            for col in range(np.uint64(0), nbu, width):
+                                block_add_product(products, s_rows, h_at, d_rows, at, col)
+                                if reads:
+                                    block_load(gathered, sums, 1, col)
+                                    block_add_scaled(gathered, c, d_rows, at, col)
+                                    block_store(gathered, sums, 1, col)
                         total = block_total(products)
                         g_out[q] += total
                         if record and t + td[q] < n_steps:
                             step_out[t + td[q], q] += total
+                    if n_regs:
+                        block_store(gathered, sums, 1, 0)
+                        if n_regs > 1:
+                            block_store(acc1, sums, 1, width)
+                        if n_regs > 2:
+                            block_store(acc2, sums, 1, w2)
+                        if n_regs > 3:
+                            block_store(acc3, sums, 1, w3)
                 else:
                     for part in (TO_OUTPUT, HIDDEN):
                         src = z_flat if part == TO_OUTPUT else d_flat
