@@ -34,10 +34,11 @@ def _sparse_graph(n=20, seed=3):
 
 
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
-@pytest.mark.parametrize("batch", [8, 32, 40, 64])
+@pytest.mark.parametrize("batch", [8, 16, 24, 32, 40, 64])
 def test_blocked_batches_match_reference(dtype, tol, batch):
-    """Batches of whole blocks (and 40: whole float64 blocks, not float32)
-    match the reference, every edge kind and the feedback included."""
+    """Batches of whole blocks (and 16, 24, 40: whole float64 blocks, not
+    float32; up to four blocks a row is summed all at once) match the
+    reference, every edge kind and the feedback included."""
     G = _sparse_graph()
     net = sim.compile(G, dtype=dtype)
     assert not sim.simulate.use_dense(net)
@@ -52,16 +53,18 @@ def test_blocked_batches_match_reference(dtype, tol, batch):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("parallel", [False, True])
-def test_blocked_batch_equals_one_column_runs_bit_for_bit(dtype, parallel):
-    """Each element of a batch of 32 equals the run of that element alone
-    (the one-column path), to the bit: the blocks add the same terms in the
-    same order."""
+@pytest.mark.parametrize("batch", [24, 32, 64])
+def test_blocked_batch_equals_one_column_runs_bit_for_bit(dtype, parallel, batch):
+    """Each element of a batch of 24, 32 or 64 equals the run of that
+    element alone (the one-column path), to the bit: the blocks add the
+    same terms in the same order, a row of up to four blocks at once or
+    block by block."""
     net = sim.compile(_sparse_graph(), dtype=dtype)
     rng = np.random.default_rng(0)
-    x = rng.normal(0, 1, (7, 32, 2)).astype(dtype)
-    h0 = rng.normal(0, 1, (32, net.n_neurons)).astype(dtype)
+    x = rng.normal(0, 1, (7, batch, 2)).astype(dtype)
+    h0 = rng.normal(0, 1, (batch, net.n_neurons)).astype(dtype)
     res = sim.run(net, x, h0, parallel=parallel)
-    for b in (0, 7, 8, 31):
+    for b in (0, 7, 8, batch - 1):
         alone = sim.run(net, x[:, b], h0[b], parallel=False)
         np.testing.assert_array_equal(res.states[:, b], alone.states)
 

@@ -45,10 +45,10 @@ from numba import njit, prange
 from . import CACHE
 from .activations import TANH, activate, slope
 from .continuous import fixed_step, output_slopes
-from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, row_drive
+from .forward import add_segment, add_segment_batch, chunk_bounds, fill_feedback, fill_row_blocks, row_drive
 from .interleaved import (add_part_lanes_grad, lanes_errors_store, lanes_from_slots, lanes_load, lanes_load_rows,
                           lanes_to_slots)
-from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_fill, block_load, block_product,
+from .lanes import (LANES, block_add_product, block_add_scaled, block_buffer, block_load, block_product,
                     block_store, block_total, block_width, contiguous_rows, unit_rows, unit_value)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -525,10 +525,7 @@ def hidden_rows(ptr, index,
         back[:] = zero
         to_out[:] = zero
         if n_regs:
-            block_fill(acc, zero)
-            block_fill(acc1, zero)
-            block_fill(acc2, zero)
-            block_fill(acc3, zero)
+            fill_row_blocks(zero, acc, acc1, acc2, acc3)
             for e in range(out_ptr[j, HIDDEN], out_ptr[j, TO_OUTPUT]):
                 i = out_index[e]
                 c = out_weight[e]

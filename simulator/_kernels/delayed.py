@@ -28,7 +28,7 @@ from numba import njit, prange
 
 from . import CACHE
 from .activations import activate, activate_rows
-from .forward import chunk_bounds, chunk_sums
+from .forward import add_slot_blocks, chunk_bounds, chunk_sums, fill_row_blocks, store_row_blocks
 from .lanes import LANES, block_add_scaled, block_buffer, block_fill, block_store, block_width
 from .types import FED, HIDDEN, INPUT
 
@@ -211,6 +211,22 @@ def hidden_sums(hp, hw, offset, l_start, l_count, l_weight, l_offset, bias_h, or
     f_rows = fed.reshape((fed.shape[0] * fed.shape[1], nb))
     width = np.uint64(block_width(new))
     buf = block_buffer(new)
+    if nbu <= np.uint64(4) * width:  # the row's blocks side by side, each slot's offset and weight read once
+        buf1, buf2, buf3 = block_buffer(new), block_buffer(new), block_buffer(new)
+        n_regs = nbu // width
+        for k in range(lo, hi):
+            i = np.uint64(order[k])
+            if i >= n:
+                continue
+            fill_row_blocks(bias_h[i], buf, buf1, buf2, buf3)
+            for q in range(hp[i, HIDDEN], hp[i, HIDDEN + 1]):
+                add_slot_blocks(hw[q], s_rows, s_row + offset[q], n_regs, width, buf, buf1, buf2, buf3)
+            for q in range(hp[i, INPUT], hp[i, INPUT + 1]):
+                add_slot_blocks(hw[q], x_rows, x_row + offset[q], n_regs, width, buf, buf1, buf2, buf3)
+            for q in range(hp[i, FED], hp[i, FED + 1]):
+                add_slot_blocks(hw[q], f_rows, f_row + offset[q], n_regs, width, buf, buf1, buf2, buf3)
+            store_row_blocks(new, i, n_regs, width, buf, buf1, buf2, buf3)
+        return
     for k in range(lo, hi):
         i = np.uint64(order[k])
         if i >= n:

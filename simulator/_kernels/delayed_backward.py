@@ -44,9 +44,9 @@ from .backward import dot_rows, norm, row_sum
 from .delayed import MIN_PARALLEL_LEVEL, NEVER_DIRECT, consecutive_levels, lane_offsets, slot_offsets
 from .delayed_single import (back_neurons_lanes, back_neurons_lanes_parallel, back_neurons_single, in_grads_lanes,
                              pull_single)
-from .forward import chunk_bounds
+from .forward import chunk_bounds, fill_row_blocks
 from .interleaved import lanes_add_to_slots
-from .lanes import (block_add_product, block_add_scaled, block_buffer, block_fill, block_load, block_store, block_total,
+from .lanes import (block_add_product, block_add_scaled, block_buffer, block_load, block_store, block_total,
                     block_width, prefetch)
 from .types import FED, HIDDEN, INPUT, TO_OUTPUT
 
@@ -277,10 +277,7 @@ def back_nodes(hp, hx, hd,
                         if record and t + td[q] < n_steps:
                             step_out[t + td[q], q] += total
                     if n_regs:  # the row's sums in registers across the out-edges (`backward.hidden_rows`)
-                        block_fill(gathered, 0.0)
-                        block_fill(acc1, 0.0)
-                        block_fill(acc2, 0.0)
-                        block_fill(acc3, 0.0)
+                        fill_row_blocks(0.0, gathered, acc1, acc2, acc3)
                     for q in range(tp[j, HIDDEN], tp[j, HIDDEN + 1]):
                         at = np.uint64(d_row + toff[q])
                         reads = not cutting or td[q] <= lim

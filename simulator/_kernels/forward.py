@@ -87,6 +87,60 @@ def add_segment_batch(ptr, index, weight, r, q, src, acc):
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
+def add_row_blocks(ptr, index, weight, start, i, h, xt, yhat, out, n_regs, width, buf, buf1, buf2, buf3):
+    """``out[i] = start + sum`` over row i's slots (hidden, input, fed-back
+    segments) for a row of `n_regs` (1 to 4) blocks, all of them in the
+    block buffers `buf` .. `buf3` at once: each slot's index and weight
+    read once for the whole row and the row's lines asked for together
+    (block by block, the row's slots ran once per block: the forward step
+    took 100 against 83 us, N = 1,000, batch 32, float64). The sums of
+    `add_segment_block`, in its order."""
+    fill_row_blocks(start, buf, buf1, buf2, buf3)
+    for k in range(ptr[i, HIDDEN], ptr[i, HIDDEN + 1]):
+        add_slot_blocks(weight[k], h, index[k], n_regs, width, buf, buf1, buf2, buf3)
+    for k in range(ptr[i, INPUT], ptr[i, INPUT + 1]):
+        add_slot_blocks(weight[k], xt, index[k], n_regs, width, buf, buf1, buf2, buf3)
+    for k in range(ptr[i, FED], ptr[i, FED + 1]):
+        add_slot_blocks(weight[k], yhat, index[k], n_regs, width, buf, buf1, buf2, buf3)
+    store_row_blocks(out, i, n_regs, width, buf, buf1, buf2, buf3)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def fill_row_blocks(value, buf, buf1, buf2, buf3):
+    """Every lane of the four block buffers `buf` .. `buf3` set to `value`."""
+    block_fill(buf, value)
+    block_fill(buf1, value)
+    block_fill(buf2, value)
+    block_fill(buf3, value)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def store_row_blocks(out, i, n_regs, width, buf, buf1, buf2, buf3):
+    """Row i of `out` from a row of `n_regs` (1 to 4) blocks held in `buf`
+    .. `buf3`."""
+    block_store(buf, out, i, 0)
+    if n_regs > 1:
+        block_store(buf1, out, i, width)
+    if n_regs > 2:
+        block_store(buf2, out, i, width + width)
+    if n_regs > 3:
+        block_store(buf3, out, i, width + width + width)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def add_slot_blocks(c, src, j, n_regs, width, buf, buf1, buf2, buf3):
+    """``c * src[j]`` added to a row of `n_regs` (1 to 4) blocks held in
+    `buf` .. `buf3`."""
+    block_add_scaled(buf, c, src, j, 0)
+    if n_regs > 1:
+        block_add_scaled(buf1, c, src, j, width)
+    if n_regs > 2:
+        block_add_scaled(buf2, c, src, j, width + width)
+    if n_regs > 3:
+        block_add_scaled(buf3, c, src, j, width + width + width)
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
 def add_segment_block(ptr, index, weight, r, q, src, col, buf):
     """`add_segment_batch` over the block of batch columns from `col` held
     in `buf` (`lanes`)."""
@@ -118,6 +172,13 @@ def gather(ptr, index, weight, bias, h, xt, yhat, out, lo, hi):
     if (nb % width == 0 and contiguous_rows(out, out) and contiguous_rows(h, out) and contiguous_rows(xt, out)
             and contiguous_rows(yhat, out)):
         buf = block_buffer(out)
+        if nb <= np.uint64(4) * width:  # the row's blocks side by side, each slot's index and weight read once
+            buf1, buf2, buf3 = block_buffer(out), block_buffer(out), block_buffer(out)
+            n_regs = nb // width
+            for i in range(lo, hi):
+                add_row_blocks(ptr, index, weight, bias[i], i, h, xt, yhat, out, n_regs, width,
+                               buf, buf1, buf2, buf3)
+            return
         for i in range(lo, hi):
             for col in range(np.uint64(0), nb, width):
                 block_fill(buf, bias[i])
