@@ -144,3 +144,36 @@ def test_activations_of_rows_count_the_values_that_come_out_non_finite(dtype, un
     np.testing.assert_array_equal(out[10:], a[10:])
     expected = {"tanh": 1, "sigmoid": 1, "relu": 3, "identity": 4, None: 2}[uniform]  # relu(-inf) = 0
     assert bad == np.count_nonzero(~np.isfinite(out[2:10])) == expected
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_an_empty_batch_writes_nothing(dtype):
+    """A batch of 0 columns passes the whole-block test (0 is a multiple of
+    the block width) but has no block to write: the default and delayed
+    forward kernels, given rows that are zero-column views into a larger
+    array, leave that array as it was, and `sim.run` returns empty histories."""
+    from simulator._kernels.delayed import run_delayed_serial
+    from simulator._kernels.forward import poll
+
+    G = _sparse_graph()
+    net = sim.compile(G, dtype=dtype)
+    w, n = net.wiring(), net.n_neurons
+    parent = np.full((3, n, 8), 7.0, dtype=dtype)
+    h, out = parent[0, :, :0], parent[1, :, :0]
+    xt, yhat = np.zeros((2, 8), dtype=dtype)[:, :0], np.zeros((2, 8), dtype=dtype)[:, :0]
+    poll(*w.hidden, w.bias_h, w.act_h, w.uniform_h, h, xt, yhat, out, 0, n)
+    assert (parent == 7.0).all()
+    for u, v, d in G.edges(data=True):
+        d["delay"] = 2 if G.nodes[u].get("role") is None and G.nodes[v].get("role") is None else d.get("delay", None)
+        if d["delay"] is None:
+            del d["delay"]
+    delayed = sim.compile(G, dtype=dtype)
+    parent = np.full((5, n, 8), 7.0, dtype=dtype)
+    states = parent[:, :, :0]
+    x, outputs = np.zeros((4, 2, 0), dtype=dtype), np.zeros((4, 2, 0), dtype=dtype)
+    assert run_delayed_serial(delayed.wiring(), delayed.schedule(), delayed.run_delays(), x, states, 0, outputs,
+                              outputs, np.zeros((0, 2, 0), dtype=dtype), 0, 4) == -1
+    assert (parent == 7.0).all()
+    for network in (net, delayed):
+        res = sim.run(network, np.zeros((4, 0, 2), dtype=dtype))
+        assert res.states.shape == (5, 0, n) and res.outputs.shape == (4, 0, 2)

@@ -211,7 +211,7 @@ def hidden_sums(hp, hw, offset, l_start, l_count, l_weight, l_offset, bias_h, or
     f_rows = fed.reshape((fed.shape[0] * fed.shape[1], nb))
     width = np.uint64(block_width(new))
     buf = block_buffer(new)
-    if nbu <= np.uint64(4) * width:  # the row's blocks side by side, each slot's offset and weight read once
+    if np.uint64(0) < nbu <= np.uint64(4) * width:  # the row's blocks side by side, each slot read once
         buf1, buf2, buf3 = block_buffer(new), block_buffer(new), block_buffer(new)
         n_regs = nbu // width
         for k in range(lo, hi):

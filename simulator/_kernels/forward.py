@@ -172,7 +172,7 @@ def gather(ptr, index, weight, bias, h, xt, yhat, out, lo, hi):
     if (nb % width == 0 and contiguous_rows(out, out) and contiguous_rows(h, out) and contiguous_rows(xt, out)
             and contiguous_rows(yhat, out)):
         buf = block_buffer(out)
-        if nb <= np.uint64(4) * width:  # the row's blocks side by side, each slot's index and weight read once
+        if np.uint64(0) < nb <= np.uint64(4) * width:  # the row's blocks side by side, each slot read once
             buf1, buf2, buf3 = block_buffer(out), block_buffer(out), block_buffer(out)
             n_regs = nb // width
             for i in range(lo, hi):
