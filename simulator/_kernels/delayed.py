@@ -178,9 +178,10 @@ def hidden_sums(hp, hw, offset, l_start, l_count, l_weight, l_offset, bias_h, or
     for bit: N = 10,000, in-degree 10, delays 1..5, the forward kernel
     1.39x -> 1.25x the default one's time, itself interleaved); a batch
     of whole blocks
-    (`lanes.block_width`) adds block by block in vector registers from
-    the bias (`lanes.block_fill`; the sums of the slot-by-slot loop, in
-    the same order)."""
+    (`lanes.block_width`) adds in vector registers from the bias
+    (`lanes.block_fill`), a row of up to four blocks all at once
+    (`forward.add_slot_blocks`), a longer one block by block (the sums of
+    the slot-by-slot loop, in the same order)."""
     n = np.uint64(states.shape[1])
     nb = states.shape[2]
     nbu = np.uint64(nb)
@@ -471,7 +472,7 @@ def unshift(shift, shifted, states, base, outputs, fed, teacher, start, stop, fi
     """Copy steps ``start:stop`` run on `shifted_history`'s copies back
     into the run's `states`, `outputs` and `fed`; returns the shifted
     run's `first_bad` as a step of the run."""
-    shifted_x, shifted_states, shifted_outputs, shifted_fed, shifted_teacher = shifted
+    _, shifted_states, shifted_outputs, shifted_fed, _ = shifted
     for t in range(start, stop):
         states[t + 1 - base] = shifted_states[t + 1 + shift]
         outputs[t] = shifted_outputs[t + shift]

@@ -18,7 +18,8 @@ a row and the block's first column, and read or write the block as
 contiguous values: the caller checks (`contiguous_rows`) that the rows
 are contiguous and of the buffer's dtype (other arrays type, with a
 conversion, so that a kernel compiles for them, but must not reach these
-calls). The arithmetic is a multiply, then an add, each rounded (what
+calls). `block_fill` sets every lane of a buffer to one value (a row's
+bias). The arithmetic is a multiply, then an add, each rounded (what
 ``acc[b] += c * src[j, b]`` compiles to without fast-math): the sums are
 those of the element-by-element loop, bit for bit.
 
