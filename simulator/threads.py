@@ -254,7 +254,11 @@ def schedule(n_steps: int, work: int, parallel: bool | None, kind: Hashable = "r
     ``parallel=None`` and free cores, `PLANNER` chooses each segment
     (`Planner.choose`) and times it: the time from yielding a segment to
     being asked for the next is recorded as that segment's. A probe is
-    `PROBE_WORK` units long; a run shorter than ten probes does not probe.
+    `PROBE_WORK` units long. A run shorter than ten probes is too short to
+    probe within: it is timed whole, as `timed_call` times a call, and is
+    itself the probe once the way not taken is older than `CALL_RECHECK`
+    seconds (a 50-step run at N = 10,000, batch 1, would otherwise never
+    leave one thread, or keep a figure that longer runs of the kind set).
     """
     threads_max = numba.get_num_threads()
     if parallel is not None or work < PARALLEL_MIN_WORK or n_steps == 0 or threads_max < 2:
@@ -264,13 +268,14 @@ def schedule(n_steps: int, work: int, parallel: bool | None, kind: Hashable = "r
     planner = PLANNER
     size = max(1, SEGMENT_WORK // work)
     probe_size = max(1, PROBE_WORK // work)
-    may_probe = n_steps >= 10 * probe_size
+    whole = n_steps < 10 * probe_size
+    recheck, may_probe = CALL_RECHECK if whole else RECHECK, True
     start = 0
     while start < n_steps:
         free = plan(work, None)
-        threads, probe = planner.choose(kind, work, free, may_probe) if free >= 2 else (1, False)
+        threads, probe = planner.choose(kind, work, free, may_probe, recheck) if free >= 2 else (1, False)
         may_probe = may_probe and not probe
-        stop = min(n_steps, start + (probe_size if probe else size))
+        stop = min(n_steps, start + (probe_size if probe and not whole else size))
         t0 = planner.clock()
         yield start, stop, threads
         if free >= 2:

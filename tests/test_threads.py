@@ -278,16 +278,34 @@ def test_planner_keeps_figures_per_kind_and_size(two_free_cores):
 
 def test_forced_and_small_runs_are_not_measured(two_free_cores):
     """parallel=True/False force as before, in one segment, and leave no
-    figure; a step below PARALLEL_MIN_WORK runs on one thread unmeasured;
-    a run shorter than ten probes does not probe."""
+    figure; a step below PARALLEL_MIN_WORK runs on one thread unmeasured."""
     work = 352_000
     assert _one_call(two_free_cores, 200, work, {1: 1.0, 2: 1.0}, parallel=True) == [(0, 200, 2)]
     assert _one_call(two_free_cores, 200, work, {1: 1.0, 2: 1.0}, parallel=False) == [(0, 200, 1)]
     assert _one_call(two_free_cores, 200, 100, {1: 1.0, 2: 1.0}) == [(0, 200, 1)]
     assert threads.PLANNER.figures == {}
+
+
+def test_runs_too_short_to_probe_within_are_timed_whole(two_free_cores):
+    """A run shorter than ten probes is one segment, timed whole as
+    `timed_call` times a call: one thread first, then threads twice, then
+    the faster; the way not taken is retaken once its figure is older than
+    CALL_RECHECK, not RECHECK."""
+    work = 352_000
     short = 10 * (threads.PROBE_WORK // work) - 1
-    for _ in range(3):
-        assert all(n == 1 for _, _, n in _one_call(two_free_cores, short, work, {1: 1.0, 2: 0.1}))
+
+    def call(per_step):
+        segs = _one_call(two_free_cores, short, work, per_step)
+        assert len(segs) == 1
+        return segs[0][2]
+
+    fast, slow = {1: 190e-6, 2: 130e-6}, {1: 190e-6, 2: 650e-6}
+    assert [call(fast) for _ in range(5)] == [1, 2, 2, 2, 2]
+    assert threads.PLANNER.rates("run", work)[2] == pytest.approx(130e-6 / work)
+    two_free_cores.now += threads.RECHECK  # a long run's recheck age: not yet a short run's
+    assert [call(slow), call(slow)] == [2, 1]  # measured slow: one thread from the next call
+    two_free_cores.now += threads.CALL_RECHECK
+    assert [call(slow) for _ in range(4)] == [2, 1, 1, 1]  # both stale: threads retaken (slow), then one thread
 
 
 def test_planner_yields_to_a_busy_neighbour_without_measuring(two_free_cores, monkeypatch):
