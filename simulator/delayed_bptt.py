@@ -183,8 +183,8 @@ def gated_delayed_gradients(net: Network, drive, cell0: np.ndarray, y_targets: n
     depth = history_depth(net)
     starts = list(range(0, T, segment)) or [0]
     rows = min(depth + segment, T) + 1
-    states = np.empty((rows, n, batch), dtype=dtype)
-    cells = np.empty((rows, cell0.shape[0], batch), dtype=dtype)
+    states = scratch.aligned_empty((rows, n, batch), dtype)
+    cells = scratch.aligned_empty((rows, cell0.shape[0], batch), dtype)
     outputs = np.empty((T, net.n_outputs, batch), dtype=dtype)
     fed = outputs if teacher.shape[0] == 0 else np.empty_like(outputs)
     no_record = np.empty((0, len(GATE_NAMES), n, batch), dtype=dtype)
@@ -217,7 +217,7 @@ def gated_delayed_gradients(net: Network, drive, cell0: np.ndarray, y_targets: n
     g_gbias = np.zeros((3, n), dtype=dtype)
     dh_norm = np.empty(T + 1, dtype=np.float64)
     step_abs = np.zeros((T if diagnostics else 0, net.n_edges), dtype=dtype)
-    g_states, g_cells = np.empty_like(states), np.empty_like(cells)
+    g_states, g_cells = scratch.aligned_empty(states.shape, dtype), scratch.aligned_empty(cells.shape, dtype)
     carry, carry_cell = np.zeros((0, n, batch), dtype=dtype), np.zeros_like(cell0)
     for t0 in reversed(starts):
         t1 = min(T, t0 + segment)

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import threads
+from . import scratch, threads
 from ._kernels import continuous as continuous_kernels
 from ._kernels import delayed as delayed_kernels
 from ._kernels import delayed_gated as delayed_gated_kernels
@@ -266,7 +266,7 @@ def run(
     if update == "sync" and seed is not None:
         warnings.warn("`seed` has no effect with update='sync'", stacklevel=2)
 
-    states = threads.first_touch(np.empty((T + 1, n, batch), dtype=net.dtype))
+    states = threads.first_touch(scratch.aligned_empty((T + 1, n, batch), net.dtype))
     states[0] = drive.h0
     outputs = np.empty((T, n_out, batch), dtype=net.dtype)
     w = net.wiring()
@@ -297,7 +297,7 @@ def run(
             times = (np.arange(T + 1) * float(dt)).astype(net.dtype)
         elif net.gated:
             info = {"mode": "discrete", "update": update, "dt": None, "method": None}
-            cells = np.empty((T + 1, len(net.cell_neurons), batch), dtype=net.dtype)
+            cells = scratch.aligned_empty((T + 1, len(net.cell_neurons), batch), net.dtype)
             cells[0] = cell0
             gate_record = np.full((T if record_gates else 0, len(GATE_NAMES), n, batch), np.nan, dtype=net.dtype)
             if net.has_delays:

@@ -119,3 +119,26 @@ def test_gated_bptt_gradients_do_not_depend_on_what_the_buffer_held():
     assert loss == first_loss
     np.testing.assert_array_equal(grads.weight, first.weight)
     np.testing.assert_array_equal(grads.c0, first.c0)
+
+
+@pytest.mark.parametrize("shape, dtype", [((0,), np.float64), ((7,), np.uint8), ((3, 5, 2), np.float32),
+                                          ((101, 1000, 32), np.float64)])
+def test_aligned_arrays_start_a_cache_line(shape, dtype):
+    """`aligned_empty` starts on a cache line whatever NumPy's allocator
+    gives (large arrays start 16 bytes in), at the shape and dtype asked."""
+    a = scratch.aligned_empty(shape, dtype)
+    assert a.ctypes.data % scratch.ALIGN == 0
+    assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+    a[...] = 1
+    assert np.all(a == 1)
+
+
+def test_histories_and_borrowed_buffers_are_aligned():
+    """The arrays the kernels gather rows from: a run's states, and every
+    borrowed buffer (kept or, over the limit, fresh)."""
+    G = tp.fixed_indegree(30, 4, n_inputs=1, n_outputs=1, seed=0)
+    res = sim.run(sim.compile(G), np.zeros((5, 3, 1)))
+    assert res.states.ctypes.data % scratch.ALIGN == 0
+    for shape in ((1,), (3, 7), (1000, 33)):
+        with scratch.borrowed("t", shape, np.float64) as a, scratch.borrowed("t", shape, np.float64) as nested:
+            assert a.ctypes.data % scratch.ALIGN == 0 and nested.ctypes.data % scratch.ALIGN == 0
