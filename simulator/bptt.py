@@ -455,7 +455,7 @@ def _discrete_passes(net, drive, teacher, truncate, g_weight, g_out, g_bias, ste
         args = (w, drive.x[t0:t1], states, outputs[t0:t1], teacher[t0:t1] if forced else teacher, befores[s])
         if dense:
             if not hist:
-                hist.append(np.empty((states.shape[0], drive.batch, M.shape[1]), dtype=net.dtype))
+                hist.append(scratch.aligned_empty((states.shape[0], drive.batch, M.shape[1]), net.dtype))
             return run_sync_dense(w, M, V, *args[1:], hist[0][:states.shape[0]])
         return run_sync_parallel(*args, n_chunks) if n_chunks else run_sync_serial(*args)
 

@@ -67,10 +67,10 @@ def dense_gated_history(net: Network, n_rows: int, batch: int, n_inputs: int) ->
     ``cc`` and ``acts``, `n_rows` of each (2: scratch for a run)."""
     n, dtype = net.n_neurons, net.dtype
     lstm = net.gates().unit[0] == LSTM
-    return (np.empty((n_rows, batch, n), dtype=dtype),
-            np.empty((n_rows, batch, n_inputs + net.n_outputs + 1), dtype=dtype),
-            np.empty((n_rows, batch, n if lstm else 1), dtype=dtype),
-            np.empty((max(1, n_rows - 1), batch, 4 * n), dtype=dtype))
+    return (scratch.aligned_empty((n_rows, batch, n), dtype),
+            scratch.aligned_empty((n_rows, batch, n_inputs + net.n_outputs + 1), dtype),
+            scratch.aligned_empty((n_rows, batch, n if lstm else 1), dtype),
+            scratch.aligned_empty((max(1, n_rows - 1), batch, 4 * n), dtype))
 
 
 def segments(net: Network, n_steps: int, batch: int, parallel: bool | None,
@@ -377,7 +377,7 @@ def _discrete(net: Network, x: np.ndarray, states: np.ndarray, outputs: np.ndarr
     dense = update == "sync" and use_dense(net)
     if dense:
         M, V = dense_kernels.forward_blocks(w, x.shape[1])
-        hist = np.empty((2, batch, M.shape[1]), dtype=net.dtype)  # scratch: each step's source vectors
+        hist = scratch.aligned_empty((2, batch, M.shape[1]), net.dtype)  # scratch: each step's source vectors
     y_before = np.zeros((outputs.shape[1], batch), dtype=net.dtype)
     work = batch * M.size // DENSE_SPEEDUP if dense else None
     for start, stop, n_threads in segments(net, T, batch, False if dense else parallel, bar,
