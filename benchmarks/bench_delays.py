@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
+from simulator.scratch import aligned_empty  # noqa: E402
 
 
 def networks(n: int, k: int, seed: int = 0):
@@ -101,7 +102,8 @@ def kernel_ratios(n: int, k: int, repeats: int, steps: int = 100) -> None:
         empty = np.empty((0, 1, batch))
         calls = []
         for net, kernel in ((plain, "default"), (plain, "delayed"), (delayed_net, "delayed")):
-            states = np.zeros((steps + 1, n, batch))
+            states = aligned_empty((steps + 1, n, batch), np.float64)  # as `sim.run` lays it out
+            states[:] = 0.0
             out = np.empty((steps, 1, batch))
             if kernel == "default":
                 calls.append(lambda w=net.wiring(), s=states, o=out: forward.run_sync_serial(
@@ -161,7 +163,8 @@ def footprint_ratios(n: int, k: int, repeats: int) -> None:
         steps = 400 if batch == 1 else 20
         calls = []
         for d in delays.values():
-            hist = rng.normal(size=(steps + 5, n, batch)) * 0.1
+            hist = aligned_empty((steps + 5, n, batch), np.float64)  # as the library lays out histories
+            hist[:] = rng.normal(size=hist.shape) * 0.1
             calls.append(lambda o=index - d * n, h=hist: history_sums(ptr, o, weight, h, 5, steps))
         for call in calls:
             call()

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .network import Network
+from .scratch import aligned_empty
 
 __all__ = ["Drive", "fed_back", "prepare_cells", "float_array", "prepare", "prepare_targets", "require_finite", "to_public"]
 
@@ -119,7 +120,8 @@ def prepare(net: Network, x: ArrayLike | int, h0: ArrayLike | None = None) -> Dr
     else:
         batch = h.shape[0] if batched else 1
         xa = np.broadcast_to(xa[:, None, :], (xa.shape[0], batch, n_in))
-    kx = np.array(xa.transpose(0, 2, 1), order="C")  # a copy: a Result's inputs must not change with the caller's
+    kx = aligned_empty((xa.shape[0], n_in, batch), dtype)  # a copy: a Result's inputs must not change with the caller's
+    kx[...] = xa.transpose(0, 2, 1)
     if h is None:
         kh = np.zeros((n, batch), dtype=dtype)
     else:

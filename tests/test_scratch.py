@@ -13,6 +13,7 @@ import pytest
 import simulator as sim
 import topologies as tp
 from simulator import scratch
+from simulator.arrays import prepare
 
 
 @pytest.fixture(autouse=True)
@@ -137,8 +138,10 @@ def test_histories_and_borrowed_buffers_are_aligned():
     """The arrays the kernels gather rows from: a run's states, and every
     borrowed buffer (kept or, over the limit, fresh)."""
     G = tp.fixed_indegree(30, 4, n_inputs=1, n_outputs=1, seed=0)
-    res = sim.run(sim.compile(G), np.zeros((5, 3, 1)))
+    net = sim.compile(G)
+    res = sim.run(net, np.zeros((5, 3, 1)))
     assert res.states.ctypes.data % scratch.ALIGN == 0
+    assert prepare(net, np.zeros((5, 3, 1))).x.ctypes.data % scratch.ALIGN == 0  # the kernels' inputs
     for shape in ((1,), (3, 7), (1000, 33)):
         with scratch.borrowed("t", shape, np.float64) as a, scratch.borrowed("t", shape, np.float64) as nested:
             assert a.ctypes.data % scratch.ALIGN == 0 and nested.ctypes.data % scratch.ALIGN == 0
