@@ -15,15 +15,17 @@ and the load average before and after.
 ``--only kernels`` times the forward kernels alone on one thread (CPU
 time, T = 100, batch 1 and 32): the delayed kernel on the default-delay
 network (its overhead alone) and on delays 1..5 (the reads of five steps'
-states), each against the default kernel.
+states), each against the default kernel. Where the first is about 1x,
+the second is the price of reading five steps' states instead of one's
+on this machine's caches, the same work otherwise.
 
-``--only footprint`` measures what the delays cost whatever the kernel:
-the simplest Numba loop that forms every neuron's sum of its k sources
-from the history a step reads (`history_sums`: one step back for every
-edge, as the default delays read, against 1..5 steps back, the same
-sources and weights), one thread, batch 1 and 32. Its ratio is the
-price of reading five steps' states instead of one on this machine's
-caches: the bound under the delayed rows' ratios.
+``--only footprint`` measures that price with the simplest Numba loop
+that forms every neuron's sum of its k sources from the history a step
+reads (`history_sums`: one step back for every edge, as the default
+delays read, against 1..5 steps back, the same sources and weights), one
+thread, batch 1 and 32. At batch 32 its sums go through memory, so it
+runs several times slower than the library's kernels and its ratio
+bounds less tightly than the kernels' (`benchmarks/README.md`).
 """
 
 from __future__ import annotations
