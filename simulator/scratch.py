@@ -15,6 +15,11 @@ another) gets a fresh array, and arrays of more than `MAX_KEPT` bytes are
 never kept, so the memory held after a call is bounded; `release` frees
 what the calling thread holds.
 
+Every such array, and every history a front door allocates for the
+kernels (`aligned_empty`), starts a cache line: the kernels load a
+batch's row in 64-byte vectors, and a row that starts mid-line costs a
+line more and splits every load.
+
 >>> with borrowed("example", (2, 3), np.float64) as a:
 ...     a[:] = 1.0
 >>> with borrowed("example", (3, 2), np.float64) as b:  # the same memory, reshaped
