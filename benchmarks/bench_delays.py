@@ -1,6 +1,6 @@
 """Speed of edge delays (design section 9, issue point 7).
 
-    python benchmarks/bench_delays.py [--quick] [--only run|bptt|kernels] [--threads 1 2]
+    python benchmarks/bench_delays.py [--quick] [--only run|bptt|kernels|backward|footprint] [--threads 1 2]
 
 A fixed in-degree network (k = 10, one input, tanh neurons) run with every
 delay at its default, and again with its hidden -> hidden edges given
@@ -19,6 +19,13 @@ states), each against the default kernel. Where the first is about 1x,
 the second is the price of reading five steps' states instead of one's
 on this machine's caches, the same work otherwise.
 
+``--only backward`` does the same for the backward kernels (CPU time,
+T = 50, batch 1 and 32, the calls `sim.bptt` makes): the delayed kernel
+on a network with every delay at its default but one edge's of weight 0
+(the delayed path, the default values), and on delays 1..5, each
+against the default kernel. Unlike the forward's, the first is not
+about 1x at batch 32 (`benchmarks/README.md`).
+
 ``--only footprint`` measures that price with the simplest Numba loop
 that forms every neuron's sum of its k sources from the history a step
 reads (`history_sums`: one step back for every edge, as the default
@@ -31,6 +38,7 @@ bounds less tightly than the kernels' (`benchmarks/README.md`).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import statistics
 import sys
@@ -126,6 +134,51 @@ def kernel_ratios(n: int, k: int, repeats: int, steps: int = 100) -> None:
               f"default delays {us[1] / us[0]:.2f}x, delays 1..5 {us[2] / us[0]:.2f}x")
 
 
+def backward_ratios(n: int, k: int, repeats: int, steps: int = 50) -> None:
+    """Print the backward kernels' CPU time per step, one thread, alternating
+    rounds: the default kernel (`backward.bptt_discrete`), the delayed
+    kernel (`delayed_backward.bptt_delayed`, its calls for the run's
+    chunks) on a network whose delays are all at their defaults but one
+    edge's of weight 0 (delay 2, which sends the network down the delayed
+    path and changes no value), and on delays 1..5, the last two as
+    ratios to the first. The calls are those `sim.bptt` makes, recorded
+    once and repeated on the same arrays."""
+    bptt_module = importlib.import_module("simulator.bptt")  # the module: `simulator.bptt` names the function
+    delayed_bptt = importlib.import_module("simulator.delayed_bptt")
+
+    plain, delayed_net = networks(n, k)
+    delay, weight = plain.delay.copy(), plain.weight.copy()
+    edge = int(np.flatnonzero(plain.edge_kind == 0)[0])
+    delay[edge], weight[edge] = 2, 0.0
+    nearly = plain.with_params(delay=delay, weight=weight)
+    rng = np.random.default_rng(1)
+    kernels = {bptt_module: "bptt_discrete", delayed_bptt: "bptt_delayed"}
+    for batch in (1, 32):
+        x, targets = rng.normal(size=(steps, batch, 1)), rng.normal(size=(steps, batch, 1))
+        recorded = []
+        for net in (plain, nearly, delayed_net):
+            calls = []
+            originals = {module: getattr(module, name) for module, name in kernels.items()}
+            for module, name in kernels.items():  # record the kernel calls of one sim.bptt
+                setattr(module, name, lambda *a, f=originals[module]: (calls.append((f, a)), f(*a))[1])
+            try:
+                sim.bptt(net, x, targets)
+            finally:
+                for module, name in kernels.items():
+                    setattr(module, name, originals[module])
+            recorded.append(calls)
+        times = [[] for _ in recorded]
+        for _ in range(repeats):
+            for bucket, calls in zip(times, recorded):
+                t = time.process_time()
+                for f, a in calls:
+                    f(*a)
+                bucket.append(time.process_time() - t)
+        us = [statistics.median(t) / steps * 1e6 for t in times]
+        print(f"backward batch {batch:>2}, 1 thread, CPU time: default {us[0]:.0f} us/step; delayed kernel, "
+              f"default delays {us[1] / us[0]:.2f}x, delays 1..5 {us[2] / us[0]:.2f}x")
+
+
 @njit(cache=False, error_model="numpy")
 def history_sums(ptr, offset, weight, hist, depth, steps):
     """For t in 0..steps-1: ``hist[t + depth, i] = 0.1 * sum_k weight[k]
@@ -185,18 +238,19 @@ def footprint_ratios(n: int, k: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and fewer rounds")
-    parser.add_argument("--only", choices=("run", "bptt", "kernels", "footprint"),
-                        help="time only sim.run, only sim.bptt, only the forward kernels alone, or only the "
-                             "cost of reading five steps' states")
+    parser.add_argument("--only", choices=("run", "bptt", "kernels", "backward", "footprint"),
+                        help="time only sim.run, only sim.bptt, only the forward kernels alone, only the backward "
+                             "kernels alone, or only the cost of reading five steps' states")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="Numba thread counts to time, each in turn (default: 1 2)")
     args = parser.parse_args()
     n, repeats = (1000, 3) if args.quick else (10_000, 7)
     print(f"# delays 1..5 on hidden -> hidden edges against default delays; N = {n:,}, in-degree 10; "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at the start")
-    if args.only in ("kernels", "footprint"):
+    if args.only in ("kernels", "backward", "footprint"):
         numba.set_num_threads(1)
-        (kernel_ratios if args.only == "kernels" else footprint_ratios)(n, 10, max(repeats, 5))
+        alone = {"kernels": kernel_ratios, "backward": backward_ratios, "footprint": footprint_ratios}
+        alone[args.only](n, 10, max(repeats, 5))
         print(f"# load {os.getloadavg()[0]:.2f} at the end")
         return
     for threads in args.threads:
