@@ -99,6 +99,20 @@ def measure(n: int, k: int, batch: int, steps: int, repeats: int, what: str) -> 
     return statistics.median(r), q[0], q[2], t_plain / steps * 1e6
 
 
+def cpu_medians(calls, repeats: int, steps: int) -> list[float]:
+    """CPU microseconds per step of each call, the median of `repeats`
+    alternating rounds (after one warm-up call each)."""
+    for call in calls:
+        call()
+    times = [[] for _ in calls]
+    for _ in range(repeats):
+        for bucket, call in zip(times, calls):
+            t = time.process_time()
+            call()
+            bucket.append(time.process_time() - t)
+    return [statistics.median(t) / steps * 1e6 for t in times]
+
+
 def kernel_ratios(n: int, k: int, repeats: int, steps: int = 100) -> None:
     """Print the forward kernels' CPU time per step, one thread, alternating
     rounds: the default kernel, the delayed kernel with every delay at its
@@ -121,15 +135,7 @@ def kernel_ratios(n: int, k: int, repeats: int, steps: int = 100) -> None:
             else:
                 calls.append(lambda w=net.wiring(), sc=net.schedule(), r=net.run_delays(), s=states, o=out:
                              delayed.run_delayed_serial(w, sc, r, x, s, 0, o, o, empty, 0, steps))
-        for call in calls:
-            call()
-        times = [[] for _ in calls]
-        for _ in range(repeats):
-            for bucket, call in zip(times, calls):
-                t = time.process_time()
-                call()
-                bucket.append(time.process_time() - t)
-        us = [statistics.median(t) / steps * 1e6 for t in times]
+        us = cpu_medians(calls, repeats, steps)
         print(f"kernels batch {batch:>2}, 1 thread, CPU time: default {us[0]:.0f} us/step; delayed kernel, "
               f"default delays {us[1] / us[0]:.2f}x, delays 1..5 {us[2] / us[0]:.2f}x")
 
@@ -153,12 +159,12 @@ def backward_ratios(n: int, k: int, repeats: int, steps: int = 50) -> None:
     nearly = plain.with_params(delay=delay, weight=weight)
     rng = np.random.default_rng(1)
     kernels = {bptt_module: "bptt_discrete", delayed_bptt: "bptt_delayed"}
+    originals = {module: getattr(module, name) for module, name in kernels.items()}
     for batch in (1, 32):
         x, targets = rng.normal(size=(steps, batch, 1)), rng.normal(size=(steps, batch, 1))
-        recorded = []
+        replays = []
         for net in (plain, nearly, delayed_net):
             calls = []
-            originals = {module: getattr(module, name) for module, name in kernels.items()}
             for module, name in kernels.items():  # record the kernel calls of one sim.bptt
                 setattr(module, name, lambda *a, f=originals[module]: (calls.append((f, a)), f(*a))[1])
             try:
@@ -166,15 +172,8 @@ def backward_ratios(n: int, k: int, repeats: int, steps: int = 50) -> None:
             finally:
                 for module, name in kernels.items():
                     setattr(module, name, originals[module])
-            recorded.append(calls)
-        times = [[] for _ in recorded]
-        for _ in range(repeats):
-            for bucket, calls in zip(times, recorded):
-                t = time.process_time()
-                for f, a in calls:
-                    f(*a)
-                bucket.append(time.process_time() - t)
-        us = [statistics.median(t) / steps * 1e6 for t in times]
+            replays.append(lambda calls=calls: [f(*a) for f, a in calls])
+        us = cpu_medians(replays, repeats, steps)
         print(f"backward batch {batch:>2}, 1 thread, CPU time: default {us[0]:.0f} us/step; delayed kernel, "
               f"default delays {us[1] / us[0]:.2f}x, delays 1..5 {us[2] / us[0]:.2f}x")
 
