@@ -207,8 +207,8 @@ def history_sums(ptr, offset, weight, hist, depth, steps):
 
 
 def footprint_ratios(n: int, k: int, repeats: int) -> None:
-    """Print `history_sums`'s time per step reading one step back and 1..5
-    steps back (alternating rounds, medians), batch 1 and 32."""
+    """Print `history_sums`'s CPU time per step reading one step back and
+    1..5 steps back (alternating rounds, medians), batch 1 and 32."""
     rng = np.random.default_rng(0)
     index = rng.integers(0, n, n * k)
     delays = {"one step back": np.ones(n * k, dtype=np.int64), "1..5 steps back": rng.integers(1, 6, n * k)}
@@ -220,15 +220,7 @@ def footprint_ratios(n: int, k: int, repeats: int) -> None:
             hist = aligned_empty((steps + 5, n, batch), np.float64)  # as the library lays out histories
             hist[:] = rng.normal(size=hist.shape) * 0.1
             calls.append(lambda o=index - d * n, h=hist: history_sums(ptr, o, weight, h, 5, steps))
-        for call in calls:
-            call()
-        times = [[] for _ in calls]
-        for _ in range(repeats):
-            for bucket, call in zip(times, calls):
-                t = time.perf_counter()
-                call()
-                bucket.append(time.perf_counter() - t)
-        us = [statistics.median(t) / steps * 1e6 for t in times]
+        us = cpu_medians(calls, repeats, steps)  # one thread: CPU time is its wall time
         print(f"footprint batch {batch:>2}, 1 thread: {' / '.join(f'{name} {u:.0f}' for name, u in zip(delays, us))} "
               f"us/step, ratio {us[1] / us[0]:.2f}x ({n * batch * 8 * 5 / 1e6:.1f} MB of five steps' states "
               f"against {n * batch * 8 / 1e6:.1f})")
