@@ -679,30 +679,49 @@ def h0_errors(tp, tx, tw, out_delay, states, dz, delta, truncate, n_steps, g_out
             g_h0[j, 0] = to_out_j + h0_part_single(tp, tx, tw, out_delay, HIDDEN, j, hj, back_sums, depth, window,
                                                    g_out)
         return
-    to_out = np.zeros(nb, dtype=np.float64)
-    back = np.zeros(nb, dtype=np.float64)
+    h0_wide = np.empty((n, nb), dtype=np.float64)  # the sums' dtype: `dot_rows` in vector registers
+    for j in range(n):
+        for b in range(nb):
+            h0_wide[j, b] = h0[j, b]
+    out_rows, back_rows = out_sums.reshape((-1, nb)), back_sums.reshape((-1, nb))
+    n_out = dz.shape[1]
+    to_out = np.empty(nb, dtype=np.float64)
+    back = np.empty(nb, dtype=np.float64)
     for j in range(n):
         to_out[:] = 0.0
         back[:] = 0.0
-        for part in (TO_OUTPUT, HIDDEN):
-            sums = out_sums if part == TO_OUTPUT else back_sums
-            acc = to_out if part == TO_OUTPUT else back
-            for q in range(tp[j, part], tp[j, part + 1]):
-                i, c, m = tx[q], tw[q], min(out_delay[q], depth)
-                total = 0.0
-                for b in range(nb):
-                    total += h0[j, b] * sums[m, i, b]
-                    acc[b] += c * sums[min(m, window), i, b]
-                g_out[q] += total
-                if record:
-                    err = dz if part == TO_OUTPUT else delta
-                    for r in range(m):
+        h0_part(tp, tx, tw, out_delay, TO_OUTPUT, j, h0_wide, out_rows, n_out, depth, window, to_out, g_out)
+        h0_part(tp, tx, tw, out_delay, HIDDEN, j, h0_wide, back_rows, n, depth, window, back, g_out)
+        for b in range(nb):
+            g_h0[j, b] = to_out[b] + back[b]
+    if record:  # each step's gradient of the edges that read h0
+        for j in range(n):
+            for part in (TO_OUTPUT, HIDDEN):
+                err = dz if part == TO_OUTPUT else delta
+                for q in range(tp[j, part], tp[j, part + 1]):
+                    i = tx[q]
+                    for r in range(min(out_delay[q], depth)):
                         total = 0.0
                         for b in range(nb):
                             total += h0[j, b] * err[r, i, b]
                         step_out[r, q] += total
-        for b in range(nb):
-            g_h0[j, b] = to_out[b] + back[b]
+
+
+@njit(cache=CACHE, error_model="numpy", inline="always")
+def h0_part(tp, tx, tw, out_delay, part, j, h0_wide, rows, stride, depth, window, acc, g_out):
+    """`h0_errors` over part `part` of source j's out-edges at a batch:
+    each edge's gradient, the dot product of h0_j with its reader's summed
+    errors (`first_sums`, as rows of `stride` nodes by step), added to
+    `g_out`, and its weighted errors to `acc`. Scalar sums over the batch
+    with the products waiting on one another, and the sums made with a
+    temporary array per step, took 13-19 ms a call at N = 10,000,
+    in-degree 10, batch 32, delays 1..5 (four backward steps' time)."""
+    for q in range(tp[j, part], tp[j, part + 1]):
+        i, c, m = tx[q], tw[q], min(out_delay[q], depth)
+        g_out[q] += dot_rows(h0_wide, j, rows, m * stride + i)
+        r = min(m, window) * stride + i
+        for b in range(acc.shape[0]):
+            acc[b] += c * rows[r, b]
 
 
 @njit(cache=CACHE, error_model="numpy", inline="always")
@@ -721,7 +740,10 @@ def h0_part_single(tp, tx, tw, out_delay, part, j, hj, sums, depth, window, g_ou
 def first_sums(err, depth):
     """``sums[m] = err[0] + ... + err[m - 1]`` for m = 0 .. `depth`, in
     float64."""
-    sums = np.zeros((depth + 1, err.shape[1], err.shape[2]), dtype=np.float64)
-    for m in range(depth):
-        sums[m + 1] = sums[m] + err[m]
+    sums = np.empty((depth + 1, err.shape[1], err.shape[2]), dtype=np.float64)
+    sums[0] = 0.0
+    for m in range(depth):  # in loops: an array expression makes a temporary a step
+        for i in range(err.shape[1]):
+            for b in range(err.shape[2]):
+                sums[m + 1, i, b] = sums[m, i, b] + err[m, i, b]
     return sums
