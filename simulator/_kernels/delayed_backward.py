@@ -712,10 +712,11 @@ def h0_part(tp, tx, tw, out_delay, part, j, h0_wide, rows, stride, depth, window
     """`h0_errors` over part `part` of source j's out-edges at a batch:
     each edge's gradient, the dot product of h0_j with its reader's summed
     errors (`first_sums`, as rows of `stride` nodes by step), added to
-    `g_out`, and its weighted errors to `acc`. Scalar sums over the batch
-    with the products waiting on one another, and the sums made with a
-    temporary array per step, took 13-19 ms a call at N = 10,000,
-    in-degree 10, batch 32, delays 1..5 (four backward steps' time)."""
+    `g_out`, and its weighted errors to `acc`. With scalar sums over the
+    batch, each product waiting on the one before, and `first_sums` making
+    a temporary array a step, the pass took 13-19 ms a call at N = 10,000,
+    in-degree 10, batch 32, delays 1..5 (four to five backward steps'
+    time); now 4.8-5.8 ms."""
     for q in range(tp[j, part], tp[j, part + 1]):
         i, c, m = tx[q], tw[q], min(out_delay[q], depth)
         g_out[q] += dot_rows(h0_wide, j, rows, m * stride + i)
