@@ -85,6 +85,23 @@ def build_graph(n, src, dst, weight, u=None, bias=None):
     return G
 
 
+def alternating_rounds(fns: list[Callable[[], object]], repeats: int,
+                       clock: Callable[[], float] = time.perf_counter, warm_up: bool = False) -> list[list[float]]:
+    """Seconds (by `clock`) of each of `fns` in `repeats` rounds, the calls
+    in turn within a round, so that what the machine does meanwhile falls
+    on all of them alike; with `warm_up`, one untimed call of each first."""
+    if warm_up:
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for bucket, fn in zip(times, fns):
+            t0 = clock()
+            fn()
+            bucket.append(clock() - t0)
+    return times
+
+
 def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
     """Median wall time of `repeats` calls of `fn`, and all the times."""
     times = []

@@ -56,6 +56,8 @@ import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
 from simulator.scratch import aligned_empty  # noqa: E402
 
+from _common import alternating_rounds  # noqa: E402
+
 
 def networks(n: int, k: int, seed: int = 0):
     """The default-delay network and the same one with W delays 1..5."""
@@ -73,14 +75,7 @@ def ratios(fns, repeats: int) -> tuple[list[float], list[float]]:
     """Seconds of each of the two calls, alternating, `repeats` rounds
     (after one warm-up call each); returns the medians and the per-round
     ratios second / first."""
-    for fn in fns:
-        fn()
-    times = [[], []]
-    for _ in range(repeats):
-        for bucket, fn in zip(times, fns):
-            t = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - t)
+    times = alternating_rounds(fns, repeats, warm_up=True)
     return [statistics.median(t) for t in times], [b / a for a, b in zip(*times)]
 
 
@@ -102,14 +97,7 @@ def measure(n: int, k: int, batch: int, steps: int, repeats: int, what: str) -> 
 def cpu_medians(calls, repeats: int, steps: int) -> list[float]:
     """CPU microseconds per step of each call, the median of `repeats`
     alternating rounds (after one warm-up call each)."""
-    for call in calls:
-        call()
-    times = [[] for _ in calls]
-    for _ in range(repeats):
-        for bucket, call in zip(times, calls):
-            t = time.process_time()
-            call()
-            bucket.append(time.process_time() - t)
+    times = alternating_rounds(calls, repeats, time.process_time, warm_up=True)
     return [statistics.median(t) / steps * 1e6 for t in times]
 
 

@@ -33,7 +33,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numba
@@ -46,6 +45,8 @@ import simulator as sim  # noqa: E402
 import topologies as tp  # noqa: E402
 from graphrnn.gated_baselines import torch_dense, torch_gru_loss, torch_gru_sparse  # noqa: E402
 
+from _common import alternating_rounds  # noqa: E402
+
 
 def sparse_network(n: int, k: int, unit: str | None, seed: int = 0):
     """Fixed in-degree `k` wiring, one input, one output averaging every
@@ -56,17 +57,6 @@ def sparse_network(n: int, k: int, unit: str | None, seed: int = 0):
     if unit is not None:
         tp.gate(G, unit=unit, seed=seed)
     return sim.compile(G)
-
-
-def rounds(fns, repeats: int) -> list[list[float]]:
-    """Seconds of each of `fns` in `repeats` rounds, called in turn."""
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for bucket, fn in zip(times, fns):
-            t0 = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - t0)
-    return times
 
 
 def ratio_text(num: list[float], den: list[float]) -> str:
@@ -98,8 +88,8 @@ def sparse_vs_torch(torch, n: int, batch: int, steps: int, repeats: int) -> None
         k_, b_ = torch_gru_sparse(net, torch)
         torch_gru_loss(net, k_, b_, x, y, torch).backward()
 
-    ours_f, theirs_f, ours_b, theirs_b = rounds([lambda: sim.run(net, x), torch_forward,
-                                                 lambda: sim.bptt(net, x, y), torch_bptt], repeats)
+    ours_f, theirs_f, ours_b, theirs_b = alternating_rounds([lambda: sim.run(net, x), torch_forward,
+                                                             lambda: sim.bptt(net, x, y), torch_bptt], repeats)
     print(f"  N={n:>6,} batch {batch:>2}: forward {1e3 * statistics.median(ours_f):8.1f} vs "
           f"{1e3 * statistics.median(theirs_f):8.1f} ms {ratio_text(theirs_f, ours_f)}   BPTT "
           f"{1e3 * statistics.median(ours_b):8.1f} vs {1e3 * statistics.median(theirs_b):8.1f} ms "
@@ -112,8 +102,8 @@ def gru_vs_plain(n: int, batch: int, steps: int, repeats: int) -> None:
     x, y = rng.normal(size=(steps, batch, 1)), rng.normal(size=(steps, batch, 1))
     for net in (gru, plain):
         sim.bptt(net, x[:2], y[:2])
-    g_f, p_f, g_b, p_b = rounds([lambda: sim.run(gru, x), lambda: sim.run(plain, x),
-                                 lambda: sim.bptt(gru, x, y), lambda: sim.bptt(plain, x, y)], repeats)
+    g_f, p_f, g_b, p_b = alternating_rounds([lambda: sim.run(gru, x), lambda: sim.run(plain, x),
+                                             lambda: sim.bptt(gru, x, y), lambda: sim.bptt(plain, x, y)], repeats)
     print(f"  N={n:>6,} batch {batch:>2}: forward {1e3 * statistics.median(g_f) / steps:7.3f} vs "
           f"{1e3 * statistics.median(p_f) / steps:7.3f} ms/step {ratio_text(g_f, p_f)}   BPTT "
           f"{1e3 * statistics.median(g_b) / steps:7.3f} vs {1e3 * statistics.median(p_b) / steps:7.3f} ms/step "
@@ -150,8 +140,8 @@ def dense_vs_torch(torch, unit: str, n: int, batch: int, steps: int, repeats: in
 
     if abs(sim.bptt(net, x, y)[0] - torch_train()) > 1e-10:
         raise AssertionError(f"dense {unit} loss differs from torch's")
-    ours, theirs, ours_b, theirs_b = rounds([lambda: sim.run(net, x), torch_once, lambda: sim.bptt(net, x, y),
-                                             torch_train], repeats)
+    ours, theirs, ours_b, theirs_b = alternating_rounds([lambda: sim.run(net, x), torch_once,
+                                                         lambda: sim.bptt(net, x, y), torch_train], repeats)
     print(f"  {unit.upper():<4} N={n} batch {batch}: forward {1e3 * statistics.median(ours):7.1f} vs "
           f"{1e3 * statistics.median(theirs):7.1f} ms {ratio_text(theirs, ours)}   training "
           f"{1e3 * statistics.median(ours_b):7.1f} vs {1e3 * statistics.median(theirs_b):7.1f} ms "
