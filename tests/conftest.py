@@ -13,9 +13,28 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Slow tests (the README's commands in a fresh clone) run last, when the
-    kernel cache the clone shares is warm."""
+    """Slow tests (the README's commands in a fresh clone) run last: the
+    clone's run, started in the background, has the longest to finish."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+def pytest_collection_finish(session):
+    """Once the selection is final (after ``-m``, ``-k`` and ``--deselect``),
+    start what a selected test runs in the background
+    (`test_readme_commands.start_in_background`)."""
+    for module in {item.module for item in session.items if getattr(item, "module", None) is not None}:
+        start = getattr(module, "start_in_background", None)
+        if start is not None:
+            start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """End what was started in the background and is still running (an
+    interrupted session), and remove its files."""
+    for module in {item.module for item in session.items if getattr(item, "module", None) is not None}:
+        stop = getattr(module, "stop_background", None)
+        if stop is not None:
+            stop()
 
 
 @pytest.fixture
