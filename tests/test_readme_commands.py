@@ -8,12 +8,13 @@ starts in the background as soon as the test is selected
 (`start_in_background`, from ``conftest.py``) and overlaps the rest of the
 suite; the test itself runs last and waits for it. Run after the suite, the
 clone's run doubled the README's test command (480 of 882 s on two cores,
-kernels compiled; overlapped, 569 s). On one core it still starts last,
-once the suite has compiled the kernels. Either way the clone compiles into
-and loads from a copy of this process's kernel cache, its own: two
-processes compiling into one Numba cache at once can leave its index naming
-the other's machine code (numba/numba#10128). It checks the committed tree
-(a clone), not uncommitted edits.
+kernels compiled; overlapped, 569 s; on a cold cache, 1666 s with both
+compiling). On one core it still starts last, once the suite has compiled
+the kernels. Either way the clone compiles into and loads from a copy of
+this process's kernel cache, its own: two processes compiling into one
+Numba cache at once can leave its index naming the other's machine code
+(numba/numba#10128). It checks the committed tree (a clone), not
+uncommitted edits.
 """
 
 import os
@@ -118,9 +119,11 @@ class CloneRun:
         try:
             subprocess.run(["git", "clone", "-q", str(ROOT), str(self.clone)], check=True)
             env = clean_environment()
-            ours = kernel_cache()  # what this process has compiled so far (a clone of the same sources reads it;
-            copy_kernels(ours, self.folder / "cache" / "graphrnn" / ours.name)  # on a cold cache the two compile
-            env["NUMBA_CACHE_DIR"] = str(self.folder / "cache")  # side by side, each into its own)
+            # the kernels this process has compiled so far, which a clone of the same sources reads, in a
+            # cache of the clone's own (on a cold cache the two compile side by side, each into its own)
+            ours = kernel_cache()
+            copy_kernels(ours, self.folder / "cache" / "graphrnn" / ours.name)
+            env["NUMBA_CACHE_DIR"] = str(self.folder / "cache")
             for name, command in zip(("demo", "tests"), readme_commands()):
                 with self.lock:
                     if self.stopped:
