@@ -14,27 +14,31 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 def pytest_collection_modifyitems(config, items):
     """Slow tests (the README's commands in a fresh clone) run last: the
-    clone's run, started in the background, has the longest to finish."""
+    clone's run has the longest to finish (`test_readme_commands`)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+def call_in_selected_modules(session, name: str) -> None:
+    """Call the function `name` of each module that has a selected test and
+    defines one."""
+    modules = {item.module for item in getattr(session, "items", []) if getattr(item, "module", None) is not None}
+    for module in modules:
+        fn = getattr(module, name, None)
+        if fn is not None:
+            fn()
 
 
 def pytest_collection_finish(session):
     """Once the selection is final (after ``-m``, ``-k`` and ``--deselect``),
     start what a selected test runs in the background
     (`test_readme_commands.start_in_background`)."""
-    for module in {item.module for item in session.items if getattr(item, "module", None) is not None}:
-        start = getattr(module, "start_in_background", None)
-        if start is not None:
-            start()
+    call_in_selected_modules(session, "start_in_background")
 
 
 def pytest_sessionfinish(session, exitstatus):
     """End what was started in the background and is still running (an
     interrupted session), and remove its files."""
-    for module in {item.module for item in session.items if getattr(item, "module", None) is not None}:
-        stop = getattr(module, "stop_background", None)
-        if stop is not None:
-            stop()
+    call_in_selected_modules(session, "stop_background")
 
 
 @pytest.fixture

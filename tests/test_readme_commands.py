@@ -186,7 +186,7 @@ def stop_background() -> None:
         RUNS.pop().stop()
 
 
-@pytest.mark.skipif(bool(reason_to_skip()), reason=reason_to_skip() or "runs")
+@pytest.mark.skipif(bool(reason_to_skip()), reason=reason_to_skip())
 def test_both_readme_commands_pass_in_order_in_one_fresh_clone():
     """The demo command runs and writes its picture; the test command then
     passes in the same clone and virtualenv."""
